@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TokensAppConfig(AppConfig):
+    name = "tokens_app"
+    verbose_name = "Token campaigns"

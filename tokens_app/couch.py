@@ -1,0 +1,395 @@
+"""The one gateway to CouchDB.
+
+Every request the portal sends to CouchDB goes through :class:`Gateway`. It wraps cloudant's
+cookie-session client (session authentication that re-authenticates once when the session
+expires, one pooled HTTP connection per thread, a timeout on every request) and turns every
+failure into one of a few exceptions whose messages are safe to show to an operator: they name
+the server and the database, never the password.
+
+The methods speak the CouchDB HTTP API (``_bulk_docs``, ``_all_docs``, views, attachments) so
+that the portal behaves the same on Apache CouchDB and on the pouchdb-server used locally.
+Two pouchdb-server quirks shape it: attachments are written inline through ``_bulk_docs``
+(pouchdb-server ignores cloudant's ``If-Match`` revision header), and every request is
+authenticated (an anonymous database creation crashes a pouchdb-server that has an admin).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import requests
+from cloudant.client import CouchDB
+
+_MISSING = object()
+# View parameters that CouchDB expects JSON-encoded in the query string.
+_JSON_PARAMS = frozenset({"key", "keys", "startkey", "endkey", "start_key", "end_key"})
+
+
+class CouchError(Exception):
+    """Base of every gateway error; ``str()`` is a one-line message fit for an operator."""
+
+    status: int | None = None
+
+
+class CouchUnreachable(CouchError):
+    """Nothing answers at the configured URL (refused, DNS, TLS)."""
+
+
+class CouchAuthFailed(CouchError):
+    """CouchDB refused the configured credentials, or this user may not do that."""
+
+
+class DatabaseMissing(CouchError):
+    """The database does not exist."""
+
+
+class Conflict(CouchError):
+    """A document changed meanwhile (HTTP 409): re-read it and decide again."""
+
+
+class CouchTimeout(CouchError):
+    """CouchDB did not answer within COUCHDB_TIMEOUT seconds."""
+
+
+class CouchRequestError(CouchError):
+    """CouchDB answered with another error (a bad view function, a bad request)."""
+
+
+def safe_url(url: str) -> str:
+    """The URL without any ``user:password@`` part, for messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+def _quote_id(doc_id: str) -> str:
+    """Quote a document id for a URL path; design-document ids keep their slash."""
+    if doc_id.startswith("_design/"):
+        return "_design/" + quote(doc_id[len("_design/"):], safe="")
+    return quote(doc_id, safe="")
+
+
+def _encode_params(params: dict[str, Any]) -> dict[str, str]:
+    encoded = {}
+    for name, value in params.items():
+        if value is None:
+            continue
+        if name in _JSON_PARAMS or isinstance(value, bool):
+            encoded[name] = json.dumps(value)
+        else:
+            encoded[name] = str(value)
+    return encoded
+
+
+@dataclass
+class Gateway:
+    """A CouchDB server reached with one set of credentials."""
+
+    url: str
+    user: str
+    password: str = field(repr=False)
+    timeout: float = 30.0
+    _local: threading.local = field(default_factory=threading.local, init=False, repr=False)
+
+    @property
+    def server(self) -> str:
+        return safe_url(self.url)
+
+    # -- connection -------------------------------------------------------------------------
+
+    def _client(self) -> CouchDB:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = CouchDB(
+                self.user,
+                self.password,
+                url=self.url.rstrip("/"),
+                connect=False,
+                auto_renew=True,
+                timeout=self.timeout,
+            )
+            self._translate(client.connect, what="log in")
+            self._local.client = client
+        return client
+
+    def close(self) -> None:
+        """Log out and drop this thread's connection."""
+        client = getattr(self._local, "client", None)
+        if client is not None:
+            self._local.client = None
+            try:
+                client.disconnect()
+            except requests.RequestException:
+                pass
+
+    def _translate(self, call, *, what: str, db: str | None = None):
+        """Run ``call`` and map transport and HTTP failures onto the gateway's exceptions."""
+        try:
+            return call()
+        except requests.Timeout:
+            raise CouchTimeout(
+                f"CouchDB at {self.server} did not answer within {self.timeout:g} s ({what})"
+            ) from None
+        except requests.ConnectionError:
+            raise CouchUnreachable(
+                f"CouchDB at {self.server} is unreachable ({what}): is the server running?"
+            ) from None
+        except requests.HTTPError as exc:
+            raise self._http_error(exc.response, what=what, db=db) from None
+
+    def _http_error(self, response: requests.Response, *, what: str, db: str | None) -> CouchError:
+        status = response.status_code
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        reason = body.get("reason") or body.get("error") or response.reason
+        if status == 401 or (status == 403 and what == "log in"):
+            error: CouchError = CouchAuthFailed(
+                f"CouchDB at {self.server} refused the credentials of user '{self.user}' ({what})"
+            )
+        elif status == 403:
+            error = CouchAuthFailed(
+                f"user '{self.user}' may not {what} on CouchDB at {self.server}: {reason}"
+            )
+        elif status == 404 and db is not None and reason in ("no_db_file", "Database does not exist."):
+            error = DatabaseMissing(f"database '{db}' does not exist on CouchDB at {self.server}")
+        elif status == 409:
+            error = Conflict(f"conflict: {what} changed meanwhile ({reason})")
+        else:
+            error = CouchRequestError(f"CouchDB at {self.server} answered {status} to {what}: {reason}")
+        error.status = status
+        return error
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        db: str | None = None,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        stream: bool = False,
+        ok_statuses: Iterable[int] = (),
+    ) -> requests.Response:
+        """Send one authenticated request; statuses in ``ok_statuses`` are returned, not raised."""
+        client = self._client()
+        url = f"{client.server_url}/{path.lstrip('/')}"
+
+        def send() -> requests.Response:
+            response = client.r_session.request(
+                method,
+                url,
+                params=_encode_params(params or {}),
+                data=json.dumps(json_body) if json_body is not None else data,
+                headers={"Content-Type": "application/json", **(headers or {})}
+                if json_body is not None
+                else headers,
+                stream=stream,
+                timeout=self.timeout,
+            )
+            if response.status_code >= 400 and response.status_code not in ok_statuses:
+                response.raise_for_status()
+            return response
+
+        return self._translate(send, what=what, db=db)
+
+    # -- server -----------------------------------------------------------------------------
+
+    def server_info(self) -> dict:
+        """The server's welcome document (has ``version``)."""
+        return self.request("GET", "/", what="read the server version").json()
+
+    def session_user(self) -> dict:
+        """The ``userCtx`` of the current session (``name`` and ``roles``)."""
+        return self.request("GET", "_session", what="read the session").json()["userCtx"]
+
+    def list_databases(self) -> list[str]:
+        return [
+            name
+            for name in self.request("GET", "_all_dbs", what="list the databases").json()
+            if not name.startswith("_")
+        ]
+
+    def database_exists(self, db: str) -> bool:
+        response = self.request("HEAD", quote(db, safe=""), what=f"look up database '{db}'", ok_statuses=(404,))
+        return response.status_code == 200
+
+    def create_database(self, db: str, *, exist_ok: bool = True) -> bool:
+        """Create ``db``; returns False when it existed already (and ``exist_ok``)."""
+        response = self.request(
+            "PUT", quote(db, safe=""), what=f"create database '{db}'", ok_statuses=(412,) if exist_ok else ()
+        )
+        return response.status_code != 412
+
+    def delete_database(self, db: str) -> None:
+        self.request("DELETE", quote(db, safe=""), what=f"delete database '{db}'", db=db)
+
+    def require_database(self, db: str) -> None:
+        """Raise DatabaseMissing unless ``db`` exists."""
+        if not self.database_exists(db):
+            raise DatabaseMissing(f"database '{db}' does not exist on CouchDB at {self.server}")
+
+    # -- documents --------------------------------------------------------------------------
+
+    def get_doc(self, db: str, doc_id: str, *, attachments: bool = False, default: Any = _MISSING) -> Any:
+        """The document, or ``default`` when it does not exist (DatabaseMissing if ``db`` doesn't)."""
+        response = self.request(
+            "GET",
+            f"{quote(db, safe='')}/{_quote_id(doc_id)}",
+            what=f"read '{doc_id}'",
+            db=db,
+            params={"attachments": "true"} if attachments else None,
+            headers={"Accept": "application/json"},
+            ok_statuses=(404,),
+        )
+        if response.status_code == 404:
+            reason = response.json().get("reason")
+            if reason in ("no_db_file", "Database does not exist."):
+                raise DatabaseMissing(f"database '{db}' does not exist on CouchDB at {self.server}")
+            if default is _MISSING:
+                raise CouchRequestError(f"document '{doc_id}' does not exist in database '{db}'")
+            return default
+        return response.json()
+
+    def put_doc(self, db: str, doc: dict) -> str:
+        """Write one document (Conflict when its ``_rev`` is stale); returns the new revision."""
+        response = self.request(
+            "PUT", f"{quote(db, safe='')}/{_quote_id(doc['_id'])}", what=f"write '{doc['_id']}'", db=db, json_body=doc
+        )
+        return response.json()["rev"]
+
+    def bulk_docs(self, db: str, docs: list[dict]) -> list[dict]:
+        """Write many documents in one request; per-document results, conflicts included.
+
+        A result is ``{"id", "rev"}`` or ``{"id", "error", "reason"}``; ``error == "conflict"``
+        marks a document someone else changed meanwhile.
+        """
+        if not docs:
+            return []
+        return self.request(
+            "POST", f"{quote(db, safe='')}/_bulk_docs", what=f"write {len(docs)} documents", db=db,
+            json_body={"docs": docs},
+        ).json()
+
+    def fetch_docs(self, db: str, ids: list[str]) -> dict[str, dict | None]:
+        """The current documents for ``ids`` in one request; None for missing or deleted ones."""
+        if not ids:
+            return {}
+        rows = self.request(
+            "POST", f"{quote(db, safe='')}/_all_docs", what=f"read {len(ids)} documents", db=db,
+            params={"include_docs": True}, json_body={"keys": list(ids)},
+        ).json()["rows"]
+        return {row["key"]: row.get("doc") for row in rows}
+
+    def existing_ids(self, db: str, ids: list[str]) -> dict[str, str]:
+        """Which of ``ids`` exist (not deleted), with their revisions, in one request."""
+        if not ids:
+            return {}
+        rows = self.request(
+            "POST", f"{quote(db, safe='')}/_all_docs", what=f"look up {len(ids)} documents", db=db,
+            json_body={"keys": list(ids)},
+        ).json()["rows"]
+        return {
+            row["id"]: row["value"]["rev"]
+            for row in rows
+            if "value" in row and not row["value"].get("deleted")
+        }
+
+    def iter_all_docs(
+        self, db: str, *, page_size: int = 1000, include_docs: bool = False, attachments: bool = False,
+        startkey: str | None = None, endkey: str | None = None,
+    ) -> Iterator[dict]:
+        """Rows of ``_all_docs`` between the keys, fetched a page at a time."""
+        yield from self._paged(
+            f"{quote(db, safe='')}/_all_docs", db=db, page_size=page_size,
+            params={"include_docs": include_docs, "attachments": attachments or None,
+                    "startkey": startkey, "endkey": endkey},
+            what="list documents",
+        )
+
+    def design_docs(self, db: str) -> list[dict]:
+        """Every design document of ``db``."""
+        return [
+            row["doc"]
+            for row in self.iter_all_docs(db, include_docs=True, startkey="_design/", endkey="_design0")
+        ]
+
+    # -- views ------------------------------------------------------------------------------
+
+    def view(self, db: str, ddoc: str, view: str, **params: Any) -> dict:
+        """One view query; ``params`` as in CouchDB (``group``, ``reduce``, ``limit``, ``key``…)."""
+        keys = params.pop("keys", None)
+        path = f"{quote(db, safe='')}/_design/{quote(ddoc, safe='')}/_view/{quote(view, safe='')}"
+        if keys is not None:
+            return self.request(
+                "POST", path, what=f"query view {ddoc}/{view}", db=db,
+                params=params, json_body={"keys": keys},
+            ).json()
+        return self.request("GET", path, what=f"query view {ddoc}/{view}", db=db, params=params).json()
+
+    def iter_view(self, db: str, ddoc: str, view: str, *, page_size: int = 1000, **params: Any) -> Iterator[dict]:
+        """Rows of a map view, fetched a page at a time so a view is never held in memory whole."""
+        params.setdefault("reduce", False)
+        yield from self._paged(
+            f"{quote(db, safe='')}/_design/{quote(ddoc, safe='')}/_view/{quote(view, safe='')}",
+            db=db, page_size=page_size, params=params, what=f"query view {ddoc}/{view}",
+        )
+
+    def _paged(self, path: str, *, db: str, page_size: int, params: dict, what: str) -> Iterator[dict]:
+        """Key-based paging: each page starts at the last row seen (never ``skip``)."""
+        params = dict(params)
+        limit = params.pop("limit", None)
+        sent = 0
+        while True:
+            page = page_size if limit is None else min(page_size, limit - sent)
+            if page <= 0:
+                return
+            rows = self.request(
+                "GET", path, what=what, db=db, params={**params, "limit": page + 1}
+            ).json()["rows"]
+            for row in rows[:page]:
+                yield row
+            sent += min(len(rows), page)
+            if len(rows) <= page:
+                return
+            after = rows[page]
+            params["startkey"] = after["key"]
+            params["startkey_docid"] = after["id"]
+
+    # -- attachments ------------------------------------------------------------------------
+
+    def get_attachment(self, db: str, doc_id: str, name: str) -> tuple[bytes, str]:
+        """The attachment's bytes and content type."""
+        response = self.request(
+            "GET", f"{quote(db, safe='')}/{_quote_id(doc_id)}/{quote(name, safe='')}",
+            what=f"read attachment '{name}' of '{doc_id}'", db=db,
+        )
+        return response.content, response.headers.get("Content-Type", "application/octet-stream")
+
+
+_gateways: dict[tuple, Gateway] = {}
+_gateways_lock = threading.Lock()
+
+
+def get_gateway() -> Gateway:
+    """The gateway for the configured server (``settings.COUCHDB``), shared by the process."""
+    from django.conf import settings
+
+    conf = settings.COUCHDB
+    key = (conf["URL"], conf["USER"], conf["PASSWORD"], float(conf["TIMEOUT"]))
+    with _gateways_lock:
+        gateway = _gateways.get(key)
+        if gateway is None:
+            gateway = _gateways[key] = Gateway(conf["URL"], conf["USER"], conf["PASSWORD"], float(conf["TIMEOUT"]))
+        return gateway

@@ -1,0 +1,140 @@
+"""A local CouchDB-compatible server (pouchdb-server from ``couchdb/``) for development, tests
+and benchmarks.
+
+Apache CouchDB is not installable here, so ``make run``, the test session and ``make bench``
+start pouchdb-server on loopback with its own data directory and config file, and give it a
+server admin before anything else talks to it (no admin party once it is up).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+POUCHDB_SERVER = BASE_DIR / "couchdb" / "node_modules" / ".bin" / "pouchdb-server"
+
+
+class LocalCouchError(RuntimeError):
+    """The local server could not be installed, started or given its admin."""
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LocalCouchServer:
+    """One pouchdb-server process keeping its data, config and log under ``workdir``."""
+
+    def __init__(self, workdir: Path, *, port: int, user: str, password: str, host: str = "127.0.0.1"):
+        if not password:
+            raise LocalCouchError("the local CouchDB needs a server-admin password (COUCHDB_PASSWORD)")
+        self.workdir = Path(workdir)
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.workdir / "log.txt"
+
+    def answers(self) -> bool:
+        """Whether a CouchDB-like server answers at this address."""
+        try:
+            return requests.get(self.url + "/", timeout=2).ok
+        except requests.RequestException:
+            return False
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self, *, wait: float = 60.0) -> None:
+        """Start the server, wait until it answers and make sure the admin exists."""
+        if not POUCHDB_SERVER.exists():
+            raise LocalCouchError(f"{POUCHDB_SERVER} is missing: run 'npm ci' in couchdb/ (make does)")
+        (self.workdir / "data").mkdir(parents=True, exist_ok=True)
+        config = self.workdir / "config.json"
+        if not config.exists():
+            # pouchdb-server writes its log and config next to its working directory unless told.
+            config.write_text(json.dumps({"log": {"file": str(self.log_file), "level": "warning"}}))
+        self.process = subprocess.Popen(
+            [
+                str(POUCHDB_SERVER),
+                "--host", self.host,
+                "--port", str(self.port),
+                "--dir", str(self.workdir / "data"),
+                "--config", str(config),
+            ],
+            cwd=self.workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.workdir / "stderr.txt", "ab"),
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + wait
+        while not self.answers():
+            if self.process.poll() is not None:
+                raise LocalCouchError(f"pouchdb-server exited with {self.process.returncode}; see {self.workdir}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise LocalCouchError(f"pouchdb-server did not answer on {self.url} within {wait:g} s")
+            time.sleep(0.1)
+        self.ensure_admin()
+
+    def ensure_admin(self) -> None:
+        """Create the server admin on a fresh server; check the password on an existing one."""
+        login = requests.post(
+            self.url + "/_session", json={"name": self.user, "password": self.password}, timeout=10
+        )
+        if login.ok:
+            return
+        admin_party = requests.get(self.url + "/_config/admins", timeout=10)
+        if admin_party.status_code != 200:
+            raise LocalCouchError(
+                f"the local CouchDB in {self.workdir} has an admin, and it is not '{self.user}' with "
+                "the configured password (delete that folder to start afresh)"
+            )
+        created = requests.put(
+            f"{self.url}/_config/admins/{self.user}", data=json.dumps(self.password), timeout=10
+        )
+        if not created.ok:
+            raise LocalCouchError(f"could not create the CouchDB admin '{self.user}': {created.status_code}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.process = None
+
+    def ensure_running(self) -> None:
+        """Restart the server if its process died (pouchdb-server can crash on odd requests)."""
+        if not self.running() or not self.answers():
+            self.stop()
+            self.start()
+
+    def destroy(self) -> None:
+        """Stop the server and delete its folder."""
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)

@@ -1,0 +1,73 @@
+"""``manage.py runportal``: the development server that ``make run`` starts.
+
+Migrates, starts the local CouchDB (pouchdb-server under ``var/couchdb/``) when COUCHDB_URL is the
+local default and nothing answers there, creates a first superuser ``admin`` with a random password
+when there are no users, then serves the portal. Ctrl-C stops both servers.
+"""
+
+import os
+import secrets
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from tokens_app.couch import get_gateway
+from tokens_app.localcouch import LocalCouchError, LocalCouchServer
+from tokens_app.management.base import PortalCommand
+
+LOCAL_DEFAULT = "http://127.0.0.1:5984"
+
+
+class Command(PortalCommand):
+    help = "Run the portal for development: migrate, local CouchDB, first superuser, runserver."
+
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000", help="address:port to serve on")
+        parser.add_argument("--noreload", action="store_true", help="do not restart on code changes")
+
+    def handle(self, *args, addrport, noreload, **options):
+        server = None
+        # With the autoreloader this command runs again in the child process (RUN_MAIN set):
+        # only the outer process prepares and owns the local CouchDB.
+        if os.environ.get("RUN_MAIN") != "true":
+            call_command("migrate", interactive=False, verbosity=0)
+            server = self._start_local_couchdb()
+            self._create_first_superuser()
+        try:
+            call_command("runserver", addrport, use_reloader=not noreload)
+        finally:
+            if server is not None:
+                self.stdout.write("Stopping the local CouchDB.")
+                server.stop()
+
+    def _start_local_couchdb(self) -> LocalCouchServer | None:
+        conf = settings.COUCHDB
+        if conf["URL"].rstrip("/") != LOCAL_DEFAULT:
+            self.stdout.write(f"Using CouchDB at {get_gateway().server}.")
+            return None
+        port = urlsplit(LOCAL_DEFAULT).port
+        server = LocalCouchServer(
+            settings.VAR_DIR / "couchdb", port=port, user=conf["USER"], password=conf["PASSWORD"]
+        )
+        if server.answers():
+            self.stdout.write(f"A CouchDB already answers at {server.url}; using it.")
+            return None
+        self.stdout.write(f"Starting the local CouchDB at {server.url} (data in {server.workdir}).")
+        try:
+            server.start()
+        except LocalCouchError as exc:
+            server.stop()
+            raise SystemExit(f"Error: {exc}") from None
+        get_gateway().create_database(conf["DATABASE"])
+        return server
+
+    def _create_first_superuser(self) -> None:
+        users = get_user_model()
+        if users.objects.exists():
+            return
+        password = secrets.token_urlsafe(12)
+        users.objects.create_superuser("admin", "", password)
+        self.stdout.write(self.style.SUCCESS(f"Created the superuser 'admin' with password: {password}"))
+        self.stdout.write("It is shown only this once; change it after signing in.")
