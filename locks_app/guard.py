@@ -1,0 +1,48 @@
+"""The campaign guard: may this user change this object now?
+
+Services that change an object call ``ensure_can_change(user, obj)`` before writing. A frozen
+object refuses everybody; an object locked by others refuses with the holders and the expiry;
+an unlocked object, or one this user holds (alone or shared), lets the change go ahead.
+"""
+
+import datetime
+
+from .tokens import FREEZES
+from .utility import TokenUtility
+
+
+class ChangeRefused(Exception):
+    """The object is frozen, or locked by someone else; the message says which and by whom."""
+
+
+def when(moment) -> str:
+    """A moment as operators read it: ``2026-11-23 10:00 UTC``."""
+    return f"{moment.astimezone(datetime.UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def describe(token) -> str:
+    """What holds the object, in one phrase: ``frozen since … by …`` or ``locked by … until …``."""
+    if isinstance(token, FREEZES):
+        creator = token.creator.get_username() if token.creator else "an unknown user"
+        until = f" until {when(token.expiration)}" if token.expiration else ""
+        return f"frozen since {when(token.started)} by {creator}{until}"
+    holders = ", ".join(sorted(token.principal_ids))
+    until = when(token.expiration) if token.expiration else "ended"
+    return f"locked by {holders} until {until}"
+
+
+def principal_id(user) -> str | None:
+    """The principal id of a user in lock tokens: the username (``None`` for nobody)."""
+    if user is None or not user.is_authenticated:
+        return None
+    return user.get_username()
+
+
+def ensure_can_change(user, obj, *, utility=None) -> None:
+    """Raise ``ChangeRefused`` unless ``user`` may change ``obj`` now."""
+    token = (utility or TokenUtility()).get(obj)
+    if token is None:
+        return
+    if not isinstance(token, FREEZES) and principal_id(user) in token.principal_ids:
+        return
+    raise ChangeRefused(f"{token.context} is {describe(token)}.")
