@@ -1,0 +1,207 @@
+"""The token contract: kinds, durations, ending, principals, registration and lookups."""
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import User
+
+from locks_app import signals, tokens, utils
+from locks_app.interfaces import EndedError, RegistrationError, UnregisteredError
+from locks_app.models import LockedObject, LockPrincipal, LockToken
+from locks_app.utility import TokenUtility
+
+pytestmark = pytest.mark.django_db
+
+HOUR = datetime.timedelta(hours=1)
+
+
+@pytest.fixture
+def util():
+    return TokenUtility()
+
+
+@pytest.fixture
+def later(monkeypatch):
+    """Move time forward by a timedelta."""
+    real_now = utils.now
+
+    def move(delta):
+        monkeypatch.setattr(utils, "now", lambda: real_now() + delta)
+
+    return move
+
+
+def test_unregistered_token_does_nothing():
+    lock = tokens.ExclusiveLock("doc:1", "alice", HOUR)
+    assert lock.duration == HOUR and lock.principal_ids == frozenset({"alice"})
+    for attribute in ("started", "expiration", "remaining_duration", "ended"):
+        with pytest.raises(UnregisteredError):
+            getattr(lock, attribute)
+    with pytest.raises(UnregisteredError):
+        lock.end()
+    with pytest.raises(UnregisteredError):
+        tokens.SharedLock("doc:1", ["alice"]).add(["bob"])
+    assert not LockToken.objects.exists()
+
+
+def test_registered_token_times(util, later):
+    lock = util.register(tokens.ExclusiveLock("doc:1", "alice", HOUR))
+    assert lock.expiration == lock.started + HOUR
+    assert lock.ended is None
+    assert HOUR - datetime.timedelta(seconds=5) < lock.remaining_duration <= HOUR
+    later(2 * HOUR)
+    assert lock.remaining_duration == datetime.timedelta()
+    assert lock.ended == lock.expiration
+    with pytest.raises(EndedError):
+        lock.end()
+    with pytest.raises(EndedError):
+        lock.duration = HOUR
+
+
+def test_remaining_duration_can_be_set_and_reindexes(util):
+    lock = util.register(tokens.ExclusiveLock("doc:1", "alice", HOUR))
+    lock.remaining_duration = 3 * HOUR
+    assert 3 * HOUR - datetime.timedelta(seconds=5) < lock.remaining_duration <= 3 * HOUR
+    assert LockedObject.objects.get().expiration == lock.expiration
+    assert LockToken.objects.get().expiration == lock.expiration
+
+
+def test_negative_durations_are_refused(util):
+    with pytest.raises(ValueError):
+        tokens.ExclusiveLock("doc:1", "alice", -HOUR)
+    lock = util.register(tokens.ExclusiveLock("doc:1", "alice", HOUR))
+    with pytest.raises(ValueError):
+        lock.duration = -HOUR
+    with pytest.raises(ValueError):
+        lock.remaining_duration = -HOUR
+    assert lock.duration == HOUR
+
+
+def test_duration_none_lasts_until_ended(util):
+    lock = util.register(tokens.ExclusiveLock("doc:1", "alice", HOUR))
+    lock.duration = None
+    assert lock.expiration is None and lock.remaining_duration is None
+    assert LockedObject.objects.get().expiration is None
+
+
+def test_one_active_token_per_object(util):
+    util.register(tokens.ExclusiveLock("doc:1", "alice"))
+    with pytest.raises(RegistrationError):
+        util.register(tokens.EndableFreeze("doc:1"))
+    assert LockToken.objects.count() == 1
+
+
+def test_registering_again_reindexes(util):
+    lock = util.register(tokens.SharedLock("doc:1", ["alice"]))
+    LockPrincipal.objects.all().delete()
+    assert util.register(lock) is lock
+    assert list(LockPrincipal.objects.values_list("principal_id", flat=True)) == ["alice"]
+    lock.end()
+    with pytest.raises(EndedError):
+        util.register(lock)
+
+
+def test_shared_lock_principals(util):
+    lock = util.register(tokens.SharedLock("doc:1", ["alice", "bob"]))
+    lock.add(["carol"])
+    lock.remove(["alice"])
+    assert util.get("doc:1").principal_ids == {"bob", "carol"}
+    assert [t.object_key for t in util.iter_for_principal("carol")] == ["doc:1"]
+    assert list(util.iter_for_principal("alice")) == []
+    lock.remove(["bob", "carol"])
+    assert lock.ended is not None
+    assert util.get("doc:1") is None
+    assert LockToken.objects.get().end_reason == LockToken.EndReason.EMPTIED
+    with pytest.raises(EndedError):
+        lock.add(["alice"])
+
+
+def test_exclusive_lock_principal_cannot_change(util):
+    lock = util.register(tokens.ExclusiveLock("doc:1", "alice"))
+    assert not hasattr(lock, "add") and not hasattr(lock, "remove")
+
+
+def test_freezes(util):
+    freeze = util.register(tokens.Freeze("doc:1"))
+    assert freeze.principal_ids == frozenset() and freeze.expiration is None
+    with pytest.raises(TypeError):
+        freeze.end()
+    with pytest.raises(TypeError):
+        freeze.duration = HOUR
+    endable = util.register(tokens.EndableFreeze("doc:2", HOUR))
+    endable.end()
+    assert util.get("doc:2") is None and util.get("doc:1") == freeze
+
+
+def test_get_is_an_active_token_never_an_ended_one(util):
+    lock = util.register(tokens.ExclusiveLock("doc:1", "alice"))
+    assert util.get("doc:1") == lock and util.get("doc:2", "nothing") == "nothing"
+    lock.end()
+    assert util.get("doc:1") is None
+    assert list(util) == []
+
+
+def test_a_stale_copy_cannot_change_an_ended_token(util):
+    lock = util.register(tokens.ExclusiveLock("doc:1", "alice"))
+    copy = util.get("doc:1")
+    lock.end()
+    with pytest.raises(EndedError):
+        copy.duration = HOUR
+    with pytest.raises(EndedError):
+        copy.end()
+
+
+def test_model_instances_are_keyed_and_given_back(util):
+    alice = User.objects.create_user("alice")
+    lock = util.register(tokens.ExclusiveLock(alice, "alice"), by=alice)
+    assert lock.object_key == f"auth.user:{alice.pk}"
+    found = next(iter(util))
+    assert found.context == alice and found.creator == alice
+    assert util.get("doc:none") is None and tokens.ExclusiveLock("doc:x", "a").context == "doc:x"
+    with pytest.raises(ValueError):
+        tokens.ExclusiveLock(User(username="unsaved"), "alice")
+
+
+def test_history_stays(util, later):
+    util.register(tokens.ExclusiveLock("doc:1", "alice", HOUR))
+    util.register(tokens.ExclusiveLock("doc:2", "alice")).end()
+    later(2 * HOUR)
+    assert util.cleanup() == 1
+    reasons = dict(LockToken.objects.values_list("object_key", "end_reason"))
+    assert reasons == {"doc:1": "expired", "doc:2": "ended"}
+    assert not LockedObject.objects.exists() and not LockPrincipal.objects.exists()
+
+
+def test_signals(util):
+    seen = []
+
+    def record(signal):
+        def receiver(sender, token, old=None, **kwargs):
+            seen.append((signal, sender.__name__, old))
+
+        return receiver
+
+    receivers = {name: record(name) for name in
+                 ("token_started", "token_ended", "principals_changed", "expiration_changed")}
+    for name, receiver in receivers.items():
+        getattr(signals, name).connect(receiver)
+    try:
+        lock = util.register(tokens.SharedLock("doc:1", ["alice"]))
+        lock.duration = HOUR
+        lock.add(["bob"])
+        lock.end()
+    finally:
+        for name, receiver in receivers.items():
+            getattr(signals, name).disconnect(receiver)
+    assert seen == [
+        ("token_started", "SharedLock", None),
+        ("expiration_changed", "SharedLock", None),
+        ("principals_changed", "SharedLock", frozenset({"alice"})),
+        ("token_ended", "SharedLock", None),
+    ]
+
+
+def test_get_is_one_query(util, django_assert_num_queries):
+    util.register(tokens.ExclusiveLock("doc:1", "alice"))
+    with django_assert_num_queries(1):
+        assert util.get("doc:1").started is not None
