@@ -1,0 +1,392 @@
+"""SRM list parsing, slicing and link conversion (tokens_app.srm): pure functions, no Django."""
+
+import random
+from pathlib import Path
+
+import pytest
+
+from tokens_app.srm import (
+    LINK_FLAVORS,
+    LOCATIONS,
+    SrmListError,
+    convert_link,
+    parse_srmlist,
+    slice_subbands,
+)
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SARA_DIR = "srm://srm.grid.sara.nl:8443/pnfs/grid.sara.nl/data/lofar/ops/projects/lc2_038"
+SITE_LINKS = {
+    "sara": "srm://srm.grid.sara.nl:8443/pnfs/grid.sara.nl/data/lofar/ops/projects/lc2_038"
+    "/229507/L229507_SB000_uv.dppp.MS_8d9fb8b4.tar",
+    "juelich": "srm://lofar-srm.fz-juelich.de:8443/pnfs/fz-juelich.de/data/lofar/ops/projects"
+    "/lc2_038/229507/L229507_SB000_uv.dppp.MS_8d9fb8b4.tar",
+    "poznan": "srm://lta-head.lofar.psnc.pl:8443/lofar/ops/projects/lc2_038/229507"
+    "/L229507_SB000_uv.dppp.MS_8d9fb8b4.tar",
+}
+
+
+@pytest.fixture
+def sara_link():
+    """Build a sara srm link of one subband of an observation."""
+
+    def build(subband: int, obsid: str = "L229507") -> str:
+        number = obsid[1:]
+        return f"{SARA_DIR}/{number}/{obsid}_SB{subband:03d}_uv.dppp.MS_8d9fb8b4.tar"
+
+    return build
+
+
+@pytest.fixture
+def example_list():
+    return parse_srmlist((EXAMPLES / "L229507.srmlist").read_bytes())
+
+
+def error_of(data, **options) -> SrmListError:
+    with pytest.raises(SrmListError) as caught:
+        parse_srmlist(data, **options)
+    return caught.value
+
+
+# The example list: L229507 at sara, subbands 000-243 without 120-123.
+
+
+def test_example_list_has_one_link_per_line_with_its_obsid_and_site(example_list):
+    assert len(example_list.links) == 240
+    assert example_list.obsid == "L229507"
+    assert example_list.location == "sara"
+    first = example_list.links[0]
+    assert (first.obsid, first.location, first.subband, first.line) == ("L229507", "sara", 0, 1)
+
+
+def test_example_list_gap_is_reported(example_list):
+    assert example_list.gaps() == [(120, 123)]
+
+
+def test_example_list_slices_keep_the_gap_in_its_chunk(example_list):
+    chunks = example_list.slices(10)
+    assert list(chunks) == [f"{start:03d}" for start in range(0, 250, 10)]
+    assert [url.split("_SB")[1][:3] for url in chunks["120"]] == [
+        "124", "125", "126", "127", "128", "129"
+    ]
+    assert len(chunks["130"]) == 10
+    assert len(chunks["240"]) == 4
+    assert sum(len(urls) for urls in chunks.values()) == 240
+
+
+# Slicing.
+
+
+def test_a_missing_subband_leaves_a_gap_and_does_not_shift_the_next_chunk():
+    subbands = {number: [f"sb{number}"] for number in (0, 1, 2, 4, 5, 6, 7)}
+    assert slice_subbands(subbands, 3) == {
+        "000": ["sb0", "sb1", "sb2"],
+        "003": ["sb4", "sb5"],
+        "006": ["sb6", "sb7"],
+    }
+
+
+def test_empty_chunks_are_dropped():
+    assert slice_subbands({0: ["a"], 10: ["b"]}, 3) == {"000": ["a"], "009": ["b"]}
+
+
+def test_chunks_start_at_the_lowest_subband():
+    subbands = {number: [f"sb{number}"] for number in (5, 6, 7, 8)}
+    assert slice_subbands(subbands, 2) == {"005": ["sb5", "sb6"], "007": ["sb7", "sb8"]}
+
+
+def test_chunk_is_named_by_the_first_subband_of_its_range_even_when_missing():
+    assert slice_subbands({0: ["a"], 4: ["b"], 5: ["c"]}, 3) == {"000": ["a"], "003": ["b", "c"]}
+
+
+def test_subbands_past_999_keep_all_their_digits():
+    assert list(slice_subbands({998: ["a"], 1000: ["b"]}, 2)) == ["998", "1000"]
+
+
+@pytest.mark.parametrize("size", [0, -3])
+def test_slice_size_below_one_is_refused(size):
+    with pytest.raises(ValueError, match=f"the slice size must be at least 1 subband, not {size}"):
+        slice_subbands({0: ["a"]}, size)
+
+
+def test_slicing_nothing_gives_no_chunks():
+    assert slice_subbands({}, 10) == {}
+
+
+def test_subbands_are_sorted_and_hold_every_file_of_a_subband(sara_link):
+    other_file = sara_link(1).replace("8d9fb8b4", "00000000")
+    srmlist = parse_srmlist("\n".join([sara_link(2), sara_link(1), other_file]))
+    assert srmlist.subbands() == {1: [sara_link(1), other_file], 2: [sara_link(2)]}
+
+
+def test_gaps_of_a_list_without_holes_are_empty(sara_link):
+    assert parse_srmlist("\n".join(sara_link(n) for n in range(5))).gaps() == []
+
+
+# Lines.
+
+
+def test_blank_lines_are_ignored_and_lines_keep_their_numbers(sara_link):
+    srmlist = parse_srmlist(f"\n{sara_link(0)}\n   \n\t\n{sara_link(1)}\n\n")
+    assert [(link.subband, link.line) for link in srmlist.links] == [(0, 2), (1, 5)]
+
+
+def test_duplicates_are_dropped_keeping_the_first(sara_link):
+    srmlist = parse_srmlist("\n".join([sara_link(0), sara_link(1), sara_link(0)]))
+    assert [(link.subband, link.line) for link in srmlist.links] == [(0, 1), (1, 2)]
+
+
+def test_double_slash_before_pnfs_is_folded(sara_link):
+    doubled = sara_link(0).replace("/pnfs", "//pnfs")
+    srmlist = parse_srmlist(f"{doubled}\n{sara_link(0)}")
+    assert [link.url for link in srmlist.links] == [sara_link(0)]
+
+
+def test_double_slash_before_lofar_is_folded_at_poznan_only():
+    poznan = SITE_LINKS["poznan"].replace("/lofar/ops", "//lofar/ops")
+    assert parse_srmlist(poznan).links[0].url == SITE_LINKS["poznan"]
+    sara = SITE_LINKS["sara"].replace("/data/lofar", "/data//lofar")
+    assert parse_srmlist(sara).links[0].url == sara
+
+
+def test_of_several_fields_the_srm_link_is_taken(sara_link):
+    line = f"L229507_SB000.tar {sara_link(0)} 2048 ONLINE"
+    assert parse_srmlist(line).links[0].url == sara_link(0)
+
+
+def test_of_several_fields_without_srm_another_link_is_taken(sara_link):
+    gsiftp = convert_link(sara_link(0), "gsiftp")
+    assert parse_srmlist(f"{gsiftp} 2048").links[0].url == gsiftp
+
+
+def test_several_fields_without_a_link_are_refused(sara_link):
+    error = error_of(f"{sara_link(0)}\nL229507 SB001 ONLINE")
+    assert error.line == 2
+    assert str(error) == (
+        "line 2: no srm://, gsiftp:// or https:// link among the fields 'L229507 SB001 ONLINE'"
+    )
+
+
+# What a link says: OBSID, site, subband.
+
+
+def test_obsid_is_the_first_l_number_of_the_link():
+    link = f"{SARA_DIR}/L229507/L229587_SB000_uv.MS.tar"
+    assert parse_srmlist(link).obsid == "L229507"
+
+
+@pytest.mark.parametrize(
+    ("link", "location"),
+    [
+        (SITE_LINKS["sara"], "sara"),
+        (SITE_LINKS["juelich"], "juelich"),
+        (SITE_LINKS["poznan"], "poznan"),
+        (convert_link(SITE_LINKS["sara"], "gsiftp"), "sara"),
+        (convert_link(SITE_LINKS["sara"], "https"), "sara"),
+        (convert_link(SITE_LINKS["juelich"], "https"), "juelich"),
+        (convert_link(SITE_LINKS["poznan"], "gsiftp"), "poznan"),
+    ],
+)
+def test_location_comes_from_the_host(link, location):
+    assert parse_srmlist(link).location == location
+
+
+def test_subband_is_the_number_in_sb_underscore(sara_link):
+    assert parse_srmlist(sara_link(243)).links[0].subband == 243
+
+
+def test_unknown_host_is_refused_with_its_line(sara_link):
+    error = error_of(f"{sara_link(0)}\nsrm://srm.example.org:8443/pnfs/L229507_SB001_uv.MS.tar")
+    assert error.line == 2
+    assert str(error).startswith("line 2: unknown storage host 'srm.example.org' (known sites: ")
+
+
+def test_unknown_scheme_is_refused_with_its_line(sara_link):
+    error = error_of(f"{sara_link(0)}\n\nftp://srm.grid.sara.nl/pnfs/L229507_SB001_uv.MS.tar")
+    assert error.line == 3
+    assert str(error) == (
+        "line 3: not an srm://, gsiftp:// or https:// link: "
+        "'ftp://srm.grid.sara.nl/pnfs/L229507_SB001_uv.MS.tar'"
+    )
+
+
+def test_link_without_host_is_refused():
+    assert str(error_of("srm:///pnfs/L229507_SB001_uv.MS.tar")) == (
+        "line 1: no host in the link 'srm:///pnfs/L229507_SB001_uv.MS.tar'"
+    )
+
+
+def test_link_without_subband_is_refused_with_its_line(sara_link):
+    error = error_of(f"{sara_link(0)}\n{SARA_DIR}/229507/L229507_uv.MS.tar")
+    assert error.line == 2
+    assert error.message == (
+        f"no subband (SB<number>_) in the link '{SARA_DIR}/229507/L229507_uv.MS.tar'"
+    )
+
+
+def test_links_without_subband_are_accepted_when_not_required(sara_link):
+    srmlist = parse_srmlist(
+        f"{sara_link(0)}\n{SARA_DIR}/229507/L229507_uv.MS.tar", require_subband=False
+    )
+    assert [link.subband for link in srmlist.links] == [0, None]
+    assert list(srmlist.subbands()) == [0]
+
+
+def test_link_without_obsid_is_refused():
+    error = error_of(f"{SARA_DIR}/no_obsid_SB001_uv.MS.tar")
+    assert error.line == 1
+    assert error.message.startswith("no OBSID (L<digits>) in the link ")
+
+
+def test_long_offending_lines_are_shortened_in_messages():
+    error = error_of("x" * 500)
+    assert len(str(error)) < 300
+    assert str(error).endswith("…'")
+
+
+# One observation at one site.
+
+
+def test_mixed_obsid_is_refused_naming_both_and_the_line(sara_link):
+    lines = [sara_link(n) for n in range(36)] + [sara_link(36, obsid="L229587")]
+    error = error_of("\n".join(lines))
+    assert error.line == 37
+    assert str(error) == "line 37: mixed OBSID L229587 (the list so far is L229507)"
+
+
+def test_mixed_location_is_refused_naming_both_and_the_line():
+    error = error_of(f"{SITE_LINKS['sara']}\n{SITE_LINKS['juelich']}")
+    assert error.line == 2
+    assert str(error) == "line 2: mixed location juelich (the list so far is at sara)"
+
+
+def test_mixing_is_allowed_on_request(sara_link):
+    srmlist = parse_srmlist(
+        "\n".join([sara_link(0), sara_link(1, obsid="L229587"), SITE_LINKS["poznan"]]),
+        allow_mixed=True,
+    )
+    assert len(srmlist.links) == 3
+    assert (srmlist.obsid, srmlist.location) == (None, None)
+
+
+# Encoding, emptiness, size.
+
+
+def test_bytes_that_are_not_utf8_are_refused_with_offset_and_line(sara_link):
+    data = f"{sara_link(0)}\n".encode() + b"srm://\xff\n"
+    error = error_of(data)
+    offset = len(sara_link(0)) + 1 + len("srm://")
+    assert error.line == 2
+    assert str(error) == f"line 2: not UTF-8 (byte 0xff at offset {offset})"
+
+
+def test_bom_and_crlf_line_endings_are_accepted(sara_link):
+    data = b"\xef\xbb\xbf" + f"{sara_link(0)}\r\n\r\n{sara_link(1)}\r\n".encode()
+    srmlist = parse_srmlist(data)
+    assert [link.url for link in srmlist.links] == [sara_link(0), sara_link(1)]
+    assert [link.line for link in srmlist.links] == [1, 3]
+
+
+def test_text_input_is_accepted(sara_link):
+    assert parse_srmlist("\ufeff" + sara_link(0)).links[0].url == sara_link(0)
+
+
+@pytest.mark.parametrize("data", [b"", "", "\n \n\t\n", b"\xef\xbb\xbf\r\n"])
+def test_an_empty_list_is_refused(data):
+    error = error_of(data)
+    assert (str(error), error.line) == ("the SRM list is empty", None)
+
+
+def test_more_lines_than_allowed_are_refused_at_the_first_extra_line(sara_link):
+    data = "\n".join([sara_link(0), "", sara_link(1), sara_link(2)])
+    assert len(parse_srmlist(data, max_lines=3).links) == 3
+    error = error_of(data, max_lines=2)
+    assert error.line == 4
+    assert str(error) == "line 4: the SRM list has more than 2 lines"
+
+
+def test_random_bytes_only_ever_raise_srm_list_errors():
+    generator = random.Random(20240229)
+    for _ in range(300):
+        data = generator.randbytes(generator.randrange(1, 400))
+        with pytest.raises(SrmListError):
+            parse_srmlist(data)
+
+
+def test_random_text_only_ever_raises_srm_list_errors():
+    generator = random.Random(7)
+    alphabet = "srm:/gsiftp.https?=L0123456789_SB \t\r\n\x00é"
+    for _ in range(300):
+        text = "".join(generator.choices(alphabet, k=generator.randrange(1, 200)))
+        try:
+            parse_srmlist(text)
+        except SrmListError:
+            pass
+
+
+def test_a_list_of_100000_lines_is_parsed(sara_link):
+    data = "\n".join(sara_link(number) for number in range(100_000)).encode()
+    srmlist = parse_srmlist(data, max_lines=100_000)
+    assert len(srmlist.links) == 100_000
+    assert srmlist.links[-1].line == 100_000
+    assert len(srmlist.slices(10)) == 10_000
+
+
+# Converting links between flavours.
+
+
+def test_known_site_hosts_and_ports():
+    assert LOCATIONS["sara"].srm == "srm://srm.grid.sara.nl:8443"
+    assert LOCATIONS["sara"].gsiftp == "gsiftp://gridftp.grid.sara.nl:2811"
+    assert LOCATIONS["sara"].https.startswith("https://lofar-download.grid.surfsara.nl/")
+    assert LOCATIONS["juelich"].srm == "srm://lofar-srm.fz-juelich.de:8443"
+    assert LOCATIONS["juelich"].gsiftp == "gsiftp://lofar-gridftp.fz-juelich.de:2811"
+    assert LOCATIONS["juelich"].https.startswith("https://lofar-download.fz-juelich.de/")
+    assert LOCATIONS["poznan"].srm == "srm://lta-head.lofar.psnc.pl:8443"
+    assert LOCATIONS["poznan"].gsiftp == "gsiftp://gridftp.lofar.psnc.pl:2811"
+    assert LOCATIONS["poznan"].https.startswith("https://lta-download.lofar.psnc.pl/")
+
+
+def test_srm_link_converts_to_gsiftp_and_https():
+    link = SITE_LINKS["sara"]
+    path = link.removeprefix("srm://srm.grid.sara.nl:8443")
+    assert convert_link(link, "gsiftp") == "gsiftp://gridftp.grid.sara.nl:2811" + path
+    assert convert_link(link, "https") == (
+        "https://lofar-download.grid.surfsara.nl/lofigrid/SRMFifoGet.py?surl=" + link
+    )
+
+
+@pytest.mark.parametrize("location", sorted(SITE_LINKS))
+@pytest.mark.parametrize("flavor", LINK_FLAVORS)
+def test_every_flavour_converts_back_to_the_srm_link(location, flavor):
+    link = SITE_LINKS[location]
+    converted = convert_link(link, flavor)
+    assert converted.startswith(getattr(LOCATIONS[location], flavor))
+    assert convert_link(converted, "srm") == link
+
+
+def test_a_link_already_in_the_flavour_is_unchanged():
+    link = "srm://srm.grid.sara.nl/pnfs/grid.sara.nl/data/L229507_SB000_uv.MS.tar"
+    assert convert_link(link, "srm") == link
+
+
+def test_unknown_flavour_is_refused():
+    message = "unknown link flavour 'ftp'; choose one of srm, gsiftp, https"
+    with pytest.raises(ValueError, match=message):
+        convert_link(SITE_LINKS["sara"], "ftp")
+
+
+@pytest.mark.parametrize(
+    ("link", "message"),
+    [
+        ("srm://srm.example.org:8443/pnfs/L1_SB000_.tar", "unknown storage host 'srm.example.org'"),
+        ("ftp://srm.grid.sara.nl/pnfs/L1_SB000_.tar", "not an srm://, gsiftp:// or https:// link"),
+        (
+            "https://lofar-download.grid.surfsara.nl/pnfs/L1_SB000_.tar",
+            "the download link does not wrap an srm:// link",
+        ),
+    ],
+)
+def test_links_that_cannot_be_converted_are_refused(link, message):
+    with pytest.raises(ValueError, match=message):
+        convert_link(link, "gsiftp")

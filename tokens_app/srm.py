@@ -1,0 +1,346 @@
+"""SRM lists: the input files of a token campaign, one grid storage link per line.
+
+Pure parsing and validation, no I/O. The conventions follow GRID_LRT's ``srmlist``: a list holds
+the files of one observation (OBSID) at one storage site, links may come as ``srm://``,
+``gsiftp://`` or https download links, and the files are grouped into chunks of N subbands, one
+chunk per token.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# The link schemes, srm first: it is the form the archive hands out and the one a line's fields
+# are searched for first.
+LINK_FLAVORS = ("srm", "gsiftp", "https")
+
+_OBSID = re.compile(r"L\d+")
+_SUBBAND = re.compile(r"SB(\d+)_")
+_UTF8_BOM = b"\xef\xbb\xbf"
+# Longest piece of an offending line quoted back in an error message: room for a whole link
+# (download links run to ~200 characters), not for a line of garbage.
+_EXCERPT_CHARS = 240
+
+
+@dataclass(frozen=True)
+class Site:
+    """One LOFAR Long Term Archive site: the domains its hosts live in and its URL prefixes.
+
+    A file keeps its path across flavours; only the part before the path changes. The https
+    prefix wraps the file's srm link (``...SRMFifoGet.py?surl=srm://...``).
+    """
+
+    domains: tuple[str, ...]
+    srm: str
+    gsiftp: str
+    https: str
+
+
+LOCATIONS = {
+    "sara": Site(
+        # The download service moved to the surfsara.nl domain; the storage kept grid.sara.nl.
+        domains=("grid.sara.nl", "grid.surfsara.nl"),
+        srm="srm://srm.grid.sara.nl:8443",
+        gsiftp="gsiftp://gridftp.grid.sara.nl:2811",
+        https="https://lofar-download.grid.surfsara.nl/lofigrid/SRMFifoGet.py?surl=",
+    ),
+    "juelich": Site(
+        domains=("fz-juelich.de",),
+        srm="srm://lofar-srm.fz-juelich.de:8443",
+        gsiftp="gsiftp://lofar-gridftp.fz-juelich.de:2811",
+        https="https://lofar-download.fz-juelich.de/webserver-lofar/SRMFifoGet.py?surl=",
+    ),
+    "poznan": Site(
+        domains=("lofar.psnc.pl",),
+        srm="srm://lta-head.lofar.psnc.pl:8443",
+        gsiftp="gsiftp://gridftp.lofar.psnc.pl:2811",
+        https="https://lta-download.lofar.psnc.pl/lofigrid/SRMFifoGet.py?surl=",
+    ),
+}
+
+
+class NotUtf8Error(ValueError):
+    """Uploaded bytes that are not UTF-8 text; ``line`` and ``message`` locate the bad byte."""
+
+    def __init__(self, message: str, line: int):
+        super().__init__(f"line {line}: {message}")
+        self.message = message
+        self.line = line
+
+
+def decode_utf8(data: bytes | str) -> str:
+    """Return the text of an uploaded file: UTF-8, with a leading byte order mark dropped.
+
+    Uploads come from many editors, so a BOM is accepted; anything else that is not UTF-8 is
+    refused with the offset of the first bad byte rather than guessed at.
+    """
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff")
+    body = data.removeprefix(_UTF8_BOM)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        offset = err.start + len(data) - len(body)
+        line = data.count(b"\n", 0, offset) + 1
+        message = f"not UTF-8 (byte 0x{data[offset]:02x} at offset {offset})"
+        raise NotUtf8Error(message, line) from None
+
+
+class SrmListError(ValueError):
+    """An SRM list that cannot be used; ``line`` (1-based, or None) points at the culprit."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message if line is None else f"line {line}: {message}")
+        self.message = message
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One input file: its link as given (normalised) and what the link says about the file."""
+
+    url: str
+    obsid: str
+    location: str
+    subband: int | None
+    line: int
+
+
+@dataclass(frozen=True)
+class SrmList:
+    """The links of an uploaded list, in upload order, with the OBSID and site they share."""
+
+    links: tuple[Link, ...]
+    obsid: str | None
+    location: str | None
+
+    def subbands(self) -> dict[int, list[str]]:
+        """Map each subband, in ascending order, to the links of its files."""
+        by_subband: dict[int, list[str]] = {}
+        for link in self.links:
+            if link.subband is not None:
+                by_subband.setdefault(link.subband, []).append(link.url)
+        return dict(sorted(by_subband.items()))
+
+    def slices(self, size: int) -> dict[str, list[str]]:
+        """Group the links into chunks of ``size`` subbands; see :func:`slice_subbands`."""
+        return slice_subbands(self.subbands(), size)
+
+    def gaps(self) -> list[tuple[int, int]]:
+        """Return the missing subband ranges (first, last inclusive) between lowest and highest."""
+        present = list(self.subbands())
+        return [
+            (below + 1, above - 1)
+            for below, above in zip(present, present[1:])
+            if above - below > 1
+        ]
+
+
+def slice_subbands(subbands: dict[int, list[str]], size: int) -> dict[str, list[str]]:
+    """Group subbands into chunks of ``size`` consecutive numbers, one token per chunk.
+
+    Chunks are counted from the lowest subband: chunk k covers [lo + k*size, lo + (k+1)*size).
+    A missing subband leaves a hole in its chunk instead of shifting later chunks, so a chunk's
+    subbands do not depend on which files happen to be missing. Empty chunks are dropped. Each
+    chunk is named by the first subband number of its range (``%03d``), as GRID_LRT names them,
+    even when that subband itself is missing.
+    """
+    if size < 1:
+        raise ValueError(f"the slice size must be at least 1 subband, not {size}")
+    if not subbands:
+        return {}
+    lowest = min(subbands)
+    chunks: dict[str, list[str]] = {}
+    for subband in sorted(subbands):
+        start = lowest + (subband - lowest) // size * size
+        chunks.setdefault(f"{start:03d}", []).extend(subbands[subband])
+    return chunks
+
+
+def parse_srmlist(
+    data: bytes | str,
+    *,
+    allow_mixed: bool = False,
+    require_subband: bool = True,
+    max_lines: int | None = None,
+) -> SrmList:
+    """Parse an uploaded SRM list: one link per line, blank lines ignored, duplicates dropped.
+
+    Every link must name an OBSID and a known storage site and, when ``require_subband`` is set,
+    a subband. All links must share one OBSID and one site unless ``allow_mixed`` is set, since a
+    campaign processes one observation and stages it from one archive. Raises SrmListError
+    naming the first offending line.
+    """
+    try:
+        text = decode_utf8(data)
+    except NotUtf8Error as err:
+        raise SrmListError(err.message, err.line) from None
+    links: list[Link] = []
+    seen: set[str] = set()
+    non_blank = 0
+    for number, raw in enumerate(text.split("\n"), start=1):
+        if not raw.strip():
+            continue
+        non_blank += 1
+        if max_lines is not None and non_blank > max_lines:
+            raise SrmListError(f"the SRM list has more than {max_lines} lines", number)
+        link = _parse_line(raw, number, require_subband)
+        if link.url in seen:
+            continue
+        seen.add(link.url)
+        if not allow_mixed and links:
+            _check_same_origin(links[0], link)
+        links.append(link)
+    if not links:
+        raise SrmListError("the SRM list is empty")
+    return SrmList(
+        links=tuple(links),
+        obsid=_single({link.obsid for link in links}),
+        location=_single({link.location for link in links}),
+    )
+
+
+def _parse_line(raw: str, line: int, require_subband: bool) -> Link:
+    """Parse one non-blank line of an SRM list into a Link, or raise SrmListError for ``line``."""
+    field = _pick_field(raw.split(), line)
+    try:
+        host, rest = _split_link(field)[1:]
+    except ValueError as err:
+        raise SrmListError(str(err), line) from None
+    location = _location_of(host)
+    if location is None:
+        known = ", ".join(domain for site in LOCATIONS.values() for domain in site.domains)
+        raise SrmListError(f"unknown storage host {host!r} (known sites: {known})", line)
+    url = field[: len(field) - len(rest)] + _fold_slashes(rest, location)
+    obsid = _OBSID.search(url)
+    if obsid is None:
+        raise SrmListError(f"no OBSID (L<digits>) in the link {_excerpt(url)}", line)
+    subband = _SUBBAND.search(url)
+    if subband is None and require_subband:
+        raise SrmListError(f"no subband (SB<number>_) in the link {_excerpt(url)}", line)
+    return Link(
+        url=url,
+        obsid=obsid.group(0),
+        location=location,
+        subband=int(subband.group(1)) if subband else None,
+        line=line,
+    )
+
+
+def convert_link(url: str, flavor: str) -> str:
+    """Rewrite a link of a known site into the ``flavor`` form (srm, gsiftp or https download).
+
+    The file path is kept and the site's host and port for that flavour put in front of it, so
+    staging (srm), transfers (gsiftp) and plain downloads (https) can all reach the same file.
+    A link already in the requested flavour is returned unchanged.
+    """
+    if flavor not in LINK_FLAVORS:
+        choices = ", ".join(LINK_FLAVORS)
+        raise ValueError(f"unknown link flavour {flavor!r}; choose one of {choices}")
+    scheme, site, path = _site_and_path(url)
+    if scheme == flavor:
+        return url
+    if flavor == "https":
+        return site.https + site.srm + path
+    return getattr(site, flavor) + path
+
+
+def _site_and_path(url: str) -> tuple[str, Site, str]:
+    """Return the scheme of a link, its site and the file path the flavours have in common.
+
+    A download link carries the file's srm link in its ``surl`` parameter; the path is that
+    link's path.
+    """
+    scheme, host, rest = _split_link(url)
+    location = _location_of(host)
+    if location is None:
+        raise ValueError(f"unknown storage host {host!r}")
+    if scheme != "https":
+        return scheme, LOCATIONS[location], rest
+    wrapped = rest.partition("surl=")[2]
+    if not wrapped.startswith("srm://"):
+        raise ValueError(f"the download link does not wrap an srm:// link: {_excerpt(url)}")
+    return scheme, *_site_and_path(wrapped)[1:]
+
+
+def _pick_field(fields: list[str], line: int) -> str:
+    """Choose the link among a line's whitespace-separated fields: the srm one, else any link.
+
+    Lists exported from the archive sometimes carry extra columns next to the link.
+    """
+    if len(fields) == 1:
+        return fields[0]
+    for wanted in LINK_FLAVORS:
+        for field in fields:
+            if field.partition("://")[0].lower() == wanted:
+                return field
+    raise SrmListError(
+        f"no srm://, gsiftp:// or https:// link among the fields {_excerpt(' '.join(fields))}", line
+    )
+
+
+def _split_link(field: str) -> tuple[str, str, str]:
+    """Split a link into its scheme, its host name and the rest (path and query).
+
+    Raises ValueError when the scheme is not one of ours or the link has no host.
+    """
+    scheme, separator, remainder = field.partition("://")
+    scheme = scheme.lower()
+    if not separator or scheme not in LINK_FLAVORS:
+        raise ValueError(f"not an srm://, gsiftp:// or https:// link: {_excerpt(field)}")
+    end = len(remainder)
+    for delimiter in "/?#":
+        found = remainder.find(delimiter)
+        if found != -1:
+            end = min(end, found)
+    authority = remainder[:end].rpartition("@")[2]
+    host = authority.partition(":")[0].lower()
+    if not host:
+        raise ValueError(f"no host in the link {_excerpt(field)}")
+    return scheme, host, remainder[end:]
+
+
+def _location_of(host: str) -> str | None:
+    """Return the site whose domain the host belongs to, or None."""
+    for location, site in LOCATIONS.items():
+        for domain in site.domains:
+            if host == domain or host.endswith("." + domain):
+                return location
+    return None
+
+
+def _fold_slashes(rest: str, location: str) -> str:
+    """Fold the doubled slashes some archive exports put before the storage root.
+
+    ``//pnfs`` (dCache sites) and, at Poznan, ``//lofar`` become single slashes so that the same
+    file is recognised as a duplicate and converts cleanly between flavours.
+    """
+    rest = rest.replace("//pnfs", "/pnfs")
+    if location == "poznan":
+        rest = rest.replace("//lofar", "/lofar")
+    return rest
+
+
+def _check_same_origin(first: Link, link: Link) -> None:
+    """Refuse a link whose OBSID or site differs from the list's first link."""
+    if link.obsid != first.obsid:
+        raise SrmListError(
+            f"mixed OBSID {link.obsid} (the list so far is {first.obsid})", link.line
+        )
+    if link.location != first.location:
+        raise SrmListError(
+            f"mixed location {link.location} (the list so far is at {first.location})", link.line
+        )
+
+
+def _single(values: set[str]) -> str | None:
+    """Return the only value of a set, or None when there are several."""
+    return next(iter(values)) if len(values) == 1 else None
+
+
+def _excerpt(text: str) -> str:
+    """Quote a piece of user input for an error message, shortened if it is long."""
+    if len(text) > _EXCERPT_CHARS:
+        text = text[:_EXCERPT_CHARS] + "…"
+    return repr(text)
