@@ -1,0 +1,309 @@
+"""Creating token sets against the real server: plan, push in batches, idempotent re-runs,
+a server that dies mid-run, and every refusal of bad input."""
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from locks_app.tokens import ExclusiveLock
+from locks_app.utility import TokenUtility
+from tokens_app import services
+from tokens_app.couch import CouchUnreachable, get_gateway
+from tokens_app.design import STATE_NAMES, design_doc_id
+from tokens_app.models import Campaign
+from tokens_app.services import Refused, ServiceError
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SARA = "srm://srm.grid.sara.nl:8443/pnfs/grid.sara.nl/data/lofar/ops/projects/lc2_038/229507/"
+CONFIG = b"Token:\n  type: pref_cal1\n  PIPELINE_STEP: pref_cal1\n  OBSID: ''\n  SBXloc: sandbox.tar\n"
+
+pytestmark = pytest.mark.django_db
+
+
+def srmlist(subbands=range(12), obsid="L229507", prefix=SARA) -> bytes:
+    return "".join(f"{prefix}{obsid}_SB{subband:03d}_uv.dppp.MS_{subband:04x}.tar\n" for subband in subbands).encode()
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user("carol", password="pw-carol-123")
+
+
+@pytest.fixture
+def calls(monkeypatch, gateway):
+    """Counts of the gateway's write and lookup requests, to hold the bulk-only promise."""
+    counted = {"bulk_docs": 0, "existing_ids": 0, "put_doc": 0}
+    for name in counted:
+        original = getattr(gateway, name)
+
+        def counting(*args, _name=name, _original=original, **kwargs):
+            counted[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(gateway, name, counting)
+    return counted
+
+
+def tokens_of(database, token_type="pref_cal1"):
+    rows = get_gateway().view(database, token_type, "overview_total", reduce=False, include_docs=True)["rows"]
+    return {row["id"]: row["doc"] for row in rows}
+
+
+def test_creates_the_example_campaign_in_batches(couch_db, user, calls):
+    seen = []
+    campaign, report = services.create_tokenset(
+        user=user,
+        config_data=(EXAMPLES / "pref_cal1.yaml").read_bytes(),
+        srmlist_data=(EXAMPLES / "L229507.srmlist").read_bytes(),
+        database=couch_db,
+        slice_size=10,
+        attachments={"Pre-Facet-Calibrator-1.parset": b"msin=input.MS\n"},
+        config_name="pref_cal1.yaml",
+        srmlist_name="L229507.srmlist",
+        batch_size=10,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    # Subbands 000-243 without 120-123: chunks of 10 from 000, the chunk of 120 holds 124-129.
+    assert report.total == 25 and report.written == 25 and report.failed == 0
+    assert seen == [(10, 25), (20, 25), (25, 25)]
+    assert calls["bulk_docs"] == 3 and calls["existing_ids"] == 3
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.token_count, campaign.written_count) == ("ready", 25, 25)
+    assert (campaign.obsid, campaign.location, campaign.created_by) == ("L229507", "sara", user)
+    assert campaign.attachment_names == ["Pre-Facet-Calibrator-1.parset"]
+    assert "Sandbox" in campaign.kept_sections and campaign.config_format == "yaml"
+
+    tokens = tokens_of(couch_db)
+    assert len(tokens) == 25
+    token = tokens["t_pref_cal1_L229507_pref_cal1_SB000"]
+    assert token["STARTSB"] == "000" and token["OBSID"] == "L229507" and token["type"] == "pref_cal1"
+    assert {name: token[name] for name in ("lock", "done", "hostname", "scrub_count", "output", "status")} == {
+        "lock": 0, "done": 0, "hostname": "", "scrub_count": 0, "output": "", "status": "todo",
+    }
+    assert token["created"] > 0 and token["SBXloc"] == "SKSP/prefactor/pref_cal1.tar"
+    assert set(token["_attachments"]) == {"srm.txt", "Pre-Facet-Calibrator-1.parset"}
+    srm_txt = get_gateway().get_attachment(couch_db, token["_id"], "srm.txt")[0].decode()
+    assert srm_txt.splitlines()[0].endswith("L229507_SB000_uv.dppp.MS_af47bc35.tar")
+    assert len(srm_txt.splitlines()) == 10
+    gap_chunk = get_gateway().get_attachment(couch_db, "t_pref_cal1_L229507_pref_cal1_SB120", "srm.txt")[0]
+    assert [line.split("_SB")[1][:3] for line in gap_chunk.decode().splitlines()] == [str(n) for n in range(124, 130)]
+    assert services.refresh_counts(campaign) == {**dict.fromkeys(STATE_NAMES, 0), "todo": 25, "total": 25}
+
+
+def test_links_are_converted_to_the_chosen_flavour(couch_db, user):
+    services.create_tokenset(
+        user=user, config_data=CONFIG, srmlist_data=srmlist(range(2)), database=couch_db, link_flavor="gsiftp",
+    )
+    data, content_type = get_gateway().get_attachment(couch_db, "t_pref_cal1_L229507_pref_cal1_SB001", "srm.txt")
+    assert data.decode() == f"gsiftp://gridftp.grid.sara.nl:2811{SARA[len('srm://srm.grid.sara.nl:8443'):]}" \
+        "L229507_SB001_uv.dppp.MS_0001.tar\n"
+    assert content_type.startswith("text/plain")
+
+
+def test_options_shape_ids_keys_and_attachment_names(couch_db, user):
+    campaign, _ = services.create_tokenset(
+        user=user, config_data=b"Token:\n  type: cal\n", srmlist_data=srmlist(range(4)), database=couch_db,
+        token_type="calib", slice_size=2, id_prefix="S", key_name="FIRST", file_upload="inputs.txt",
+    )
+    tokens = tokens_of(couch_db, "calib")
+    assert sorted(tokens) == ["t_calib_L229507_S000", "t_calib_L229507_S002"]
+    assert tokens["t_calib_L229507_S002"]["FIRST"] == "002" and tokens["t_calib_L229507_S002"]["type"] == "calib"
+    assert set(tokens["t_calib_L229507_S002"]["_attachments"]) == {"inputs.txt"}
+    assert campaign.token_type == "calib"
+
+
+def test_no_srm_file_when_file_upload_is_empty(couch_db, user):
+    services.create_tokenset(
+        user=user, config_data=CONFIG, srmlist_data=srmlist(range(2)), database=couch_db, file_upload="",
+    )
+    assert all("_attachments" not in doc for doc in tokens_of(couch_db).values())
+
+
+def test_rerunning_completes_without_duplicates_and_overwrite_rewrites(couch_db, user, calls):
+    kwargs = dict(config_data=CONFIG, srmlist_data=srmlist(), database=couch_db, batch_size=5)
+    campaign, first = services.create_tokenset(user=user, **kwargs)
+    revisions = {token_id: doc["_rev"] for token_id, doc in tokens_of(couch_db).items()}
+    again_campaign, again = services.create_tokenset(user=user, **kwargs)
+    assert again_campaign.pk == campaign.pk
+    assert (again.written, again.existing, again.overwritten) == (0, 12, 0)
+    assert {token_id: doc["_rev"] for token_id, doc in tokens_of(couch_db).items()} == revisions
+    _, rewritten = services.create_tokenset(user=user, overwrite=True, **kwargs)
+    assert (rewritten.written, rewritten.existing, rewritten.overwritten) == (0, 0, 12)
+    assert all(doc["_rev"].startswith("2-") for doc in tokens_of(couch_db).values())
+    assert Campaign.objects.count() == 1
+
+
+def test_a_dead_server_mid_run_leaves_incomplete_and_a_rerun_completes(couch_db, couch_server, user):
+    plan = services.plan_tokenset(config_data=CONFIG, srmlist_data=srmlist(range(20)), database=couch_db)
+    campaign = services.start_campaign(plan, user=user)
+    assert campaign.status == "creating"
+
+    def stop_after_two_batches(done, total):
+        if done == 10:
+            couch_server.stop()
+
+    try:
+        with pytest.raises(CouchUnreachable):
+            services.push_tokenset(campaign, user=user, batch_size=5, progress=stop_after_two_batches)
+    finally:
+        couch_server.start()
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.written_count) == ("incomplete", 10)
+    assert "unreachable" in campaign.last_error
+    assert len(tokens_of(couch_db)) == 10
+
+    report = services.push_tokenset(campaign, user=user, batch_size=5)
+    assert (report.written, report.existing) == (10, 10)
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.written_count, campaign.last_error) == ("ready", 20, "")
+    assert len(tokens_of(couch_db)) == 20
+
+
+def test_a_token_created_meanwhile_by_someone_else_is_left_alone(couch_db, user, monkeypatch, gateway):
+    plan = services.plan_tokenset(config_data=CONFIG, srmlist_data=srmlist(range(3)), database=couch_db)
+    campaign = services.start_campaign(plan, user=user)
+    lookup = gateway.existing_ids
+
+    def lookup_then_someone_creates(db, ids):
+        found = lookup(db, ids)
+        gateway.put_doc(db, {"_id": plan.token_ids[1], "type": "pref_cal1", "lock": 0, "done": 0, "by": "other"})
+        return found
+
+    monkeypatch.setattr(gateway, "existing_ids", lookup_then_someone_creates)
+    report = services.push_tokenset(campaign, user=user)
+    assert (report.written, report.existing, report.failed) == (2, 1, 0)
+    assert tokens_of(couch_db)[plan.token_ids[1]]["by"] == "other"
+    campaign.refresh_from_db()
+    assert campaign.status == "ready"
+
+
+def test_the_design_document_keeps_views_of_other_tools(couch_db, user, gateway):
+    gateway.put_doc(couch_db, {"_id": design_doc_id("pref_cal1"), "views": {"mine": {"map": "function (doc) {}"}}})
+    services.create_tokenset(user=user, config_data=CONFIG, srmlist_data=srmlist(range(2)), database=couch_db)
+    views = gateway.get_doc(couch_db, design_doc_id("pref_cal1"))["views"]
+    assert "mine" in views and "todo" in views and "overview_total" in views
+
+
+def test_the_default_database_is_created_but_no_other(user, gateway, settings):
+    default = "test_default_db_created"
+    settings.COUCHDB = {**settings.COUCHDB, "DATABASE": default}
+    if gateway.database_exists(default):
+        gateway.delete_database(default)
+    try:
+        services.create_tokenset(user=user, config_data=CONFIG, srmlist_data=srmlist(range(2)))
+        assert len(tokens_of(default)) == 2
+    finally:
+        gateway.delete_database(default)
+    with pytest.raises(ServiceError, match="database 'no_such_db' does not exist; create it first"):
+        services.plan_tokenset(config_data=CONFIG, srmlist_data=srmlist(), database="no_such_db")
+
+
+def test_a_locked_campaign_refuses_another_user(couch_db, user, django_user_model):
+    campaign, _ = services.create_tokenset(user=user, config_data=CONFIG, srmlist_data=srmlist(), database=couch_db)
+    TokenUtility().register(ExclusiveLock(campaign, "carol"))
+    other = django_user_model.objects.create_user("dave", password="pw-dave-123")
+    with pytest.raises(Refused, match="locked by carol"):
+        services.push_tokenset(campaign, user=other)
+    with pytest.raises(Refused, match="locked by carol"):
+        services.create_tokenset(user=other, config_data=CONFIG, srmlist_data=srmlist(), database=couch_db)
+    assert services.push_tokenset(campaign, user=user).existing == 12
+
+
+def test_pushing_an_archived_or_purged_campaign_is_refused(couch_db, user):
+    campaign, _ = services.create_tokenset(user=user, config_data=CONFIG, srmlist_data=srmlist(), database=couch_db)
+    services.purge_campaign(campaign, user=user)
+    with pytest.raises(ServiceError, match="is purged"):
+        services.push_tokenset(campaign, user=user)
+    campaign, report = services.create_tokenset(
+        user=user, config_data=CONFIG, srmlist_data=srmlist(), database=couch_db
+    )
+    assert (campaign.status, report.written) == ("ready", 12)
+
+
+def test_the_plan_describes_the_set(couch_db):
+    plan = services.plan_tokenset(
+        config_data=CONFIG, srmlist_data=srmlist([0, 1, 2, 5, 6]), database=couch_db, slice_size=2,
+        attachments={"run.sh": b"#!/bin/sh\n"},
+    )
+    assert plan.token_ids == [
+        "t_pref_cal1_L229507_pref_cal1_SB000", "t_pref_cal1_L229507_pref_cal1_SB002",
+        "t_pref_cal1_L229507_pref_cal1_SB004", "t_pref_cal1_L229507_pref_cal1_SB006",
+    ]
+    assert plan.token_count == 4 and plan.subbands == [0, 1, 2, 5, 6] and plan.gaps == [(3, 4)]
+    assert list(plan.slices) == ["000", "002", "004", "006"] and len(plan.slices["000"]) == 2
+    assert plan.attachments == ["run.sh"] and plan.files["run.sh"][0] == "text/plain"
+    assert plan.fields["status"] == "todo" and plan.fields["OBSID"] == "L229507"
+
+
+def test_a_mixed_list_uses_the_placeholder_obsid(couch_db):
+    mixed = srmlist([0]) + srmlist([1], obsid="L229587", prefix=SARA.replace("229507", "229587"))
+    plan = services.plan_tokenset(config_data=CONFIG, srmlist_data=mixed, database=couch_db, allow_mixed=True)
+    assert plan.obsid == "" and plan.token_ids[0] == "t_pref_cal1_L000000_pref_cal1_SB000"
+    assert "OBSID" not in plan.fields or plan.fields["OBSID"] == ""
+
+
+GOOD = dict(config_data=CONFIG, srmlist_data=srmlist())
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"config_data": b"Token: [1, 2"}, r"^config: line \d+"),
+        ({"config_data": b"- a list\n", "config_name": "steps.yaml"}, r"^config 'steps.yaml': "),
+        ({"config_data": b"\xff\xfe"}, r"^config: .*not UTF-8"),
+        ({"config_data": b"Token:\n  _id: fixed\n  type: x\n"}, r"^config: .*_id"),
+        ({"config_data": b"Token:\n  _private: 1\n  type: x\n"}, r"^config: line 2, column 3: the token field _private is not allowed"),
+        ({"config_data": b"Token:\n  lock: 0\n"}, r"token type is missing"),
+        ({"token_type": "bad/type"}, r"contains '/'"),
+        ({"token_type": "_design"}, r"starts with '_'"),
+        ({"token_type": "two words"}, r"spaces"),
+        ({"srmlist_data": b""}, r"^SRM list: the SRM list is empty"),
+        ({"srmlist_data": b"ftp://example.org/L1_SB000_x\n", "srmlist_name": "in.txt"}, r"^SRM list 'in.txt': line 1"),
+        ({"srmlist_data": srmlist([0]) + srmlist([1], obsid="L229587")}, r"^SRM list: line 2: mixed OBSID L229587"),
+        ({"slice_size": 0}, r"slice size must be a whole number of at least 1"),
+        ({"slice_size": "3"}, r"slice size must be a whole number"),
+        ({"slice_size": True}, r"slice size must be a whole number"),
+        ({"slice_size": 13}, r"slice size 13 is larger than the 12 subbands the list spans \(000-011\)"),
+        ({"id_prefix": "S B"}, r"id prefix 'S B' is not valid"),
+        ({"id_prefix": "x" * 21}, r"id prefix .* is not valid"),
+        ({"key_name": "_key"}, r"key name '_key' starts with '_'"),
+        ({"key_name": ""}, r"key name is empty"),
+        ({"key_name": "lock"}, r"key name 'lock' is a PiCaS bookkeeping field"),
+        ({"file_upload": "_srm.txt"}, r"SRM file name '_srm.txt' starts with '_'"),
+        ({"link_flavor": "ftp"}, r"unknown link flavour 'ftp'; choose one of srm, gsiftp, https"),
+        ({"attachments": {"_x": b"1"}}, r"attachment name '_x' starts with '_'"),
+        ({"attachments": {"": b"1"}}, r"attachment name is empty"),
+        ({"attachments": {"srm.txt": b"1"}}, r"has the name of the SRM file"),
+        ({"attachments": {"a.txt": "text"}}, r"is not a file's bytes"),
+        ({"attachments": {"a\x00b": b"1"}}, r"control characters"),
+        ({"database": "Tokens"}, r"database name 'Tokens' is not valid"),
+        ({"database": "1db"}, r"database name '1db' is not valid"),
+        ({"database": "a" * 239}, r"longer than 238"),
+        ({"config_data": b"Token:\n  type: x\n  OBSID: L1\n"}, r"config sets OBSID 'L1' but the SRM list is of L229507"),
+        ({"config_data": b"Token:\n  type: x\n  PIPELINE_STEP: [a]\n"}, r"PIPELINE_STEP .* cannot be part of a token id"),
+    ],
+)
+def test_plan_refuses_garbage_with_a_clear_message(changes, message, couch_db):
+    with pytest.raises(ServiceError, match=message):
+        services.plan_tokenset(**{**GOOD, "database": couch_db, **changes})
+
+
+def test_oversized_attachments_are_refused(couch_db, settings):
+    settings.MAX_UPLOAD_MB = 1
+    with pytest.raises(ServiceError, match="larger than 1 MB"):
+        services.plan_tokenset(**GOOD, database=couch_db, attachments={"big.bin": b"x" * (2**20 + 1)})
+
+
+def test_bad_batch_sizes_are_refused_before_anything_is_written(couch_db, user):
+    with pytest.raises(ServiceError, match="batch size"):
+        services.create_tokenset(user=user, batch_size=0, database=couch_db, **GOOD)
+    assert Campaign.objects.count() == 0
+
+
+def test_attachment_bytes_survive_the_inline_write(couch_db, user):
+    blob = bytes(range(256)) * 4
+    services.create_tokenset(user=user, database=couch_db, attachments={"blob.bin": blob}, **GOOD)
+    data, content_type = get_gateway().get_attachment(couch_db, "t_pref_cal1_L229507_pref_cal1_SB000", "blob.bin")
+    assert data == blob and content_type == "application/octet-stream"
+    assert base64.b64encode(data)

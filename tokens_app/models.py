@@ -1,0 +1,85 @@
+"""The ORM record of a token campaign (a GRID_LRT TokenSet).
+
+The tokens live in CouchDB; a Campaign keeps what made them (the config and the SRM list as
+uploaded, the options, the files attached to the whole set) so that a creation interrupted
+half-way can be completed later from the record alone, and what the portal last knew about
+them (how many were written, the last counts, the last error).
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        CREATING = "creating", "creating"
+        READY = "ready", "ready"
+        INCOMPLETE = "incomplete", "incomplete"
+        ARCHIVED = "archived", "archived"
+        PURGED = "purged", "purged"
+
+    token_type = models.CharField(max_length=100, db_index=True)
+    database = models.CharField(max_length=238, db_index=True)
+    obsid = models.CharField("OBSID", max_length=32, blank=True, db_index=True)
+    location = models.CharField(max_length=32, blank=True)
+    slice_size = models.PositiveIntegerField(default=1)
+    id_prefix = models.CharField(max_length=20, default="SB", blank=True)
+    key_name = models.CharField(max_length=100, default="STARTSB")
+    file_upload = models.CharField(max_length=255, default="srm.txt", blank=True)
+    link_flavor = models.CharField(max_length=10, default="srm")
+    allow_mixed = models.BooleanField(default=False)
+
+    config_name = models.CharField(max_length=255, blank=True)
+    config_text = models.TextField(blank=True)
+    config_format = models.CharField(max_length=10, blank=True)
+    token_fields = models.JSONField(default=dict, blank=True)
+    kept_sections = models.JSONField(default=dict, blank=True)
+    srmlist_name = models.CharField("SRM list name", max_length=255, blank=True)
+    srmlist_text = models.TextField("SRM list", blank=True)
+    attachment_names = models.JSONField(default=list, blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    token_count = models.PositiveIntegerField(default=0, help_text="tokens planned")
+    written_count = models.PositiveIntegerField(default=0, help_text="tokens known to be in CouchDB")
+    status = models.CharField(max_length=12, choices=Status, default=Status.CREATING, db_index=True)
+    last_error = models.TextField(blank=True)
+    counts = models.JSONField(default=dict, blank=True, help_text="last known overview counts")
+    counts_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["database", "token_type"], name="unique_campaign_per_type"),
+        ]
+
+    def __str__(self):
+        return f"{self.token_type} in {self.database}"
+
+    @property
+    def lock_key(self) -> str:
+        """The key locks_app files lock and freeze tokens of this campaign under."""
+        return f"tokens_app.campaign:{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return f"/campaigns/{self.pk}/"
+
+
+class CampaignFile(models.Model):
+    """A file attached to every token of a campaign (a parset, a script), kept so that a
+    creation can be completed or redone with the same bytes."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255)
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "name"], name="unique_file_per_campaign")]
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,60 @@
+"""Writes of token campaigns: the only code that changes tokens, design documents and Campaign
+rows. The dashboard, the admin and the management commands call these functions.
+
+- ``creation``: plan, record and push a token set (GRID_LRT's TokenSet).
+- ``targets``: choosing tokens (view, ids, filter) and the bulk loop that re-decides conflicts.
+- ``operations``: reset, scrub, set status or field, attach, delete, views, purge, adopt, counts.
+- ``archive``: the ``.tar.gz`` stream of a campaign.
+"""
+
+from .archive import archive_tokens
+from .common import OperationResult, Refused, ServiceError
+from .creation import (
+    CreationReport,
+    TokenSetPlan,
+    create_tokenset,
+    ensure_design_doc,
+    plan_of,
+    plan_tokenset,
+    push_tokenset,
+    start_campaign,
+)
+from .operations import (
+    add_view,
+    adopt_design,
+    attach_file,
+    count_targets,
+    delete_tokens,
+    purge_campaign,
+    refresh_counts,
+    reset_tokens,
+    scrub_stale,
+    set_field,
+    set_status,
+)
+
+__all__ = [
+    "CreationReport",
+    "OperationResult",
+    "Refused",
+    "ServiceError",
+    "TokenSetPlan",
+    "add_view",
+    "adopt_design",
+    "archive_tokens",
+    "attach_file",
+    "count_targets",
+    "create_tokenset",
+    "delete_tokens",
+    "ensure_design_doc",
+    "plan_of",
+    "plan_tokenset",
+    "purge_campaign",
+    "push_tokenset",
+    "refresh_counts",
+    "reset_tokens",
+    "scrub_stale",
+    "set_field",
+    "set_status",
+    "start_campaign",
+]

@@ -1,0 +1,157 @@
+"""Archiving a campaign: a ``.tar.gz`` stream of its design document, every token as JSON and
+every attachment as a file, produced a page of tokens at a time.
+
+Layout (every name made safe for any file system)::
+
+    <type>/design.json
+    <type>/tokens/<token id>.json          the document; attachments as stubs with their length
+    <type>/attachments/<token id>/<name>   the attachment's bytes
+
+With ``delete``, the archived revisions are deleted once the whole archive has been handed
+over. A token a pilot changed after it was archived is kept: the archive holds an older copy.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import tarfile
+import time
+from collections.abc import Iterator
+
+from tokens_app.couch import get_gateway
+from tokens_app.design import design_doc_id
+from tokens_app.models import Campaign
+
+from . import targets
+from .common import OperationResult, ServiceError, check_can_change, chunked
+
+# Tokens per request: each page arrives with its attachments inline.
+ARCHIVE_PAGE_SIZE = 100
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def archive_tokens(campaign: Campaign, *, user, delete: bool = False) -> Iterator[bytes]:
+    """The archive of the campaign as chunks of bytes; checks happen now, reading when iterated."""
+    if delete:
+        check_can_change(campaign, user, "archive and delete the tokens of")
+    elif campaign.status in (Campaign.Status.ARCHIVED, Campaign.Status.PURGED):
+        raise ServiceError(f"cannot archive {campaign}: the campaign is {campaign.status}")
+    return _archive_stream(campaign, delete)
+
+
+class _Sink(io.RawIOBase):
+    """A write-only file that keeps what was written until it is drained."""
+
+    def __init__(self):
+        super().__init__()
+        self._parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def drain(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+class _UniqueNames:
+    """Safe member names, made distinct when two originals fold to the same safe name."""
+
+    def __init__(self):
+        self._used: set[str] = set()
+
+    def __call__(self, original: str) -> str:
+        name = safe_member_name(original)
+        candidate, number = name, 1
+        while candidate in self._used:
+            number += 1
+            candidate = f"{name}~{number}"
+        self._used.add(candidate)
+        return candidate
+
+
+def safe_member_name(original: str) -> str:
+    """One path component: letters, digits, '.', '_' and '-' only, never '.'/'..' or hidden."""
+    name = _UNSAFE.sub("_", original)
+    if name.startswith("."):
+        name = "_" + name[1:]
+    return name or "_"
+
+
+def _archive_stream(campaign: Campaign, delete: bool) -> Iterator[bytes]:
+    gateway = get_gateway()
+    root = safe_member_name(campaign.token_type)
+    sink = _Sink()
+    archived: list[tuple[str, str]] = []
+    token_names = _UniqueNames()
+    design = gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+    with tarfile.open(fileobj=sink, mode="w|gz") as tar:
+        if design is not None:
+            _add(tar, f"{root}/design.json", _json_bytes(design))
+        rows = gateway.iter_view(
+            campaign.database, campaign.token_type, targets.ALL_TOKENS_VIEW,
+            page_size=ARCHIVE_PAGE_SIZE, include_docs=True, attachments=True,
+        )
+        for page in chunked(rows, ARCHIVE_PAGE_SIZE):
+            for row in page:
+                doc = row.get("doc")
+                if doc is None or doc.get("type") != campaign.token_type:
+                    continue
+                _add_token(tar, root, token_names(doc["_id"]), doc)
+                archived.append((doc["_id"], doc["_rev"]))
+            yield sink.drain()
+    yield sink.drain()
+    if delete:
+        _delete_archived(campaign, archived, design)
+
+
+def _add_token(tar: tarfile.TarFile, root: str, name: str, doc: dict) -> None:
+    attachments = doc.get("_attachments", {})
+    contents = {attachment: base64.b64decode(stub.get("data", "")) for attachment, stub in attachments.items()}
+    stubs = {
+        attachment: {**{key: value for key, value in stub.items() if key != "data"}, "length": len(contents[attachment])}
+        for attachment, stub in attachments.items()
+    }
+    _add(tar, f"{root}/tokens/{name}.json", _json_bytes({**doc, "_attachments": stubs} if stubs else doc))
+    attachment_names = _UniqueNames()
+    for attachment, data in contents.items():
+        _add(tar, f"{root}/attachments/{name}/{attachment_names(attachment)}", data)
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = int(time.time())
+    info.mode = 0o644
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _json_bytes(doc: dict) -> bytes:
+    return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
+def _delete_archived(campaign: Campaign, archived: list[tuple[str, str]], design: dict | None) -> None:
+    """Delete exactly the archived revisions; a conflict means a newer token, which stays."""
+    gateway = get_gateway()
+    result = OperationResult()
+    for batch in chunked(archived, targets.page_size()):
+        docs = [{"_id": token_id, "_rev": rev, "_deleted": True} for token_id, rev in batch]
+        result.conflicted += len(targets.write(campaign.database, docs, result))
+    if result.conflicted or result.failed:
+        campaign.last_error = f"archive: {result.message()}; tokens changed after archiving were kept"
+        campaign.save(update_fields=["last_error", "updated_at"])
+        return
+    if design is not None:
+        gateway.bulk_docs(campaign.database, [{"_id": design["_id"], "_rev": design["_rev"], "_deleted": True}])
+    campaign.status = Campaign.Status.ARCHIVED
+    campaign.written_count = 0
+    campaign.last_error = ""
+    campaign.save(update_fields=["status", "written_count", "last_error", "updated_at"])

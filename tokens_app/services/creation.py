@@ -1,0 +1,435 @@
+"""Creating a token set: plan (validate everything, write nothing), record, push in batches.
+
+A set is made the way GRID_LRT's ``TokenSet.create_dict_tokens`` made it: one token per chunk
+of subbands, with the config's ``Token`` fields, the chunk's first subband under ``key_name``
+(``%03d``), the PiCaS bookkeeping fields, the chunk's links as ``srm.txt`` and the set's files as
+attachments, and the id ``t_<type>_<OBSID>[_<PIPELINE_STEP>]_<id_prefix><key>``.
+
+Pushing is idempotent: the campaign row holds everything the plan was made from, so a push cut
+short (server gone, process killed) is completed by pushing again; tokens already there are
+counted and left alone unless ``overwrite`` is asked for.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from tokens_app.configs import ConfigError, parse_config
+from tokens_app.couch import Conflict, CouchError, get_gateway
+from tokens_app.design import design_doc_id, merged_design_doc, validate_token_type
+from tokens_app.models import Campaign, CampaignFile
+from tokens_app.srm import LINK_FLAVORS, SrmListError, convert_link, parse_srmlist
+
+from .common import (
+    ServiceError,
+    batch_size_or_default,
+    check_can_change,
+    chunked,
+    content_type_of,
+    default_database,
+    inline_attachment,
+    max_upload_bytes,
+    validate_attachment_name,
+    validate_database_name,
+    validate_field_name,
+)
+
+# GRID_LRT's ``id_append`` default: the OBSID part of the ids when a list mixes observations.
+NO_OBSID = "L000000"
+MAX_SRM_LINES = 100_000
+DESIGN_WRITE_ATTEMPTS = 3
+_ID_PREFIX = re.compile(r"[A-Za-z0-9_.-]{0,20}")
+
+
+def bookkeeping_fields(token_type: str) -> dict:
+    """The PiCaS fields every new token starts with; they win over the config's values."""
+    return {
+        "type": token_type,
+        "lock": 0,
+        "done": 0,
+        "hostname": "",
+        "scrub_count": 0,
+        "output": "",
+        "status": "todo",
+    }
+
+
+BOOKKEEPING_NAMES = frozenset(bookkeeping_fields("")) | {"created"}
+
+
+@dataclass
+class TokenSetPlan:
+    """Everything a token set will be, checked, before anything is written."""
+
+    token_type: str
+    database: str
+    obsid: str
+    location: str
+    slice_size: int
+    id_prefix: str
+    key_name: str
+    file_upload: str
+    link_flavor: str
+    allow_mixed: bool
+    fields: dict
+    kept_sections: dict
+    config_name: str
+    config_text: str
+    config_format: str
+    srmlist_name: str
+    srmlist_text: str
+    subbands: list[int]
+    gaps: list[tuple[int, int]]
+    slices: dict[str, list[str]]
+    files: dict[str, tuple[str, bytes]]
+    token_ids: list[str] = field(init=False)
+
+    def __post_init__(self):
+        self.token_ids = [self.token_id(key) for key in self.slices]
+
+    @property
+    def token_count(self) -> int:
+        return len(self.token_ids)
+
+    @property
+    def attachments(self) -> list[str]:
+        """Names of the files attached to every token of the set."""
+        return list(self.files)
+
+    def token_id(self, key: str) -> str:
+        step = self.fields.get("PIPELINE_STEP")
+        step_part = f"_{step}" if step not in (None, "") else ""
+        return f"t_{self.token_type}_{self.obsid or NO_OBSID}{step_part}_{self.id_prefix}{key}"
+
+
+@dataclass
+class CreationReport:
+    """What a push did: tokens written now, found already there, overwritten, refused."""
+
+    total: int
+    written: int = 0
+    existing: int = 0
+    overwritten: int = 0
+    failed: int = 0
+    error: str = ""
+
+    @property
+    def present(self) -> int:
+        """Tokens of the set known to be in the database."""
+        return self.written + self.existing + self.overwritten
+
+    @property
+    def processed(self) -> int:
+        return self.present + self.failed
+
+    def message(self) -> str:
+        text = (
+            f"{self.written} written, {self.existing} already there, {self.overwritten} overwritten"
+            f" of {self.total}"
+        )
+        if self.failed:
+            text += f"; {self.failed} failed ({self.error})"
+        return text
+
+
+def plan_tokenset(
+    *,
+    config_data: bytes | str,
+    srmlist_data: bytes | str,
+    token_type: str | None = None,
+    database: str | None = None,
+    slice_size: int = 1,
+    id_prefix: str = "SB",
+    key_name: str = "STARTSB",
+    file_upload: str = "srm.txt",
+    link_flavor: str = "srm",
+    attachments: dict[str, bytes] | None = None,
+    allow_mixed: bool = False,
+    config_name: str = "",
+    srmlist_name: str = "",
+) -> TokenSetPlan:
+    """Check every input and return the plan of the set; raises ServiceError, writes nothing.
+
+    Only the default database may be missing (the push creates it): any other database must
+    exist already, since a typo should not leave a new database behind.
+    """
+    database = validate_database_name(default_database() if database is None else database)
+    _check_options(slice_size, id_prefix, key_name, file_upload, link_flavor)
+    files = _checked_files(attachments or {}, file_upload)
+    try:
+        config = parse_config(config_data, max_bytes=max_upload_bytes())
+    except ConfigError as exc:
+        raise ServiceError(f"{_upload('config', config_name)}: {exc}") from None
+    for name in config.token_fields:
+        validate_field_name(name, "config field name")
+    try:
+        token_type = validate_token_type(token_type if token_type is not None else config.token_type)
+    except ValueError as exc:
+        raise ServiceError(str(exc)) from None
+    try:
+        srmlist = parse_srmlist(srmlist_data, allow_mixed=allow_mixed, max_lines=MAX_SRM_LINES)
+    except SrmListError as exc:
+        raise ServiceError(f"{_upload('SRM list', srmlist_name)}: {exc}") from None
+    subbands = list(srmlist.subbands())
+    span = subbands[-1] - subbands[0] + 1
+    if slice_size > span:
+        raise ServiceError(
+            f"the slice size {slice_size} is larger than the {span} subbands the list spans "
+            f"({subbands[0]:03d}-{subbands[-1]:03d})"
+        )
+    obsid = srmlist.obsid or ""
+    fields = _token_fields(config.token_fields, token_type, obsid)
+    _require_database(database)
+    return TokenSetPlan(
+        token_type=token_type,
+        database=database,
+        obsid=obsid,
+        location=srmlist.location or "",
+        slice_size=slice_size,
+        id_prefix=id_prefix,
+        key_name=key_name,
+        file_upload=file_upload,
+        link_flavor=link_flavor,
+        allow_mixed=allow_mixed,
+        fields=fields,
+        kept_sections=config.kept,
+        config_name=config_name,
+        config_text=_text(config_data),
+        config_format=config.format,
+        srmlist_name=srmlist_name,
+        srmlist_text=_text(srmlist_data),
+        subbands=subbands,
+        gaps=srmlist.gaps(),
+        slices={
+            key: [convert_link(url, link_flavor) for url in urls] for key, urls in srmlist.slices(slice_size).items()
+        },
+        files=files,
+    )
+
+
+def _upload(kind: str, name: str) -> str:
+    return f"{kind} '{name}'" if name else kind
+
+
+def _check_options(slice_size, id_prefix, key_name, file_upload, link_flavor) -> None:
+    if isinstance(slice_size, bool) or not isinstance(slice_size, int) or slice_size < 1:
+        raise ServiceError(f"the slice size must be a whole number of at least 1 subband, not {slice_size!r}")
+    if not isinstance(id_prefix, str) or not _ID_PREFIX.fullmatch(id_prefix):
+        raise ServiceError(
+            f"the id prefix {id_prefix!r} is not valid: up to 20 letters, digits, '_', '.' or '-'"
+        )
+    validate_field_name(key_name, "key name")
+    if key_name in BOOKKEEPING_NAMES:
+        raise ServiceError(f"the key name {key_name!r} is a PiCaS bookkeeping field; choose another")
+    if file_upload:
+        validate_attachment_name(file_upload, "SRM file name")
+    if link_flavor not in LINK_FLAVORS:
+        raise ServiceError(f"unknown link flavour {link_flavor!r}; choose one of {', '.join(LINK_FLAVORS)}")
+
+
+def _checked_files(attachments: dict[str, bytes], file_upload: str) -> dict[str, tuple[str, bytes]]:
+    files = {}
+    for name, data in attachments.items():
+        validate_attachment_name(name)
+        if name == file_upload:
+            raise ServiceError(f"the attachment {name!r} has the name of the SRM file every token gets")
+        if not isinstance(data, bytes):
+            raise ServiceError(f"the attachment {name!r} is not a file's bytes")
+        if len(data) > max_upload_bytes():
+            raise ServiceError(f"the attachment {name!r} is larger than {max_upload_bytes() // 2**20} MB")
+        files[name] = (content_type_of(name), data)
+    return files
+
+
+def _token_fields(config_fields: dict, token_type: str, obsid: str) -> dict:
+    """The fields every token of the set shares: config, OBSID of the list, bookkeeping."""
+    configured_obsid = config_fields.get("OBSID")
+    if obsid and configured_obsid not in (None, "", obsid):
+        raise ServiceError(f"the config sets OBSID {configured_obsid!r} but the SRM list is of {obsid}")
+    step = config_fields.get("PIPELINE_STEP")
+    if step is not None and (not isinstance(step, str | int) or isinstance(step, bool) or "/" in str(step)):
+        raise ServiceError(f"PIPELINE_STEP {step!r} cannot be part of a token id: give a word")
+    fields = dict(config_fields)
+    if obsid:
+        fields["OBSID"] = obsid
+    return {**fields, **bookkeeping_fields(token_type)}
+
+
+def _text(data: bytes | str) -> str:
+    """The upload as text for the campaign record (the parsers have accepted it as UTF-8)."""
+    return data if isinstance(data, str) else data.decode("utf-8-sig")
+
+
+def _require_database(database: str) -> None:
+    if database != default_database() and not get_gateway().database_exists(database):
+        raise ServiceError(
+            f"database '{database}' does not exist; create it first "
+            f"(the portal creates only its default database '{default_database()}')"
+        )
+
+
+def start_campaign(plan: TokenSetPlan, *, user) -> Campaign:
+    """Record the plan as a campaign in status ``creating``.
+
+    A campaign of the same type and database is re-planned in place (the new config and list
+    win): that is how an operator completes or redoes a set by creating it again.
+    """
+    campaign = Campaign.objects.filter(database=plan.database, token_type=plan.token_type).first()
+    if campaign is not None:
+        check_can_change(campaign, user, "re-create", refuse_statuses=())
+    else:
+        campaign = Campaign(created_by=user if getattr(user, "is_authenticated", False) else None)
+    for name in (
+        "token_type", "database", "obsid", "location", "slice_size", "id_prefix", "key_name", "file_upload",
+        "link_flavor", "allow_mixed", "config_name", "config_text", "config_format", "kept_sections",
+        "srmlist_name", "srmlist_text",
+    ):
+        setattr(campaign, name, getattr(plan, name))
+    campaign.token_fields = plan.fields
+    campaign.attachment_names = plan.attachments
+    campaign.token_count = plan.token_count
+    campaign.written_count = 0
+    campaign.status = Campaign.Status.CREATING
+    campaign.last_error = ""
+    with transaction.atomic():
+        campaign.save()
+        campaign.files.all().delete()
+        CampaignFile.objects.bulk_create(
+            CampaignFile(campaign=campaign, name=name, content_type=content_type, data=data)
+            for name, (content_type, data) in plan.files.items()
+        )
+    return campaign
+
+
+def plan_of(campaign: Campaign) -> TokenSetPlan:
+    """The plan again, from what the campaign recorded: the same inputs give the same tokens."""
+    return plan_tokenset(
+        config_data=campaign.config_text,
+        srmlist_data=campaign.srmlist_text,
+        token_type=campaign.token_type,
+        database=campaign.database,
+        slice_size=campaign.slice_size,
+        id_prefix=campaign.id_prefix,
+        key_name=campaign.key_name,
+        file_upload=campaign.file_upload,
+        link_flavor=campaign.link_flavor,
+        attachments={file.name: bytes(file.data) for file in campaign.files.all()},
+        allow_mixed=campaign.allow_mixed,
+        config_name=campaign.config_name,
+        srmlist_name=campaign.srmlist_name,
+    )
+
+
+def ensure_design_doc(database: str, token_type: str) -> None:
+    """Create the design document, or renew its built-in views keeping every other view."""
+    gateway = get_gateway()
+    for attempt in range(DESIGN_WRITE_ATTEMPTS):
+        existing = gateway.get_doc(database, design_doc_id(token_type), default=None)
+        wanted = merged_design_doc(token_type, existing)
+        if wanted == existing:
+            return
+        try:
+            gateway.put_doc(database, wanted)
+            return
+        except Conflict:
+            if attempt == DESIGN_WRITE_ATTEMPTS - 1:
+                raise
+
+
+def push_tokenset(
+    campaign: Campaign,
+    *,
+    user,
+    overwrite: bool = False,
+    batch_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CreationReport:
+    """Write the campaign's tokens in batches of ``batch_size`` through ``_bulk_docs``.
+
+    Each batch costs one id lookup and one bulk write. After each batch the campaign records
+    how many tokens are in the database, so whatever stops a push leaves ``incomplete`` with the
+    true count; ``progress(processed, total)`` is called after each batch.
+    """
+    check_can_change(campaign, user, "write the tokens of")
+    batch_size = batch_size_or_default(batch_size)
+    plan = plan_of(campaign)
+    gateway = get_gateway()
+    if plan.database == default_database():
+        gateway.create_database(plan.database)
+    ensure_design_doc(plan.database, plan.token_type)
+    report = CreationReport(total=plan.token_count)
+    shared_attachments = {name: inline_attachment(data, ctype) for name, (ctype, data) in plan.files.items()}
+    try:
+        for batch in chunked(plan.slices.items(), batch_size):
+            _push_batch(plan, batch, shared_attachments, overwrite, report)
+            done = report.present == report.total and not report.failed
+            _record(campaign, report, Campaign.Status.READY if done else Campaign.Status.INCOMPLETE)
+            if progress is not None:
+                progress(report.processed, report.total)
+    except CouchError as exc:
+        _record(campaign, report, Campaign.Status.INCOMPLETE, str(exc))
+        raise
+    if not plan.slices:
+        _record(campaign, report, Campaign.Status.READY)
+    return report
+
+
+def _push_batch(plan: TokenSetPlan, batch, shared_attachments: dict, overwrite: bool, report: CreationReport):
+    gateway = get_gateway()
+    revisions = gateway.existing_ids(plan.database, [plan.token_id(key) for key, _ in batch])
+    created = int(time.time())
+    docs = []
+    for key, links in batch:
+        token_id = plan.token_id(key)
+        if token_id in revisions and not overwrite:
+            report.existing += 1
+            continue
+        doc = {**plan.fields, "_id": token_id, plan.key_name: key, "created": created}
+        attachments = dict(shared_attachments)
+        if plan.file_upload:
+            srm_file = "".join(f"{link}\n" for link in links).encode()
+            attachments[plan.file_upload] = inline_attachment(srm_file, "text/plain")
+        if attachments:
+            doc["_attachments"] = attachments
+        if token_id in revisions:
+            doc["_rev"] = revisions[token_id]
+        docs.append(doc)
+    for result in gateway.bulk_docs(plan.database, docs):
+        if "error" not in result:
+            if result["id"] in revisions:
+                report.overwritten += 1
+            else:
+                report.written += 1
+        elif result["error"] == "conflict" and not overwrite:
+            # Created by someone else since the lookup: it is there, and it is not ours to replace.
+            report.existing += 1
+        else:
+            report.failed += 1
+            report.error = report.error or f"{result['id']}: {result['error']} {result.get('reason', '')}".strip()
+
+
+def _record(campaign: Campaign, report: CreationReport, status: str, error: str | None = None) -> None:
+    campaign.written_count = report.present
+    campaign.status = status
+    campaign.last_error = error if error is not None else report.error
+    campaign.save(update_fields=["written_count", "status", "last_error", "updated_at"])
+
+
+def create_tokenset(
+    *,
+    user,
+    overwrite: bool = False,
+    batch_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    **plan_kwargs,
+) -> tuple[Campaign, CreationReport]:
+    """Plan, record and push a token set: what the dashboard and ``create_tokenset`` call."""
+    batch_size_or_default(batch_size)
+    plan = plan_tokenset(**plan_kwargs)
+    campaign = start_campaign(plan, user=user)
+    return campaign, push_tokenset(campaign, user=user, overwrite=overwrite, batch_size=batch_size, progress=progress)

@@ -1,0 +1,294 @@
+"""Campaign operations after creation: repair tokens, change them in bulk, add views, purge,
+adopt a design document made elsewhere, and keep the campaign's counts.
+
+Every operation that changes something asks the guard first (``check_can_change``), then runs
+through :func:`tokens_app.services.targets.apply`, which re-decides on conflicts. The decisions
+here are small functions of one document.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from datetime import timedelta
+
+from django.utils import timezone
+
+from tokens_app import selectors
+from tokens_app.couch import Conflict, CouchRequestError, get_gateway
+from tokens_app.design import (
+    BUILTIN_VIEWS,
+    STATE_NAMES,
+    design_doc_id,
+    merged_design_doc,
+    user_view,
+    validate_token_type,
+    validate_view_name,
+)
+from tokens_app.models import Campaign
+
+from . import targets
+from .common import (
+    OperationResult,
+    ServiceError,
+    check_can_change,
+    content_type_of,
+    inline_attachment,
+    max_upload_bytes,
+    validate_attachment_name,
+    validate_database_name,
+    validate_field_name,
+)
+from .creation import ensure_design_doc
+
+MAX_STATUS_LENGTH = 100
+DESIGN_WRITE_ATTEMPTS = 3
+# Fields a bulk "set field" may not touch: ``type`` decides which campaign a token is in.
+PROTECTED_FIELDS = frozenset({"type"})
+
+
+def set_own_attachments(campaign: Campaign) -> set[str]:
+    """The attachments a token of the set was created with (its SRM file and the set's files)."""
+    return set(campaign.attachment_names) | ({campaign.file_upload} if campaign.file_upload else set())
+
+
+def reset_doc(doc: dict, keep_attachments: set[str] | None = None) -> dict:
+    """A token back to ``todo`` as PiCaS and GRID_LRT reset it, counting the scrub.
+
+    With ``keep_attachments`` every other attachment (pilot logs, results) is dropped.
+    """
+    doc.update(lock=0, done=0, hostname="", output="", status="todo")
+    doc["scrub_count"] = _as_count(doc.get("scrub_count")) + 1
+    doc.pop("exit_code", None)
+    if keep_attachments is not None and "_attachments" in doc:
+        doc["_attachments"] = {name: stub for name, stub in doc["_attachments"].items() if name in keep_attachments}
+    return doc
+
+
+def _as_count(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def reset_tokens(campaign, *, user, view=None, ids=None, where=None, drop_attachments=False) -> OperationResult:
+    """Reset the targets to ``todo`` (lock, done, hostname, output, exit code cleared)."""
+    check_can_change(campaign, user, "reset tokens of")
+    selection = targets.select(campaign, view=view, ids=ids, where=where)
+    keep = set_own_attachments(campaign) if drop_attachments else None
+    return targets.apply(campaign, selection, lambda doc: reset_doc(doc, keep))
+
+
+def scrub_stale(campaign, *, user, older_than: timedelta) -> OperationResult:
+    """Reset tokens locked longer than ``older_than`` ago: their pilots are lost.
+
+    The ``locked`` view is keyed by the lock time, so only stale tokens are read.
+    """
+    check_can_change(campaign, user, "scrub tokens of")
+    if not isinstance(older_than, timedelta) or older_than <= timedelta(0):
+        raise ServiceError(f"the age of a stale lock must be a positive duration, not {older_than!r}")
+    cutoff = time.time() - older_than.total_seconds()
+    selection = targets.select(campaign, view="locked")
+
+    def decide(doc):
+        return reset_doc(doc) if float(doc["lock"]) <= cutoff else None
+
+    return targets.apply(campaign, selection, decide, endkey=cutoff)
+
+
+def set_status(campaign, status, *, user, view=None, ids=None, where=None) -> OperationResult:
+    """Set the free-text ``status`` of the targets (state is decided by lock/done/output)."""
+    check_can_change(campaign, user, "set the status of tokens of")
+    if not isinstance(status, str) or not status.strip() or len(status) > MAX_STATUS_LENGTH:
+        raise ServiceError(f"the status must be a word of at most {MAX_STATUS_LENGTH} characters")
+    selection = targets.select(campaign, view=view, ids=ids, where=where)
+    return targets.apply(campaign, selection, _setter("status", status))
+
+
+def set_field(campaign, field, value, *, user, view=None, ids=None, where=None) -> OperationResult:
+    """Set ``field`` to ``value`` (any JSON value) on the targets."""
+    check_can_change(campaign, user, "set a field of tokens of")
+    validate_field_name(field)
+    if field in PROTECTED_FIELDS:
+        raise ServiceError(f"the field {field!r} decides which campaign a token is in; it cannot be set")
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        raise ServiceError(f"the value for {field!r} is not a JSON value") from None
+    selection = targets.select(campaign, view=view, ids=ids, where=where)
+    return targets.apply(campaign, selection, _setter(field, value))
+
+
+def _setter(field: str, value):
+    def decide(doc):
+        if field in doc and doc[field] == value:
+            return None
+        doc[field] = value
+        return doc
+
+    return decide
+
+
+def attach_file(
+    campaign, name, data: bytes, *, user, content_type=None, view=None, ids=None, where=None
+) -> OperationResult:
+    """Attach a file to the targets; tokens that have the same bytes under ``name`` are skipped.
+
+    Attached to every token (no view, ids or filter), the file becomes one of the set's own, kept
+    by a reset that drops attachments.
+    """
+    check_can_change(campaign, user, "attach a file to tokens of")
+    validate_attachment_name(name)
+    if not isinstance(data, bytes):
+        raise ServiceError(f"the attachment {name!r} is not a file's bytes")
+    if len(data) > max_upload_bytes():
+        raise ServiceError(f"the attachment {name!r} is larger than {max_upload_bytes() // 2**20} MB")
+    selection = targets.select(campaign, view=view, ids=ids, where=where)
+    attachment = inline_attachment(data, content_type or content_type_of(name))
+    digest = "md5-" + base64.b64encode(hashlib.md5(data).digest()).decode("ascii")
+
+    def decide(doc):
+        if doc.get("_attachments", {}).get(name, {}).get("digest") == digest:
+            return None
+        doc.setdefault("_attachments", {})[name] = attachment
+        return doc
+
+    result = targets.apply(campaign, selection, decide)
+    if view is None and ids is None and not where and name not in campaign.attachment_names:
+        campaign.attachment_names = [*campaign.attachment_names, name]
+        campaign.save(update_fields=["attachment_names", "updated_at"])
+    return result
+
+
+def delete_tokens(campaign, *, user, view=None, ids=None, where=None) -> OperationResult:
+    """Delete the targets (a token a pilot changed meanwhile is re-checked first)."""
+    check_can_change(campaign, user, "delete tokens of")
+    selection = targets.select(campaign, view=view, ids=ids, where=where)
+    return targets.apply(campaign, selection, _deletion)
+
+
+def _deletion(doc: dict) -> dict:
+    return {"_id": doc["_id"], "_rev": doc["_rev"], "_deleted": True}
+
+
+def add_view(campaign, name, condition, *, user) -> None:
+    """Add (or replace) a user view: the tokens for which ``condition`` on ``doc.*`` holds.
+
+    Apache CouchDB refuses a map function that does not compile when it is saved; other servers
+    only when it is queried, so the view is queried once and taken out again if it fails.
+    """
+    check_can_change(campaign, user, "add a view to")
+    try:
+        validate_view_name(name)
+        new_view = user_view(campaign.token_type, condition)
+    except ValueError as exc:
+        raise ServiceError(str(exc)) from None
+    if name in BUILTIN_VIEWS:
+        raise ServiceError(f"'{name}' is a built-in view of every campaign; choose another name")
+    gateway = get_gateway()
+    previous = _update_views(campaign, {name: new_view})
+    try:
+        gateway.view(campaign.database, campaign.token_type, name, limit=1)
+    except CouchRequestError as exc:
+        _update_views(campaign, {name: previous})
+        raise ServiceError(f"the condition of view '{name}' does not work: {exc}") from None
+
+
+def _update_views(campaign: Campaign, views: dict[str, dict | None]) -> dict | None:
+    """Write ``views`` into the design document (None removes a view); returns the previous
+    definition of the (last) view written. Retried on a concurrent change of the document."""
+    gateway = get_gateway()
+    for attempt in range(DESIGN_WRITE_ATTEMPTS):
+        design = merged_design_doc(
+            campaign.token_type,
+            gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None),
+        )
+        previous = None
+        for name, view in views.items():
+            previous = design["views"].pop(name, None)
+            if view is not None:
+                design["views"][name] = view
+        try:
+            gateway.put_doc(campaign.database, design)
+            return previous
+        except Conflict:
+            if attempt == DESIGN_WRITE_ATTEMPTS - 1:
+                raise
+        except CouchRequestError as exc:
+            raise ServiceError(f"CouchDB refused the view: {exc}") from None
+    return None
+
+
+def purge_campaign(campaign, *, user) -> OperationResult:
+    """Delete every token of the type and the design document; the campaign becomes ``purged``."""
+    check_can_change(campaign, user, "purge", refuse_statuses=(Campaign.Status.PURGED,))
+    ensure_design_doc(campaign.database, campaign.token_type)
+    result = targets.apply(campaign, targets.Selection(), _deletion)
+    gateway = get_gateway()
+    design = gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+    if design is not None:
+        gateway.bulk_docs(campaign.database, [_deletion(design)])
+    campaign.status = Campaign.Status.PURGED
+    campaign.written_count = 0
+    campaign.last_error = "" if not result.conflicted else f"purge: {result.message()}"
+    campaign.save(update_fields=["status", "written_count", "last_error", "updated_at"])
+    _save_counts(campaign, {**dict.fromkeys(STATE_NAMES, 0), "total": 0})
+    return result
+
+
+def adopt_design(database, token_type, *, user) -> Campaign:
+    """Make a campaign of a design document another tool made (GRID_LRT, PiCaS examples).
+
+    The built-in views are renewed so that counts follow the portal's one state rule; the
+    document's other views are kept.
+    """
+    validate_database_name(database)
+    try:
+        validate_token_type(token_type)
+    except ValueError as exc:
+        raise ServiceError(str(exc)) from None
+    known = Campaign.objects.filter(database=database, token_type=token_type).first()
+    if known is not None:
+        if known.status != Campaign.Status.PURGED:
+            raise ServiceError(f"{known} is already a campaign of the portal")
+        check_can_change(known, user, "adopt", refuse_statuses=())
+    gateway = get_gateway()
+    if gateway.get_doc(database, design_doc_id(token_type), default=None) is None:
+        raise ServiceError(f"database '{database}' has no design document '{design_doc_id(token_type)}'")
+    ensure_design_doc(database, token_type)
+    sample = gateway.view(database, token_type, targets.ALL_TOKENS_VIEW, reduce=False, include_docs=True, limit=1)
+    first = sample["rows"][0]["doc"] if sample["rows"] else {}
+    campaign = known or Campaign(database=database, token_type=token_type)
+    campaign.created_by = user if getattr(user, "is_authenticated", False) else None
+    campaign.obsid = str(first.get("OBSID", ""))[:32]
+    campaign.status = Campaign.Status.READY
+    campaign.last_error = ""
+    campaign.save()
+    counts = refresh_counts(campaign)
+    campaign.token_count = campaign.written_count = counts["total"]
+    campaign.save(update_fields=["token_count", "written_count", "updated_at"])
+    return campaign
+
+
+def refresh_counts(campaign) -> dict:
+    """Count the campaign's tokens by state (one grouped query) and remember the result."""
+    if campaign.status == Campaign.Status.PURGED:
+        counts = {**dict.fromkeys(STATE_NAMES, 0), "total": 0}
+    else:
+        counts = selectors.overview_counts(campaign)
+    _save_counts(campaign, counts)
+    return counts
+
+
+def _save_counts(campaign: Campaign, counts: dict) -> None:
+    campaign.counts = counts
+    campaign.counts_at = timezone.now()
+    campaign.save(update_fields=["counts", "counts_at", "updated_at"])
+
+
+def count_targets(campaign, *, view=None, ids=None, where=None) -> int:
+    """How many tokens an operation with these targets would act on now (for confirmations)."""
+    return targets.count(campaign, targets.select(campaign, view=view, ids=ids, where=where))

@@ -1,0 +1,163 @@
+"""Which tokens an operation acts on, and the one loop every bulk operation runs.
+
+Targets are a view of the campaign, an explicit id list, or (neither) every token of the type,
+optionally narrowed by a ``{field: value}`` filter. Ids come a page at a time (a view is walked
+by key, never held whole), documents are read a page at a time, and every change of a page is
+one ``_bulk_docs`` write.
+
+Pilots write tokens while an operation runs. Two rules keep an operation from undoing their
+work: a document is re-checked against the selection after it is read (the view row may be
+older than the document), and a document CouchDB refuses with a conflict is read again and
+decided again, a bounded number of times, never written over with the stale copy.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from tokens_app.couch import get_gateway
+from tokens_app.design import REDUCE_VIEWS, STATE_NAMES, design_doc_id, state_of, validate_view_name
+from tokens_app.models import Campaign
+from tokens_app.selectors import overview_counts
+
+from .common import OperationResult, ServiceError, chunked, validate_field_name
+
+# Reads and writes after a conflict before the token is reported as conflicted.
+WRITE_ATTEMPTS = 4
+# The view every token of a type is in exactly once (keyed by its state).
+ALL_TOKENS_VIEW = "overview_total"
+
+Decision = Callable[[dict], dict | None]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A checked choice of targets; see :func:`select`."""
+
+    view: str | None = None
+    ids: tuple[str, ...] | None = None
+    where: tuple[tuple[str, object], ...] = ()
+
+    def holds_for(self, campaign: Campaign, doc: dict | None) -> bool:
+        """Whether the current ``doc`` is still a target (the view row may be older than it)."""
+        if doc is None or doc.get("type") != campaign.token_type:
+            return False
+        if self.view in STATE_NAMES and state_of(doc) != self.view:
+            return False
+        return all(_matches(doc.get(name), value) for name, value in self.where)
+
+
+def select(campaign: Campaign, *, view=None, ids=None, where=None) -> Selection:
+    """Check a view name, an id list and a filter; raise ServiceError for what cannot be used."""
+    if view is not None and ids is not None:
+        raise ServiceError("choose tokens by a view or by ids, not both")
+    if view is not None:
+        validate_view(campaign, view)
+    if ids is not None:
+        if isinstance(ids, str) or not all(isinstance(token_id, str) and token_id for token_id in ids):
+            raise ServiceError("the token ids must be a list of non-empty strings")
+        ids = tuple(dict.fromkeys(ids))
+    where = where or {}
+    if not isinstance(where, dict):
+        raise ServiceError("the filter must be a mapping of field names to values")
+    for name in where:
+        validate_field_name(name, "filter field name")
+    return Selection(view=view, ids=ids, where=tuple(where.items()))
+
+
+def validate_view(campaign: Campaign, view: str) -> None:
+    """``view`` must be a map view of the campaign's design document."""
+    try:
+        validate_view_name(view)
+    except ValueError as exc:
+        raise ServiceError(str(exc)) from None
+    if view in REDUCE_VIEWS:
+        raise ServiceError(f"'{view}' counts tokens; choose one of {', '.join(STATE_NAMES)} or a user view")
+    if view in STATE_NAMES:
+        return
+    design = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+    if view not in (design or {}).get("views", {}):
+        raise ServiceError(f"campaign {campaign} has no view '{view}'")
+
+
+def page_size() -> int:
+    return settings.COUCHDB["BATCH_SIZE"]
+
+
+def id_pages(campaign: Campaign, selection: Selection, *, size: int | None = None, **view_params) -> Iterator[list]:
+    """The target ids a page at a time; a view is walked by key, one request a page."""
+    size = size or page_size()
+    if selection.ids is not None:
+        yield from chunked(selection.ids, size)
+        return
+    rows = get_gateway().iter_view(
+        campaign.database, campaign.token_type, selection.view or ALL_TOKENS_VIEW, page_size=size, **view_params
+    )
+    yield from chunked((row["id"] for row in rows), size)
+
+
+def apply(campaign: Campaign, selection: Selection, decide: Decision, **view_params) -> OperationResult:
+    """Run ``decide`` on every target and write what it returns; count what happened.
+
+    ``decide`` gets a copy of the current document and returns the document to write, or None
+    to leave it alone. It is called again on the fresh document after a conflict.
+    """
+    gateway = get_gateway()
+    result = OperationResult()
+    for ids in id_pages(campaign, selection, **view_params):
+        docs = gateway.fetch_docs(campaign.database, ids)
+        for attempt in range(WRITE_ATTEMPTS):
+            changes = []
+            for doc in docs.values():
+                change = decide(copy.deepcopy(doc)) if selection.holds_for(campaign, doc) else None
+                if change is None:
+                    result.skipped += 1
+                else:
+                    changes.append(change)
+            conflicted = write(campaign.database, changes, result)
+            if not conflicted:
+                break
+            if attempt == WRITE_ATTEMPTS - 1:
+                result.conflicted += len(conflicted)
+            else:
+                docs = gateway.fetch_docs(campaign.database, conflicted)
+    return result
+
+
+def write(database: str, changes: list[dict], result: OperationResult) -> list[str]:
+    """Write ``changes`` in one request; count successes and failures, return conflicted ids."""
+    conflicted = []
+    for outcome in get_gateway().bulk_docs(database, changes):
+        if "error" not in outcome:
+            result.changed += 1
+        elif outcome["error"] == "conflict":
+            conflicted.append(outcome["id"])
+        else:
+            result.failed += 1
+            result.error = result.error or f"{outcome['id']}: {outcome['error']} {outcome.get('reason', '')}".strip()
+    return conflicted
+
+
+def count(campaign: Campaign, selection: Selection) -> int:
+    """How many tokens the selection holds now (reads documents only when it has to)."""
+    gateway = get_gateway()
+    if selection.ids is None and not selection.where and (selection.view is None or selection.view in STATE_NAMES):
+        return overview_counts(campaign)[selection.view or "total"]
+    if selection.ids is None and not selection.where:
+        return sum(len(ids) for ids in id_pages(campaign, selection))
+    return sum(
+        sum(selection.holds_for(campaign, doc) for doc in gateway.fetch_docs(campaign.database, ids).values())
+        for ids in id_pages(campaign, selection)
+    )
+
+
+def _matches(actual, wanted) -> bool:
+    """Filter values come typed (Python) or as text (a command line, a form): "5" matches 5."""
+    if actual == wanted:
+        return True
+    return isinstance(wanted, str) and not isinstance(actual, str) and json.dumps(actual) == wanted
