@@ -20,15 +20,18 @@ def when(moment) -> str:
     return f"{moment.astimezone(datetime.UTC):%Y-%m-%d %H:%M} UTC"
 
 
+def until(token) -> str:
+    """``until 2026-11-23 10:00 UTC``, or ``until ended`` for a token without expiration."""
+    return f"until {when(token.expiration)}" if token.expiration else "until ended"
+
+
 def describe(token) -> str:
     """What holds the object, in one phrase: ``frozen since … by …`` or ``locked by … until …``."""
     if isinstance(token, FREEZES):
         creator = token.creator.get_username() if token.creator else "an unknown user"
-        until = f" until {when(token.expiration)}" if token.expiration else ""
-        return f"frozen since {when(token.started)} by {creator}{until}"
-    holders = ", ".join(sorted(token.principal_ids))
-    until = when(token.expiration) if token.expiration else "ended"
-    return f"locked by {holders} until {until}"
+        expiring = f" {until(token)}" if token.expiration else ""
+        return f"frozen since {when(token.started)} by {creator}{expiring}"
+    return f"locked by {', '.join(sorted(token.principal_ids))} {until(token)}"
 
 
 def principal_id(user) -> str | None:

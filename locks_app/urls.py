@@ -6,4 +6,9 @@ app_name = "locks"
 
 urlpatterns = [
     path("", views.LockListView.as_view(), name="list"),
+    path("lock/", views.LockView.as_view(), name="lock"),
+    path("share/", views.ShareView.as_view(), name="share"),
+    path("unshare/", views.UnshareView.as_view(), name="unshare"),
+    path("freeze/", views.FreezeView.as_view(), name="freeze"),
+    path("end/", views.EndView.as_view(), name="end"),
 ]

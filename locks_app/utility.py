@@ -65,16 +65,21 @@ class TokenUtility:
 
     def __iter__(self):
         """Every active token, by object key."""
-        rows = self._active(utils.now()).select_related("token__created_by")
-        return (Token.from_row(found.token) for found in rows)
+        return self.filter()
 
     def iter_for_principal(self, principal_id: str):
         """The active tokens that ``principal_id`` holds, by object key."""
-        rows = (
-            self._active(utils.now())
-            .filter(token__principal_rows__principal_id=principal_id)
-            .select_related("token__created_by")
-        )
+        return self.filter(principal_id=principal_id)
+
+    def filter(self, *, kind=None, principal_id=None, key_contains=None):
+        """The active tokens of one kind, of one principal, or whose key contains a text."""
+        rows = self._active(utils.now()).select_related("token__created_by")
+        if kind:
+            rows = rows.filter(token__kind=kind)
+        if principal_id:
+            rows = rows.filter(token__principal_rows__principal_id=principal_id)
+        if key_contains:
+            rows = rows.filter(object_key__icontains=key_contains)
         return (Token.from_row(found.token) for found in rows)
 
     def cleanup(self) -> int:

@@ -1,0 +1,20 @@
+from ...guard import until
+from ..base import LockCommand
+
+
+class Command(LockCommand):
+    help = "Lock an object for an operator (alone, or shared with other users)."
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("--duration", default="until-ended", help="e.g. 30m, 1h, 1h30m, 2d, until-ended")
+        parser.add_argument("--share", default="", help="usernames to share the lock with, comma-separated")
+
+    def act(self, broker, obj, options):
+        duration = self.duration(options["duration"])
+        sharers = options["share"].replace(",", " ").split()
+        if sharers:
+            token = broker.lock_shared(obj, sharers, duration)
+        else:
+            token = broker.lock(obj, duration)
+        return f"Locked {token.object_key} for {', '.join(sorted(token.principal_ids))} {until(token)}."
