@@ -10,15 +10,10 @@ from .models import LockedObject, LockPrincipal, LockToken
 def clean_expired(now) -> int:
     """Remove every token expired at ``now`` from all indexes; answer how many.
 
-    Walks the expiration index only, so the cost follows what expired. The rows are locked in
-    primary-key order so that concurrent cleaners queue instead of deadlocking.
+    The rows are locked in one order for all processes, so that concurrent cleaners queue
+    instead of deadlocking.
     """
-    expired = list(
-        LockedObject.objects.filter(expiration__lte=now)
-        .order_by("pk")
-        .select_for_update()
-        .values_list("pk", "token_id")
-    )
+    expired = list(expired_rows(now).select_for_update().values_list("pk", "token_id"))
     if not expired:
         return 0
     row_ids, token_ids = zip(*expired)
@@ -28,6 +23,12 @@ def clean_expired(now) -> int:
         ended_at=F("expiration"), end_reason=LockToken.EndReason.EXPIRED
     )
     return len(expired)
+
+
+def expired_rows(now):
+    """The index rows expired at ``now``, in expiration order: a walk of the expiration index,
+    whose cost follows what expired, not what exists."""
+    return LockedObject.objects.filter(expiration__lte=now).order_by("expiration", "pk")
 
 
 def claim(row: LockToken) -> None:

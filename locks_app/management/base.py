@@ -14,9 +14,15 @@ from ..durations import parse_duration
 class LockCommand(PortalCommand):
     """A command in which an operator acts on the lock of one object."""
 
+    takes_duration = False
+
     def add_arguments(self, parser):
         parser.add_argument("object", help='object key, "<app_label>.<model>:<pk>", e.g. tokens_app.campaign:3')
         parser.add_argument("--user", required=True, help="the operator acting (a username)")
+        if self.takes_duration:
+            parser.add_argument(
+                "--duration", default="until-ended", help="e.g. 30m, 8h, 1h30m, 2d, until-ended (write --duration=VALUE)"
+            )
 
     def handle(self, *args, **options):
         broker = TokenBroker(self.operator(options["user"]))

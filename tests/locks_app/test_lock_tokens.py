@@ -4,8 +4,9 @@ import datetime
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 
-from locks_app import signals, tokens, utils
+from locks_app import indexes, signals, tokens, utils
 from locks_app.interfaces import EndedError, RegistrationError, UnregisteredError
 from locks_app.models import LockedObject, LockPrincipal, LockToken
 from locks_app.utility import TokenUtility
@@ -205,3 +206,15 @@ def test_get_is_one_query(util, django_assert_num_queries):
     util.register(tokens.ExclusiveLock("doc:1", "alice"))
     with django_assert_num_queries(1):
         assert util.get("doc:1").started is not None
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plan")
+def test_hot_lookups_use_indexes():
+    now = utils.now()
+    plans = [
+        TokenUtility._active(now).filter(object_key="doc:1").explain(),
+        indexes.expired_rows(now).explain(),
+        TokenUtility._active(now).filter(token__principal_rows__principal_id="alice").explain(),
+    ]
+    for plan in plans:
+        assert "SCAN" not in plan and "USING INDEX" in plan, plan

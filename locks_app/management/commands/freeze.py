@@ -3,11 +3,11 @@ from ..base import LockCommand
 
 
 class Command(LockCommand):
+    takes_duration = True
     help = "Freeze an object so that nobody may change it (needs locks_app.freeze_object)."
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
-        parser.add_argument("--duration", default="until-ended", help="e.g. 8h, 2d, until-ended")
         parser.add_argument("--permanent", action="store_true", help="a freeze that can never end")
 
     def act(self, broker, obj, options):

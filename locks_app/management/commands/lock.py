@@ -3,11 +3,11 @@ from ..base import LockCommand
 
 
 class Command(LockCommand):
+    takes_duration = True
     help = "Lock an object for an operator (alone, or shared with other users)."
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
-        parser.add_argument("--duration", default="until-ended", help="e.g. 30m, 1h, 1h30m, 2d, until-ended")
         parser.add_argument("--share", default="", help="usernames to share the lock with, comma-separated")
 
     def act(self, broker, obj, options):
