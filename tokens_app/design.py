@@ -15,9 +15,13 @@ import re
 from numbers import Number
 
 STATE_NAMES = ("todo", "locked", "done", "error")
+# Every token of the type keyed by its id, with its state as value. Keys that are unique make
+# key-based paging exact on every server (pouchdb-server ignores ``startkey_docid``, so a walk
+# through a view keyed by state or by time would repeat rows); operations walk this view.
+TOKENS_VIEW = "tokens"
 # Views of the design document with a reduce: their map rows are not tokens to act on.
 REDUCE_VIEWS = ("overview_total", "error_summary", "completions")
-BUILTIN_VIEWS = STATE_NAMES + REDUCE_VIEWS
+BUILTIN_VIEWS = STATE_NAMES + (TOKENS_VIEW,) + REDUCE_VIEWS
 
 MAX_TOKEN_TYPE_LENGTH = 100
 MAX_CONDITION_LENGTH = 2000
@@ -58,6 +62,7 @@ _STATE_VIEW_EMITS = {
     "done": 'if (state(doc) === "done") emit(doc.done, doc._id);',
     "error": 'if (state(doc) === "error") '
     'emit(doc._id, {"exit_code": doc.exit_code, "output": doc.output, "status": doc.status});',
+    TOKENS_VIEW: "emit(doc._id, state(doc));",
     "overview_total": "emit(state(doc), 1);",
     "error_summary": 'if (state(doc) === "error") emit([nullable(doc.exit_code), nullable(doc.output), '
     "nullable(doc.status)], 1);",

@@ -74,6 +74,9 @@ def test_the_javascript_rule_agrees_with_state_of(gateway, tokens):
     rows = gateway.view(tokens, TYPE, "overview_total", reduce=False)["rows"]
     by_id = {doc_id: fields for doc_id, fields, _ in CASES}
     assert {row["id"]: row["key"] for row in rows} == {doc_id: state_of(by_id[doc_id]) for doc_id in by_id}
+    tokens = gateway.view(tokens, TYPE, "tokens")["rows"]
+    assert [row["key"] for row in tokens] == sorted(by_id)
+    assert {row["id"]: row["value"] for row in tokens} == {doc_id: state_of(by_id[doc_id]) for doc_id in by_id}
 
 
 def test_overview_total_counts_every_state_in_one_grouped_query(gateway, tokens):

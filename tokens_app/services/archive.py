@@ -96,10 +96,7 @@ def _archive_stream(campaign: Campaign, delete: bool) -> Iterator[bytes]:
     with tarfile.open(fileobj=sink, mode="w|gz") as tar:
         if design is not None:
             _add(tar, f"{root}/design.json", _json_bytes(design))
-        rows = gateway.iter_view(
-            campaign.database, campaign.token_type, targets.ALL_TOKENS_VIEW,
-            page_size=ARCHIVE_PAGE_SIZE, include_docs=True, attachments=True,
-        )
+        rows = targets.iter_rows(campaign, None, page_size=ARCHIVE_PAGE_SIZE, include_docs=True, attachments=True)
         for page in chunked(rows, ARCHIVE_PAGE_SIZE):
             for row in page:
                 doc = row.get("doc")

@@ -21,6 +21,7 @@ from tokens_app.couch import Conflict, CouchRequestError, get_gateway
 from tokens_app.design import (
     BUILTIN_VIEWS,
     STATE_NAMES,
+    TOKENS_VIEW,
     design_doc_id,
     merged_design_doc,
     user_view,
@@ -83,10 +84,7 @@ def reset_tokens(campaign, *, user, view=None, ids=None, where=None, drop_attach
 
 
 def scrub_stale(campaign, *, user, older_than: timedelta) -> OperationResult:
-    """Reset tokens locked longer than ``older_than`` ago: their pilots are lost.
-
-    The ``locked`` view is keyed by the lock time, so only stale tokens are read.
-    """
+    """Reset tokens locked longer than ``older_than`` ago: their pilots are lost."""
     check_can_change(campaign, user, "scrub tokens of")
     if not isinstance(older_than, timedelta) or older_than <= timedelta(0):
         raise ServiceError(f"the age of a stale lock must be a positive duration, not {older_than!r}")
@@ -96,7 +94,7 @@ def scrub_stale(campaign, *, user, older_than: timedelta) -> OperationResult:
     def decide(doc):
         return reset_doc(doc) if float(doc["lock"]) <= cutoff else None
 
-    return targets.apply(campaign, selection, decide, endkey=cutoff)
+    return targets.apply(campaign, selection, decide)
 
 
 def set_status(campaign, status, *, user, view=None, ids=None, where=None) -> OperationResult:
@@ -177,8 +175,8 @@ def _deletion(doc: dict) -> dict:
 def add_view(campaign, name, condition, *, user) -> None:
     """Add (or replace) a user view: the tokens for which ``condition`` on ``doc.*`` holds.
 
-    Apache CouchDB refuses a map function that does not compile when it is saved; other servers
-    only when it is queried, so the view is queried once and taken out again if it fails.
+    Apache CouchDB compiles a map function when the design document is saved and refuses one
+    that does not compile; that refusal comes back as a ServiceError.
     """
     check_can_change(campaign, user, "add a view to")
     try:
@@ -189,37 +187,18 @@ def add_view(campaign, name, condition, *, user) -> None:
     if name in BUILTIN_VIEWS:
         raise ServiceError(f"'{name}' is a built-in view of every campaign; choose another name")
     gateway = get_gateway()
-    previous = _update_views(campaign, {name: new_view})
-    try:
-        gateway.view(campaign.database, campaign.token_type, name, limit=1)
-    except CouchRequestError as exc:
-        _update_views(campaign, {name: previous})
-        raise ServiceError(f"the condition of view '{name}' does not work: {exc}") from None
-
-
-def _update_views(campaign: Campaign, views: dict[str, dict | None]) -> dict | None:
-    """Write ``views`` into the design document (None removes a view); returns the previous
-    definition of the (last) view written. Retried on a concurrent change of the document."""
-    gateway = get_gateway()
     for attempt in range(DESIGN_WRITE_ATTEMPTS):
-        design = merged_design_doc(
-            campaign.token_type,
-            gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None),
-        )
-        previous = None
-        for name, view in views.items():
-            previous = design["views"].pop(name, None)
-            if view is not None:
-                design["views"][name] = view
+        existing = gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+        design = merged_design_doc(campaign.token_type, existing)
+        design["views"][name] = new_view
         try:
             gateway.put_doc(campaign.database, design)
-            return previous
+            return
         except Conflict:
             if attempt == DESIGN_WRITE_ATTEMPTS - 1:
                 raise
         except CouchRequestError as exc:
-            raise ServiceError(f"CouchDB refused the view: {exc}") from None
-    return None
+            raise ServiceError(f"CouchDB refused the view '{name}': {exc}") from None
 
 
 def purge_campaign(campaign, *, user) -> OperationResult:
@@ -259,7 +238,7 @@ def adopt_design(database, token_type, *, user) -> Campaign:
     if gateway.get_doc(database, design_doc_id(token_type), default=None) is None:
         raise ServiceError(f"database '{database}' has no design document '{design_doc_id(token_type)}'")
     ensure_design_doc(database, token_type)
-    sample = gateway.view(database, token_type, targets.ALL_TOKENS_VIEW, reduce=False, include_docs=True, limit=1)
+    sample = gateway.view(database, token_type, TOKENS_VIEW, include_docs=True, limit=1)
     first = sample["rows"][0]["doc"] if sample["rows"] else {}
     campaign = known or Campaign(database=database, token_type=token_type)
     campaign.created_by = user if getattr(user, "is_authenticated", False) else None

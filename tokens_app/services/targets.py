@@ -3,7 +3,9 @@
 Targets are a view of the campaign, an explicit id list, or (neither) every token of the type,
 optionally narrowed by a ``{field: value}`` filter. Ids come a page at a time (a view is walked
 by key, never held whole), documents are read a page at a time, and every change of a page is
-one ``_bulk_docs`` write.
+one ``_bulk_docs`` write. Only views keyed by token id are walked: the ``locked`` and ``done``
+views are keyed by time, where many tokens share a key, so their tokens are found in the
+``tokens`` view by the state it emits.
 
 Pilots write tokens while an operation runs. Two rules keep an operation from undoing their
 work: a document is re-checked against the selection after it is read (the view row may be
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from tokens_app.couch import get_gateway
-from tokens_app.design import REDUCE_VIEWS, STATE_NAMES, design_doc_id, state_of, validate_view_name
+from tokens_app.design import REDUCE_VIEWS, STATE_NAMES, TOKENS_VIEW, design_doc_id, state_of, validate_view_name
 from tokens_app.models import Campaign
 from tokens_app.selectors import overview_counts
 
@@ -29,8 +31,8 @@ from .common import OperationResult, ServiceError, chunked, validate_field_name
 
 # Reads and writes after a conflict before the token is reported as conflicted.
 WRITE_ATTEMPTS = 4
-# The view every token of a type is in exactly once (keyed by its state).
-ALL_TOKENS_VIEW = "overview_total"
+# State views keyed by time: walked through the tokens view instead (see the module docstring).
+_TIME_KEYED_VIEWS = ("locked", "done")
 
 Decision = Callable[[dict], dict | None]
 
@@ -78,7 +80,7 @@ def validate_view(campaign: Campaign, view: str) -> None:
         raise ServiceError(str(exc)) from None
     if view in REDUCE_VIEWS:
         raise ServiceError(f"'{view}' counts tokens; choose one of {', '.join(STATE_NAMES)} or a user view")
-    if view in STATE_NAMES:
+    if view in STATE_NAMES or view == TOKENS_VIEW:
         return
     design = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
     if view not in (design or {}).get("views", {}):
@@ -89,19 +91,25 @@ def page_size() -> int:
     return settings.COUCHDB["BATCH_SIZE"]
 
 
-def id_pages(campaign: Campaign, selection: Selection, *, size: int | None = None, **view_params) -> Iterator[list]:
+def id_pages(campaign: Campaign, selection: Selection) -> Iterator[list]:
     """The target ids a page at a time; a view is walked by key, one request a page."""
-    size = size or page_size()
+    size = page_size()
     if selection.ids is not None:
         yield from chunked(selection.ids, size)
         return
-    rows = get_gateway().iter_view(
-        campaign.database, campaign.token_type, selection.view or ALL_TOKENS_VIEW, page_size=size, **view_params
-    )
-    yield from chunked((row["id"] for row in rows), size)
+    yield from chunked((row["id"] for row in iter_rows(campaign, selection.view, page_size=size)), size)
 
 
-def apply(campaign: Campaign, selection: Selection, decide: Decision, **view_params) -> OperationResult:
+def iter_rows(campaign: Campaign, view: str | None, **params) -> Iterator[dict]:
+    """The rows of ``view`` (every token when None), walked by unique keys."""
+    walked = TOKENS_VIEW if view is None or view in _TIME_KEYED_VIEWS else view
+    rows = get_gateway().iter_view(campaign.database, campaign.token_type, walked, **params)
+    if view in _TIME_KEYED_VIEWS:
+        return (row for row in rows if row["value"] == view)
+    return rows
+
+
+def apply(campaign: Campaign, selection: Selection, decide: Decision) -> OperationResult:
     """Run ``decide`` on every target and write what it returns; count what happened.
 
     ``decide`` gets a copy of the current document and returns the document to write, or None
@@ -109,7 +117,7 @@ def apply(campaign: Campaign, selection: Selection, decide: Decision, **view_par
     """
     gateway = get_gateway()
     result = OperationResult()
-    for ids in id_pages(campaign, selection, **view_params):
+    for ids in id_pages(campaign, selection):
         docs = gateway.fetch_docs(campaign.database, ids)
         for attempt in range(WRITE_ATTEMPTS):
             changes = []
