@@ -30,13 +30,22 @@ env = environ.Env(
     LOG_LEVEL=(str, "INFO"),
 )
 
+
+def _typed(name: str):
+    """The typed value of ``name``, or a startup error that names the setting and the bad value."""
+    try:
+        return env(name)
+    except (ValueError, TypeError):
+        raise ImproperlyConfigured(f"{name}={env.str(name)!r} is not a valid value for {name}") from None
+
+
 ENV_FILE = Path(env.str("TOKENPORTAL_ENV_FILE", default=str(BASE_DIR / ".env")))
 if ENV_FILE.is_file():
     environ.Env.read_env(ENV_FILE)
 
 VAR_DIR = Path(env.str("TOKENPORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 
-DEBUG = env("DEBUG")
+DEBUG = _typed("DEBUG")
 
 
 def _kept_secret(name: str) -> str:
@@ -63,8 +72,8 @@ def _required_secret(name: str) -> str:
 
 
 SECRET_KEY = _required_secret("SECRET_KEY")
-ALLOWED_HOSTS = env("ALLOWED_HOSTS")
-CSRF_TRUSTED_ORIGINS = env("CSRF_TRUSTED_ORIGINS")
+ALLOWED_HOSTS = _typed("ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = _typed("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -141,31 +150,31 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 
-MAX_UPLOAD_MB = env("MAX_UPLOAD_MB")
+MAX_UPLOAD_MB = _typed("MAX_UPLOAD_MB")
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_MB * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
 
-SECURE_SSL_REDIRECT = env("SECURE_SSL_REDIRECT")
-SECURE_HSTS_SECONDS = env("SECURE_HSTS_SECONDS")
+SECURE_SSL_REDIRECT = _typed("SECURE_SSL_REDIRECT")
+SECURE_HSTS_SECONDS = _typed("SECURE_HSTS_SECONDS")
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE_SSL_REDIRECT else None
-SESSION_COOKIE_SECURE = env("SESSION_COOKIE_SECURE")
-CSRF_COOKIE_SECURE = env("CSRF_COOKIE_SECURE")
+SESSION_COOKIE_SECURE = _typed("SESSION_COOKIE_SECURE")
+CSRF_COOKIE_SECURE = _typed("CSRF_COOKIE_SECURE")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
-LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT")
+LOGIN_RATE_LIMIT = _typed("LOGIN_RATE_LIMIT")
 
 COUCHDB = {
-    "URL": env("COUCHDB_URL"),
-    "USER": env("COUCHDB_USER"),
+    "URL": _typed("COUCHDB_URL"),
+    "USER": _typed("COUCHDB_USER"),
     "PASSWORD": _required_secret("COUCHDB_PASSWORD"),
-    "DATABASE": env("COUCHDB_DATABASE"),
-    "TIMEOUT": env("COUCHDB_TIMEOUT"),
-    "BATCH_SIZE": env("COUCHDB_BATCH_SIZE"),
+    "DATABASE": _typed("COUCHDB_DATABASE"),
+    "TIMEOUT": _typed("COUCHDB_TIMEOUT"),
+    "BATCH_SIZE": _typed("COUCHDB_BATCH_SIZE"),
 }
 
 LOGGING = {
@@ -173,6 +182,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL")},
+    "root": {"handlers": ["console"], "level": _typed("LOG_LEVEL")},
     "loggers": {"urllib3": {"level": "WARNING"}},
 }

@@ -196,7 +196,6 @@ class Gateway:
                 if json_body is not None
                 else headers,
                 stream=stream,
-                timeout=self.timeout,
             )
             if response.status_code >= 400 and response.status_code not in ok_statuses:
                 response.raise_for_status()
@@ -225,14 +224,26 @@ class Gateway:
         response = self.request("HEAD", quote(db, safe=""), what=f"look up database '{db}'", ok_statuses=(404,))
         return response.status_code == 200
 
+    def _ensure_session(self) -> None:
+        """Log in again if the session cookie no longer names our user.
+
+        A server restart invalidates the cookie, and some servers (pouchdb-server) then treat the
+        request as anonymous instead of answering 401; an anonymous database creation even
+        crashes pouchdb-server. Admin operations are rare, so they check first.
+        """
+        if self.session_user().get("name") != self.user:
+            self._translate(self._client().r_session.login, what="log in")
+
     def create_database(self, db: str, *, exist_ok: bool = True) -> bool:
         """Create ``db``; returns False when it existed already (and ``exist_ok``)."""
+        self._ensure_session()
         response = self.request(
             "PUT", quote(db, safe=""), what=f"create database '{db}'", ok_statuses=(412,) if exist_ok else ()
         )
         return response.status_code != 412
 
     def delete_database(self, db: str) -> None:
+        self._ensure_session()
         self.request("DELETE", quote(db, safe=""), what=f"delete database '{db}'", db=db)
 
     def require_database(self, db: str) -> None:
@@ -347,25 +358,31 @@ class Gateway:
         )
 
     def _paged(self, path: str, *, db: str, page_size: int, params: dict, what: str) -> Iterator[dict]:
-        """Key-based paging: each page starts at the last row seen (never ``skip``)."""
+        """Key-based paging: each page starts at the last key seen.
+
+        Rows that share that key and were already yielded are passed over with ``skip``, which
+        only ever counts rows of one key. (``startkey_docid`` would do the same on CouchDB, but
+        pouchdb-server ignores it.)
+        """
         params = dict(params)
         limit = params.pop("limit", None)
         sent = 0
-        while True:
+        last_key: Any = _MISSING
+        seen_with_last_key = 0
+        while limit is None or sent < limit:
             page = page_size if limit is None else min(page_size, limit - sent)
-            if page <= 0:
-                return
-            rows = self.request(
-                "GET", path, what=what, db=db, params={**params, "limit": page + 1}
-            ).json()["rows"]
-            for row in rows[:page]:
+            if last_key is not _MISSING:
+                params.update(startkey=last_key, skip=seen_with_last_key or None)
+            rows = self.request("GET", path, what=what, db=db, params={**params, "limit": page}).json()["rows"]
+            for row in rows:
                 yield row
-            sent += min(len(rows), page)
-            if len(rows) <= page:
+                if last_key is not _MISSING and row["key"] == last_key:
+                    seen_with_last_key += 1
+                else:
+                    last_key, seen_with_last_key = row["key"], 1
+            sent += len(rows)
+            if len(rows) < page:
                 return
-            after = rows[page]
-            params["startkey"] = after["key"]
-            params["startkey_docid"] = after["id"]
 
     # -- attachments ------------------------------------------------------------------------
 

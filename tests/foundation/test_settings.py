@@ -1,0 +1,107 @@
+"""Settings come from the environment and an optional .env file (django-environ)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = (
+    "import json, django; from django.conf import settings; django.setup();"
+    "print(json.dumps({'debug': settings.DEBUG, 'hosts': settings.ALLOWED_HOSTS,"
+    " 'secret': settings.SECRET_KEY, 'engine': settings.DATABASES['default']['ENGINE'],"
+    " 'db': str(settings.DATABASES['default']['NAME']), 'couch': settings.COUCHDB,"
+    " 'tz': settings.TIME_ZONE, 'use_tz': settings.USE_TZ}))"
+)
+
+
+def load_settings(tmp_path, env_file_text=None, **env):
+    """Import the settings in a fresh interpreter with exactly this environment."""
+    env_file = tmp_path / "test.env"
+    if env_file_text is not None:
+        env_file.write_text(env_file_text)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("COUCHDB_", "DATABASE_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"))}
+    clean.update(
+        DJANGO_SETTINGS_MODULE="tokenportal.settings",
+        TOKENPORTAL_ENV_FILE=str(env_file),
+        TOKENPORTAL_VAR_DIR=str(tmp_path / "var"),
+        **env,
+    )
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True)
+    return result
+
+
+def test_settings_are_read_from_the_environment(tmp_path):
+    result = load_settings(
+        tmp_path, SECRET_KEY="k" * 50, DEBUG="false", ALLOWED_HOSTS="portal.example.org,localhost",
+        DATABASE_URL="postgres://u:p@db.example.org:5432/portal", COUCHDB_URL="https://couch.example.org:6984",
+        COUCHDB_USER="picas", COUCHDB_PASSWORD="pw", COUCHDB_DATABASE="lofar", COUCHDB_TIMEOUT="7.5",
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert loaded["debug"] is False
+    assert loaded["hosts"] == ["portal.example.org", "localhost"]
+    assert loaded["engine"] == "django.db.backends.postgresql"
+    assert loaded["couch"]["URL"] == "https://couch.example.org:6984"
+    assert loaded["couch"]["USER"] == "picas"
+    assert loaded["couch"]["DATABASE"] == "lofar"
+    assert loaded["couch"]["TIMEOUT"] == 7.5
+    assert loaded["tz"] == "UTC" and loaded["use_tz"] is True
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path):
+    result = load_settings(
+        tmp_path,
+        env_file_text="SECRET_KEY=from-file-" + "x" * 40 + "\nCOUCHDB_DATABASE=from_file\nCOUCHDB_USER=file_user\nCOUCHDB_PASSWORD=pw\n",
+        COUCHDB_USER="env_user",
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert loaded["secret"].startswith("from-file-")
+    assert loaded["couch"]["DATABASE"] == "from_file"
+    assert loaded["couch"]["USER"] == "env_user"
+
+
+def test_defaults_are_local_sqlite_and_local_couchdb(tmp_path):
+    result = load_settings(tmp_path, SECRET_KEY="k" * 50, COUCHDB_PASSWORD="pw")
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert loaded["engine"] == "django.db.backends.sqlite3"
+    assert loaded["db"] == str(tmp_path / "var" / "db.sqlite3")
+    assert loaded["couch"]["URL"] == "http://127.0.0.1:5984"
+    assert loaded["debug"] is False
+
+
+def test_missing_secret_key_without_debug_is_a_clear_startup_error(tmp_path):
+    result = load_settings(tmp_path, DEBUG="false", COUCHDB_PASSWORD="pw")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["COUCHDB_PASSWORD"])
+def test_missing_couchdb_password_without_debug_is_a_clear_error(tmp_path, name):
+    result = load_settings(tmp_path, DEBUG="false", SECRET_KEY="k" * 50)
+    assert result.returncode != 0
+    assert f"{name} is not set" in result.stderr
+
+
+def test_debug_generates_secrets_once_and_keeps_them_under_var(tmp_path):
+    first = load_settings(tmp_path, DEBUG="true")
+    second = load_settings(tmp_path, DEBUG="true")
+    assert first.returncode == 0, first.stderr
+    one, two = json.loads(first.stdout), json.loads(second.stdout)
+    assert len(one["secret"]) >= 40
+    assert one["secret"] == two["secret"]
+    assert one["couch"]["PASSWORD"] == two["couch"]["PASSWORD"] != ""
+    key_file = tmp_path / "var" / "secret_key"
+    assert key_file.read_text().strip() == one["secret"]
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_garbage_in_typed_settings_is_refused(tmp_path):
+    result = load_settings(tmp_path, SECRET_KEY="k" * 50, COUCHDB_PASSWORD="pw", COUCHDB_TIMEOUT="soon")
+    assert result.returncode != 0
+    assert "soon" in result.stderr
