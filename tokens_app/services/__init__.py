@@ -7,7 +7,7 @@ rows. The dashboard, the admin and the management commands call these functions.
 - ``archive``: the ``.tar.gz`` stream of a campaign.
 """
 
-from .archive import archive_tokens
+from .archive import archive_tokens, safe_member_name
 from .common import OperationResult, Refused, ServiceError
 from .creation import (
     CreationReport,
@@ -53,6 +53,7 @@ __all__ = [
     "push_tokenset",
     "refresh_counts",
     "reset_tokens",
+    "safe_member_name",
     "scrub_stale",
     "set_field",
     "set_status",

@@ -1,0 +1,83 @@
+"""Admin of campaigns: find and inspect them, refresh their counts, download an archive.
+
+Campaign rows are written by the services only (creation, operations), so the admin shows them
+read-only and its actions call the services, which ask the lock guard first.
+"""
+
+from django.contrib import admin, messages
+from django.http import StreamingHttpResponse
+
+from . import services
+from .couch import CouchError
+from .models import Campaign, CampaignFile
+
+
+class CampaignFileInline(admin.TabularInline):
+    model = CampaignFile
+    fields = ["name", "content_type", "size"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    @admin.display(description="bytes")
+    def size(self, obj):
+        return len(obj.data)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = [
+        "token_type", "database", "obsid", "status", "token_count", "written_count", "created_by", "created_at",
+    ]
+    list_filter = ["status", "database", "location", "link_flavor", "created_at"]
+    search_fields = ["token_type", "database", "obsid", "config_name", "srmlist_name", "created_by__username"]
+    date_hierarchy = "created_at"
+    inlines = [CampaignFileInline]
+    actions = ["refresh_counts", "archive"]
+    fieldsets = [
+        (None, {"fields": ["token_type", "database", "obsid", "location", "status", "last_error", "created_by",
+                           "created_at", "updated_at"]}),
+        ("Tokens", {"fields": ["token_count", "written_count", "counts", "counts_at"]}),
+        ("Options", {"fields": ["slice_size", "id_prefix", "key_name", "file_upload", "link_flavor", "allow_mixed",
+                                "attachment_names"]}),
+        ("Config as uploaded", {"fields": ["config_name", "config_format", "config_text", "token_fields",
+                                           "kept_sections"]}),
+        ("SRM list as uploaded", {"fields": ["srmlist_name", "srmlist_text"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Refresh counts from CouchDB")
+    def refresh_counts(self, request, queryset):
+        refreshed = 0
+        for campaign in queryset:
+            try:
+                services.refresh_counts(campaign)
+                refreshed += 1
+            except CouchError as exc:
+                self.message_user(request, f"{campaign}: {exc}", messages.ERROR)
+        if refreshed:
+            self.message_user(request, f"Counts refreshed for {refreshed} campaign(s).", messages.SUCCESS)
+
+    @admin.action(description="Archive (download a .tar.gz of every token)")
+    def archive(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Choose exactly one campaign to archive.", messages.WARNING)
+            return None
+        campaign = queryset.get()
+        try:
+            stream = services.archive_tokens(campaign, user=request.user)
+        except services.ServiceError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        response = StreamingHttpResponse(stream, content_type="application/gzip")
+        filename = f"{services.safe_member_name(campaign.token_type)}-{campaign.database}.tar.gz"
+        response["Content-Disposition"] = f'attachment; filename="{services.safe_member_name(filename)}"'
+        return response
