@@ -352,3 +352,14 @@ def test_pages_of_targets_follow_the_batch_size(states, settings):
     selection = targets.select(states)
     assert [len(ids) for ids in targets.id_pages(states, selection)] == [3, 3, 2]
     assert services.set_field(states, "batch", "b", user=states.created_by).changed == 8
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_operations_that_empty_their_view_page_after_page_miss_nothing(campaign, settings, size):
+    settings.COUCHDB = {**settings.COUCHDB, "BATCH_SIZE": size}
+    for subband in range(1, 8):
+        pilot_write(campaign.database, token_id(subband), lock=NOW - 60, done=NOW, output=subband % 2)
+    assert services.reset_tokens(campaign, user=campaign.created_by, view="error").changed == 4
+    assert services.delete_tokens(campaign, user=campaign.created_by, view="done").changed == 3
+    assert services.delete_tokens(campaign, user=campaign.created_by).changed == 5
+    assert services.refresh_counts(campaign)["total"] == 0

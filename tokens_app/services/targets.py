@@ -3,9 +3,13 @@
 Targets are a view of the campaign, an explicit id list, or (neither) every token of the type,
 optionally narrowed by a ``{field: value}`` filter. Ids come a page at a time (a view is walked
 by key, never held whole), documents are read a page at a time, and every change of a page is
-one ``_bulk_docs`` write. Only views keyed by token id are walked: the ``locked`` and ``done``
-views are keyed by time, where many tokens share a key, so their tokens are found in the
-``tokens`` view by the state it emits.
+one ``_bulk_docs`` write.
+
+The walk must not lose its place while the operation changes what it walks. Every state (and
+"every token") is therefore found in the ``tokens`` view, keyed by token id with the state as
+value: a token stays in it whatever its state, so only a deletion takes a row out. And each page
+is handed out only after the next page has been requested, so the walk always starts from a row
+the operation has not touched yet.
 
 Pilots write tokens while an operation runs. Two rules keep an operation from undoing their
 work: a document is re-checked against the selection after it is read (the view row may be
@@ -19,6 +23,7 @@ import copy
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 from django.conf import settings
 
@@ -31,9 +36,6 @@ from .common import OperationResult, ServiceError, chunked, validate_field_name
 
 # Reads and writes after a conflict before the token is reported as conflicted.
 WRITE_ATTEMPTS = 4
-# State views keyed by time: walked through the tokens view instead (see the module docstring).
-_TIME_KEYED_VIEWS = ("locked", "done")
-
 Decision = Callable[[dict], dict | None]
 
 
@@ -92,21 +94,25 @@ def page_size() -> int:
 
 
 def id_pages(campaign: Campaign, selection: Selection) -> Iterator[list]:
-    """The target ids a page at a time; a view is walked by key, one request a page."""
+    """The target ids a page at a time, each page handed out once the next one is requested."""
     size = page_size()
     if selection.ids is not None:
         yield from chunked(selection.ids, size)
         return
-    yield from chunked((row["id"] for row in iter_rows(campaign, selection.view, page_size=size)), size)
+    ids = (row["id"] for row in iter_rows(campaign, selection.view, page_size=size))
+    page = list(islice(ids, size))
+    while page:
+        following = list(islice(ids, 1))
+        yield page
+        page = following + list(islice(ids, size - 1))
 
 
 def iter_rows(campaign: Campaign, view: str | None, **params) -> Iterator[dict]:
-    """The rows of ``view`` (every token when None), walked by unique keys."""
-    walked = TOKENS_VIEW if view is None or view in _TIME_KEYED_VIEWS else view
-    rows = get_gateway().iter_view(campaign.database, campaign.token_type, walked, **params)
-    if view in _TIME_KEYED_VIEWS:
-        return (row for row in rows if row["value"] == view)
-    return rows
+    """The rows of a user view, or of the ``tokens`` view for a state (every token for None)."""
+    if view is not None and view not in STATE_NAMES:
+        return get_gateway().iter_view(campaign.database, campaign.token_type, view, **params)
+    rows = get_gateway().iter_view(campaign.database, campaign.token_type, TOKENS_VIEW, **params)
+    return rows if view is None else (row for row in rows if row["value"] == view)
 
 
 def apply(campaign: Campaign, selection: Selection, decide: Decision) -> OperationResult:
