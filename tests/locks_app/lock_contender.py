@@ -21,6 +21,13 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tokenportal.settings")
 django.setup()
 
+from django.conf import settings  # noqa: E402
+
+if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Eight writers on one SQLite file of a busy CI machine can wait longer for the write lock
+    # than the portal's 20 s; this soak checks who wins, not how long SQLite makes them wait.
+    settings.DATABASES["default"]["OPTIONS"]["timeout"] = 120
+
 from locks_app import tokens  # noqa: E402 (needs django.setup)
 from locks_app.interfaces import RegistrationError  # noqa: E402
 from locks_app.models import LockedObject, LockPrincipal, LockToken  # noqa: E402
