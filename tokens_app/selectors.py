@@ -17,7 +17,7 @@ from itertools import islice
 from typing import Any
 
 from tokens_app.couch import CouchAuthFailed, CouchError, get_gateway
-from tokens_app.design import STATE_NAMES, state_of
+from tokens_app.design import BUILTIN_VIEWS, STATE_NAMES, TOKENS_VIEW, design_doc_id, state_of
 
 # Concurrent queries are I/O bound; a handful of connections is plenty and spares the server.
 MAX_CONCURRENT_QUERIES = 8
@@ -194,3 +194,10 @@ def discovered_designs(database: str | None = None) -> list[dict]:
         .values_list("database", "token_type")
     )
     return [design for design in found if (design["database"], design["token_type"]) not in known]
+
+
+def token_views(campaign) -> list[str]:
+    """The views of the campaign that list tokens: the four states, every token, then user views."""
+    design = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type), default=None) or {}
+    added = sorted(name for name in design.get("views", {}) if name not in BUILTIN_VIEWS)
+    return [*STATE_NAMES, TOKENS_VIEW, *added]

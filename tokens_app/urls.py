@@ -4,6 +4,26 @@ from . import views
 
 app_name = "tokens"
 
+campaign = "campaigns/<int:pk>/"
+
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
+    path("api/counts/", views.CountsApiView.as_view(), name="api-counts"),
+    path("designs/adopt/", views.AdoptDesignView.as_view(), name="design-adopt"),
+    path("campaigns/new/", views.CampaignCreateView.as_view(), name="campaign-new"),
+    path("campaigns/new/preview/", views.CampaignPreviewView.as_view(), name="campaign-preview"),
+    path(campaign, views.CampaignDetailView.as_view(), name="campaign-detail"),
+    path(campaign + "status/", views.CampaignStatusApiView.as_view(), name="campaign-status"),
+    path(campaign + "archive/", views.ArchiveView.as_view(), name="campaign-archive"),
+    path(campaign + "reset/", views.ResetView.as_view(), name="campaign-reset"),
+    path(campaign + "scrub/", views.ScrubView.as_view(), name="campaign-scrub"),
+    path(campaign + "set-status/", views.SetStatusView.as_view(), name="campaign-set-status"),
+    path(campaign + "set-field/", views.SetFieldView.as_view(), name="campaign-set-field"),
+    path(campaign + "attach/", views.AttachView.as_view(), name="campaign-attach"),
+    path(campaign + "add-view/", views.AddViewView.as_view(), name="campaign-add-view"),
+    path(campaign + "delete/", views.DeleteTokensView.as_view(), name="campaign-delete"),
+    path(campaign + "purge/", views.PurgeView.as_view(), name="campaign-purge"),
+    path(campaign + "resume/", views.ResumeCreationView.as_view(), name="campaign-resume"),
+    path(campaign + "attachment/", views.TokenAttachmentView.as_view(), name="token-attachment"),
+    path(campaign + "tokens/<path:token_id>/", views.TokenDetailView.as_view(), name="token-detail"),
 ]

@@ -1,12 +1,57 @@
-"""Views of tokens_app: thin wrappers around the selectors and services."""
+"""Views of tokens_app: thin wrappers around the selectors and services.
 
+Each view parses the request (a form), calls a selector (reads) or a service (writes), and
+answers with a page, a message and a redirect, or JSON. Everything a page may change needs the
+``tokens_app.change_campaign`` permission; reading needs a login (LoginRequiredMiddleware).
+"""
+
+import json
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import JsonResponse
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.http import content_disposition_header, urlencode
 from django.views import View
-from django.views.generic import TemplateView
+from django.views.generic import DetailView, FormView, TemplateView
+from django.views.generic.detail import SingleObjectMixin
 
+from locks_app.utility import TokenUtility
+
+from . import selectors, services, tasks
+from .couch import CouchError
+from .forms import (
+    AddViewForm,
+    AdoptForm,
+    AttachForm,
+    CampaignForm,
+    ConfirmedForm,
+    DashboardFilterForm,
+    FieldForm,
+    ResetForm,
+    ScrubForm,
+    StatusForm,
+    TargetForm,
+    TokenPageForm,
+    plan_from_draft,
+)
 from .health import couchdb_health, database_health
+from .models import Campaign
+
+CHANGE_CAMPAIGN = "tokens_app.change_campaign"
+DRAFT_SESSION_KEY = "tokens_app.campaign_draft"
+# The dashboard polls the campaigns it shows; more than this on one page is not a dashboard.
+MAX_POLLED_CAMPAIGNS = 200
+TOKENS_PER_PAGE = 25
+FIRST_IDS_SHOWN = 10
+# Text attachments up to this size are shown on the token page; larger ones only downloaded.
+INLINE_TEXT_BYTES = 64 * 1024
+# Campaigns without tokens to read in CouchDB (nothing pushed yet, or archived/purged away).
+NO_TOKENS = (Campaign.Status.CREATING, Campaign.Status.ARCHIVED, Campaign.Status.PURGED)
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -19,5 +64,405 @@ class HealthView(View):
         return JsonResponse(state, status=200 if state["ok"] else 503)
 
 
+class ChangeCampaignRequired(PermissionRequiredMixin):
+    """403 (not a login redirect) for a signed-in user without the permission."""
+
+    permission_required = CHANGE_CAMPAIGN
+    raise_exception = True
+
+
+def campaign_locks() -> dict:
+    """The active lock or freeze of every campaign that has one, by lock key (one query)."""
+    return {token.object_key: token for token in TokenUtility().filter(key_contains="tokens_app.campaign:")}
+
+
 class DashboardView(TemplateView):
     template_name = "tokens_app/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        form = DashboardFilterForm(self.request.GET or None)
+        campaigns = list(form.filter(Campaign.objects.select_related("created_by")))
+        try:
+            designs = form.filter_designs(selectors.discovered_designs())
+        except CouchError as exc:
+            designs = []
+            messages.warning(self.request, f"Design documents could not be discovered: {exc}")
+        # Design documents no row knows are counted in the same concurrent round as the rows,
+        # as unsaved campaigns keyed by negative numbers (selectors read only type and database).
+        unsaved = [
+            Campaign(pk=-number, database=design["database"], token_type=design["token_type"])
+            for number, design in enumerate(designs, start=1)
+        ]
+        counts = selectors.overview_counts_many(
+            [campaign for campaign in campaigns if campaign.status not in NO_TOKENS] + unsaved
+        )
+        locks = campaign_locks()
+        return super().get_context_data(
+            form=form,
+            rows=[
+                {"campaign": campaign, "counts": counts.get(campaign.pk), "lock": locks.get(campaign.lock_key)}
+                for campaign in campaigns
+            ],
+            designs=[
+                {**design, "counts": counts.get(campaign.pk), "form": AdoptForm(initial=design, auto_id=False)}
+                for design, campaign in zip(designs, unsaved)
+            ],
+            polled=",".join(str(campaign.pk) for campaign in campaigns[:MAX_POLLED_CAMPAIGNS]),
+            **kwargs,
+        )
+
+
+class CountsApiView(View):
+    """``/api/counts/?ids=1,2``: the live counts of those campaigns (null when unavailable)."""
+
+    def get(self, request):
+        try:
+            ids = {int(part) for part in request.GET.get("ids", "").split(",") if part.strip()}
+        except ValueError:
+            return HttpResponseBadRequest("ids is a comma-separated list of campaign numbers")
+        if len(ids) > MAX_POLLED_CAMPAIGNS:
+            return HttpResponseBadRequest(f"at most {MAX_POLLED_CAMPAIGNS} campaigns at a time")
+        campaigns = Campaign.objects.filter(pk__in=ids).exclude(status__in=NO_TOKENS)
+        counts = selectors.overview_counts_many(campaigns)
+        return JsonResponse({"campaigns": {str(pk): value for pk, value in counts.items()}})
+
+
+class AdoptDesignView(ChangeCampaignRequired, FormView):
+    form_class = AdoptForm
+    http_method_names = ["post"]
+
+    def form_valid(self, form):
+        try:
+            campaign = services.adopt_design(
+                form.cleaned_data["database"], form.cleaned_data["token_type"], user=self.request.user
+            )
+        except services.ServiceError as exc:
+            messages.error(self.request, str(exc))
+            return redirect("tokens:dashboard")
+        messages.success(self.request, f"Adopted {campaign}: {campaign.token_count} tokens.")
+        return redirect(campaign)
+
+    def form_invalid(self, form):
+        messages.error(self.request, "Adopting needs a database and a token type.")
+        return redirect("tokens:dashboard")
+
+
+class CampaignCreateView(ChangeCampaignRequired, FormView):
+    """Step one: upload and check. Nothing is written; the inputs wait in the session."""
+
+    form_class = CampaignForm
+    template_name = "tokens_app/campaign_form.html"
+
+    def form_valid(self, form):
+        self.request.session[DRAFT_SESSION_KEY] = form.draft()
+        return redirect("tokens:campaign-preview")
+
+
+class CampaignPreviewView(ChangeCampaignRequired, TemplateView):
+    """Step two: what would be created; confirming records the campaign and starts the push."""
+
+    template_name = "tokens_app/campaign_preview.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.draft = request.session.get(DRAFT_SESSION_KEY)
+        if self.draft is None and request.user.has_perm(CHANGE_CAMPAIGN):
+            messages.info(request, "Start by uploading a config and an SRM list.")
+            return redirect("tokens:campaign-new")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        try:
+            plan = plan_from_draft(self.draft)
+        except services.ServiceError as exc:
+            messages.error(request, str(exc))
+            return redirect("tokens:campaign-new")
+        existing = Campaign.objects.filter(database=plan.database, token_type=plan.token_type).first()
+        return self.render_to_response(
+            self.get_context_data(plan=plan, existing=existing, first_ids=plan.token_ids[:FIRST_IDS_SHOWN])
+        )
+
+    def post(self, request, *args, **kwargs):
+        try:
+            campaign = services.start_campaign(plan_from_draft(self.draft), user=request.user)
+        except services.ServiceError as exc:
+            messages.error(request, str(exc))
+            return redirect("tokens:campaign-preview")
+        del request.session[DRAFT_SESSION_KEY]
+        tasks.push_in_background(campaign, request.user)
+        messages.success(request, f"Creating {campaign.token_count} tokens of {campaign} in the background.")
+        return redirect(campaign)
+
+
+class CampaignDetailView(DetailView):
+    model = Campaign
+    template_name = "tokens_app/campaign_detail.html"
+
+    def get_context_data(self, **kwargs):
+        campaign = self.object
+        context = {
+            "lock": campaign_locks().get(campaign.lock_key),
+            "may_change": self.request.user.has_perm(CHANGE_CAMPAIGN),
+            "has_tokens": campaign.status not in NO_TOKENS,
+            "forms": action_forms(),
+        }
+        if context["has_tokens"]:
+            choice = TokenPageForm(self.request.GET)
+            page_data = choice.cleaned_data if choice.is_valid() else {}
+            views = selectors.token_views(campaign)
+            view = page_data.get("view") if page_data.get("view") in views else views[0]
+            context.update(
+                counts=selectors.overview_counts_many([campaign])[campaign.pk],
+                completions=selectors.completions(campaign),
+                errors=selectors.error_summary(campaign),
+                views=views,
+                view=view,
+                tokens=selectors.list_tokens(
+                    campaign, view, page=page_data.get("page") or 1, per_page=TOKENS_PER_PAGE
+                ),
+            )
+        return super().get_context_data(**context, **kwargs)
+
+
+def action_forms() -> dict:
+    """Blank action forms of the campaign page; ids prefixed so that they stay unique."""
+    return {
+        name: form_class(auto_id=f"{name}-%s")
+        for name, form_class in {
+            "reset": ResetForm, "scrub": ScrubForm, "status": StatusForm, "field": FieldForm,
+            "attach": AttachForm, "view": AddViewForm, "delete": TargetForm, "purge": ConfirmedForm,
+        }.items()
+    }
+
+
+class CampaignStatusApiView(SingleObjectMixin, View):
+    """``/campaigns/<pk>/status/``: how far the creation is, polled by the campaign page."""
+
+    model = Campaign
+
+    def get(self, request, *args, **kwargs):
+        campaign = self.get_object()
+        return JsonResponse({
+            "status": campaign.status,
+            "written_count": campaign.written_count,
+            "token_count": campaign.token_count,
+            "last_error": campaign.last_error,
+        })
+
+
+class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):
+    """An operation on a campaign's tokens: form → (confirmation) → service → message.
+
+    ``confirm``: destructive operations first answer with a page stating how many tokens will
+    change, which posts the same data again with ``confirmed``.
+    """
+
+    model = Campaign
+    template_name = "tokens_app/action_form.html"
+    confirm = False
+    title = ""
+    # Operations that remove the token they were asked about end on the campaign page.
+    removes_token = False
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.object = self.get_object()
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "campaign": self.object, "auto_id": "action-%s"}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(campaign=self.object, title=self.title, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            if self.confirm and not form.cleaned_data["confirmed"]:
+                return self.confirmation(form)
+            outcome = self.perform(form)
+        except services.ServiceError as exc:
+            messages.error(self.request, str(exc))
+            return redirect(self.get_success_url())
+        if isinstance(outcome, services.OperationResult):
+            level = messages.WARNING if outcome.conflicted or outcome.failed else messages.SUCCESS
+            messages.add_message(self.request, level, f"{self.title}: {outcome.message()}.")
+        else:
+            messages.success(self.request, outcome)
+        return redirect(self.get_success_url())
+
+    def confirmation(self, form):
+        """The page that states how many tokens the operation would change now."""
+        count = services.count_targets(self.object, **form.targets())
+        return TemplateResponse(
+            self.request, "tokens_app/action_confirm.html", self.get_context_data(form=form, count=count)
+        )
+
+    def perform(self, form):
+        """Call the service; answer its OperationResult or a message."""
+        raise NotImplementedError
+
+    def get_success_url(self):
+        token_id = self.request.POST.get("token_id")
+        if token_id and not self.removes_token:
+            return reverse("tokens:token-detail", args=[self.object.pk, token_id])
+        return self.object.get_absolute_url()
+
+
+class ResetView(CampaignActionView):
+    form_class = ResetForm
+    title = "Reset"
+    confirm = True
+
+    def perform(self, form):
+        return services.reset_tokens(
+            self.object, user=self.request.user, drop_attachments=form.cleaned_data["drop_attachments"],
+            **form.targets(),
+        )
+
+
+class ScrubView(CampaignActionView):
+    form_class = ScrubForm
+    title = "Scrub stale tokens"
+    confirm = True
+
+    def perform(self, form):
+        return services.scrub_stale(self.object, user=self.request.user, older_than=form.cleaned_data["older_than_hours"])
+
+
+class SetStatusView(CampaignActionView):
+    form_class = StatusForm
+    title = "Set status"
+    confirm = True
+
+    def perform(self, form):
+        return services.set_status(self.object, form.cleaned_data["status"], user=self.request.user, **form.targets())
+
+
+class SetFieldView(CampaignActionView):
+    form_class = FieldForm
+    title = "Set field"
+    confirm = True
+
+    def perform(self, form):
+        data = form.cleaned_data
+        return services.set_field(self.object, data["field"], data["value"], user=self.request.user, **form.targets())
+
+
+class AttachView(CampaignActionView):
+    form_class = AttachForm
+    title = "Attach file"
+
+    def perform(self, form):
+        name, data = form.cleaned_data["file"]
+        return services.attach_file(self.object, name, data, user=self.request.user, **form.targets())
+
+
+class AddViewView(CampaignActionView):
+    form_class = AddViewForm
+    title = "Add view"
+
+    def perform(self, form):
+        name = form.cleaned_data["name"]
+        services.add_view(self.object, name, form.cleaned_data["condition"], user=self.request.user)
+        return f"Added the view '{name}'."
+
+    def get_success_url(self):
+        return f"{self.object.get_absolute_url()}?{urlencode({'view': self.request.POST.get('name', '')})}#tokens"
+
+
+class DeleteTokensView(CampaignActionView):
+    form_class = TargetForm
+    title = "Delete"
+    confirm = True
+    removes_token = True
+
+    def perform(self, form):
+        return services.delete_tokens(self.object, user=self.request.user, **form.targets())
+
+
+class PurgeView(CampaignActionView):
+    form_class = ConfirmedForm
+    title = "Purge"
+    confirm = True
+
+    def perform(self, form):
+        return services.purge_campaign(self.object, user=self.request.user)
+
+
+class ResumeCreationView(CampaignActionView):
+    """Push the rest of an incomplete campaign (a push is idempotent: present tokens stay)."""
+
+    form_class = ConfirmedForm
+    title = "Resume creation"
+
+    def perform(self, form):
+        tasks.push_in_background(self.object, self.request.user)
+        return f"Writing the remaining tokens of {self.object} in the background."
+
+
+class ArchiveView(SingleObjectMixin, View):
+    """Download the campaign as ``.tar.gz``, streamed a page of tokens at a time (a read)."""
+
+    model = Campaign
+
+    def get(self, request, *args, **kwargs):
+        campaign = self.get_object()
+        try:
+            chunks = services.archive_tokens(campaign, user=request.user)
+        except services.ServiceError as exc:
+            messages.error(request, str(exc))
+            return redirect(campaign)
+        filename = services.safe_member_name(f"{campaign.token_type}-{campaign.database}") + ".tar.gz"
+        return StreamingHttpResponse(
+            chunks, content_type="application/gzip",
+            headers={"Content-Disposition": content_disposition_header(True, filename)},
+        )
+
+
+class TokenDetailView(SingleObjectMixin, TemplateView):
+    model = Campaign
+    template_name = "tokens_app/token_detail.html"
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        token_id = self.kwargs["token_id"]
+        try:
+            detail = selectors.token_detail(self.object, token_id)
+        except selectors.TokenNotFound as exc:
+            raise Http404(str(exc)) from None
+        texts = {
+            attachment["name"]: self._text_of(token_id, attachment["name"])
+            for attachment in detail["attachments"]
+            if attachment["content_type"].startswith("text/") and attachment["length"] <= INLINE_TEXT_BYTES
+        }
+        return super().get_context_data(
+            detail=detail,
+            fields=sorted((name, value) for name, value in detail["doc"].items() if name != "_attachments"),
+            attachments=[{**attachment, "text": texts.get(attachment["name"])} for attachment in detail["attachments"]],
+            raw=json.dumps(detail["doc"], indent=2, sort_keys=True),
+            may_change=self.request.user.has_perm(CHANGE_CAMPAIGN),
+            **kwargs,
+        )
+
+    def _text_of(self, token_id: str, name: str) -> str:
+        data, _ = selectors.token_attachment(self.object, token_id, name)
+        return data.decode("utf-8", errors="replace")
+
+
+class TokenAttachmentView(View):
+    """``?token=…&name=…``: one attachment, always as a download (never rendered by the browser)."""
+
+    def get(self, request, pk):
+        campaign = get_object_or_404(Campaign, pk=pk)
+        token_id, name = request.GET.get("token", ""), request.GET.get("name", "")
+        if not token_id or not name:
+            return HttpResponseBadRequest("give the token and the attachment name")
+        try:
+            data, content_type = selectors.token_attachment(campaign, token_id, name)
+        except selectors.TokenNotFound as exc:
+            raise Http404(str(exc)) from None
+        return HttpResponse(
+            data, content_type=content_type or "application/octet-stream",
+            headers={"Content-Disposition": content_disposition_header(True, services.safe_member_name(name))},
+        )

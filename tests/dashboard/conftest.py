@@ -1,0 +1,45 @@
+"""Fixtures of the dashboard tests: users with and without the permission, a small campaign."""
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Permission, User
+
+from tokens_app import services
+
+EXAMPLES = settings.BASE_DIR / "examples"
+CONFIG = (EXAMPLES / "pref_cal1.yaml").read_bytes()
+SRMLIST = (EXAMPLES / "L229507.srmlist").read_bytes()
+# Twelve subbands: enough for two pages of a small table, quick to push.
+SMALL_SRMLIST = b"".join(SRMLIST.splitlines(keepends=True)[:12])
+
+
+def make_user(username: str, *, may_change: bool) -> User:
+    user = User.objects.create_user(username, password="pw-" + username)
+    if may_change:
+        user.user_permissions.add(Permission.objects.get(codename="change_campaign"))
+    return user
+
+
+@pytest.fixture
+def operator(db):
+    return make_user("alice", may_change=True)
+
+
+@pytest.fixture
+def viewer(db):
+    return make_user("victor", may_change=False)
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def campaign(operator, couch_db):
+    campaign, _ = services.create_tokenset(
+        user=operator, config_data=CONFIG, srmlist_data=SMALL_SRMLIST, database=couch_db,
+        config_name="pref_cal1.yaml", srmlist_name="L229507.srmlist",
+    )
+    return campaign

@@ -1,0 +1,276 @@
+"""Forms of the dashboard: they turn request data into the arguments of selectors and services.
+
+Validation that needs CouchDB or the parsers (a config's line numbers, a database that must
+exist, an OBSID mixed into the list) is the services' job: the new-campaign form asks
+``plan_tokenset`` and shows its ServiceError inline, so the rules live in one place.
+"""
+
+import base64
+import json
+from datetime import timedelta
+
+from django import forms
+from django.db.models import Q
+
+from . import services
+from .design import STATE_NAMES
+from .models import Campaign
+from .services.common import max_upload_bytes
+from .srm import LINK_FLAVORS
+
+# GRID_LRT campaigns slice by up to a few hundred subbands; anything larger is a typo.
+MAX_SLICE_SIZE = 10_000
+MAX_EXTRA_FILES = 20
+# An hour is the usual scrub age (pilots on the grid run for hours); a year is surely a typo.
+MAX_SCRUB_HOURS = 24 * 365
+
+
+class DashboardFilterForm(forms.Form):
+    """The GET filters of the dashboard; every field is optional."""
+
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    token_type = forms.CharField(label="Type", required=False, max_length=100)
+    obsid = forms.CharField(label="OBSID", required=False, max_length=32)
+    status = forms.ChoiceField(label="State", required=False, choices=[("", "any state"), *Campaign.Status.choices])
+    owner = forms.CharField(label="Owner", required=False, max_length=150)
+
+    def filter(self, campaigns):
+        """``campaigns`` narrowed to what the filters ask for (all of them when invalid)."""
+        if not self.is_valid():
+            return campaigns
+        data = self.cleaned_data
+        if data["q"]:
+            campaigns = campaigns.filter(
+                Q(token_type__icontains=data["q"]) | Q(database__icontains=data["q"]) | Q(obsid__icontains=data["q"])
+            )
+        if data["token_type"]:
+            campaigns = campaigns.filter(token_type__icontains=data["token_type"])
+        if data["obsid"]:
+            campaigns = campaigns.filter(obsid__icontains=data["obsid"])
+        if data["status"]:
+            campaigns = campaigns.filter(status=data["status"])
+        if data["owner"]:
+            campaigns = campaigns.filter(created_by__username__iexact=data["owner"])
+        return campaigns
+
+    def filter_designs(self, designs: list[dict]) -> list[dict]:
+        """Discovered design documents matching the filters; they have no OBSID, state or owner."""
+        if not self.is_valid():
+            return designs
+        data = self.cleaned_data
+        if data["obsid"] or data["status"] or data["owner"]:
+            return []
+        return [
+            design for design in designs
+            if data["q"].lower() in f"{design['token_type']} {design['database']}".lower()
+            and data["token_type"].lower() in design["token_type"].lower()
+        ]
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (Django's documented recipe)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        return [super(MultipleFileField, self).clean(file, initial) for file in files]
+
+
+def _read_upload(upload, what: str) -> bytes:
+    """The bytes of an upload, refused before reading when larger than the site allows."""
+    if upload.size > max_upload_bytes():
+        raise forms.ValidationError(f"The {what} '{upload.name}' is larger than {max_upload_bytes() // 2**20} MB.")
+    return upload.read()
+
+
+class CampaignForm(forms.Form):
+    """Step one of a new campaign: the uploads and options, checked by ``plan_tokenset``.
+
+    A valid form holds ``plan`` (nothing written yet) and ``draft()``, the JSON-safe inputs that
+    the preview step plans again from.
+    """
+
+    config = forms.FileField(label="Step config (YAML or JSON)")
+    srmlist_file = forms.FileField(label="SRM list file", required=False)
+    srmlist_text = forms.CharField(
+        label="… or paste the SRM list", required=False, widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="One link per line (srm://, gsiftp:// or https download links).",
+    )
+    token_type = forms.CharField(
+        label="Token type", required=False, max_length=100, help_text="Leave empty to take `type` from the config."
+    )
+    database = forms.CharField(
+        label="Database", required=False, max_length=238, help_text="Leave empty for the portal's default database."
+    )
+    slice_size = forms.IntegerField(
+        label="Slice size (subbands per token)", initial=1, min_value=1, max_value=MAX_SLICE_SIZE
+    )
+    id_prefix = forms.CharField(label="Id prefix", initial="SB", required=False, max_length=20)
+    key_name = forms.CharField(label="Key name", initial="STARTSB", max_length=100)
+    file_upload = forms.CharField(
+        label="SRM attachment name", initial="srm.txt", required=False, max_length=255,
+        help_text="The attachment holding each token's links; empty for none.",
+    )
+    link_flavor = forms.ChoiceField(label="Link flavour", choices=[(flavor, flavor) for flavor in LINK_FLAVORS])
+    attachments = MultipleFileField(label="Extra files to attach to every token", required=False)
+    allow_mixed = forms.BooleanField(label="Allow mixed OBSIDs and storage sites", required=False)
+
+    def clean_config(self):
+        return _read_upload(self.cleaned_data["config"], "config")
+
+    def clean_attachments(self):
+        files = self.cleaned_data["attachments"]
+        if len(files) > MAX_EXTRA_FILES:
+            raise forms.ValidationError(f"Attach at most {MAX_EXTRA_FILES} files.")
+        return {upload.name: _read_upload(upload, "file") for upload in files}
+
+    def clean(self):
+        data = super().clean()
+        upload, text = data.get("srmlist_file"), data.get("srmlist_text")
+        if upload and text:
+            raise forms.ValidationError("Give the SRM list as a file or as text, not both.")
+        if not upload and not text:
+            self.add_error("srmlist_file", "Upload an SRM list or paste it below.")
+        if self.errors:
+            return data
+        data["srmlist_data"] = _read_upload(upload, "SRM list") if upload else text.encode()
+        data["srmlist_name"] = upload.name if upload else ""
+        try:
+            self.plan = services.plan_tokenset(**self._plan_arguments(data))
+        except services.ServiceError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return data
+
+    def _plan_arguments(self, data) -> dict:
+        return {
+            "config_data": data["config"],
+            "config_name": self.files["config"].name,
+            "srmlist_data": data["srmlist_data"],
+            "srmlist_name": data["srmlist_name"],
+            "token_type": data["token_type"] or None,
+            "database": data["database"] or None,
+            "slice_size": data["slice_size"],
+            "id_prefix": data["id_prefix"],
+            "key_name": data["key_name"],
+            "file_upload": data["file_upload"],
+            "link_flavor": data["link_flavor"],
+            "attachments": data["attachments"],
+            "allow_mixed": data["allow_mixed"],
+        }
+
+    def draft(self) -> dict:
+        """The plan's inputs, JSON-safe (texts as the plan decoded them, files as base64)."""
+        arguments = self._plan_arguments(self.cleaned_data)
+        arguments["config_data"] = self.plan.config_text
+        arguments["srmlist_data"] = self.plan.srmlist_text
+        arguments["attachments"] = {
+            name: base64.b64encode(data).decode("ascii") for name, data in arguments["attachments"].items()
+        }
+        return arguments
+
+
+def plan_from_draft(draft: dict):
+    """Plan again from ``CampaignForm.draft()``: the preview and the confirmation see the same set."""
+    attachments = {name: base64.b64decode(data) for name, data in draft["attachments"].items()}
+    return services.plan_tokenset(**{**draft, "attachments": attachments})
+
+
+class AdoptForm(forms.Form):
+    database = forms.CharField(max_length=238, widget=forms.HiddenInput)
+    token_type = forms.CharField(max_length=100, widget=forms.HiddenInput)
+
+
+class ConfirmedForm(forms.Form):
+    """A campaign action; destructive ones are posted twice, the second time ``confirmed``."""
+
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, campaign=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.campaign = campaign
+
+    def targets(self) -> dict:
+        """The ``view``/``ids`` arguments of the service (none: every token of the campaign)."""
+        return {}
+
+
+class TargetForm(ConfirmedForm):
+    """Tokens chosen by a view of the campaign, or by one token id (from a token's page)."""
+
+    view = forms.CharField(
+        label="Tokens in view", max_length=64, required=False,
+        help_text=f"{', '.join(STATE_NAMES)}, or a view you added; empty for every token.",
+    )
+    token_id = forms.CharField(max_length=1000, required=False, widget=forms.HiddenInput)
+
+    def targets(self) -> dict:
+        if self.cleaned_data.get("token_id"):
+            return {"ids": [self.cleaned_data["token_id"]]}
+        return {"view": self.cleaned_data.get("view") or None}
+
+
+class ResetForm(TargetForm):
+    drop_attachments = forms.BooleanField(
+        label="Drop attachments the pilots added (logs, results)", required=False
+    )
+
+
+class ScrubForm(ConfirmedForm):
+    older_than_hours = forms.FloatField(
+        label="Locked longer than (hours)", min_value=0.01, max_value=MAX_SCRUB_HOURS, initial=6
+    )
+
+    def clean_older_than_hours(self):
+        return timedelta(hours=self.cleaned_data["older_than_hours"])
+
+    def targets(self) -> dict:
+        return {"view": "locked"}
+
+
+class StatusForm(TargetForm):
+    status = forms.CharField(label="New status", max_length=100)
+
+
+class FieldForm(TargetForm):
+    field = forms.CharField(label="Field", max_length=200)
+    value = forms.CharField(
+        label="Value", max_length=10_000, required=False,
+        help_text='JSON when it parses (0, true, "0", [1, 2]), otherwise text.',
+    )
+
+    def clean_value(self):
+        text = self.cleaned_data["value"]
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+
+
+class AttachForm(TargetForm):
+    file = forms.FileField(label="File")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        return upload.name, _read_upload(upload, "file")
+
+
+class AddViewForm(ConfirmedForm):
+    name = forms.CharField(label="View name", max_length=64)
+    condition = forms.CharField(
+        label="Condition on doc.*", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text='A JavaScript expression, e.g. doc.scrub_count > 2 && doc.status == "error"',
+    )
+
+
+class TokenPageForm(forms.Form):
+    """Which view and page of tokens the campaign page shows."""
+
+    view = forms.CharField(required=False, max_length=64)
+    page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
