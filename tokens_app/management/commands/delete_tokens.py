@@ -1,0 +1,16 @@
+"""``manage.py delete_tokens``: remove tokens from CouchDB (the campaign and its views stay)."""
+
+from tokens_app.management.options import CampaignCommand
+from tokens_app.services import delete_tokens
+
+
+class Command(CampaignCommand):
+    help = "Delete tokens of a campaign. Without --view, --ids or --where: every token of the campaign."
+    selects = True
+    confirms = True
+
+    def handle(self, *args, **options):
+        campaign = self.campaign(options)
+        user = self.operator(options)
+        self.confirm_targets(options, campaign, "Delete")
+        self.report("Deleted tokens", campaign, delete_tokens(campaign, user=user, **self.selection(options)))

@@ -1,0 +1,18 @@
+"""``manage.py purge_tokens``: remove a whole campaign from CouchDB (tokens and design document).
+
+The Campaign row stays, marked purged, as the record of what was run.
+"""
+
+from tokens_app.management.options import CampaignCommand
+from tokens_app.services import purge_campaign
+
+
+class Command(CampaignCommand):
+    help = "Delete every token of the campaign and its design document (asks first)."
+    confirms = True
+
+    def handle(self, *args, **options):
+        campaign = self.campaign(options)
+        user = self.operator(options)
+        self.confirm_targets(options, campaign, "Purge the design document and all")
+        self.report("Purged", campaign, purge_campaign(campaign, user=user))

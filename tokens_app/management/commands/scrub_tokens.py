@@ -1,0 +1,24 @@
+"""``manage.py scrub_tokens --older-than 6h``: reset tokens of lost pilots.
+
+A pilot that dies (killed by the batch system, node lost) leaves its token locked for ever; a
+token locked for longer than any job runs belongs to such a pilot and is put back in todo.
+"""
+
+from tokens_app.management.options import CampaignCommand, duration
+from tokens_app.services import scrub_stale
+
+
+class Command(CampaignCommand):
+    help = "Reset tokens locked longer than a given time (lost pilots) back to todo."
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--older-than", type=duration, required=True, metavar="AGE",
+            help="how long a token must have been locked: 90s, 30m, 6h, 2d, 1w, 1h30m",
+        )
+
+    def handle(self, *args, **options):
+        campaign = self.campaign(options)
+        result = scrub_stale(campaign, user=self.operator(options), older_than=options["older_than"])
+        self.report(f"Scrubbed tokens locked longer than {options['older_than']}", campaign, result)

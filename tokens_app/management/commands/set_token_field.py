@@ -1,0 +1,21 @@
+"""``manage.py set_token_field FIELD VALUE``: set one field on tokens (GRID_LRT's add_keys_to_list)."""
+
+from tokens_app.management.options import CampaignCommand, field_value
+from tokens_app.services import set_field
+
+
+class Command(CampaignCommand):
+    help = "Set a field on tokens. Without --view, --ids or --where: every token of the campaign."
+    selects = True
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("field", help="the token field")
+        parser.add_argument("value", type=field_value, help='the value; JSON if it parses (0, true, "0", [1, 2]), else text')
+
+    def handle(self, *args, **options):
+        campaign = self.campaign(options)
+        result = set_field(
+            campaign, options["field"], options["value"], user=self.operator(options), **self.selection(options)
+        )
+        self.report(f"Set field '{options['field']}'", campaign, result)

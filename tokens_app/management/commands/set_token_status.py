@@ -1,0 +1,25 @@
+"""``manage.py set_token_status STATUS``: set the free-text ``status`` field of tokens.
+
+Changing the status of every token of a campaign asks for confirmation first.
+"""
+
+from tokens_app.management.options import CampaignCommand
+from tokens_app.services import set_status
+
+
+class Command(CampaignCommand):
+    help = "Set the status field of tokens. Without --view, --ids or --where: every token (asks first)."
+    selects = True
+    confirms = True
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("status", help="the new status, e.g. queued, todo, done, error")
+
+    def handle(self, *args, **options):
+        campaign = self.campaign(options)
+        user = self.operator(options)
+        if self.selects_everything(options):
+            self.confirm_targets(options, campaign, f"Set status '{options['status']}' on")
+        result = set_status(campaign, options["status"], user=user, **self.selection(options))
+        self.report(f"Set status '{options['status']}'", campaign, result)

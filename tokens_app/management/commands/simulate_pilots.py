@@ -1,0 +1,43 @@
+"""``manage.py simulate_pilots --type T``: watch a campaign move without a grid.
+
+Starts pilot processes that do what PiCaS pilots do (see :mod:`tokens_app.pilots`): claim todo
+tokens with a revision-checked write, run a short fake job, mark them done or error. They act as
+pilots, not as an operator, so they do not go through the lock guard.
+"""
+
+from tokens_app.couch import get_gateway
+from tokens_app.management.options import CampaignCommand, fraction, positive_int, seconds
+from tokens_app.pilots import CouchAccess, simulate
+
+
+class Command(CampaignCommand):
+    help = "Run simulated PiCaS pilots on a campaign until no todo token is left."
+    mutating = False
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("--workers", type=positive_int, default=4, metavar="N", help="pilot processes (default 4)")
+        parser.add_argument(
+            "--failure-rate", type=fraction, default=0.1, metavar="F",
+            help="probability that a job fails with exit code 1 (default 0.1)",
+        )
+        parser.add_argument(
+            "--job-seconds", type=seconds, default=0.5, metavar="S",
+            help="mean length of a fake job in seconds (default 0.5)",
+        )
+        parser.add_argument("--max-tokens", type=positive_int, metavar="M", help="stop after M tokens in all")
+
+    def handle(self, *args, **options):
+        campaign = self.campaign(options)
+        reports = simulate(
+            CouchAccess.of(get_gateway()), campaign.database, campaign.token_type,
+            workers=options["workers"], failure_rate=options["failure_rate"],
+            job_seconds=options["job_seconds"], max_tokens=options["max_tokens"],
+        )
+        for report in reports:
+            self.stdout.write(
+                f"{report.pilot}: {report.done} done, {report.failed} error, "
+                f"{report.conflicts} claims lost to other pilots, {report.lost} tokens changed under it"
+            )
+        done, failed = sum(r.done for r in reports), sum(r.failed for r in reports)
+        self.stdout.write(f"{len(reports)} pilots processed {done + failed} tokens: {done} done, {failed} error.")
