@@ -1,0 +1,148 @@
+"""Counting: ``overview_counts`` vs the raw grouped view query, and the requests of the dashboard.
+
+A campaign of N tokens (70 % todo, 10 % locked, 15 % done, 5 % error) is written with raw
+``_bulk_docs`` under the portal's design document, and the ``overview_total`` index is built by
+one query before anything is timed. Then ``overview_counts`` and the same grouped query sent
+with a plain ``requests`` session alternate, and the medians are compared.
+
+The dashboard counts many campaigns with ``overview_counts_many``; every HTTP request the
+process sends while it runs is counted (``requests.Session.send`` wrapped), for 20 campaigns of
+a few tokens and 20 of many more, to show the number does not follow the token count.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import threading
+import time
+
+import requests
+
+from .environment import couch_server, raw_session
+from .report import Table, ratio
+from .timing import seconds, timed
+
+RAW_TARGET = 1.2
+WRITE_BATCH = 2_000
+STATE_MIX = ((70, "todo"), (10, "locked"), (15, "done"), (5, "error"))
+
+
+def token_doc(token_type: str, number: int) -> dict:
+    """A token in the state the mix gives ``number``; the fields pilots would have written."""
+    bucket, state = number % 100, "todo"
+    for share, name in STATE_MIX:
+        if bucket < share:
+            state = name
+            break
+        bucket -= share
+    now = int(time.time())
+    doc = {"_id": f"t_{token_type}_L229507_SB{number:06d}", "type": token_type, "lock": 0, "done": 0,
+           "hostname": "", "scrub_count": 0, "output": "", "status": "todo", "created": now,
+           "OBSID": "L229507", "STARTSB": f"{number:03d}"}
+    if state != "todo":
+        doc.update(lock=now - 3600, hostname="wn-01.grid.example", status="running")
+    if state == "done":
+        doc.update(done=now - 60, status="done", output=0)
+    if state == "error":
+        doc.update(status="error", exit_code=1, output=1)
+    return doc
+
+
+def populate(gateway, database: str, token_type: str, count: int) -> None:
+    """``count`` tokens and the portal's design document in a new database; the index built."""
+    from tokens_app.services import ensure_design_doc
+
+    gateway.create_database(database)
+    ensure_design_doc(database, token_type)
+    for start in range(0, count, WRITE_BATCH):
+        results = gateway.bulk_docs(database, [token_doc(token_type, n) for n in range(start, min(count, start + WRITE_BATCH))])
+        if any("error" in result for result in results):
+            raise RuntimeError(f"could not write the tokens of {database}")
+    gateway.view(database, token_type, "overview_total", group=True)
+
+
+@contextlib.contextmanager
+def counted_requests():
+    """Count every HTTP request this process sends meanwhile, by method and last path part."""
+    counts: collections.Counter = collections.Counter()
+    lock = threading.Lock()
+    original = requests.Session.send
+
+    def send(self, request, **kwargs):
+        path = request.path_url.split("?")[0]
+        with lock:
+            counts[f"{request.method} {path.rsplit('/', 1)[-1] or '/'}"] += 1
+        return original(self, request, **kwargs)
+
+    requests.Session.send = send
+    try:
+        yield counts
+    finally:
+        requests.Session.send = original
+
+
+def run(workdir, *, sizes: list[int], campaign_sizes: list[int], repeat: int, campaigns: int = 20) -> Table:
+    from tokens_app.couch import get_gateway
+    from tokens_app.models import Campaign
+    from tokens_app.selectors import overview_counts, overview_counts_many
+
+    table = Table("Counting: overview counts vs the raw grouped view query")
+    with couch_server(workdir) as server:
+        gateway = get_gateway()
+        session = raw_session(server)
+        for size in sizes:
+            database, token_type = f"count_{size}", f"count{size}"
+            build, _ = timed(lambda: populate(gateway, database, token_type, size))
+            campaign = Campaign(database=database, token_type=token_type)
+            url = f"{server.url}/{database}/_design/{token_type}/_view/overview_total"
+            expected = overview_counts(campaign)
+            if expected["total"] != size:
+                raise RuntimeError(f"overview_counts found {expected['total']} of {size} tokens")
+            portal_times, raw_times = [], []
+            for _ in range(repeat):
+                portal_times.append(timed(lambda: overview_counts(campaign))[0])
+                raw_times.append(timed(lambda: session.get(url, params={"group": "true"}).raise_for_status())[0])
+            portal, raw = sorted(portal_times)[len(portal_times) // 2], sorted(raw_times)[len(raw_times) // 2]
+            table.add(f"overview_counts, {size:,} tokens", seconds(portal), seconds(raw) + " raw query",
+                      ratio(portal, raw), f"≤ {RAW_TARGET:g}×", portal <= RAW_TARGET * raw)
+            table.add(f"writing {size:,} tokens and building the index", seconds(build))
+            gateway.delete_database(database)
+        requests_by_size = {}
+        for size in campaign_sizes:
+            rows = []
+            for number in range(campaigns):
+                database, token_type = f"dash_{size}_{number}", f"dash{number}"
+                populate(gateway, database, token_type, size)
+                rows.append(Campaign.objects.create(database=database, token_type=token_type, token_count=size,
+                                                    status=Campaign.Status.READY))
+            overview_counts_many(rows)
+            with counted_requests() as counts:
+                elapsed, result = timed(lambda: overview_counts_many(rows))
+            if any(result[row.pk] is None or result[row.pk]["total"] != size for row in rows):
+                raise RuntimeError("overview_counts_many did not count every campaign")
+            raw, _ = timed(lambda: [session.get(f"{server.url}/{row.database}/_design/{row.token_type}/_view/"
+                                                "overview_total", params={"group": "true"}) for row in rows])
+            total = sum(counts.values())
+            requests_by_size[size] = total
+            detail = ", ".join(f"{count} × {name}" for name, count in sorted(counts.items()))
+            table.add(f"dashboard, {campaigns} campaigns of {size:,} tokens: requests", f"{total} ({detail})",
+                      f"{campaigns} (one grouped query each)", f"{total / campaigns:.2f}×")
+            table.add(f"dashboard, {campaigns} campaigns of {size:,} tokens: time", seconds(elapsed),
+                      seconds(raw) + " raw queries one after another", ratio(elapsed, raw))
+            for row in rows:
+                gateway.delete_database(row.database)
+                row.delete()
+        independent = len(set(requests_by_size.values())) == 1
+        table.add("dashboard requests independent of token count",
+                  " vs ".join(f"{count} at {size:,}" for size, count in requests_by_size.items()),
+                  target="equal", met=independent)
+    table.notes.append(
+        f"Medians of {repeat} alternating runs after one warm-up query that builds the index; the raw query is "
+        "GET …/_view/overview_total?group=true with a plain cookie-session requests.Session."
+    )
+    table.notes.append(
+        "pouchdb-server does not keep reduce values in its index: every grouped query re-reduces the whole "
+        "view, so both figures grow with the campaign there (Apache CouchDB answers from stored reductions)."
+    )
+    return table

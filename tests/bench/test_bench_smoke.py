@@ -1,0 +1,30 @@
+"""A tiny run of every benchmark (``python -m bench --quick``): they run end to end and print a
+table each. No timing is asserted; the figures of a quick run mean nothing."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+TITLES = ("Campaign creation", "Counting", "Locks", "Memory")
+
+
+def test_every_benchmark_runs_and_prints_its_table(tmp_path):
+    pytest.importorskip("zope.locking", reason="the locks baseline needs the bench extra (pip install -e '.[bench]')")
+    env = {
+        **os.environ,
+        # A temporary SQLite database, never the test session's or var/; PostgreSQL is the full run's.
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bench.sqlite3'}",
+        "BENCH_POSTGRES_URL": "none",
+    }
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick"], cwd=BASE_DIR, env=env, capture_output=True, text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    for title in TITLES:
+        assert title in completed.stdout
+    assert "Wrote " not in completed.stdout  # a quick run leaves docs/benchmarks.md alone
