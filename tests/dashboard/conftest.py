@@ -1,16 +1,10 @@
 """Fixtures of the dashboard tests: users with and without the permission, a small campaign."""
 
 import pytest
-from django.conf import settings
+from dashboard_data import CONFIG, SMALL_SRMLIST
 from django.contrib.auth.models import Permission, User
 
 from tokens_app import services
-
-EXAMPLES = settings.BASE_DIR / "examples"
-CONFIG = (EXAMPLES / "pref_cal1.yaml").read_bytes()
-SRMLIST = (EXAMPLES / "L229507.srmlist").read_bytes()
-# Twelve subbands: enough for two pages of a small table, quick to push.
-SMALL_SRMLIST = b"".join(SRMLIST.splitlines(keepends=True)[:12])
 
 
 def make_user(username: str, *, may_change: bool) -> User:
