@@ -165,13 +165,24 @@ def test_create_tokenset_refuses_garbage_files_with_their_line(couch_db, operato
     assert not Campaign.objects.exists()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
-def test_create_tokenset_refuses_an_unreadable_file(couch_db, operator, tmp_path):
+def test_create_tokenset_refuses_unreadable_and_binary_files(couch_db, operator, tmp_path, monkeypatch):
     config = tmp_path / "secret.yaml"
     config.write_text("Token: {type: x}\n")
-    config.chmod(0)
-    with pytest.raises(CommandError, match="cannot read"):
+    real_read = Path.read_bytes
+
+    def read_bytes(path):
+        if path == config:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    with pytest.raises(CommandError, match=f"cannot read {config}: Permission denied"):
         run("create_tokenset", "--config", config, "--srmlist", EXAMPLES / "L229507.srmlist", "--database", couch_db)
+
+    binary = tmp_path / "list.srmlist"
+    binary.write_bytes((EXAMPLES / "L229507.srmlist").read_bytes()[:300] + b"\n\xff\xfe\x00garbage\n")
+    with pytest.raises(CommandError, match="line 4.*not UTF-8"):
+        run("create_tokenset", "--config", EXAMPLES / "pref_cal1.yaml", "--srmlist", binary, "--database", couch_db)
 
 
 # -- the operator -----------------------------------------------------------------------------------
@@ -337,7 +348,7 @@ def test_token_status_of_a_foreign_design_document(gateway, couch_db):
 
 # -- seed_demo and simulate_pilots ----------------------------------------------------------------
 
-def test_seed_demo_is_idempotent_and_pilots_finish_it(couch_db, operator):
+def test_seed_demo_is_idempotent_and_pilots_work_it(couch_db, operator):
     first, _ = run("seed_demo", "--database", couch_db)
     again, _ = run("seed_demo", "--database", couch_db)
     campaign = Campaign.objects.get(database=couch_db)
@@ -345,11 +356,11 @@ def test_seed_demo_is_idempotent_and_pilots_finish_it(couch_db, operator):
     assert f"0 written, {campaign.token_count} already there" in again
 
     out, _ = run("simulate_pilots", "--type", TYPE, "--database", couch_db, "--workers", "3",
-                 "--failure-rate", "0.2", "--job-seconds", "0")
+                 "--failure-rate", "0.5", "--job-seconds", "0", "--max-tokens", "20")
     report = status_json(couch_db)
-    assert report["counts"]["todo"] == 0 and report["counts"]["locked"] == 0
-    assert report["counts"]["done"] + report["counts"]["error"] == campaign.token_count
-    assert f"3 pilots processed {campaign.token_count} tokens: {report['counts']['done']} done" in out
+    assert report["counts"]["todo"] == campaign.token_count - 20 and report["counts"]["locked"] == 0
+    assert report["counts"]["done"] + report["counts"]["error"] == 20
+    assert f"3 pilots processed 20 tokens: {report['counts']['done']} done, {report['counts']['error']} error" in out
 
 
 @pytest.mark.parametrize("args, message", [
@@ -365,19 +376,42 @@ def test_simulate_pilots_refuses_bad_numbers(args, message, campaign, couch_db):
 
 # -- real processes: exit codes and one-line errors ------------------------------------------------
 
-def test_errors_from_the_shell_are_one_line_with_a_non_zero_exit(couch_db, tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+@pytest.fixture(scope="module")
+def shell(tmp_path_factory):
+    """``manage.py`` as a real process, on a migrated SQLite database with the superuser ``op``."""
+    database = tmp_path_factory.mktemp("shell") / "db.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "DJANGO_SUPERUSER_PASSWORD": "pw"}
 
     def manage(*args):
         return subprocess.run(
             [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
         )
 
-    assert manage("migrate", "--verbosity", "0").returncode == 0
-    unknown = manage("token_status", "--type", "nope", "--database", couch_db)
+    for step in (("migrate", "--verbosity", "0"), ("createsuperuser", "--noinput", "--username", "op", "--email", "")):
+        assert manage(*step).returncode == 0
+    return manage
+
+
+def test_errors_from_the_shell_are_one_line_with_a_non_zero_exit(shell, couch_db):
+    unknown = shell("token_status", "--type", "nope", "--database", couch_db)
     assert unknown.returncode == 1
     assert unknown.stderr.strip().splitlines() == [
         f"CommandError: no campaign of type 'nope' in database '{couch_db}' (no campaign is known there)"
     ]
-    bad_age = manage("scrub_tokens", "--type", "nope", "--older-than", "6x")
+    bad_age = shell("scrub_tokens", "--type", "nope", "--older-than", "6x")
     assert bad_age.returncode == 2 and "argument --older-than: '6x' is not a duration" in bad_age.stderr
+
+
+def test_a_newcomer_seeds_the_demo_and_runs_pilots_from_the_shell(shell, couch_db):
+    """The first steps of the README as real processes: pilots are spawned from manage.py itself."""
+    def ok(*args):
+        done = shell(*args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    ok("seed_demo", "--database", couch_db)
+    out = ok("simulate_pilots", "--type", TYPE, "--database", couch_db, "--workers", "2", "--job-seconds", "0",
+             "--max-tokens", "6")
+    assert "2 pilots processed 6 tokens" in out
+    counts = json.loads(ok("token_status", "--type", TYPE, "--database", couch_db, "--json"))["counts"]
+    assert counts["done"] + counts["error"] == 6
