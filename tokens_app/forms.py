@@ -206,6 +206,7 @@ class TargetForm(ConfirmedForm):
 
     view = forms.CharField(
         label="Tokens in view", max_length=64, required=False,
+        widget=forms.TextInput(attrs={"list": "campaign-views"}),
         help_text=f"{', '.join(STATE_NAMES)}, or a view you added; empty for every token.",
     )
     token_id = forms.CharField(max_length=1000, required=False, widget=forms.HiddenInput)

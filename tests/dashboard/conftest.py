@@ -1,17 +1,9 @@
 """Fixtures of the dashboard tests: users with and without the permission, a small campaign."""
 
 import pytest
-from dashboard_data import CONFIG, SMALL_SRMLIST
-from django.contrib.auth.models import Permission, User
+from dashboard_data import CONFIG, SMALL_SRMLIST, make_user
 
 from tokens_app import services
-
-
-def make_user(username: str, *, may_change: bool) -> User:
-    user = User.objects.create_user(username, password="pw-" + username)
-    if may_change:
-        user.user_permissions.add(Permission.objects.get(codename="change_campaign"))
-    return user
 
 
 @pytest.fixture

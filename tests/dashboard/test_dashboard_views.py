@@ -1,7 +1,7 @@
 """The dashboard, the counts API, adoption, and the campaign, token and attachment pages."""
 
-import tarfile
 import io
+import tarfile
 
 import pytest
 from django.urls import reverse

@@ -1,0 +1,143 @@
+"""End to end in a real headless Chromium (Playwright, Debian's chromium) against a live server.
+
+One walk through what an operator does: sign in, create a campaign from the example files
+through the preview, watch simulated pilots move the counts without a reload, reset the error
+view, open a token, download the archive, lock the campaign and see a colleague refused.
+"""
+
+import os
+import subprocess
+import sys
+import tarfile
+
+import pytest
+from dashboard_data import EXAMPLES, make_user
+from django.conf import settings
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+TYPE = "pref_cal1"
+PILOT_TOKENS = 60
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def sign_in(browser, live_server, username):
+    page = browser.new_context(accept_downloads=True).new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw-" + username)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url(f"{live_server.url}/")
+    return page
+
+
+def manage(*args, env, wait=True):
+    command = [sys.executable, "manage.py", *args]
+    if not wait:
+        return subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.run(command, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+
+
+def count_of(page, state, scope=""):
+    return int(page.locator(f"{scope} [data-count='{state}']").first.inner_text())
+
+
+def test_operator_walkthrough(live_server, browser, couch_db, output_dir, tmp_path, monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain ones.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    make_user("alice", may_change=True)
+    make_user("bob", may_change=True)
+    # simulate_pilots finds the campaign in its own database: prepare one beside the browser work.
+    pilot_env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'pilots.sqlite3'}"}
+    prepared = manage(
+        "shell", "-c",
+        "from django.core.management import call_command; call_command('migrate', verbosity=0); "
+        "from tokens_app.models import Campaign; "
+        f"Campaign.objects.create(token_type='{TYPE}', database='{couch_db}', status='ready')",
+        env=pilot_env, wait=False,
+    )
+
+    page = sign_in(browser, live_server, "alice")
+    page.click("nav >> text=New campaign")
+    page.set_input_files("#id_config", str(EXAMPLES / "pref_cal1.yaml"))
+    page.set_input_files("#id_srmlist_file", str(EXAMPLES / "L229507.srmlist"))
+    page.fill("#id_database", couch_db)
+    page.click("button:has-text('Preview')")
+    token_count = int(page.locator("[data-testid=token-count]").inner_text())
+    assert token_count > 200
+    assert "t_pref_cal1_L229507_pref_cal1_SB000" in page.content()
+    page.click(f"button:has-text('Create {token_count} tokens')")
+
+    # The campaign page follows the background push, then reloads itself with the counts.
+    page.wait_for_selector("#counts-title", timeout=60_000)
+    assert count_of(page, "todo") == token_count
+    campaign_url = page.url
+
+    page.goto(f"{live_server.url}/")
+    assert count_of(page, "todo") == token_count
+    page.evaluate("window.notReloaded = true")
+    assert prepared.wait(timeout=120) == 0, prepared.stdout.read()
+    pilots = manage(
+        "simulate_pilots", "--type", TYPE, "--database", couch_db, "--workers", "4", "--failure-rate", "0.3",
+        "--job-seconds", "0", "--max-tokens", str(PILOT_TOKENS), env=pilot_env,
+    )
+    assert pilots.returncode == 0, pilots.stdout + pilots.stderr
+    page.wait_for_function(
+        f"Number(document.querySelector(\"[data-count='todo']\").textContent) <= {token_count - PILOT_TOKENS}"
+    )
+    assert page.evaluate("window.notReloaded") is True
+    errors = count_of(page, "error")
+    assert errors > 0 and count_of(page, "done") + errors == PILOT_TOKENS
+    page.screenshot(path=str(output_dir / "dashboard.png"), full_page=True)
+
+    page.goto(campaign_url)
+    page.screenshot(path=str(output_dir / "campaign-page.png"), full_page=True)
+    page.fill("#reset-view", "error")
+    page.click("button:has-text('Reset…')")
+    assert int(page.locator("[data-testid=confirm-count]").inner_text()) == errors
+    page.click("button:has-text('Yes, reset')")
+    page.wait_for_selector(f".message.success:has-text('Reset: {errors} changed')")
+    assert count_of(page, "error") == 0
+
+    page.locator("table.tokens a").first.click()
+    page.wait_for_selector("#raw-title")
+    assert "srm.txt" in page.content()
+
+    page.goto(campaign_url)
+    with page.expect_download() as download_info:
+        page.click("text=Download archive")
+    download = download_info.value
+    assert download.suggested_filename == f"{TYPE}-{couch_db}.tar.gz"
+    archive = tmp_path / download.suggested_filename
+    download.save_as(archive)
+    with tarfile.open(archive) as tar:
+        assert sum(name.endswith(".json") for name in tar.getnames()) == token_count + 1
+
+    page.click(".lock-panel button:has-text('Lock')")
+    page.wait_for_selector(".lock-panel :text('locked by alice')")
+
+    colleague = sign_in(browser, live_server, "bob")
+    colleague.goto(campaign_url)
+    assert "locked by alice" in colleague.content()
+    colleague.fill("#reset-view", "todo")
+    colleague.click("button:has-text('Reset…')")
+    colleague.click("button:has-text('Yes, reset')")
+    refusal = colleague.locator(".message.error").inner_text()
+    assert "locked by alice" in refusal
