@@ -27,6 +27,8 @@ env = environ.Env(
     SESSION_COOKIE_SECURE=(bool, False),
     CSRF_COOKIE_SECURE=(bool, False),
     LOGIN_RATE_LIMIT=(int, 10),
+    CACHE_URL=(str, "locmemcache://"),
+    FILE_UPLOAD_TEMP_DIR=(str, ""),
     LOG_LEVEL=(str, "INFO"),
 )
 
@@ -153,7 +155,9 @@ STATIC_ROOT = VAR_DIR / "static"
 MAX_UPLOAD_MB = _typed("MAX_UPLOAD_MB")
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_MB * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-FILE_UPLOAD_TEMP_DIR = None
+# Uploads larger than FILE_UPLOAD_MAX_MEMORY_SIZE are spooled to a temporary file here (the
+# system's temporary directory when empty), deleted when the request ends.
+FILE_UPLOAD_TEMP_DIR = _typed("FILE_UPLOAD_TEMP_DIR") or None
 
 SECURE_SSL_REDIRECT = _typed("SECURE_SSL_REDIRECT")
 SECURE_HSTS_SECONDS = _typed("SECURE_HSTS_SECONDS")
@@ -167,6 +171,13 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 LOGIN_RATE_LIMIT = _typed("LOGIN_RATE_LIMIT")
+
+# The cache holds the failed sign-in counts (tokens_app.login). Several portal processes need a
+# cache they share for the limit to hold across them (e.g. dbcache:// or redis://).
+try:
+    CACHES = {"default": env.cache_url("CACHE_URL")}
+except (ValueError, KeyError, ImproperlyConfigured):
+    raise ImproperlyConfigured(f"CACHE_URL={env.str('CACHE_URL')!r} is not a cache URL django-environ knows") from None
 
 COUCHDB = {
     "URL": _typed("COUCHDB_URL"),

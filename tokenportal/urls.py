@@ -1,14 +1,22 @@
-"""URL configuration: every page needs a login except ``/healthz`` (LoginRequiredMiddleware)."""
+"""URL configuration: every page needs a login except ``/healthz`` (LoginRequiredMiddleware).
+
+Sign-in is ``tokens_app.login.RateLimitedLoginView``, for the portal and the admin alike.
+"""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.generic import RedirectView
 
+from tokens_app.login import RateLimitedLoginView
 from tokens_app.views import HealthView
 
 urlpatterns = [
+    # The admin signs in through the portal's page, so that one rate limit covers every sign-in.
+    path("admin/login/", login_not_required(RedirectView.as_view(pattern_name="login", query_string=True))),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", RateLimitedLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
