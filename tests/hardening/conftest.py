@@ -34,11 +34,11 @@ def viewer(django_user_model):
 def make_campaign(couch_db, operator):
     """``make_campaign(count=…, **plan)``: a campaign of ``count`` tokens in the test's database."""
 
-    def make(count: int = 5, *, token_type: str | None = None, **plan) -> Campaign:
+    def make(count: int = 5, *, token_type: str | None = None, database: str | None = None, **plan) -> Campaign:
         token_type = token_type or new_type()
         campaign, report = create_tokenset(
             user=operator, config_data=yaml_config(token_type), srmlist_data=srm_list(count),
-            database=couch_db, **plan,
+            database=database or couch_db, **plan,
         )
         assert report.written == count
         return campaign
@@ -49,3 +49,12 @@ def make_campaign(couch_db, operator):
 @pytest.fixture
 def campaign(make_campaign):
     return make_campaign()
+
+
+@pytest.fixture
+def slash_database(gateway):
+    """A database whose name holds a '/', which CouchDB allows and file systems read as a path."""
+    name = f"hard/{new_type()}"
+    gateway.create_database(name)
+    yield name
+    gateway.delete_database(name)
