@@ -260,6 +260,8 @@ class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):
     template_name = "tokens_app/action_form.html"
     confirm = False
     title = ""
+    # What the confirmation page says happens to the counted tokens.
+    consequence = "will change"
     # Operations that remove the token they were asked about end on the campaign page.
     removes_token = False
 
@@ -322,6 +324,7 @@ class ScrubView(CampaignActionView):
     form_class = ScrubForm
     title = "Scrub stale tokens"
     confirm = True
+    consequence = "are locked now; those locked longer than the age you gave will be reset"
 
     def perform(self, form):
         return services.scrub_stale(self.object, user=self.request.user, older_than=form.cleaned_data["older_than_hours"])
@@ -372,6 +375,7 @@ class DeleteTokensView(CampaignActionView):
     form_class = TargetForm
     title = "Delete"
     confirm = True
+    consequence = "will be deleted"
     removes_token = True
 
     def perform(self, form):
@@ -382,6 +386,7 @@ class PurgeView(CampaignActionView):
     form_class = ConfirmedForm
     title = "Purge"
     confirm = True
+    consequence = "will be deleted, and the design document with them"
 
     def perform(self, form):
         return services.purge_campaign(self.object, user=self.request.user)

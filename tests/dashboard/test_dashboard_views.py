@@ -165,3 +165,13 @@ def test_archive_of_a_purged_campaign_is_refused(operator_client, campaign):
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.PURGED)
     response = operator_client.get(reverse("tokens:campaign-archive", args=[campaign.pk]), follow=True)
     assert "the campaign is purged" in response.content.decode()
+
+
+def test_dashboard_survives_a_campaign_whose_database_is_gone(operator_client, campaign):
+    get_gateway().delete_database(campaign.database)
+    response = operator_client.get(reverse("tokens:dashboard"))
+    assert response.status_code == 200
+    assert response.context["rows"][0]["counts"] is None
+    assert '<span class="unavailable error-text" >' in response.content.decode()
+    api = operator_client.get(reverse("tokens:api-counts"), {"ids": str(campaign.pk)})
+    assert api.json() == {"campaigns": {str(campaign.pk): None}}
