@@ -75,6 +75,24 @@ def _unindex(registered) -> None:
         indexes.unindex(token.row)
 
 
+def _query_floor(keys: list[str], operations: int) -> dict:
+    """What one indexed lookup by object key costs at the least: through the ORM, and as SQL."""
+    from django.db import connection
+
+    from locks_app.models import LockedObject
+
+    table = LockedObject._meta.db_table
+    with connection.cursor() as cursor:
+        return {
+            "orm": per_operation(
+                lambda i: LockedObject.objects.filter(object_key=keys[i]).values_list("pk", flat=True).first(),
+                operations),
+            "sql": per_operation(
+                lambda i: cursor.execute(f"SELECT id FROM {table} WHERE object_key = %s", [keys[i]]).fetchone(),
+                operations),
+        }
+
+
 def measure_orm(sizes: list[int], operations: int, expired: list[int]) -> dict:
     """Seconds per operation for each size on this process's database, and one cleanup."""
     from django.db import connection
@@ -108,6 +126,7 @@ def measure_orm(sizes: list[int], operations: int, expired: list[int]) -> dict:
             raise RuntimeError("iter_for_principal did not find the principal's tokens")
         _unindex(registered)
         results["sizes"][str(size)] = figures
+    results["floor"] = _query_floor(gets, operations)
     for model in (LockPrincipal, LockedObject, LockToken):
         model.objects.all().delete()
     expired_count, total = expired
@@ -260,6 +279,10 @@ def run(workdir, *, sizes: list[int], operations: int, expired: tuple[int, int])
                       f"{growth:.2f}× the cost",
                       f"{zope['sizes'][largest][operation] / zope['sizes'][smallest][operation]:.2f}× zope",
                       f"{growth:.2f}×", f"≤ {GROWTH_TARGET:g}×", growth <= GROWTH_TARGET)
+        for floor, what in (("orm", "one ORM query by key"), ("sql", "one SQL query by key")):
+            table.add(f"{engine} floor: {what}, {int(largest):,} active", seconds(result["floor"][floor]),
+                      seconds(zope["sizes"][largest]["get"]) + " zope get",
+                      ratio(result["floor"][floor], zope["sizes"][largest]["get"]))
         table.add(f"{engine} cleanup, {expired[0]:,} of {expired[1]:,} expired", seconds(result["cleanup"]),
                   seconds(zope["cleanup"]) + " zope", ratio(result["cleanup"], zope["cleanup"]))
         table.add(f"{engine} cleanup per expired token", seconds(result["cleanup"] / expired[0]),
