@@ -307,3 +307,14 @@ def test_attachment_bytes_survive_the_inline_write(couch_db, user):
     data, content_type = get_gateway().get_attachment(couch_db, "t_pref_cal1_L229507_pref_cal1_SB000", "blob.bin")
     assert data == blob and content_type == "application/octet-stream"
     assert base64.b64encode(data)
+
+
+def test_a_push_that_cannot_start_leaves_incomplete_with_the_reason(couch_db, user, gateway):
+    plan = services.plan_tokenset(config_data=CONFIG, srmlist_data=srmlist(range(2)), database=couch_db)
+    campaign = services.start_campaign(plan, user=user)
+    gateway.delete_database(couch_db)
+    with pytest.raises(ServiceError, match=f"database '{couch_db}' does not exist"):
+        services.push_tokenset(campaign, user=user)
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.written_count) == ("incomplete", 0)
+    assert "does not exist" in campaign.last_error

@@ -357,25 +357,23 @@ def push_tokenset(
     """
     check_can_change(campaign, user, "write the tokens of")
     batch_size = batch_size_or_default(batch_size)
-    plan = plan_of(campaign)
-    gateway = get_gateway()
-    if plan.database == default_database():
-        gateway.create_database(plan.database)
-    ensure_design_doc(plan.database, plan.token_type)
-    report = CreationReport(total=plan.token_count)
-    shared_attachments = {name: inline_attachment(data, ctype) for name, (ctype, data) in plan.files.items()}
+    report = CreationReport(total=campaign.token_count)
     try:
+        plan = plan_of(campaign)
+        report.total = plan.token_count
+        if plan.database == default_database():
+            get_gateway().create_database(plan.database)
+        ensure_design_doc(plan.database, plan.token_type)
+        shared_attachments = {name: inline_attachment(data, ctype) for name, (ctype, data) in plan.files.items()}
         for batch in chunked(plan.slices.items(), batch_size):
             _push_batch(plan, batch, shared_attachments, overwrite, report)
             done = report.present == report.total and not report.failed
             _record(campaign, report, Campaign.Status.READY if done else Campaign.Status.INCOMPLETE)
             if progress is not None:
                 progress(report.processed, report.total)
-    except CouchError as exc:
+    except (CouchError, ServiceError) as exc:
         _record(campaign, report, Campaign.Status.INCOMPLETE, str(exc))
         raise
-    if not plan.slices:
-        _record(campaign, report, Campaign.Status.READY)
     return report
 
 
