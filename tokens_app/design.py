@@ -46,7 +46,8 @@ STATE_FUNCTION = f"""\
     return typeof value === "string" && /^{_NUMBER_TEXT}$/.test(value) && parseFloat(value) > 0;
   }}
   function state(doc) {{
-    if (positive(doc.lock) && (doc.status === "error" || failed(doc.exit_code) || failed(doc.output))) {{
+    if (positive(doc.lock) && (doc.status === "error" || failed(doc.exit_code) || failed(doc.output)
+        || (Array.isArray(doc.error) && doc.error.length > 0))) {{
       return "error";
     }}
     if (positive(doc.done)) return "done";
@@ -191,7 +192,9 @@ def merged_design_doc(token_type: str, existing: dict | None) -> dict:
 def state_of(doc: dict) -> str:
     """The state of a token document; the Python twin of :data:`STATE_FUNCTION`."""
     locked = _positive(doc.get("lock"))
-    if locked and (doc.get("status") == "error" or _failed(doc.get("exit_code")) or _failed(doc.get("output"))):
+    # PiCaS's Task.error() writes lock = done = 99 and appends to the ``error`` list, no exit code.
+    reported = isinstance(doc.get("error"), list) and len(doc["error"]) > 0
+    if locked and (doc.get("status") == "error" or _failed(doc.get("exit_code")) or _failed(doc.get("output")) or reported):
         return "error"
     if _positive(doc.get("done")):
         return "done"

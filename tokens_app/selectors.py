@@ -90,25 +90,25 @@ def overview_counts_many(campaigns: Iterable) -> dict[int, dict | None]:
 def list_tokens(campaign, view: str, *, page: int = 1, per_page: int = 50) -> TokenPage:
     """Page ``page`` of a view of the campaign, with each row's document and state.
 
-    Pages are found by key, never with ``skip``: reaching page N walks the view's keys (ids only,
-    a thousand rows a request) to the first row of the page, then reads that page with its
-    documents from there. Memory stays one page whatever the view's size.
+    Pages are found by key (the gateway's paging, exact on every server): reaching page N walks
+    the view's rows without documents, a thousand a request, then reads the page's documents in
+    one request. Memory stays one page whatever the view's size.
     """
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page start at 1")
     gateway = get_gateway()
-    db, ddoc = campaign.database, campaign.token_type
-    start: dict[str, Any] = {}
     offset = (page - 1) * per_page
-    if offset:
-        walk = gateway.iter_view(db, ddoc, view, page_size=WALK_PAGE_SIZE, limit=offset + 1)
-        first = next(islice(walk, offset, None), None)
-        if first is None:
-            return TokenPage(rows=[], page=page, per_page=per_page, has_next=False)
-        start = {"startkey": first["key"], "startkey_docid": first["id"]}
-    rows = gateway.view(db, ddoc, view, reduce=False, include_docs=True, limit=per_page + 1, **start)["rows"]
+    walk = gateway.iter_view(
+        campaign.database, campaign.token_type, view,
+        page_size=min(WALK_PAGE_SIZE, offset + per_page + 1), limit=offset + per_page + 1,
+    )
+    rows = list(islice(walk, offset, None))
+    docs = gateway.fetch_docs(campaign.database, [row["id"] for row in rows[:per_page]])
     return TokenPage(
-        rows=[{**row, "state": state_of(row["doc"]) if row.get("doc") else None} for row in rows[:per_page]],
+        rows=[
+            {**row, "doc": docs.get(row["id"]), "state": state_of(docs[row["id"]]) if docs.get(row["id"]) else None}
+            for row in rows[:per_page]
+        ],
         page=page,
         per_page=per_page,
         has_next=len(rows) > per_page,

@@ -43,6 +43,9 @@ CASES = [
     ("exit_code_null", {"lock": 1700000000, "done": 1700000500, "exit_code": None}, "done"),
     ("exit_code_false", {"lock": 1700000000, "done": 1700000500, "exit_code": False}, "done"),
     ("output_list", {"lock": 1700000000, "done": 1700000500, "output": ["oops"]}, "error"),
+    # picas 1.x Task.error(): lock = done = 99, the message appended to ``error``, no exit code.
+    ("picas_task_error", {"lock": 99, "done": 99, "exit_code": "", "error": [{"message": "boom"}]}, "error"),
+    ("picas_no_errors", {"lock": 1700000000, "done": 1700000500, "exit_code": "", "error": []}, "done"),
 ]
 
 
