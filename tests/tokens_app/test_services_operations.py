@@ -216,8 +216,18 @@ def test_a_user_view_can_be_added_queried_and_used_as_targets(states, gateway):
     assert "on_wn1" in gateway.get_doc(states.database, design_doc_id("cal"))["views"]
 
 
-def test_a_view_couchdb_cannot_compile_is_refused(campaign, gateway, monkeypatch):
-    # Apache CouchDB compiles map functions on save; pouchdb-server does not, so its answer is injected.
+def test_a_view_that_is_not_javascript_is_refused_with_the_servers_error(campaign, gateway):
+    before = gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+    with pytest.raises(ServiceError, match="CouchDB refused the view 'broken': .*SyntaxError"):
+        services.add_view(campaign, "broken", "doc.x ==", user=campaign.created_by)
+    after = gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+    assert after == before
+    assert not [name for name in gateway.list_databases() if name.startswith("tokenportal_view_check_")]
+
+
+def test_a_view_refused_when_the_design_document_is_saved(campaign, gateway, monkeypatch):
+    # Apache CouchDB compiles map functions on save (a 400 compilation_error, as here it is
+    # injected: pouchdb-server saves anything and leaves the compiling to the check above).
     error = CouchRequestError("CouchDB at test answered 400 to write '_design/cal': compilation_error")
     error.status = 400
 
@@ -226,7 +236,7 @@ def test_a_view_couchdb_cannot_compile_is_refused(campaign, gateway, monkeypatch
 
     monkeypatch.setattr(gateway, "put_doc", refuse)
     with pytest.raises(ServiceError, match="CouchDB refused the view 'broken': .*compilation_error"):
-        services.add_view(campaign, "broken", "doc.x ==", user=campaign.created_by)
+        services.add_view(campaign, "broken", "doc.x == 1", user=campaign.created_by)
 
 
 def test_count_targets(states):

@@ -175,8 +175,9 @@ def _deletion(doc: dict) -> dict:
 def add_view(campaign, name, condition, *, user) -> None:
     """Add (or replace) a user view: the tokens for which ``condition`` on ``doc.*`` holds.
 
-    Apache CouchDB compiles a map function when the design document is saved and refuses one
-    that does not compile; that refusal comes back as a ServiceError.
+    A condition that is not valid JavaScript is refused with the server's message and nothing
+    is saved: the gateway compiles it first where the server allows, and Apache CouchDB also
+    refuses a map function that does not compile when the design document is saved.
     """
     check_can_change(campaign, user, "add a view to")
     try:
@@ -187,6 +188,10 @@ def add_view(campaign, name, condition, *, user) -> None:
     if name in BUILTIN_VIEWS:
         raise ServiceError(f"'{name}' is a built-in view of every campaign; choose another name")
     gateway = get_gateway()
+    try:
+        gateway.check_map_function(new_view["map"])
+    except CouchRequestError as exc:
+        raise ServiceError(f"CouchDB refused the view '{name}': {exc}") from None
     for attempt in range(DESIGN_WRITE_ATTEMPTS):
         existing = gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
         design = merged_design_doc(campaign.token_type, existing)
