@@ -48,11 +48,10 @@ def sign_in(browser, live_server, username):
     return page
 
 
-def manage(*args, env, wait=True):
+def manage(*args):
+    """Run a management command as an operator would, in its own process (COUCHDB_* from conftest)."""
     command = [sys.executable, "manage.py", *args]
-    if not wait:
-        return subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    return subprocess.run(command, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(command, cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120)
 
 
 def count_of(page, state, scope=""):
@@ -64,15 +63,6 @@ def test_operator_walkthrough(live_server, browser, couch_db, output_dir, tmp_pa
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     make_user("alice", may_change=True)
     make_user("bob", may_change=True)
-    # simulate_pilots finds the campaign in its own database: prepare one beside the browser work.
-    pilot_env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'pilots.sqlite3'}"}
-    prepared = manage(
-        "shell", "-c",
-        "from django.core.management import call_command; call_command('migrate', verbosity=0); "
-        "from tokens_app.models import Campaign; "
-        f"Campaign.objects.create(token_type='{TYPE}', database='{couch_db}', status='ready')",
-        env=pilot_env, wait=False,
-    )
 
     page = sign_in(browser, live_server, "alice")
     page.click("nav >> text=New campaign")
@@ -93,10 +83,9 @@ def test_operator_walkthrough(live_server, browser, couch_db, output_dir, tmp_pa
     page.goto(f"{live_server.url}/")
     assert count_of(page, "todo") == token_count
     page.evaluate("window.notReloaded = true")
-    assert prepared.wait(timeout=120) == 0, prepared.stdout.read()
     pilots = manage(
         "simulate_pilots", "--type", TYPE, "--database", couch_db, "--workers", "4", "--failure-rate", "0.3",
-        "--job-seconds", "0", "--max-tokens", str(PILOT_TOKENS), env=pilot_env,
+        "--job-seconds", "0", "--max-tokens", str(PILOT_TOKENS),
     )
     assert pilots.returncode == 0, pilots.stdout + pilots.stderr
     page.wait_for_function(

@@ -2,10 +2,15 @@
 
 Starts pilot processes that do what PiCaS pilots do (see :mod:`tokens_app.pilots`): claim todo
 tokens with a revision-checked write, run a short fake job, mark them done or error. They act as
-pilots, not as an operator, so they do not go through the lock guard.
+pilots, not as an operator, so they do not go through the lock guard. Like real pilots they
+know only the database and the design document, not the portal's own records, so they work on
+campaigns made by other tools too.
 """
 
+from django.core.management.base import CommandError
+
 from tokens_app.couch import get_gateway
+from tokens_app.design import design_doc_id
 from tokens_app.management.options import CampaignCommand, fraction, positive_int, seconds
 from tokens_app.pilots import CouchAccess, simulate
 
@@ -28,9 +33,15 @@ class Command(CampaignCommand):
         parser.add_argument("--max-tokens", type=positive_int, metavar="M", help="stop after M tokens in all")
 
     def handle(self, *args, **options):
-        campaign = self.campaign(options)
+        database, token_type = self.database(options), options["token_type"]
+        gateway = get_gateway()
+        if gateway.get_doc(database, design_doc_id(token_type), default=None) is None:
+            raise CommandError(
+                f"no campaign of type '{token_type}' in database '{database}' "
+                f"(no design document {design_doc_id(token_type)})"
+            )
         reports = simulate(
-            CouchAccess.of(get_gateway()), campaign.database, campaign.token_type,
+            CouchAccess.of(gateway), database, token_type,
             workers=options["workers"], failure_rate=options["failure_rate"],
             job_seconds=options["job_seconds"], max_tokens=options["max_tokens"],
         )
