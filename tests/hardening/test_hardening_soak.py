@@ -1,0 +1,100 @@
+"""Soak: a 10,000-token campaign worked by ``simulate_pilots`` (several processes, 10 % failures)
+while the dashboard's JSON endpoint is polled and an operator resets errors.
+
+Everything is a real process on the session's CouchDB: the portal (``manage.py runserver``)
+with its own SQLite database, the pilots, the operator's commands. At the end the counts are
+exact and the serving process's memory (RSS from /proc) has stayed flat.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tokens_app.localcouch import free_port
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+TOKENS = 10_000
+MAX_RSS_GROWTH_MB = 25
+
+
+def rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+
+
+@pytest.fixture
+def portal_env(couch_server, tmp_path):
+    from hardening_support import new_type
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'soak.sqlite3'}",
+           "COUCHDB_DATABASE": f"soak_{new_type()}", "LOG_LEVEL": "WARNING"}
+    manage = lambda *args, **kw: subprocess.run(  # noqa: E731
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        timeout=kw.get("timeout", 600))
+    manage("migrate", "-v0")
+    manage("shell", "-c", "from django.contrib.auth.models import User; "
+                          "User.objects.create_superuser('soak', '', 'soak-pw-1')")
+    return env, manage
+
+
+def test_soak_ten_thousand_tokens(portal_env, tmp_path):
+    env, manage = portal_env
+    (tmp_path / "c.yaml").write_text("Token:\n    type: soak\n")
+    (tmp_path / "l.txt").write_text("".join(
+        f"srm://srm.grid.sara.nl:8443/pnfs/grid.sara.nl/data/lofar/L229507/L229507_SB{n:05d}_uv.MS.tar\n"
+        for n in range(TOKENS)))
+    manage("create_tokenset", "--config", str(tmp_path / "c.yaml"), "--srmlist", str(tmp_path / "l.txt"),
+           "--user", "soak")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pilots = None
+    try:
+        base = f"http://127.0.0.1:{port}"
+        session = requests.Session()
+        for _ in range(100):
+            try:
+                session.get(base + "/accounts/login/", timeout=5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        session.post(base + "/accounts/login/", data={
+            "username": "soak", "password": "soak-pw-1", "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+            headers={"Referer": base + "/accounts/login/"}, timeout=30, allow_redirects=False)
+        # The first query builds the view index of 10,000 documents: wait for it once.
+        session.get(base + "/api/counts/?ids=1", timeout=600)
+        pilots = subprocess.Popen(
+            [sys.executable, "manage.py", "simulate_pilots", "--type", "soak", "--workers", "4",
+             "--failure-rate", "0.1", "--job-seconds", "0"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        samples, polls, resets = [], 0, 0
+        while pilots.poll() is None:
+            counts = session.get(base + "/api/counts/?ids=1", timeout=60).json()["campaigns"]["1"]
+            assert counts is None or counts["total"] == TOKENS
+            polls += 1
+            samples.append(rss_mb(server.pid))
+            if polls % 20 == 0:
+                manage("reset_tokens", "--type", "soak", "--view", "error", "--yes", "--user", "soak")
+                resets += 1
+            time.sleep(0.2)
+        assert pilots.returncode == 0, pilots.stderr.read()
+        final = session.get(base + "/api/counts/?ids=1", timeout=60).json()["campaigns"]["1"]
+        assert final["todo"] == final["locked"] == 0
+        assert final["done"] + final["error"] == final["total"] == TOKENS
+        errors = manage("token_status", "--type", "soak", "--json").stdout
+        assert f'"error": {final["error"]}' in errors
+        assert polls > 40 and resets > 0
+        warm = samples[len(samples) // 5]
+        assert max(samples[len(samples) // 5:]) - warm < MAX_RSS_GROWTH_MB, (warm, max(samples))
+    finally:
+        if pilots is not None and pilots.poll() is None:
+            pilots.terminate()
+        server.terminate()
+        server.wait(timeout=30)
