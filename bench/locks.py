@@ -194,11 +194,10 @@ def measure_zope(sizes: list[int], operations: int, expired: list[int]) -> dict:
         ZODB.DB(None).open().add(util)
         return util
 
-    def fill(util, objects, start, stop, expired=0):
+    def fill(util, objects, start, stop):
         for n in range(start, stop):
             objects.append(lockable(key(n)))
-            duration = datetime.timedelta(seconds=1 if n - start < expired else 86_400)
-            util.register(tokens.ExclusiveLock(objects[-1], principal(n), duration))
+            util.register(tokens.ExclusiveLock(objects[-1], principal(n), datetime.timedelta(days=1)))
 
     results: dict = {"engine": "zope.locking", "sizes": {}}
     util, objects = fresh_utility(), []
@@ -219,9 +218,17 @@ def measure_zope(sizes: list[int], operations: int, expired: list[int]) -> dict:
             token.end()
     expired_count, total = expired
     util, objects = fresh_utility(), []
-    fill(util, objects, 0, total, expired=expired_count)
-    time.sleep(1.1)
+    # Every register cleans up: the tokens that are to expire go in last, and expire after the fill.
+    fill(util, objects, 0, total - expired_count)
+    lifetime = datetime.timedelta(seconds=max(2.0, expired_count / 5_000))
+    for n in range(total - expired_count, total):
+        objects.append(lockable(key(n)))
+        util.register(tokens.ExclusiveLock(objects[-1], principal(n), lifetime))
+    time.sleep(lifetime.total_seconds() + 0.1)
+    before = len(util._locks)
     cleanup, _ = timed(util._cleanup)
+    if before - len(util._locks) != expired_count:
+        raise RuntimeError(f"zope.locking cleaned {before - len(util._locks)} tokens, expected {expired_count}")
     results["cleanup"] = cleanup
     transaction.abort()
     return results
