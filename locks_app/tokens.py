@@ -146,7 +146,7 @@ class Token:
         yields the row and the time of the change."""
         pk = self.row.pk
         with transaction.atomic():
-            self._row = LockToken.objects.select_for_update().select_related("created_by").get(pk=pk)
+            self._row = LockToken.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=pk)
             if self.ended is not None:
                 raise EndedError(f"{self!r} has ended")
             yield self._row, utils.now()
