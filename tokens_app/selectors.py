@@ -9,6 +9,8 @@ Selectors take a :class:`~tokens_app.models.Campaign` but only read its ``token_
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -51,12 +53,19 @@ class TokenPage:
         return self.page - 1 if self.has_previous else None
 
 
+@functools.cache
+def _query_pool() -> ThreadPoolExecutor:
+    """One pool per process, made on first use (after a server forks its workers). Its threads
+    live on, and so do their gateway sessions: a fresh pool per page view logged in anew from
+    every thread."""
+    return ThreadPoolExecutor(max_workers=MAX_CONCURRENT_QUERIES, thread_name_prefix="couch-query")
+
+
 def _concurrently(function: Callable[[Any], Any], items: list) -> list:
-    """``function`` applied to every item on a small thread pool, results in item order."""
+    """``function`` applied to every item on the query pool, results in item order."""
     if len(items) <= 1:
         return [function(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_QUERIES, len(items))) as pool:
-        return list(pool.map(function, items))
+    return list(_query_pool().map(function, items))
 
 
 def overview_counts(campaign) -> dict:

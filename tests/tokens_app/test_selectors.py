@@ -184,3 +184,16 @@ def test_discovered_designs_lists_token_designs_no_campaign_knows(gateway, couch
 
     assert selectors.discovered_designs(couch_db) == [{"database": couch_db, "token_type": "stranger"}]
     assert {"database": couch_db, "token_type": "stranger"} in selectors.discovered_designs()
+
+
+def test_counting_again_reuses_the_sessions_of_the_query_threads(gateway, couch_db, every_state, monkeypatch):
+    from cloudant._client_session import CookieSession
+
+    campaigns = [Campaign(pk=n, token_type=TYPE, database=couch_db) for n in range(1, 7)]
+    selectors.overview_counts_many(campaigns)
+    logins = []
+    real_login = CookieSession.login
+    monkeypatch.setattr(CookieSession, "login", lambda self: logins.append(1) or real_login(self))
+    again = selectors.overview_counts_many(campaigns)
+    assert all(counts["total"] == 10 for counts in again.values())
+    assert logins == []
