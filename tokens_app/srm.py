@@ -8,7 +8,9 @@ chunk per token.
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
 from dataclasses import dataclass
 
 # The link schemes, srm first: it is the form the archive hands out and the one a line's fields
@@ -17,6 +19,10 @@ LINK_FLAVORS = ("srm", "gsiftp", "https")
 
 _OBSID = re.compile(r"L\d+")
 _SUBBAND = re.compile(r"SB(\d+)_")
+# The common shape of a link (a scheme of ours, then the authority up to the path, query or
+# fragment), matched in one step; anything else goes through the slower path of _split_link
+# that names the fault. ASCII: "ſ" must not pass for "s".
+_LINK_HEAD = re.compile(r"(srm|gsiftp|https)://([^/?#]*)", re.IGNORECASE | re.ASCII)
 _UTF8_BOM = b"\xef\xbb\xbf"
 # Longest piece of an offending line quoted back in an error message: room for a whole link
 # (download links run to ~200 characters), not for a line of garbage.
@@ -129,12 +135,16 @@ class SrmList:
 
     def gaps(self) -> list[tuple[int, int]]:
         """Return the missing subband ranges (first, last inclusive) between lowest and highest."""
-        present = list(self.subbands())
-        return [
-            (below + 1, above - 1)
-            for below, above in zip(present, present[1:])
-            if above - below > 1
-        ]
+        return gaps_of(list(self.subbands()))
+
+
+def gaps_of(subbands: list[int]) -> list[tuple[int, int]]:
+    """The missing ranges (first, last inclusive) between sorted ``subbands``."""
+    return [
+        (below + 1, above - 1)
+        for below, above in zip(subbands, subbands[1:])
+        if above - below > 1
+    ]
 
 
 def slice_subbands(subbands: dict[int, list[str]], size: int) -> dict[str, list[str]]:
@@ -150,9 +160,15 @@ def slice_subbands(subbands: dict[int, list[str]], size: int) -> dict[str, list[
         raise ValueError(f"the slice size must be at least 1 subband, not {size}")
     if not subbands:
         return {}
-    lowest = min(subbands)
+    ordered = sorted(subbands)
+    lowest = ordered[0]
     chunks: dict[str, list[str]] = {}
-    for subband in sorted(subbands):
+    if size == 1:
+        # One subband per chunk (the usual case): its own number names it.
+        for subband in ordered:
+            chunks[f"{subband:03d}"] = list(subbands[subband])
+        return chunks
+    for subband in ordered:
         start = lowest + (subband - lowest) // size * size
         chunks.setdefault(f"{start:03d}", []).extend(subbands[subband])
     return chunks
@@ -220,11 +236,12 @@ def _parse_line(raw: str, line: int, require_subband: bool) -> Link:
     if subband is None and require_subband:
         raise SrmListError(f"no subband (SB<number>_) in the link {_excerpt(url)}", line)
     return Link(
-        url=url,
-        obsid=obsid.group(0),
-        location=location,
-        subband=int(subband.group(1)) if subband else None,
-        line=line,
+        url,
+        # One string per OBSID, not one per line: a list of 100,000 lines has one or a few.
+        sys.intern(obsid.group(0)),
+        location,
+        int(subband.group(1)) if subband else None,
+        line,
     )
 
 
@@ -285,6 +302,16 @@ def _split_link(field: str) -> tuple[str, str, str]:
 
     Raises ValueError when the scheme is not one of ours or the link has no host.
     """
+    head = _LINK_HEAD.match(field)
+    if head is not None:
+        host = head.group(2).rpartition("@")[2].partition(":")[0].lower()
+        if host:
+            return head.group(1).lower(), host, field[head.end():]
+    return _split_link_slowly(field)
+
+
+def _split_link_slowly(field: str) -> tuple[str, str, str]:
+    """:func:`_split_link` for any input, naming what is wrong with it."""
     scheme, separator, remainder = field.partition("://")
     scheme = scheme.lower()
     if not separator or scheme not in LINK_FLAVORS:
@@ -301,6 +328,7 @@ def _split_link(field: str) -> tuple[str, str, str]:
     return scheme, host, remainder[end:]
 
 
+@functools.lru_cache(maxsize=256)
 def _location_of(host: str) -> str | None:
     """Return the site whose domain the host belongs to, or None."""
     for location, site in LOCATIONS.items():

@@ -12,7 +12,7 @@ from tokens_app import services
 from tokens_app.couch import CouchUnreachable, get_gateway
 from tokens_app.design import STATE_NAMES, design_doc_id
 from tokens_app.models import Campaign
-from tokens_app.services import Refused, ServiceError
+from tokens_app.services import Refused, ServiceError, creation
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SARA = "srm://srm.grid.sara.nl:8443/pnfs/grid.sara.nl/data/lofar/ops/projects/lc2_038/229507/"
@@ -67,7 +67,7 @@ def test_creates_the_example_campaign_in_batches(couch_db, user, calls):
     # Subbands 000-243 without 120-123: chunks of 10 from 000, the chunk of 120 holds 124-129.
     assert report.total == 25 and report.written == 25 and report.failed == 0
     assert seen == [(10, 25), (20, 25), (25, 25)]
-    assert calls["bulk_docs"] == 3 and calls["existing_ids"] == 3
+    assert calls["bulk_docs"] == 3 and calls["existing_ids"] == 0
     campaign.refresh_from_db()
     assert (campaign.status, campaign.token_count, campaign.written_count) == ("ready", 25, 25)
     assert (campaign.obsid, campaign.location, campaign.created_by) == ("L229507", "sara", user)
@@ -163,14 +163,13 @@ def test_a_dead_server_mid_run_leaves_incomplete_and_a_rerun_completes(couch_db,
 def test_a_token_created_meanwhile_by_someone_else_is_left_alone(couch_db, user, monkeypatch, gateway):
     plan = services.plan_tokenset(config_data=CONFIG, srmlist_data=srmlist(range(3)), database=couch_db)
     campaign = services.start_campaign(plan, user=user)
-    lookup = gateway.existing_ids
+    write = gateway.bulk_docs
 
-    def lookup_then_someone_creates(db, ids):
-        found = lookup(db, ids)
+    def someone_creates_then_write(db, docs):
         gateway.put_doc(db, {"_id": plan.token_ids[1], "type": "pref_cal1", "lock": 0, "done": 0, "by": "other"})
-        return found
+        return write(db, docs)
 
-    monkeypatch.setattr(gateway, "existing_ids", lookup_then_someone_creates)
+    monkeypatch.setattr(gateway, "bulk_docs", someone_creates_then_write)
     report = services.push_tokenset(campaign, user=user)
     assert (report.written, report.existing, report.failed) == (2, 1, 0)
     assert tokens_of(couch_db)[plan.token_ids[1]]["by"] == "other"
@@ -318,3 +317,113 @@ def test_a_push_that_cannot_start_leaves_incomplete_with_the_reason(couch_db, us
     campaign.refresh_from_db()
     assert (campaign.status, campaign.written_count) == ("incomplete", 0)
     assert "does not exist" in campaign.last_error
+
+
+# -- one plan per creation, no id lookup unless overwriting, documents built batch by batch ------
+
+
+@pytest.fixture
+def requests_sent(monkeypatch, gateway):
+    """(method, path) of every request the gateway sends."""
+    sent = []
+    original = gateway.request
+
+    def recording(method, path, **kwargs):
+        sent.append((method, path))
+        return original(method, path, **kwargs)
+
+    monkeypatch.setattr(gateway, "request", recording)
+    return sent
+
+
+@pytest.fixture
+def plans_made(monkeypatch):
+    made = []
+    original = creation.plan_tokenset
+
+    def counting(**kwargs):
+        made.append(kwargs.get("database"))
+        return original(**kwargs)
+
+    monkeypatch.setattr(creation, "plan_tokenset", counting)
+    return made
+
+
+def lookups(sent):
+    return [path for _, path in sent if path.endswith("/_all_docs")]
+
+
+def writes(sent):
+    return [path for _, path in sent if path.endswith("/_bulk_docs")]
+
+
+def test_create_tokenset_plans_once(couch_db, user, plans_made):
+    _, report = services.create_tokenset(user=user, config_data=CONFIG, srmlist_data=srmlist(), database=couch_db)
+    assert report.written == 12
+    assert plans_made == [couch_db]
+
+
+def test_a_push_without_a_plan_replans_from_the_campaign(couch_db, user, plans_made):
+    plan = creation.plan_tokenset(config_data=CONFIG, srmlist_data=srmlist(), database=couch_db)
+    campaign = services.start_campaign(plan, user=user)
+    assert services.push_tokenset(campaign, user=user, plan=plan).written == 12
+    assert len(plans_made) == 1
+    assert services.push_tokenset(campaign, user=user).existing == 12
+    assert len(plans_made) == 2
+
+
+def test_a_plan_of_another_set_is_refused(couch_db, user):
+    plan = services.plan_tokenset(config_data=CONFIG, srmlist_data=srmlist(), database=couch_db)
+    campaign = services.start_campaign(plan, user=user)
+    other = services.plan_tokenset(config_data=CONFIG, srmlist_data=srmlist(range(3)), database=couch_db)
+    with pytest.raises(ServiceError, match="not the plan of"):
+        services.push_tokenset(campaign, user=user, plan=other)
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.written_count) == ("incomplete", 0)
+
+
+def test_a_push_makes_no_id_lookup_unless_overwriting(couch_db, user, requests_sent):
+    kwargs = dict(config_data=CONFIG, srmlist_data=srmlist(), database=couch_db, batch_size=5)
+    _, first = services.create_tokenset(user=user, **kwargs)
+    assert (first.written, first.existing) == (12, 0)
+    assert lookups(requests_sent) == [] and len(writes(requests_sent)) == 3
+
+    requests_sent.clear()
+    _, again = services.create_tokenset(user=user, **kwargs)
+    assert (again.written, again.existing, again.overwritten, again.failed) == (0, 12, 0, 0)
+    assert lookups(requests_sent) == [] and len(writes(requests_sent)) == 3
+
+    requests_sent.clear()
+    _, rewritten = services.create_tokenset(user=user, overwrite=True, **kwargs)
+    assert (rewritten.written, rewritten.existing, rewritten.overwritten) == (0, 0, 12)
+    assert len(lookups(requests_sent)) == 3 and len(writes(requests_sent)) == 3
+
+
+def test_a_partly_written_set_is_completed_without_lookups(couch_db, user, gateway, requests_sent):
+    plan = services.plan_tokenset(config_data=CONFIG, srmlist_data=srmlist(), database=couch_db)
+    campaign = services.start_campaign(plan, user=user)
+    gateway.bulk_docs(couch_db, [{"_id": token_id, "by": "earlier"} for token_id in plan.token_ids[3:8]])
+    requests_sent.clear()
+    report = services.push_tokenset(campaign, user=user, plan=plan, batch_size=4)
+    assert (report.written, report.existing, report.failed) == (7, 5, 0)
+    assert lookups(requests_sent) == []
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.written_count) == ("ready", 12)
+    assert gateway.get_doc(couch_db, plan.token_ids[3])["by"] == "earlier"
+
+
+def test_documents_are_built_batch_by_batch(couch_db, user, monkeypatch):
+    plan = services.plan_tokenset(config_data=CONFIG, srmlist_data=srmlist(), database=couch_db)
+    campaign = services.start_campaign(plan, user=user)
+    built = []
+    original = creation._batch_docs
+
+    def recording(plan, batch, *args):
+        built.append(len(batch))
+        return original(plan, batch, *args)
+
+    monkeypatch.setattr(creation, "_batch_docs", recording)
+    services.push_tokenset(
+        campaign, user=user, plan=plan, batch_size=5, progress=lambda done, total: built.append(("progress", done))
+    )
+    assert built == [5, ("progress", 5), 5, ("progress", 10), 2, ("progress", 12)]

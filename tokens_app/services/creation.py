@@ -23,7 +23,7 @@ from tokens_app.configs import ConfigError, parse_config
 from tokens_app.couch import Conflict, CouchError, get_gateway
 from tokens_app.design import design_doc_id, merged_design_doc, validate_token_type
 from tokens_app.models import Campaign, CampaignFile
-from tokens_app.srm import LINK_FLAVORS, SrmListError, convert_link, parse_srmlist
+from tokens_app.srm import LINK_FLAVORS, SrmListError, convert_link, gaps_of, parse_srmlist, slice_subbands
 
 from .common import (
     ServiceError,
@@ -175,7 +175,8 @@ def plan_tokenset(
         srmlist = parse_srmlist(srmlist_data, allow_mixed=allow_mixed, max_lines=MAX_SRM_LINES)
     except SrmListError as exc:
         raise ServiceError(f"{_upload('SRM list', srmlist_name)}: {exc}") from None
-    subbands = list(srmlist.subbands())
+    by_subband = srmlist.subbands()
+    subbands = list(by_subband)
     span = subbands[-1] - subbands[0] + 1
     if slice_size > span:
         raise ServiceError(
@@ -183,13 +184,21 @@ def plan_tokenset(
             f"({subbands[0]:03d}-{subbands[-1]:03d})"
         )
     obsid = srmlist.obsid or ""
+    location = srmlist.location or ""
+    # The parsed list (a Link per line) is not needed once its links are grouped: let it go
+    # before the slices are made, so a big list is not held twice.
+    del srmlist
     fields = _token_fields(config.token_fields, token_type, obsid)
     _require_database(database)
+    slices = slice_subbands(by_subband, slice_size)
+    del by_subband
+    for links in slices.values():
+        links[:] = [convert_link(url, link_flavor) for url in links]
     return TokenSetPlan(
         token_type=token_type,
         database=database,
         obsid=obsid,
-        location=srmlist.location or "",
+        location=location,
         slice_size=slice_size,
         id_prefix=id_prefix,
         key_name=key_name,
@@ -204,10 +213,8 @@ def plan_tokenset(
         srmlist_name=srmlist_name,
         srmlist_text=_text(srmlist_data),
         subbands=subbands,
-        gaps=srmlist.gaps(),
-        slices={
-            key: [convert_link(url, link_flavor) for url in urls] for key, urls in srmlist.slices(slice_size).items()
-        },
+        gaps=gaps_of(subbands),
+        slices=slices,
         files=files,
     )
 
@@ -345,21 +352,34 @@ def push_tokenset(
     campaign: Campaign,
     *,
     user,
+    plan: TokenSetPlan | None = None,
     overwrite: bool = False,
     batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> CreationReport:
     """Write the campaign's tokens in batches of ``batch_size`` through ``_bulk_docs``.
 
-    Each batch costs one id lookup and one bulk write. After each batch the campaign records
-    how many tokens are in the database, so whatever stops a push leaves ``incomplete`` with the
-    true count; ``progress(processed, total)`` is called after each batch.
+    ``plan`` is the plan the campaign was started from (``create_tokenset`` passes the one it
+    made); without it the plan is made again from the campaign row, as for a resumed push.
+    Each batch's documents are built only when that batch is written and dropped after it.
+
+    Each batch is one bulk write; a token already in the database comes back as a conflict and
+    is counted as there and left alone. With ``overwrite`` each batch first looks up the
+    revisions of its tokens (one ``_all_docs`` request) so that they can be replaced. After
+    each batch the campaign records how many tokens are in the database, so whatever stops a
+    push leaves ``incomplete`` with the true count; ``progress(processed, total)`` is called
+    after each batch.
     """
     check_can_change(campaign, user, "write the tokens of")
     batch_size = batch_size_or_default(batch_size)
     report = CreationReport(total=campaign.token_count)
     try:
-        plan = plan_of(campaign)
+        if plan is None:
+            plan = plan_of(campaign)
+        elif (plan.database, plan.token_type, plan.token_count) != (
+            campaign.database, campaign.token_type, campaign.token_count
+        ):
+            raise ServiceError(f"the plan given is not the plan of {campaign}")
         report.total = plan.token_count
         if plan.database == default_database():
             get_gateway().create_database(plan.database)
@@ -379,14 +399,30 @@ def push_tokenset(
 
 def _push_batch(plan: TokenSetPlan, batch, shared_attachments: dict, overwrite: bool, report: CreationReport):
     gateway = get_gateway()
-    revisions = gateway.existing_ids(plan.database, [plan.token_id(key) for key, _ in batch])
+    ids = [plan.token_id(key) for key, _ in batch]
+    # Without overwrite no lookup is needed: _bulk_docs refuses a document that exists (sent
+    # without a revision) with a conflict, which says "already there" just as well.
+    revisions = gateway.existing_ids(plan.database, ids) if overwrite else {}
+    results = gateway.bulk_docs(plan.database, _batch_docs(plan, batch, ids, shared_attachments, revisions))
+    for result in results:
+        if "error" not in result:
+            if result["id"] in revisions:
+                report.overwritten += 1
+            else:
+                report.written += 1
+        elif result["error"] == "conflict" and not overwrite:
+            # Already there (an earlier push, or someone else): not ours to replace.
+            report.existing += 1
+        else:
+            report.failed += 1
+            report.error = report.error or f"{result['id']}: {result['error']} {result.get('reason', '')}".strip()
+
+
+def _batch_docs(plan: TokenSetPlan, batch, ids: list[str], shared_attachments: dict, revisions: dict) -> list[dict]:
+    """The documents of one batch, built when the batch is written."""
     created = int(time.time())
     docs = []
-    for key, links in batch:
-        token_id = plan.token_id(key)
-        if token_id in revisions and not overwrite:
-            report.existing += 1
-            continue
+    for (key, links), token_id in zip(batch, ids):
         doc = {**plan.fields, "_id": token_id, plan.key_name: key, "created": created}
         attachments = dict(shared_attachments)
         if plan.file_upload:
@@ -397,18 +433,7 @@ def _push_batch(plan: TokenSetPlan, batch, shared_attachments: dict, overwrite: 
         if token_id in revisions:
             doc["_rev"] = revisions[token_id]
         docs.append(doc)
-    for result in gateway.bulk_docs(plan.database, docs):
-        if "error" not in result:
-            if result["id"] in revisions:
-                report.overwritten += 1
-            else:
-                report.written += 1
-        elif result["error"] == "conflict" and not overwrite:
-            # Created by someone else since the lookup: it is there, and it is not ours to replace.
-            report.existing += 1
-        else:
-            report.failed += 1
-            report.error = report.error or f"{result['id']}: {result['error']} {result.get('reason', '')}".strip()
+    return docs
 
 
 def _record(campaign: Campaign, report: CreationReport, status: str, error: str | None = None) -> None:
@@ -430,4 +455,7 @@ def create_tokenset(
     batch_size_or_default(batch_size)
     plan = plan_tokenset(**plan_kwargs)
     campaign = start_campaign(plan, user=user)
-    return campaign, push_tokenset(campaign, user=user, overwrite=overwrite, batch_size=batch_size, progress=progress)
+    report = push_tokenset(
+        campaign, user=user, plan=plan, overwrite=overwrite, batch_size=batch_size, progress=progress
+    )
+    return campaign, report
