@@ -30,6 +30,8 @@ from cloudant.client import CouchDB
 
 _MISSING = object()
 # View parameters that CouchDB expects JSON-encoded in the query string.
+# Per-document refusals a stale session earns where a server does not answer 401 outright.
+_AUTH_ERRORS = frozenset({"unauthorized", "forbidden"})
 _JSON_PARAMS = frozenset({"key", "keys", "startkey", "endkey", "start_key", "end_key"})
 
 
@@ -107,11 +109,15 @@ def _encode_params(params: dict[str, Any]) -> dict[str, str]:
 class Gateway:
     """A CouchDB server reached with one set of credentials."""
 
-    url: str
+    url: str = field(repr=False)
     user: str
     password: str = field(repr=False)
     timeout: float = 30.0
     _local: threading.local = field(default_factory=threading.local, init=False, repr=False)
+
+    def __repr__(self) -> str:
+        # The URL may carry credentials (https://user:secret@host); a repr lands in tracebacks.
+        return f"Gateway(server={self.server!r}, user={self.user!r}, timeout={self.timeout:g})"
 
     @property
     def server(self) -> str:
@@ -239,26 +245,29 @@ class Gateway:
         response = self.request("HEAD", quote(db, safe=""), what=f"look up database '{db}'", ok_statuses=(404,))
         return response.status_code == 200
 
-    def _ensure_session(self) -> None:
-        """Log in again if the session cookie no longer names our user.
+    def _renew_stale_session(self) -> bool:
+        """Log in again if the session cookie no longer names our user; True if it did.
 
-        A server restart invalidates the cookie, and some servers (pouchdb-server) then treat the
-        request as anonymous instead of answering 401; an anonymous database creation even
-        crashes pouchdb-server. Admin operations are rare, so they check first.
+        A server restart or an expired session invalidates the cookie, and some servers
+        (pouchdb-server) then treat requests as anonymous instead of answering 401, so
+        cloudant's own renewal never fires; an anonymous database creation even crashes
+        pouchdb-server. Admin operations and refused writes therefore check.
         """
-        if self.session_user().get("name") != self.user:
-            self._translate(self._client().r_session.login, what="log in")
+        if self.session_user().get("name") == self.user:
+            return False
+        self._translate(self._client().r_session.login, what="log in")
+        return True
 
     def create_database(self, db: str, *, exist_ok: bool = True) -> bool:
         """Create ``db``; returns False when it existed already (and ``exist_ok``)."""
-        self._ensure_session()
+        self._renew_stale_session()
         response = self.request(
             "PUT", quote(db, safe=""), what=f"create database '{db}'", ok_statuses=(412,) if exist_ok else ()
         )
         return response.status_code != 412
 
     def delete_database(self, db: str) -> None:
-        self._ensure_session()
+        self._renew_stale_session()
         self.request("DELETE", quote(db, safe=""), what=f"delete database '{db}'", db=db)
 
     def require_database(self, db: str) -> None:
@@ -299,10 +308,19 @@ class Gateway:
         """Write many documents in one request; per-document results, conflicts included.
 
         A result is ``{"id", "rev"}`` or ``{"id", "error", "reason"}``; ``error == "conflict"``
-        marks a document someone else changed meanwhile.
+        marks a document someone else changed meanwhile. Documents refused as unauthorized
+        because the session went stale are sent once more after logging in again.
         """
         if not docs:
             return []
+        results = self._post_bulk(db, docs)
+        refused = [index for index, result in enumerate(results) if result.get("error") in _AUTH_ERRORS]
+        if refused and self._renew_stale_session():
+            for index, result in zip(refused, self._post_bulk(db, [docs[index] for index in refused])):
+                results[index] = result
+        return results
+
+    def _post_bulk(self, db: str, docs: list[dict]) -> list[dict]:
         return self.request(
             "POST", f"{quote(db, safe='')}/_bulk_docs", what=f"write {len(docs)} documents", db=db,
             json_body={"docs": docs},

@@ -9,6 +9,9 @@ them (how many were written, the last counts, the last error).
 from django.conf import settings
 from django.db import models
 
+# The permission every interface asks of a user who changes a campaign or its tokens.
+CHANGE_CAMPAIGN = "tokens_app.change_campaign"
+
 
 class Campaign(models.Model):
     class Status(models.TextChoices):

@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonRespo
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import content_disposition_header, urlencode
 from django.views import View
@@ -40,9 +41,8 @@ from .forms import (
     plan_from_draft,
 )
 from .health import couchdb_health, database_health
-from .models import Campaign
+from .models import CHANGE_CAMPAIGN, Campaign
 
-CHANGE_CAMPAIGN = "tokens_app.change_campaign"
 DRAFT_SESSION_KEY = "tokens_app.campaign_draft"
 # The dashboard polls the campaigns it shows; more than this on one page is not a dashboard.
 MAX_POLLED_CAMPAIGNS = 200
@@ -415,7 +415,7 @@ class ArchiveView(SingleObjectMixin, View):
         except services.ServiceError as exc:
             messages.error(request, str(exc))
             return redirect(campaign)
-        filename = services.safe_member_name(f"{campaign.token_type}-{campaign.database}") + ".tar.gz"
+        filename = services.archive_file_name(campaign, timezone.now())
         return StreamingHttpResponse(
             chunks, content_type="application/gzip",
             headers={"Content-Disposition": content_disposition_header(True, filename)},

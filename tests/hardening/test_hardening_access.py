@@ -133,7 +133,6 @@ def test_every_acting_command_is_tried(campaign, tmp_path):
     assert set(acting_commands()) == set(command_arguments(campaign, tmp_path))
 
 
-@pytest.mark.xfail(strict=True, reason="no permission check in commands/services yet: see the hardening report")
 @pytest.mark.parametrize("name", acting_commands())
 def test_a_user_without_change_permission_is_refused_by_every_acting_command(
     name, viewer, campaign, gateway, tmp_path

@@ -76,7 +76,6 @@ def test_a_page_that_needs_couchdb_answers_a_friendly_503_when_it_is_down(admin_
     assert_friendly_503(admin_client.get(page(campaign, name)))
 
 
-@pytest.mark.xfail(strict=True, reason="archive download starts 200 and breaks mid-stream (services/archive.py)")
 def test_an_archive_download_answers_503_not_a_broken_file_when_couchdb_is_down(admin_client, campaign, couch_down):
     assert_friendly_503(admin_client.get(page(campaign, "tokens:campaign-archive")))
 

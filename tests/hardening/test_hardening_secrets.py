@@ -91,7 +91,6 @@ def test_gateway_errors_name_the_server_never_the_password(couch_server):
         assert "127.0.0.1" in str(caught.value)
 
 
-@pytest.mark.xfail(strict=True, reason="Gateway's dataclass repr shows url with user:password@ (tokens_app/couch.py)")
 def test_a_gateway_repr_hides_credentials_in_its_url():
     """A repr lands in tracebacks with locals, debug pages and log lines."""
     gateway = Gateway("http://user:pw-in-url-3141@127.0.0.1:5984", "user", "pw-in-url-3141")
@@ -244,7 +243,6 @@ def test_the_archive_download_has_a_safe_file_name(admin_client, make_campaign, 
     assert safe_member(filename) and filename.endswith(".tar.gz")
 
 
-@pytest.mark.xfail(strict=True, reason="archive_tokens builds its default name from the raw database name")
 def test_the_archive_command_default_file_name_stays_in_the_working_dir(make_campaign, slash_database, monkeypatch, tmp_path):
     campaign = make_campaign(database=slash_database)
     monkeypatch.chdir(tmp_path)

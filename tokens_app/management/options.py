@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
 from tokens_app.management.base import PortalCommand
-from tokens_app.models import Campaign
+from tokens_app.models import CHANGE_CAMPAIGN, Campaign
 from tokens_app.services import ServiceError, count_targets
 
 _DURATION_PART = re.compile(r"(\d+)([smhdw])")
@@ -195,9 +195,12 @@ class CampaignCommand(PortalCommand):
         users = get_user_model()
         if options["user"]:
             try:
-                return users.objects.get(**{users.USERNAME_FIELD: options["user"], "is_active": True})
+                user = users.objects.get(**{users.USERNAME_FIELD: options["user"], "is_active": True})
             except users.DoesNotExist:
                 raise CommandError(f"no active user '{options['user']}'") from None
+            if not user.has_perm(CHANGE_CAMPAIGN):
+                raise CommandError(f"user '{options['user']}' lacks the permission {CHANGE_CAMPAIGN} to change campaigns")
+            return user
         superusers = list(users.objects.filter(is_superuser=True, is_active=True)[:2])
         if len(superusers) != 1:
             raise CommandError("name the operator with --user NAME (the lock guard checks that user's locks)")

@@ -7,7 +7,7 @@ rows. The dashboard, the admin and the management commands call these functions.
 - ``archive``: the ``.tar.gz`` stream of a campaign.
 """
 
-from .archive import archive_tokens, safe_member_name
+from .archive import archive_file_name, archive_tokens, safe_member_name
 from .common import OperationResult, Refused, ServiceError
 from .creation import (
     CreationReport,
@@ -41,6 +41,7 @@ __all__ = [
     "TokenSetPlan",
     "add_view",
     "adopt_design",
+    "archive_file_name",
     "archive_tokens",
     "attach_file",
     "count_targets",

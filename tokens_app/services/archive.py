@@ -20,6 +20,7 @@ import re
 import tarfile
 import time
 from collections.abc import Iterator
+from datetime import datetime
 
 from tokens_app.couch import get_gateway
 from tokens_app.design import design_doc_id
@@ -34,12 +35,23 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def archive_tokens(campaign: Campaign, *, user, delete: bool = False) -> Iterator[bytes]:
-    """The archive of the campaign as chunks of bytes; checks happen now, reading when iterated."""
+    """The archive of the campaign as chunks of bytes.
+
+    The checks and the first read (the design document) happen now, so a refusal or a CouchDB
+    that is down fails the call, not a download already under way; the tokens are read while
+    the chunks are iterated.
+    """
     if delete:
         check_can_change(campaign, user, "archive and delete the tokens of")
     elif campaign.status in (Campaign.Status.ARCHIVED, Campaign.Status.PURGED):
         raise ServiceError(f"cannot archive {campaign}: the campaign is {campaign.status}")
-    return _archive_stream(campaign, delete)
+    design = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+    return _archive_stream(campaign, design, delete)
+
+
+def archive_file_name(campaign: Campaign, when: datetime) -> str:
+    """A safe default file name for the campaign's archive (database names may hold '/')."""
+    return safe_member_name(f"{campaign.token_type}-{campaign.database}-{when:%Y%m%d-%H%M%S}") + ".tar.gz"
 
 
 class _Sink(io.RawIOBase):
@@ -86,13 +98,12 @@ def safe_member_name(original: str) -> str:
     return name or "_"
 
 
-def _archive_stream(campaign: Campaign, delete: bool) -> Iterator[bytes]:
+def _archive_stream(campaign: Campaign, design: dict | None, delete: bool) -> Iterator[bytes]:
     gateway = get_gateway()
     root = safe_member_name(campaign.token_type)
     sink = _Sink()
     archived: list[tuple[str, str]] = []
     token_names = _UniqueNames()
-    design = gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
     with tarfile.open(fileobj=sink, mode="w|gz") as tar:
         if design is not None:
             _add(tar, f"{root}/design.json", _json_bytes(design))

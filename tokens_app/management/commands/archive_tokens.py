@@ -5,13 +5,13 @@ The archive is written under a temporary name and renamed when complete, so a fi
 final name is always a whole archive.
 """
 
-from datetime import datetime
 from pathlib import Path
 
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from tokens_app.management.options import CampaignCommand
-from tokens_app.services import archive_tokens
+from tokens_app.services import archive_file_name, archive_tokens
 
 
 class Command(CampaignCommand):
@@ -29,8 +29,7 @@ class Command(CampaignCommand):
     def handle(self, *args, **options):
         campaign = self.campaign(options)
         user = self.operator(options)
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        target = Path(options["output"] or f"{campaign.token_type}-{campaign.database}-{stamp}.tar.gz")
+        target = Path(options["output"] or archive_file_name(campaign, timezone.now()))
         if target.exists():
             raise CommandError(f"{target} exists already; choose another --output")
         if options["delete"]:
