@@ -22,6 +22,10 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 TOKENS = 10_000
 MAX_RSS_GROWTH_MB = 25
+# The dashboard polls every 3 to 5 s; pouchdb-server re-reduces the whole view for each grouped
+# count, so polling faster than that would measure the poller, not the pilots.
+POLL_SECONDS = 3
+RESET_EVERY_POLLS = 5
 
 
 def rss_mb(pid: int) -> float:
@@ -64,7 +68,7 @@ def test_soak_ten_thousand_tokens(portal_env, tmp_path):
                 session.get(base + "/accounts/login/", timeout=5)
                 break
             except requests.ConnectionError:
-                time.sleep(0.2)
+                time.sleep(POLL_SECONDS)
         session.post(base + "/accounts/login/", data={
             "username": "soak", "password": "soak-pw-1", "csrfmiddlewaretoken": session.cookies["csrftoken"]},
             headers={"Referer": base + "/accounts/login/"}, timeout=30, allow_redirects=False)
@@ -80,17 +84,17 @@ def test_soak_ten_thousand_tokens(portal_env, tmp_path):
             assert counts is None or counts["total"] == TOKENS
             polls += 1
             samples.append(rss_mb(server.pid))
-            if polls % 20 == 0:
+            if polls % RESET_EVERY_POLLS == 0:
                 manage("reset_tokens", "--type", "soak", "--view", "error", "--yes", "--user", "soak")
                 resets += 1
-            time.sleep(0.2)
+            time.sleep(POLL_SECONDS)
         assert pilots.returncode == 0, pilots.stderr.read()
         final = session.get(base + "/api/counts/?ids=1", timeout=60).json()["campaigns"]["1"]
         assert final["todo"] == final["locked"] == 0
         assert final["done"] + final["error"] == final["total"] == TOKENS
         errors = manage("token_status", "--type", "soak", "--json").stdout
         assert f'"error": {final["error"]}' in errors
-        assert polls > 40 and resets > 0
+        assert polls > 10 and resets > 0
         warm = samples[len(samples) // 5]
         assert max(samples[len(samples) // 5:]) - warm < MAX_RSS_GROWTH_MB, (warm, max(samples))
     finally:

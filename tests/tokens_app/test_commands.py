@@ -130,6 +130,18 @@ def test_create_tokenset_single_batch_draws_no_progress_bar(campaign, couch_db):
     assert err == ""
 
 
+def test_bulk_operations_draw_progress_when_more_than_one_batch_is_written(campaign, couch_db, gateway, settings):
+    settings.COUCHDB = {**settings.COUCHDB, "BATCH_SIZE": 50}
+    total = campaign.token_count
+    _, err = run("reset_tokens", "--type", TYPE, "--database", couch_db, "--user", "op", "--yes")
+    assert f"{total}/{total} tokens" in err and err.endswith("\n")
+    _, err = run("set_token_field", "--type", TYPE, "--database", couch_db, "--user", "op", "batch", "7")
+    assert f"{total} tokens processed" in err
+    _, err = run("set_token_field", "--type", TYPE, "--database", couch_db, "--user", "op",
+                 "--ids", token_ids(gateway, campaign)[0], "--", "batch", "8")
+    assert err == ""
+
+
 @pytest.mark.parametrize("args, message", [
     (["--config", "missing.yaml"], "no such file: missing.yaml"),
     (["--config", str(EXAMPLES)], "is a directory"),

@@ -106,26 +106,42 @@ def creation_summary(campaign: Campaign, report) -> str:
 
 
 class ProgressBar:
-    """A ``progress(done, total)`` callback drawing a bar on stderr, once more than one batch is written."""
+    """A ``progress(done, total=None)`` callback drawing on stderr once more than one batch is
+    written: a bar when the total is known, a running count when it is not."""
 
     width = 30
 
-    def __init__(self, stream, batch_size: int | None = None):
+    def __init__(self, stream, batch_size: int | None = None, total: int | None = None):
         self.stream = stream
         self.batch_size = batch_size or settings.COUCHDB["BATCH_SIZE"]
-        self.finished = False
+        self.total = total
+        self.drawn = False
 
-    def __call__(self, done: int, total: int) -> None:
-        if total <= self.batch_size or self.finished:
+    def __call__(self, done: int, total: int | None = None) -> None:
+        total = total if total is not None else self.total
+        if total is not None and total <= self.batch_size or not self.drawn and done <= self.batch_size:
             return
-        filled = self.width * done // total
-        self.stream.write(
-            f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} tokens", ending=""
-        )
+        if total:
+            filled = self.width * min(done, total) // total
+            self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} tokens", ending="")
+        else:
+            self.stream.write(f"\r{done} tokens processed", ending="")
         self.stream.flush()
-        if done >= total:
+        self.drawn = True
+        if total and done >= total:
+            self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the bar's line, if one was drawn."""
+        if self.drawn:
             self.stream.write("")
-            self.finished = True
+            self.drawn = False
 
 
 class CampaignCommand(PortalCommand):
@@ -230,7 +246,8 @@ class CampaignCommand(PortalCommand):
         if input(f"{question} [y/N] ").strip().lower() not in ("y", "yes"):
             raise CommandError("cancelled; nothing was changed")
 
-    def confirm_targets(self, options, campaign: Campaign, verb: str) -> None:
-        """Confirm an operation on the selected tokens, naming how many there are."""
+    def confirm_targets(self, options, campaign: Campaign, verb: str) -> int:
+        """Confirm an operation on the selected tokens, naming how many there are; returns that."""
         count = count_targets(campaign, **self.selection(options))
         self.confirm(options, f"{verb} {count} tokens of '{campaign.token_type}' in '{campaign.database}'?")
+        return count

@@ -42,6 +42,10 @@ class OperationResult:
     failed: int = 0
     error: str = ""
 
+    @property
+    def processed(self) -> int:
+        return self.changed + self.conflicted + self.skipped + self.failed
+
     def message(self) -> str:
         text = f"{self.changed} changed, {self.conflicted} conflicted, {self.skipped} skipped"
         if self.failed:

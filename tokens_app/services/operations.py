@@ -75,15 +75,17 @@ def _as_count(value) -> int:
         return 0
 
 
-def reset_tokens(campaign, *, user, view=None, ids=None, where=None, drop_attachments=False) -> OperationResult:
+def reset_tokens(
+    campaign, *, user, view=None, ids=None, where=None, drop_attachments=False, progress=None
+) -> OperationResult:
     """Reset the targets to ``todo`` (lock, done, hostname, output, exit code cleared)."""
     check_can_change(campaign, user, "reset tokens of")
     selection = targets.select(campaign, view=view, ids=ids, where=where)
     keep = set_own_attachments(campaign) if drop_attachments else None
-    return targets.apply(campaign, selection, lambda doc: reset_doc(doc, keep))
+    return targets.apply(campaign, selection, lambda doc: reset_doc(doc, keep), progress)
 
 
-def scrub_stale(campaign, *, user, older_than: timedelta) -> OperationResult:
+def scrub_stale(campaign, *, user, older_than: timedelta, progress=None) -> OperationResult:
     """Reset tokens locked longer than ``older_than`` ago: their pilots are lost."""
     check_can_change(campaign, user, "scrub tokens of")
     if not isinstance(older_than, timedelta) or older_than <= timedelta(0):
@@ -94,19 +96,19 @@ def scrub_stale(campaign, *, user, older_than: timedelta) -> OperationResult:
     def decide(doc):
         return reset_doc(doc) if float(doc["lock"]) <= cutoff else None
 
-    return targets.apply(campaign, selection, decide)
+    return targets.apply(campaign, selection, decide, progress)
 
 
-def set_status(campaign, status, *, user, view=None, ids=None, where=None) -> OperationResult:
+def set_status(campaign, status, *, user, view=None, ids=None, where=None, progress=None) -> OperationResult:
     """Set the free-text ``status`` of the targets (state is decided by lock/done/output)."""
     check_can_change(campaign, user, "set the status of tokens of")
     if not isinstance(status, str) or not status.strip() or len(status) > MAX_STATUS_LENGTH:
         raise ServiceError(f"the status must be a word of at most {MAX_STATUS_LENGTH} characters")
     selection = targets.select(campaign, view=view, ids=ids, where=where)
-    return targets.apply(campaign, selection, _setter("status", status))
+    return targets.apply(campaign, selection, _setter("status", status), progress)
 
 
-def set_field(campaign, field, value, *, user, view=None, ids=None, where=None) -> OperationResult:
+def set_field(campaign, field, value, *, user, view=None, ids=None, where=None, progress=None) -> OperationResult:
     """Set ``field`` to ``value`` (any JSON value) on the targets."""
     check_can_change(campaign, user, "set a field of tokens of")
     validate_field_name(field)
@@ -117,7 +119,7 @@ def set_field(campaign, field, value, *, user, view=None, ids=None, where=None) 
     except (TypeError, ValueError):
         raise ServiceError(f"the value for {field!r} is not a JSON value") from None
     selection = targets.select(campaign, view=view, ids=ids, where=where)
-    return targets.apply(campaign, selection, _setter(field, value))
+    return targets.apply(campaign, selection, _setter(field, value), progress)
 
 
 def _setter(field: str, value):
@@ -131,7 +133,7 @@ def _setter(field: str, value):
 
 
 def attach_file(
-    campaign, name, data: bytes, *, user, content_type=None, view=None, ids=None, where=None
+    campaign, name, data: bytes, *, user, content_type=None, view=None, ids=None, where=None, progress=None
 ) -> OperationResult:
     """Attach a file to the targets; tokens that have the same bytes under ``name`` are skipped.
 
@@ -154,18 +156,18 @@ def attach_file(
         doc.setdefault("_attachments", {})[name] = attachment
         return doc
 
-    result = targets.apply(campaign, selection, decide)
+    result = targets.apply(campaign, selection, decide, progress)
     if view is None and ids is None and not where and name not in campaign.attachment_names:
         campaign.attachment_names = [*campaign.attachment_names, name]
         campaign.save(update_fields=["attachment_names", "updated_at"])
     return result
 
 
-def delete_tokens(campaign, *, user, view=None, ids=None, where=None) -> OperationResult:
+def delete_tokens(campaign, *, user, view=None, ids=None, where=None, progress=None) -> OperationResult:
     """Delete the targets (a token a pilot changed meanwhile is re-checked first)."""
     check_can_change(campaign, user, "delete tokens of")
     selection = targets.select(campaign, view=view, ids=ids, where=where)
-    return targets.apply(campaign, selection, _deletion)
+    return targets.apply(campaign, selection, _deletion, progress)
 
 
 def _deletion(doc: dict) -> dict:
@@ -206,11 +208,11 @@ def add_view(campaign, name, condition, *, user) -> None:
             raise ServiceError(f"CouchDB refused the view '{name}': {exc}") from None
 
 
-def purge_campaign(campaign, *, user) -> OperationResult:
+def purge_campaign(campaign, *, user, progress=None) -> OperationResult:
     """Delete every token of the type and the design document; the campaign becomes ``purged``."""
     check_can_change(campaign, user, "purge", refuse_statuses=(Campaign.Status.PURGED,))
     ensure_design_doc(campaign.database, campaign.token_type)
-    result = targets.apply(campaign, targets.Selection(), _deletion)
+    result = targets.apply(campaign, targets.Selection(), _deletion, progress)
     gateway = get_gateway()
     design = gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
     if design is not None:

@@ -115,11 +115,14 @@ def iter_rows(campaign: Campaign, view: str | None, **params) -> Iterator[dict]:
     return rows if view is None else (row for row in rows if row["value"] == view)
 
 
-def apply(campaign: Campaign, selection: Selection, decide: Decision) -> OperationResult:
+def apply(
+    campaign: Campaign, selection: Selection, decide: Decision, progress: Callable[[int], None] | None = None
+) -> OperationResult:
     """Run ``decide`` on every target and write what it returns; count what happened.
 
     ``decide`` gets a copy of the current document and returns the document to write, or None
     to leave it alone. It is called again on the fresh document after a conflict.
+    ``progress(processed)`` is told how many targets are dealt with after every page.
     """
     gateway = get_gateway()
     result = OperationResult()
@@ -140,6 +143,8 @@ def apply(campaign: Campaign, selection: Selection, decide: Decision) -> Operati
                 result.conflicted += len(conflicted)
             else:
                 docs = gateway.fetch_docs(campaign.database, conflicted)
+        if progress is not None:
+            progress(result.processed)
     return result
 
 

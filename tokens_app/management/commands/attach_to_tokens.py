@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tokens_app.management.options import CampaignCommand, read_file
+from tokens_app.management.options import CampaignCommand, ProgressBar, read_file
 from tokens_app.services import attach_file
 
 
@@ -20,8 +20,9 @@ class Command(CampaignCommand):
         campaign = self.campaign(options)
         data = read_file(options["file"])
         name = options["name"] or Path(options["file"]).name
-        result = attach_file(
-            campaign, name, data,
-            user=self.operator(options), content_type=options["content_type"], **self.selection(options),
-        )
+        with ProgressBar(self.stderr) as progress:
+            result = attach_file(
+                campaign, name, data, user=self.operator(options), content_type=options["content_type"],
+                progress=progress, **self.selection(options),
+            )
         self.report(f"Attached '{name}'", campaign, result)

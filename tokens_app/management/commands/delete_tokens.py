@@ -1,6 +1,6 @@
 """``manage.py delete_tokens``: remove tokens from CouchDB (the campaign and its views stay)."""
 
-from tokens_app.management.options import CampaignCommand
+from tokens_app.management.options import CampaignCommand, ProgressBar
 from tokens_app.services import delete_tokens
 
 
@@ -12,5 +12,7 @@ class Command(CampaignCommand):
     def handle(self, *args, **options):
         campaign = self.campaign(options)
         user = self.operator(options)
-        self.confirm_targets(options, campaign, "Delete")
-        self.report("Deleted tokens", campaign, delete_tokens(campaign, user=user, **self.selection(options)))
+        count = self.confirm_targets(options, campaign, "Delete")
+        with ProgressBar(self.stderr, total=count) as progress:
+            result = delete_tokens(campaign, user=user, progress=progress, **self.selection(options))
+        self.report("Deleted tokens", campaign, result)

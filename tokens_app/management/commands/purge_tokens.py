@@ -3,7 +3,7 @@
 The Campaign row stays, marked purged, as the record of what was run.
 """
 
-from tokens_app.management.options import CampaignCommand
+from tokens_app.management.options import CampaignCommand, ProgressBar
 from tokens_app.services import purge_campaign
 
 
@@ -14,5 +14,7 @@ class Command(CampaignCommand):
     def handle(self, *args, **options):
         campaign = self.campaign(options)
         user = self.operator(options)
-        self.confirm_targets(options, campaign, "Purge the design document and all")
-        self.report("Purged", campaign, purge_campaign(campaign, user=user))
+        count = self.confirm_targets(options, campaign, "Purge the design document and all")
+        with ProgressBar(self.stderr, total=count) as progress:
+            result = purge_campaign(campaign, user=user, progress=progress)
+        self.report("Purged", campaign, result)

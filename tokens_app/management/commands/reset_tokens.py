@@ -1,6 +1,6 @@
 """``manage.py reset_tokens``: put tokens back in todo so pilots run them again."""
 
-from tokens_app.management.options import CampaignCommand
+from tokens_app.management.options import CampaignCommand, ProgressBar
 from tokens_app.services import reset_tokens
 
 
@@ -22,8 +22,10 @@ class Command(CampaignCommand):
     def handle(self, *args, **options):
         campaign = self.campaign(options)
         user = self.operator(options)
-        self.confirm_targets(options, campaign, "Reset")
-        result = reset_tokens(
-            campaign, user=user, drop_attachments=options["drop_attachments"], **self.selection(options)
-        )
+        count = self.confirm_targets(options, campaign, "Reset")
+        with ProgressBar(self.stderr, total=count) as progress:
+            result = reset_tokens(
+                campaign, user=user, drop_attachments=options["drop_attachments"], progress=progress,
+                **self.selection(options),
+            )
         self.report("Reset tokens", campaign, result)

@@ -4,7 +4,7 @@ A pilot that dies (killed by the batch system, node lost) leaves its token locke
 token locked for longer than any job runs belongs to such a pilot and is put back in todo.
 """
 
-from tokens_app.management.options import CampaignCommand, duration
+from tokens_app.management.options import CampaignCommand, ProgressBar, duration
 from tokens_app.services import scrub_stale
 
 
@@ -20,5 +20,8 @@ class Command(CampaignCommand):
 
     def handle(self, *args, **options):
         campaign = self.campaign(options)
-        result = scrub_stale(campaign, user=self.operator(options), older_than=options["older_than"])
+        with ProgressBar(self.stderr) as progress:
+            result = scrub_stale(
+                campaign, user=self.operator(options), older_than=options["older_than"], progress=progress
+            )
         self.report(f"Scrubbed tokens locked longer than {options['older_than']}", campaign, result)

@@ -1,6 +1,6 @@
 """``manage.py set_token_field FIELD VALUE``: set one field on tokens (GRID_LRT's add_keys_to_list)."""
 
-from tokens_app.management.options import CampaignCommand, field_value
+from tokens_app.management.options import CampaignCommand, ProgressBar, field_value
 from tokens_app.services import set_field
 
 
@@ -15,7 +15,9 @@ class Command(CampaignCommand):
 
     def handle(self, *args, **options):
         campaign = self.campaign(options)
-        result = set_field(
-            campaign, options["field"], options["value"], user=self.operator(options), **self.selection(options)
-        )
+        with ProgressBar(self.stderr) as progress:
+            result = set_field(
+                campaign, options["field"], options["value"], user=self.operator(options), progress=progress,
+                **self.selection(options),
+            )
         self.report(f"Set field '{options['field']}'", campaign, result)

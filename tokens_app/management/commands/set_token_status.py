@@ -3,7 +3,7 @@
 Changing the status of every token of a campaign asks for confirmation first.
 """
 
-from tokens_app.management.options import CampaignCommand
+from tokens_app.management.options import CampaignCommand, ProgressBar
 from tokens_app.services import set_status
 
 
@@ -19,7 +19,9 @@ class Command(CampaignCommand):
     def handle(self, *args, **options):
         campaign = self.campaign(options)
         user = self.operator(options)
+        count = None
         if self.selects_everything(options):
-            self.confirm_targets(options, campaign, f"Set status '{options['status']}' on")
-        result = set_status(campaign, options["status"], user=user, **self.selection(options))
+            count = self.confirm_targets(options, campaign, f"Set status '{options['status']}' on")
+        with ProgressBar(self.stderr, total=count) as progress:
+            result = set_status(campaign, options["status"], user=user, progress=progress, **self.selection(options))
         self.report(f"Set status '{options['status']}'", campaign, result)
