@@ -2,7 +2,9 @@
 
 One walk through what an operator does: sign in, create a campaign from the example files
 through the preview, watch simulated pilots move the counts without a reload, reset the error
-view, open a token, download the archive, lock the campaign and see a colleague refused.
+view, open a token, download the archive, lock the campaign and see a colleague refused. A
+second walk follows a lock from the campaign page to the locks page and to the admin, where a
+superuser ends it.
 """
 
 import os
@@ -11,8 +13,11 @@ import sys
 import tarfile
 
 import pytest
-from dashboard_data import EXAMPLES, make_user
+from dashboard_data import CONFIG, EXAMPLES, SMALL_SRMLIST, make_user
 from django.conf import settings
+from django.contrib.auth.models import User
+
+from tokens_app import services
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -113,7 +118,8 @@ def test_operator_walkthrough(live_server, browser, couch_db, output_dir, tmp_pa
     with page.expect_download() as download_info:
         page.click("text=Download archive")
     download = download_info.value
-    assert download.suggested_filename == f"{TYPE}-{couch_db}.tar.gz"
+    assert download.suggested_filename.startswith(f"{TYPE}-{couch_db}-")
+    assert download.suggested_filename.endswith(".tar.gz")
     archive = tmp_path / download.suggested_filename
     download.save_as(archive)
     with tarfile.open(archive) as tar:
@@ -130,3 +136,30 @@ def test_operator_walkthrough(live_server, browser, couch_db, output_dir, tmp_pa
     colleague.click("button:has-text('Yes, reset')")
     refusal = colleague.locator(".message.error").inner_text()
     assert "locked by alice" in refusal
+
+
+def test_a_lock_from_the_panel_to_the_locks_page_and_ended_in_the_admin(live_server, browser, couch_db, monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    alice = make_user("alice", may_change=True)
+    User.objects.create_superuser("root", password="pw-root")
+    campaign, _ = services.create_tokenset(
+        user=alice, config_data=CONFIG, srmlist_data=SMALL_SRMLIST, database=couch_db
+    )
+
+    page = sign_in(browser, live_server, "alice")
+    page.goto(f"{live_server.url}{campaign.get_absolute_url()}")
+    page.select_option("#lock-duration", index=1)
+    page.click(".lock-panel button:has-text('Lock')")
+    page.wait_for_selector(".lock-panel :text('locked by alice')")
+    page.goto(f"{live_server.url}/locks/")
+    assert campaign.lock_key in page.locator("main").inner_text()
+
+    admin = sign_in(browser, live_server, "root")
+    admin.goto(f"{live_server.url}/admin/locks_app/locktoken/")
+    admin.locator("#result_list input.action-select").first.check()
+    admin.select_option("select[name=action]", "end_selected")
+    admin.click("button[name=index]")
+    assert "ended" in admin.locator(".messagelist").inner_text().lower()
+
+    page.goto(f"{live_server.url}{campaign.get_absolute_url()}")
+    assert "Not locked" in page.locator(".lock-panel").inner_text()
