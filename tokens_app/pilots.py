@@ -82,13 +82,14 @@ def claim_token(gateway: Gateway, database: str, token_type: str, pilot: str, rn
 
     Raises Conflict when another pilot claimed the chosen token first.
     """
-    rows = gateway.view(database, token_type, "todo", limit=CLAIM_WINDOW)["rows"]
+    rows = gateway.view(database, token_type, "todo", limit=CLAIM_WINDOW, include_docs=True)["rows"]
     if not rows:
         return None
-    token_id = rng.choice(rows)["id"]
-    doc = gateway.get_doc(database, token_id, default=None)
+    row = rng.choice(rows)
+    doc = row.get("doc")
+    # The view row may be older than the document; the revision check of the write decides.
     if doc is None or doc.get("lock") or doc.get("done"):
-        raise Conflict(f"conflict: '{token_id}' was taken meanwhile")
+        raise Conflict(f"conflict: '{row['id']}' was taken meanwhile")
     doc.update(lock=int(time.time()), hostname=pilot, status="running")
     doc["_rev"] = gateway.put_doc(database, doc)
     return doc

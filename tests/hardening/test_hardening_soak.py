@@ -22,10 +22,11 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 TOKENS = 10_000
 MAX_RSS_GROWTH_MB = 25
-# The dashboard polls every 3 to 5 s; pouchdb-server re-reduces the whole view for each grouped
-# count, so polling faster than that would measure the poller, not the pilots.
-POLL_SECONDS = 3
-RESET_EVERY_POLLS = 5
+# pouchdb-server (one node thread) re-reduces the whole view for each grouped count: seconds at
+# 10,000 tokens. Polled as often as one open dashboard does, the counting would take most of the
+# server and the soak would measure the poller, not the pilots.
+POLL_SECONDS = 10
+RESET_EVERY_POLLS = 3
 
 
 def rss_mb(pid: int) -> float:
@@ -94,7 +95,7 @@ def test_soak_ten_thousand_tokens(portal_env, tmp_path):
         assert final["done"] + final["error"] == final["total"] == TOKENS
         errors = manage("token_status", "--type", "soak", "--json").stdout
         assert f'"error": {final["error"]}' in errors
-        assert polls > 10 and resets > 0
+        assert polls > 6 and resets > 0
         warm = samples[len(samples) // 5]
         assert max(samples[len(samples) // 5:]) - warm < MAX_RSS_GROWTH_MB, (warm, max(samples))
     finally:
