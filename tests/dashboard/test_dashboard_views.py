@@ -1,6 +1,7 @@
 """The dashboard, the counts API, adoption, and the campaign, token and attachment pages."""
 
 import io
+import re
 import tarfile
 
 import pytest
@@ -156,7 +157,9 @@ def test_attachment_download(operator_client, campaign):
 def test_archive_download_streams_a_tarball(operator_client, campaign):
     response = operator_client.get(reverse("tokens:campaign-archive", args=[campaign.pk]))
     assert response.status_code == 200 and response.streaming
-    assert response["Content-Disposition"] == f'attachment; filename="pref_cal1-{campaign.database}.tar.gz"'
+    assert re.fullmatch(
+        rf'attachment; filename="pref_cal1-{campaign.database}-\d{{8}}-\d{{6}}\.tar\.gz"', response["Content-Disposition"]
+    )
     archive = tarfile.open(fileobj=io.BytesIO(b"".join(response.streaming_content)), mode="r:gz")
     assert sum(name.endswith(".json") for name in archive.getnames()) == 13  # 12 tokens + design
 
