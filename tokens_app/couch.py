@@ -30,6 +30,8 @@ from cloudant.client import CouchDB
 
 _MISSING = object()
 # View parameters that CouchDB expects JSON-encoded in the query string.
+# The 404 reasons of a missing database (CouchDB's, then pouchdb-server's), not a missing document.
+_MISSING_DB_REASONS = ("no_db_file", "Database does not exist.")
 # Per-document refusals a stale session earns where a server does not answer 401 outright.
 _AUTH_ERRORS = frozenset({"unauthorized", "forbidden"})
 _JSON_PARAMS = frozenset({"key", "keys", "startkey", "endkey", "start_key", "end_key"})
@@ -165,6 +167,9 @@ class Gateway:
         except requests.HTTPError as exc:
             raise self._http_error(exc.response, what=what, db=db) from None
 
+    def _database_missing(self, db: str) -> DatabaseMissing:
+        return DatabaseMissing(f"database '{db}' does not exist on CouchDB at {self.server}")
+
     def _http_error(self, response: requests.Response, *, what: str, db: str | None) -> CouchError:
         status = response.status_code
         try:
@@ -180,8 +185,8 @@ class Gateway:
             error = CouchAuthFailed(
                 f"user '{self.user}' may not {what} on CouchDB at {self.server}: {reason}"
             )
-        elif status == 404 and db is not None and reason in ("no_db_file", "Database does not exist."):
-            error = DatabaseMissing(f"database '{db}' does not exist on CouchDB at {self.server}")
+        elif status == 404 and db is not None and reason in _MISSING_DB_REASONS:
+            error = self._database_missing(db)
         elif status == 409:
             error = Conflict(f"conflict: {what} changed meanwhile ({reason})")
         else:
@@ -273,7 +278,7 @@ class Gateway:
     def require_database(self, db: str) -> None:
         """Raise DatabaseMissing unless ``db`` exists."""
         if not self.database_exists(db):
-            raise DatabaseMissing(f"database '{db}' does not exist on CouchDB at {self.server}")
+            raise self._database_missing(db)
 
     # -- documents --------------------------------------------------------------------------
 
@@ -290,8 +295,8 @@ class Gateway:
         )
         if response.status_code == 404:
             reason = response.json().get("reason")
-            if reason in ("no_db_file", "Database does not exist."):
-                raise DatabaseMissing(f"database '{db}' does not exist on CouchDB at {self.server}")
+            if reason in _MISSING_DB_REASONS:
+                raise self._database_missing(db)
             if default is _MISSING:
                 raise CouchRequestError(f"document '{doc_id}' does not exist in database '{db}'")
             return default

@@ -74,19 +74,21 @@ class LocalCouchServer:
         if not config.exists():
             # pouchdb-server writes its log and config next to its working directory unless told.
             config.write_text(json.dumps({"log": {"file": str(self.log_file), "level": "warning"}}))
-        self.process = subprocess.Popen(
-            [
-                str(POUCHDB_SERVER),
-                "--host", self.host,
-                "--port", str(self.port),
-                "--dir", str(self.workdir / "data"),
-                "--config", str(config),
-            ],
-            cwd=self.workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.workdir / "stderr.txt", "ab"),
-            start_new_session=True,
-        )
+        # The child keeps its own descriptor of the log; the parent's copy is closed at once.
+        with open(self.workdir / "stderr.txt", "ab") as stderr:
+            self.process = subprocess.Popen(
+                [
+                    str(POUCHDB_SERVER),
+                    "--host", self.host,
+                    "--port", str(self.port),
+                    "--dir", str(self.workdir / "data"),
+                    "--config", str(config),
+                ],
+                cwd=self.workdir,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + wait
         while not self.answers():
             if self.process.poll() is not None:
