@@ -93,6 +93,56 @@ def _query_floor(keys: list[str], operations: int) -> dict:
         }
 
 
+def _register_floor(operations: int) -> float:
+    """What one ``register`` costs at the least: its transaction (the statements
+    ``locks_app.statements`` writes, values prepared beforehand) run on the driver's own
+    connection, with neither Django nor Python objects in between."""
+    from django.db import connection
+
+    from locks_app import statements
+    from locks_app.models import LockedObject, LockPrincipal, LockToken
+    from locks_app.tokens import ExclusiveLock
+    from locks_app.utils import now
+
+    sqlite = connection.vendor == "sqlite"
+
+    def native(sql):
+        return sql.replace("%s", "?") if sqlite else sql
+
+    fresh, moment = f"bench.floor-{uuid.uuid4().hex[:8]}:", now()
+    rows = [ExclusiveLock(f"{fresh}{i}", "bench-user")._new_row(moment, None) for i in range(operations)]
+    token_values = [statements.written_values(row, connection) for row in rows]
+    # The index rows name the token id the insert returns: its slot is filled in the loop.
+    locked_values = [statements.written_values(LockedObject(object_key=row.object_key, token_id=0), connection)
+                     for row in rows]
+    principal_values = statements.written_values(LockPrincipal(principal_id="bench-user", token_id=0), connection)
+    locked_slot = [field.name for field in statements.written_fields(LockedObject)].index("token")
+    principal_slot = [field.name for field in statements.written_fields(LockPrincipal)].index("token")
+    walk = native(statements.expired_sql(connection.features.has_select_for_update))
+    inserts = [native(statements.insert_sql(model, 1)) for model in (LockToken, LockedObject, LockPrincipal)]
+    start = native(statements.update_sql(LockToken, ("started", "expiration"), "pk"))
+    walk_values = [connection.ops.adapt_datetimefield_value(moment)]
+    start_values = [connection.ops.adapt_datetimefield_value(moment), None]
+    connection.ensure_connection()
+    cursor = connection.connection.cursor()
+
+    def register(i):
+        cursor.execute("BEGIN IMMEDIATE" if sqlite else "BEGIN")
+        cursor.execute(walk, walk_values)
+        cursor.fetchall()
+        token_id = cursor.execute(inserts[0], token_values[i]).fetchone()[0]
+        locked_values[i][locked_slot] = principal_values[principal_slot] = token_id
+        cursor.execute(inserts[1], locked_values[i]).fetchall()
+        cursor.execute(inserts[2], principal_values).fetchall()
+        cursor.execute(start, [*start_values, token_id])
+        cursor.execute("COMMIT")
+
+    try:
+        return per_operation(register, operations)
+    finally:
+        cursor.close()
+
+
 def measure_orm(sizes: list[int], operations: int, expired: list[int]) -> dict:
     """Seconds per operation for each size on this process's database, and one cleanup."""
     from django.db import connection
@@ -126,7 +176,7 @@ def measure_orm(sizes: list[int], operations: int, expired: list[int]) -> dict:
             raise RuntimeError("iter_for_principal did not find the principal's tokens")
         _unindex(registered)
         results["sizes"][str(size)] = figures
-    results["floor"] = _query_floor(gets, operations)
+    results["floor"] = {**_query_floor(gets, operations), "register": _register_floor(operations)}
     for model in (LockPrincipal, LockedObject, LockToken):
         model.objects.all().delete()
     expired_count, total = expired
@@ -286,10 +336,11 @@ def run(workdir, *, sizes: list[int], operations: int, expired: tuple[int, int])
                       f"{growth:.2f}× the cost",
                       f"{zope['sizes'][largest][operation] / zope['sizes'][smallest][operation]:.2f}× zope",
                       f"{growth:.2f}×", f"≤ {GROWTH_TARGET:g}×", growth <= GROWTH_TARGET)
-        for floor, what in (("orm", "one ORM query by key"), ("sql", "one SQL query by key")):
+        for floor, what, operation in (("orm", "one ORM query by key", "get"), ("sql", "one SQL query by key", "get"),
+                                       ("register", "register's transaction as bare SQL", "register")):
+            theirs = zope["sizes"][largest][operation]
             table.add(f"{engine} floor: {what}, {int(largest):,} active", seconds(result["floor"][floor]),
-                      seconds(zope["sizes"][largest]["get"]) + " zope get",
-                      ratio(result["floor"][floor], zope["sizes"][largest]["get"]))
+                      f"{seconds(theirs)} zope {operation}", ratio(result["floor"][floor], theirs))
         table.add(f"{engine} cleanup, {expired[0]:,} of {expired[1]:,} expired", seconds(result["cleanup"]),
                   seconds(zope["cleanup"]) + " zope", ratio(result["cleanup"], zope["cleanup"]))
         table.add(f"{engine} cleanup per expired token", seconds(result["cleanup"] / expired[0]),

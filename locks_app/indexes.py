@@ -1,8 +1,9 @@
 """Writes to the three index tables; each function runs inside the caller's transaction."""
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import F
 
+from . import statements
 from .interfaces import RegistrationError
 from .models import LockedObject, LockPrincipal, LockToken
 
@@ -10,10 +11,10 @@ from .models import LockedObject, LockPrincipal, LockToken
 def clean_expired(now) -> int:
     """Remove every token expired at ``now`` from all indexes; answer how many.
 
-    The rows are locked in one order for all processes, so that concurrent cleaners queue
-    instead of deadlocking.
+    The expired rows are found by a walk of the expiration index (``statements.expired``), so
+    the cost follows what expired, not what exists.
     """
-    expired = list(expired_rows(now).select_for_update().values_list("pk", "token_id"))
+    expired = statements.expired(now)
     if not expired:
         return 0
     row_ids, token_ids = zip(*expired)
@@ -25,26 +26,21 @@ def clean_expired(now) -> int:
     return len(expired)
 
 
-def expired_rows(now):
-    """The index rows expired at ``now``, in expiration order: a walk of the expiration index,
-    whose cost follows what expired, not what exists."""
-    return LockedObject.objects.filter(expiration__lte=now).order_by("expiration", "pk")
-
-
 def claim(row: LockToken) -> None:
-    """Index ``row`` under its object key; ``RegistrationError`` when another token holds it."""
+    """Index ``row`` under its object key; ``RegistrationError`` when another token holds it.
+
+    The failed insert needs no savepoint of its own: the ``RegistrationError`` leaves the
+    caller's atomic block, which rolls the whole registration back.
+    """
     try:
-        with transaction.atomic():
-            LockedObject.objects.create(object_key=row.object_key, token=row, expiration=row.expiration)
+        statements.insert(LockedObject(object_key=row.object_key, token=row, expiration=row.expiration))
     except IntegrityError:
         raise RegistrationError(f"{row.object_key} already has an active token") from None
     add_principals(row, row.principal_ids)
 
 
 def add_principals(row: LockToken, principal_ids) -> None:
-    LockPrincipal.objects.bulk_create(
-        [LockPrincipal(token=row, principal_id=pid) for pid in sorted(principal_ids)]
-    )
+    statements.insert(*(LockPrincipal(token=row, principal_id=pid) for pid in sorted(principal_ids)))
 
 
 def remove_principals(row: LockToken, principal_ids) -> None:
@@ -52,7 +48,7 @@ def remove_principals(row: LockToken, principal_ids) -> None:
 
 
 def set_expiration(row: LockToken) -> None:
-    LockedObject.objects.filter(token=row).update(expiration=row.expiration)
+    statements.update(LockedObject, "token", row.pk, expiration=row.expiration)
 
 
 def reindex(row: LockToken) -> None:

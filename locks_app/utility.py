@@ -4,26 +4,14 @@ The utility keeps no state of its own: the indexes are the ``LockedObject`` and 
 tables, so any number of processes share one utility through the database.
 """
 
-import functools
-
 from django.db import transaction
 from django.db.models import Q
 
-from . import indexes, signals, utils
+from . import indexes, signals, statements, utils
 from .interfaces import EndedError, RegistrationError, UnregisteredError  # noqa: F401 (public names)
 from .keys import object_key
 from .models import LockedObject, LockToken
 from .tokens import Token
-
-
-@functools.cache
-def _get_sql() -> str:
-    """The active token of one object key: the object-key index joined to the token row."""
-    tokens, locked = LockToken._meta.db_table, LockedObject._meta.db_table
-    return (
-        f'SELECT t.* FROM "{tokens}" t INNER JOIN "{locked}" o ON o.token_id = t.id '
-        "WHERE o.object_key = %s AND (o.expiration IS NULL OR o.expiration > %s)"
-    )
 
 
 class TokenUtility:
@@ -43,7 +31,7 @@ class TokenUtility:
                     indexes.reindex(row)
                 return token
             row = token._new_row(utils.now(), by)
-            row.save()
+            statements.insert(row)
             indexes.claim(row)
             self._start_when_granted(row)
         token._row = row
@@ -57,16 +45,18 @@ class TokenUtility:
         of one object active at the same moment."""
         row.started = utils.now()
         row.expiration = None if row.duration is None else row.started + row.duration
-        row.save(update_fields=["started", "expiration"])
-        indexes.set_expiration(row)
+        statements.update(LockToken, "pk", row.pk, started=row.started, expiration=row.expiration)
+        # Without a duration, the index row was written with no expiration, which stays right.
+        if row.expiration is not None:
+            indexes.set_expiration(row)
 
     def get(self, obj, default=None):
         """The active token of ``obj`` (one indexed query), or ``default``.
 
-        The query is written out once (see ``_get_sql``): building it through the ORM cost five
-        times as much as running it, and ``get`` runs on every page and every guarded change.
+        ``get`` runs on every page and every guarded change, so its query is written once
+        (``statements.active_token``).
         """
-        row = next(iter(LockToken.objects.raw(_get_sql(), [object_key(obj), utils.now()])), None)
+        row = statements.active_token(object_key(obj), utils.now())
         if row is None:
             return default
         token = Token.from_row(row)

@@ -4,12 +4,12 @@ import datetime
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import connection, transaction
 
-from locks_app import indexes, signals, tokens, utils
+from locks_app import signals, statements, tokens, utils
 from locks_app.interfaces import EndedError, RegistrationError, UnregisteredError
 from locks_app.models import LockedObject, LockPrincipal, LockToken
-from locks_app.utility import TokenUtility, _get_sql
+from locks_app.utility import TokenUtility
 
 pytestmark = pytest.mark.django_db
 
@@ -202,6 +202,14 @@ def test_signals(util):
     ]
 
 
+def test_refused_registration_leaves_the_transaction_usable(util):
+    util.register(tokens.ExclusiveLock("doc:1", "alice"))
+    with transaction.atomic():
+        with pytest.raises(RegistrationError):
+            util.register(tokens.ExclusiveLock("doc:1", "bob"))
+        assert util.get("doc:1").principal_ids == {"alice"}
+
+
 def test_get_is_one_query(util, django_assert_num_queries):
     util.register(tokens.ExclusiveLock("doc:1", "alice"))
     with django_assert_num_queries(1):
@@ -211,12 +219,15 @@ def test_get_is_one_query(util, django_assert_num_queries):
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plan")
 def test_hot_lookups_use_indexes():
     now = utils.now()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN QUERY PLAN {_get_sql()}", ["doc:1", now])
-        get_plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+
+    def query_plan(sql, params):
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            return " ".join(str(row[-1]) for row in cursor.fetchall())
+
     plans = [
-        get_plan,
-        indexes.expired_rows(now).explain(),
+        query_plan(statements.active_sql(), ["doc:1", now]),
+        query_plan(statements.expired_sql(False), [now]),
         TokenUtility._active(now).filter(token__principal_rows__principal_id="alice").explain(),
     ]
     for plan in plans:
