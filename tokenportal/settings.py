@@ -21,6 +21,7 @@ env = environ.Env(
     COUCHDB_DATABASE=(str, "tokens"),
     COUCHDB_TIMEOUT=(float, 30.0),
     COUCHDB_BATCH_SIZE=(int, 500),
+    COUCHDB_WRITES_IN_FLIGHT=(int, 3),
     MAX_UPLOAD_MB=(int, 20),
     SECURE_SSL_REDIRECT=(bool, False),
     SECURE_HSTS_SECONDS=(int, 0),
@@ -188,7 +189,13 @@ COUCHDB = {
     "DATABASE": _typed("COUCHDB_DATABASE"),
     "TIMEOUT": _typed("COUCHDB_TIMEOUT"),
     "BATCH_SIZE": _typed("COUCHDB_BATCH_SIZE"),
+    "WRITES_IN_FLIGHT": _typed("COUCHDB_WRITES_IN_FLIGHT"),
 }
+if COUCHDB["WRITES_IN_FLIGHT"] < 1:
+    raise ImproperlyConfigured(
+        f"COUCHDB_WRITES_IN_FLIGHT={COUCHDB['WRITES_IN_FLIGHT']} is not a valid value for "
+        "COUCHDB_WRITES_IN_FLIGHT: give at least 1"
+    )
 
 LOGGING = {
     "version": 1,

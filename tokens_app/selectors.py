@@ -9,20 +9,15 @@ Selectors take a :class:`~tokens_app.models.Campaign` but only read its ``token_
 
 from __future__ import annotations
 
-import functools
-
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any
 
 from tokens_app.couch import CouchAuthFailed, CouchError, get_gateway
 from tokens_app.design import BUILTIN_VIEWS, STATE_NAMES, TOKENS_VIEW, design_doc_id, state_of
+from tokens_app.pools import concurrently
 
-# Concurrent queries are I/O bound; a handful of connections is plenty and spares the server.
-MAX_CONCURRENT_QUERIES = 8
 # Rows read per request while walking a view to the first row of a later page.
 WALK_PAGE_SIZE = 1000
 
@@ -53,21 +48,6 @@ class TokenPage:
         return self.page - 1 if self.has_previous else None
 
 
-@functools.cache
-def _query_pool() -> ThreadPoolExecutor:
-    """One pool per process, made on first use (after a server forks its workers). Its threads
-    live on, and so do their gateway sessions: a fresh pool per page view logged in anew from
-    every thread."""
-    return ThreadPoolExecutor(max_workers=MAX_CONCURRENT_QUERIES, thread_name_prefix="couch-query")
-
-
-def _concurrently(function: Callable[[Any], Any], items: list) -> list:
-    """``function`` applied to every item on the query pool, results in item order."""
-    if len(items) <= 1:
-        return [function(item) for item in items]
-    return list(_query_pool().map(function, items))
-
-
 def overview_counts(campaign) -> dict:
     """``{"todo", "locked", "done", "error", "total"}`` from one grouped ``overview_total`` query."""
     result = get_gateway().view(campaign.database, campaign.token_type, "overview_total", group=True)
@@ -93,7 +73,7 @@ def overview_counts_many(campaigns: Iterable) -> dict[int, dict | None]:
         except CouchError:
             return None
 
-    return {campaign.pk: counts for campaign, counts in zip(campaigns, _concurrently(counts_or_none, campaigns))}
+    return {campaign.pk: counts for campaign, counts in zip(campaigns, concurrently(counts_or_none, campaigns))}
 
 
 def list_tokens(campaign, view: str, *, page: int = 1, per_page: int = 50) -> TokenPage:
@@ -196,7 +176,7 @@ def discovered_designs(database: str | None = None) -> list[dict]:
             if "todo" in doc.get("views", {})
         ]
 
-    found = [design for designs in _concurrently(designs_in, databases) for design in designs]
+    found = [design for designs in concurrently(designs_in, databases) for design in designs]
     known = set(
         Campaign.objects.filter(database__in={design["database"] for design in found})
         .exclude(status="purged")

@@ -255,6 +255,10 @@ def convert_link(url: str, flavor: str) -> str:
     if flavor not in LINK_FLAVORS:
         choices = ", ".join(LINK_FLAVORS)
         raise ValueError(f"unknown link flavour {flavor!r}; choose one of {choices}")
+    if flavor != "https" and url[: len(flavor) + 3].lower() == f"{flavor}://":
+        # Already in the wanted form (the usual case: srm lists staged as srm), and an srm or
+        # gsiftp link of a parsed list is known to be of a known site: nothing to look up.
+        return url
     scheme, site, path = _site_and_path(url)
     if scheme == flavor:
         return url

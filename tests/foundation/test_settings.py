@@ -105,3 +105,21 @@ def test_garbage_in_typed_settings_is_refused(tmp_path):
     result = load_settings(tmp_path, SECRET_KEY="k" * 50, COUCHDB_PASSWORD="pw", COUCHDB_TIMEOUT="soon")
     assert result.returncode != 0
     assert "soon" in result.stderr
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("many", "COUCHDB_WRITES_IN_FLIGHT='many' is not a valid value for COUCHDB_WRITES_IN_FLIGHT"),
+    ("0", "COUCHDB_WRITES_IN_FLIGHT=0 is not a valid value for COUCHDB_WRITES_IN_FLIGHT: give at least 1"),
+    ("-2", "COUCHDB_WRITES_IN_FLIGHT=-2 is not a valid value for COUCHDB_WRITES_IN_FLIGHT: give at least 1"),
+])
+def test_writes_in_flight_must_be_a_positive_whole_number(tmp_path, value, message):
+    result = load_settings(tmp_path, SECRET_KEY="k" * 50, COUCHDB_PASSWORD="pw", COUCHDB_WRITES_IN_FLIGHT=value)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_writes_in_flight_defaults_to_three_and_is_read(tmp_path):
+    default = load_settings(tmp_path, SECRET_KEY="k" * 50, COUCHDB_PASSWORD="pw")
+    chosen = load_settings(tmp_path, SECRET_KEY="k" * 50, COUCHDB_PASSWORD="pw", COUCHDB_WRITES_IN_FLIGHT="5")
+    assert json.loads(default.stdout)["couch"]["WRITES_IN_FLIGHT"] == 3
+    assert json.loads(chosen.stdout)["couch"]["WRITES_IN_FLIGHT"] == 5

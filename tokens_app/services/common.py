@@ -76,6 +76,11 @@ def batch_size_or_default(batch_size: int | None) -> int:
     return size
 
 
+def writes_in_flight() -> int:
+    """Bulk writes a push keeps in flight at once (``COUCHDB_WRITES_IN_FLIGHT``)."""
+    return settings.COUCHDB["WRITES_IN_FLIGHT"]
+
+
 def validate_database_name(name) -> str:
     if not isinstance(name, str) or not _DATABASE_NAME.fullmatch(name):
         raise ServiceError(

@@ -1,0 +1,70 @@
+"""The process's long-lived thread pools for CouchDB requests made side by side.
+
+The gateway keeps one logged-in client per thread, so threads that live on keep their sessions:
+a fresh pool per page view or per push would log in anew from every thread. Each pool is made
+on first use, after a server has forked its workers.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+# Requests are I/O bound; a handful of connections is plenty and spares the server.
+MAX_CONCURRENT_QUERIES = 8
+MAX_WRITES_IN_FLIGHT = 16
+
+
+@functools.cache
+def query_pool() -> ThreadPoolExecutor:
+    """Reads of many campaigns at once (the dashboard's counts)."""
+    return ThreadPoolExecutor(max_workers=MAX_CONCURRENT_QUERIES, thread_name_prefix="couch-query")
+
+
+@functools.cache
+def write_pool() -> ThreadPoolExecutor:
+    """Bulk writes kept in flight while the next batch is prepared (more at once than its
+    threads just wait their turn)."""
+    return ThreadPoolExecutor(max_workers=MAX_WRITES_IN_FLIGHT, thread_name_prefix="couch-write")
+
+
+def concurrently(function: Callable[[Any], Any], items: list) -> list:
+    """``function`` applied to every item on the query pool, results in item order."""
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    return list(query_pool().map(function, items))
+
+
+def in_flight(function: Callable[[Any], Any], items: Iterable, *, limit: int) -> Iterator[tuple[Any, Future]]:
+    """``function(item)`` on the write pool with up to ``limit`` calls running at once; yields
+    ``(item, future)`` in item order, each once its call has finished.
+
+    Items are drawn only when there is room, so a lazy iterable prepares the next item while the
+    calls before it wait on the server. After a call has failed no further item is started, but
+    the calls already running are still yielded: the caller can count everything that was done.
+    Closing the iterator early waits for the calls still running.
+    """
+    items = iter(items)
+    pending: deque[tuple[Any, Future]] = deque()
+    failed = False
+    try:
+        while True:
+            while not failed and len(pending) < limit:
+                item = next(items, _END)
+                if item is _END:
+                    break
+                pending.append((item, write_pool().submit(function, item)))
+            if not pending:
+                return
+            item, future = pending.popleft()
+            failed = future.exception() is not None or failed
+            yield item, future
+    finally:
+        for _, future in pending:
+            future.exception()
+
+
+_END = object()
