@@ -12,6 +12,7 @@ import functools
 import re
 import sys
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # The link schemes, srm first: it is the form the archive hands out and the one a line's fields
 # are searched for first.
@@ -23,6 +24,19 @@ _SUBBAND = re.compile(r"SB(\d+)_")
 # fragment), matched in one step; anything else goes through the slower path of _split_link
 # that names the fault. ASCII: "ſ" must not pass for "s".
 _LINK_HEAD = re.compile(r"(srm|gsiftp|https)://([^/?#]*)", re.IGNORECASE | re.ASCII)
+# The common shape of a whole line, parsed in one match instead of a dozen steps: a link alone
+# on its line (CRLF files leave a "\r"), with a lower-case scheme and host, an optional port and
+# a printable ASCII path in which the OBSID is the first capital L and a subband follows it.
+# Any other line, or one whose host is of no known site, goes through _parse_line, which names
+# the fault. For a line of this shape the match finds what _parse_line would: with no capital L
+# or S ahead of the OBSID there is no earlier L<digits> or SB<digits>_, and in ASCII [0-9] is
+# what \d matches.
+_COMMON_LINE = re.compile(
+    r"[ \t\r]*"
+    r"(?P<url>(?:srm|gsiftp|https)://(?P<host>[a-z0-9.-]+)(?::[0-9]*)?"
+    r"(?P<path>/[!-KM-RT-~]*(?P<obsid>L[0-9]+)[!-~]*?SB(?P<subband>[0-9]+)_[!-~]*))"
+    r"[ \t\r]*"
+)
 _UTF8_BOM = b"\xef\xbb\xbf"
 # Longest piece of an offending line quoted back in an error message: room for a whole link
 # (download links run to ~200 characters), not for a line of garbage.
@@ -102,15 +116,23 @@ class SrmListError(ValueError):
         self.line = line
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
-    """One input file: its link as given (normalised) and what the link says about the file."""
+class Link(NamedTuple):
+    """One input file: its link as given (normalised) and what the link says about the file.
+
+    A named tuple rather than a frozen dataclass: a list has up to 100,000 of them, and a
+    frozen dataclass's __init__ costs about a microsecond each.
+    """
 
     url: str
     obsid: str
     location: str
     subband: int | None
     line: int
+
+
+# Link(...) goes through the Python-level __new__ of a named tuple; the common path, taken up to
+# 100,000 times a list, builds its links from a tuple instead.
+_new_link = functools.partial(tuple.__new__, Link)
 
 
 @dataclass(frozen=True)
@@ -125,9 +147,16 @@ class SrmList:
         """Map each subband, in ascending order, to the links of its files."""
         by_subband: dict[int, list[str]] = {}
         for link in self.links:
-            if link.subband is not None:
-                by_subband.setdefault(link.subband, []).append(link.url)
-        return dict(sorted(by_subband.items()))
+            subband = link.subband
+            if subband is None:
+                continue
+            urls = by_subband.get(subband)
+            if urls is None:
+                by_subband[subband] = [link.url]
+            else:
+                urls.append(link.url)
+        # Sorting the numbers alone: sorting the items costs a tuple per subband.
+        return {subband: by_subband[subband] for subband in sorted(by_subband)}
 
     def slices(self, size: int) -> dict[str, list[str]]:
         """Group the links into chunks of ``size`` subbands; see :func:`slice_subbands`."""
@@ -168,9 +197,15 @@ def slice_subbands(subbands: dict[int, list[str]], size: int) -> dict[str, list[
         for subband in ordered:
             chunks[f"{subband:03d}"] = list(subbands[subband])
         return chunks
+    end = lowest
     for subband in ordered:
-        start = lowest + (subband - lowest) // size * size
-        chunks.setdefault(f"{start:03d}", []).extend(subbands[subband])
+        if subband >= end:
+            # The first subband of its chunk: in ascending order, a chunk is never seen again
+            # once passed, so each is named and created once.
+            start = lowest + (subband - lowest) // size * size
+            end = start + size
+            chunk = chunks[f"{start:03d}"] = []
+        chunk.extend(subbands[subband])
     return chunks
 
 
@@ -196,25 +231,46 @@ def parse_srmlist(
     seen: set[str] = set()
     non_blank = 0
     for number, raw in enumerate(text.split("\n"), start=1):
-        if not raw.strip():
+        common = _COMMON_LINE.fullmatch(raw)
+        if common is None and not raw.strip():
             continue
         non_blank += 1
         if max_lines is not None and non_blank > max_lines:
             raise SrmListError(f"the SRM list has more than {max_lines} lines", number)
-        link = _parse_line(raw, number, require_subband)
+        link = _common_link(common, number) if common else None
+        if link is None:
+            link = _parse_line(raw, number, require_subband)
         if link.url in seen:
             continue
         seen.add(link.url)
-        if not allow_mixed and links:
-            _check_same_origin(links[0], link)
+        if not links:
+            first = link
+        elif not allow_mixed and (link.obsid != first.obsid or link.location != first.location):
+            raise _origin_error(first, link)
         links.append(link)
     if not links:
         raise SrmListError("the SRM list is empty")
+    if not allow_mixed:
+        # Every link was checked against the first: no need to collect the values again.
+        return SrmList(tuple(links), first.obsid, first.location)
     return SrmList(
         links=tuple(links),
         obsid=_single({link.obsid for link in links}),
         location=_single({link.location for link in links}),
     )
+
+
+def _common_link(common: re.Match[str], line: int) -> Link | None:
+    """The Link of a line that matched _COMMON_LINE, or None when its host is of no known site."""
+    url, host, path, obsid, subband = common.groups()
+    location = _location_of(host)
+    if location is None:
+        return None
+    if "//" in path:
+        # Folding drops a "/" that sits between a "/" and a letter: the OBSID and subband the
+        # match found stay the first ones of the link.
+        url = url[: len(url) - len(path)] + _fold_slashes(path, location)
+    return _new_link((url, sys.intern(obsid), location, int(subband), line))
 
 
 def _parse_line(raw: str, line: int, require_subband: bool) -> Link:
@@ -354,16 +410,15 @@ def _fold_slashes(rest: str, location: str) -> str:
     return rest
 
 
-def _check_same_origin(first: Link, link: Link) -> None:
-    """Refuse a link whose OBSID or site differs from the list's first link."""
+def _origin_error(first: Link, link: Link) -> SrmListError:
+    """The error for a link whose OBSID or else site differs from the list's first link."""
     if link.obsid != first.obsid:
-        raise SrmListError(
+        return SrmListError(
             f"mixed OBSID {link.obsid} (the list so far is {first.obsid})", link.line
         )
-    if link.location != first.location:
-        raise SrmListError(
-            f"mixed location {link.location} (the list so far is at {first.location})", link.line
-        )
+    return SrmListError(
+        f"mixed location {link.location} (the list so far is at {first.location})", link.line
+    )
 
 
 def _single(values: set[str]) -> str | None:

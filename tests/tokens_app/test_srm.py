@@ -6,9 +6,11 @@ from pathlib import Path
 import pytest
 
 from tokens_app.srm import (
+    _COMMON_LINE,
     LINK_FLAVORS,
     LOCATIONS,
     SrmListError,
+    _parse_line,
     convert_link,
     parse_srmlist,
     slice_subbands,
@@ -159,6 +161,10 @@ def test_of_several_fields_without_srm_another_link_is_taken(sara_link):
     assert parse_srmlist(f"{gsiftp} 2048").links[0].url == gsiftp
 
 
+def test_a_link_with_spaces_or_tabs_around_it_is_taken_alone(sara_link):
+    assert parse_srmlist(f" \t{sara_link(0)}\t ").links[0].url == sara_link(0)
+
+
 def test_several_fields_without_a_link_are_refused(sara_link):
     error = error_of(f"{sara_link(0)}\nL229507 SB001 ONLINE")
     assert error.line == 2
@@ -195,10 +201,66 @@ def test_subband_is_the_number_in_sb_underscore(sara_link):
     assert parse_srmlist(sara_link(243)).links[0].subband == 243
 
 
+def test_subband_is_the_first_sb_number_of_the_link_even_before_the_obsid():
+    link = f"{SARA_DIR}/SB012_x/L229507_SB000_uv.MS.tar"
+    assert parse_srmlist(link).links[0].subband == 12
+
+
+def test_a_capital_l_without_digits_is_no_obsid():
+    link = f"{SARA_DIR}/LOFAR/L229507_SB000_uv.MS.tar"
+    assert parse_srmlist(link).obsid == "L229507"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        SITE_LINKS["sara"].replace("srm://", "SRM://"),
+        SITE_LINKS["sara"].replace("srm.grid.sara.nl", "SRM.Grid.Sara.NL"),
+        SITE_LINKS["sara"].replace("srm://", "srm://lofar@"),
+    ],
+)
+def test_links_in_a_rarer_form_are_kept_as_given(link):
+    srmlist = parse_srmlist(link)
+    assert srmlist.links[0].url == link
+    assert (srmlist.obsid, srmlist.location, srmlist.links[0].subband) == ("L229507", "sara", 0)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        SITE_LINKS["sara"],
+        SITE_LINKS["juelich"] + "\r",
+        SITE_LINKS["poznan"].replace("/lofar/ops", "//lofar/ops"),
+        SITE_LINKS["sara"].replace("/pnfs", "//pnfs"),
+        SITE_LINKS["sara"].replace("/data/lofar", "/data//lofar"),
+        convert_link(SITE_LINKS["juelich"], "gsiftp"),
+        SITE_LINKS["sara"].replace(":8443", ""),
+        SITE_LINKS["sara"].replace("_uv", "_SB999_uv"),
+        SITE_LINKS["sara"] + "?lifetime=L5_SB6_",
+    ],
+)
+def test_the_common_line_shape_is_read_as_the_careful_path_reads_it(line):
+    assert _COMMON_LINE.fullmatch(line)
+    assert parse_srmlist(line).links[0] == _parse_line(line, 1, require_subband=True)
+
+
+def test_links_cannot_be_changed(sara_link):
+    link = parse_srmlist(sara_link(0)).links[0]
+    with pytest.raises(AttributeError):
+        link.url = sara_link(1)
+
+
 def test_unknown_host_is_refused_with_its_line(sara_link):
     error = error_of(f"{sara_link(0)}\nsrm://srm.example.org:8443/pnfs/L229507_SB001_uv.MS.tar")
     assert error.line == 2
     assert str(error).startswith("line 2: unknown storage host 'srm.example.org' (known sites: ")
+
+
+def test_a_known_domain_must_end_the_host(sara_link):
+    link = sara_link(0).replace("srm.grid.sara.nl:", "srm.grid.sara.nl.example.org:")
+    error = error_of(f"{sara_link(1)}\r\n{link}\r\n")
+    assert error.line == 2
+    assert error.message.startswith("unknown storage host 'srm.grid.sara.nl.example.org' ")
 
 
 def test_unknown_scheme_is_refused_with_its_line(sara_link):
