@@ -9,7 +9,18 @@ from django.http import StreamingHttpResponse
 
 from . import services
 from .couch import CouchError
-from .models import Campaign, CampaignFile
+from .models import Campaign, CampaignFile, CampaignInputs
+
+
+class CampaignInputsInline(admin.StackedInline):
+    model = CampaignInputs
+    verbose_name_plural = "config and SRM list as uploaded"
+    fields = ["config_text", "srmlist_text"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class CampaignFileInline(admin.TabularInline):
@@ -35,7 +46,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ["status", "database", "location", "link_flavor", "created_at"]
     search_fields = ["token_type", "database", "obsid", "config_name", "srmlist_name", "created_by__username"]
     date_hierarchy = "created_at"
-    inlines = [CampaignFileInline]
+    inlines = [CampaignInputsInline, CampaignFileInline]
     actions = ["refresh_counts", "archive"]
     fieldsets = [
         (None, {"fields": ["token_type", "database", "obsid", "location", "status", "last_error", "created_by",
@@ -43,9 +54,8 @@ class CampaignAdmin(admin.ModelAdmin):
         ("Tokens", {"fields": ["token_count", "written_count", "counts", "counts_at"]}),
         ("Options", {"fields": ["slice_size", "id_prefix", "key_name", "file_upload", "link_flavor", "allow_mixed",
                                 "attachment_names"]}),
-        ("Config as uploaded", {"fields": ["config_name", "config_format", "config_text", "token_fields",
-                                           "kept_sections"]}),
-        ("SRM list as uploaded", {"fields": ["srmlist_name", "srmlist_text"]}),
+        ("Config as uploaded", {"fields": ["config_name", "config_format", "token_fields", "kept_sections"]}),
+        ("SRM list as uploaded", {"fields": ["srmlist_name"]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):

@@ -111,13 +111,15 @@ def test_a_creation_cut_after_k_of_n_batches_records_exactly_what_was_written_an
         push_tokenset(campaign, user=operator, batch_size=batch, progress=stop_after_k)
     couch_server.start()
     campaign.refresh_from_db()
+    there = len(gateway.existing_ids(couch_db, plan.token_ids))
+    # Batches in flight when the server went (COUCHDB_WRITES_IN_FLIGHT) may have landed, with
+    # or without their answer: the record counts every token the server confirmed.
+    assert k * batch <= campaign.written_count <= there < n_batches * batch
     assert campaign.status == Campaign.Status.INCOMPLETE
-    assert campaign.written_count == k * batch
     assert "unreachable" in campaign.last_error
-    assert len(gateway.existing_ids(couch_db, plan.token_ids)) == k * batch
 
     report = push_tokenset(campaign, user=operator, batch_size=batch)
-    assert (report.written, report.existing, report.failed) == ((n_batches - k) * batch, k * batch, 0)
+    assert (report.written, report.existing, report.failed) == (n_batches * batch - there, there, 0)
     campaign.refresh_from_db()
     assert (campaign.status, campaign.written_count) == (Campaign.Status.READY, n_batches * batch)
     tokens = [row for row in gateway.iter_all_docs(couch_db) if not row["id"].startswith("_design/")]
@@ -140,9 +142,10 @@ def test_the_create_command_run_again_completes_a_cut_campaign_without_duplicate
         create_tokenset(user=operator, config_data=yaml_config("cut_cmd"), srmlist_data=srm_list(12),
                         database=couch_db, batch_size=4, progress=stop_after_first_batch)
     couch_server.start()
-    assert Campaign.objects.get(token_type="cut_cmd").written_count == 4
+    there = len([r for r in gateway.iter_all_docs(couch_db) if not r["id"].startswith("_design/")])
+    assert 4 <= Campaign.objects.get(token_type="cut_cmd").written_count <= there < 12
     output = run_command(*arguments)
-    assert "8 written, 4 already there" in output
+    assert f"{12 - there} written, {there} already there" in output
     campaign = Campaign.objects.get(token_type="cut_cmd")
     assert (campaign.status, campaign.written_count) == (Campaign.Status.READY, 12)
     assert len([r for r in gateway.iter_all_docs(couch_db) if not r["id"].startswith("_design/")]) == 12

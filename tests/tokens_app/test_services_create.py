@@ -155,9 +155,13 @@ def test_a_dead_server_mid_run_leaves_incomplete_and_a_rerun_completes(
     campaign.refresh_from_db()
     # The server went before the design document (written last) could go in: count by id.
     there = sum(1 for row in get_gateway().iter_all_docs(couch_db) if row["id"].startswith("t_"))
-    # Batches already sent when the server went are counted too: the record is the truth.
-    assert (campaign.status, campaign.written_count) == ("incomplete", there)
-    assert 10 <= there < 20 if writes_in_flight > 1 else there == 10
+    # Batches in flight when the server went may have landed, with or without their answer:
+    # the record counts every token the server confirmed.
+    assert campaign.status == "incomplete"
+    if writes_in_flight == 1:
+        assert campaign.written_count == there == 10
+    else:
+        assert 10 <= campaign.written_count <= there < 20
     assert "unreachable" in campaign.last_error
 
     report = services.push_tokenset(campaign, user=user, batch_size=5)

@@ -211,7 +211,7 @@ def test_a_user_view_can_be_added_queried_and_used_as_targets(states, gateway):
     assert services.set_status(states, "flagged", user=states.created_by, view="on_wn1").changed == 2
     services.create_tokenset(
         user=states.created_by, config_data=CONFIG, database=states.database,
-        srmlist_data=states.srmlist_text.encode(), attachments={"run.parset": b"steps=[]\n"},
+        srmlist_data=states.inputs.srmlist_text.encode(), attachments={"run.parset": b"steps=[]\n"},
     )
     assert "on_wn1" in gateway.get_doc(states.database, design_doc_id("cal"))["views"]
 

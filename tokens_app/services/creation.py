@@ -22,7 +22,7 @@ from django.db import transaction
 from tokens_app.configs import ConfigError, parse_config
 from tokens_app.couch import Conflict, CouchError, get_gateway
 from tokens_app.design import design_doc_id, merged_design_doc, validate_token_type
-from tokens_app.models import Campaign, CampaignFile
+from tokens_app.models import Campaign, CampaignFile, CampaignInputs
 from tokens_app.pools import in_flight
 from tokens_app.srm import LINK_FLAVORS, SrmListError, convert_link, gaps_of, parse_srmlist, slice_subbands
 
@@ -300,8 +300,7 @@ def start_campaign(plan: TokenSetPlan, *, user) -> Campaign:
         campaign = Campaign(created_by=user if getattr(user, "is_authenticated", False) else None)
     for name in (
         "token_type", "database", "obsid", "location", "slice_size", "id_prefix", "key_name", "file_upload",
-        "link_flavor", "allow_mixed", "config_name", "config_text", "config_format", "kept_sections",
-        "srmlist_name", "srmlist_text",
+        "link_flavor", "allow_mixed", "config_name", "config_format", "kept_sections", "srmlist_name",
     ):
         setattr(campaign, name, getattr(plan, name))
     campaign.token_fields = plan.fields
@@ -312,6 +311,9 @@ def start_campaign(plan: TokenSetPlan, *, user) -> Campaign:
     campaign.last_error = ""
     with transaction.atomic():
         campaign.save()
+        CampaignInputs.objects.update_or_create(
+            campaign=campaign, defaults={"config_text": plan.config_text, "srmlist_text": plan.srmlist_text}
+        )
         campaign.files.all().delete()
         CampaignFile.objects.bulk_create(
             CampaignFile(campaign=campaign, name=name, content_type=content_type, data=data)
@@ -322,9 +324,10 @@ def start_campaign(plan: TokenSetPlan, *, user) -> Campaign:
 
 def plan_of(campaign: Campaign) -> TokenSetPlan:
     """The plan again, from what the campaign recorded: the same inputs give the same tokens."""
+    inputs = CampaignInputs.objects.filter(campaign=campaign).first() or CampaignInputs(campaign=campaign)
     return plan_tokenset(
-        config_data=campaign.config_text,
-        srmlist_data=campaign.srmlist_text,
+        config_data=inputs.config_text,
+        srmlist_data=inputs.srmlist_text,
         token_type=campaign.token_type,
         database=campaign.database,
         slice_size=campaign.slice_size,
@@ -374,8 +377,8 @@ def push_tokenset(
     token already in the database comes back as a conflict and is counted as there and left
     alone. With ``overwrite`` each batch first looks up the revisions of its tokens (one
     ``_all_docs`` request) so that they can be replaced. After each batch the campaign records
-    how many tokens are in the database, so whatever stops a push leaves ``incomplete`` with
-    the true count; ``progress(processed, total)`` is called after each batch. The campaign is
+    how many tokens the server confirmed, so whatever stops a push leaves ``incomplete`` with
+    that count (a batch whose answer was lost may have landed: the next push finds it there); ``progress(processed, total)`` is called after each batch. The campaign is
     ``ready`` once every token and the design document are in.
     """
     check_can_change(campaign, user, "write the tokens of")

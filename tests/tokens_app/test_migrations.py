@@ -1,0 +1,32 @@
+"""Migration 0002 moves each campaign's uploads into its inputs row, and back."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("tokens_app", "0001_initial")]
+AFTER = [("tokens_app", "0002_campaign_inputs")]
+
+
+def migrate(target):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(target)
+    return executor.loader.project_state(target).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_uploads_move_to_the_inputs_row_and_back():
+    try:
+        apps = migrate(BEFORE)
+        campaign = apps.get_model("tokens_app", "Campaign").objects.create(
+            token_type="moved", database="tokens", config_text="Job:\n  x: 1\n", srmlist_text="srm://a\n"
+        )
+        apps = migrate(AFTER)
+        inputs = apps.get_model("tokens_app", "CampaignInputs").objects.get(campaign_id=campaign.pk)
+        assert (inputs.config_text, inputs.srmlist_text) == ("Job:\n  x: 1\n", "srm://a\n")
+        apps = migrate(BEFORE)
+        back = apps.get_model("tokens_app", "Campaign").objects.get(pk=campaign.pk)
+        assert (back.config_text, back.srmlist_text) == ("Job:\n  x: 1\n", "srm://a\n")
+    finally:
+        migrate([("tokens_app", "0002_campaign_inputs")])
