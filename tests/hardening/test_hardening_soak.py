@@ -90,6 +90,9 @@ def test_soak_ten_thousand_tokens(portal_env, tmp_path):
                 resets += 1
             time.sleep(POLL_SECONDS)
         assert pilots.returncode == 0, pilots.stderr.read()
+        # A reset that came after the pilots had found nothing left to claim put tokens back in
+        # todo with nobody to work them: as an operator would, send one more pilot round.
+        manage("simulate_pilots", "--type", "soak", "--workers", "2", "--failure-rate", "0.1", "--job-seconds", "0")
         final = session.get(base + "/api/counts/?ids=1", timeout=60).json()["campaigns"]["1"]
         assert final["todo"] == final["locked"] == 0
         assert final["done"] + final["error"] == final["total"] == TOKENS
