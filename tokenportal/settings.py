@@ -92,6 +92,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "tokenportal.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -171,6 +172,18 @@ SESSION_COOKIE_SECURE = _typed("SESSION_COOKIE_SECURE")
 CSRF_COOKIE_SECURE = _typed("CSRF_COOKIE_SECURE")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Sent on every response (tokenportal.middleware): scripts, styles and images from the portal's
+# own static files only, nothing inline, no plugins, no framing, forms post only to the portal.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 LOGIN_RATE_LIMIT = _typed("LOGIN_RATE_LIMIT")

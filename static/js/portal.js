@@ -14,14 +14,17 @@
     var unavailable = bar.querySelector(".unavailable");
     if (unavailable) unavailable.hidden = counts !== null;
     if (counts === null) return;
-    var labels = [];
+    var labels = [], offset = 0;
     STATES.forEach(function (state) {
       var segment = bar.querySelector('[data-state="' + state + '"]');
       var count = bar.querySelector('[data-count="' + state + '"]');
+      var width = percent(counts[state], counts.total);
       if (segment) {
-        segment.style.width = percent(counts[state], counts.total).toFixed(1) + "%";
-        segment.title = counts[state] + " " + state;
+        segment.setAttribute("x", offset.toFixed(1));
+        segment.setAttribute("width", width.toFixed(1));
+        segment.querySelector("title").textContent = counts[state] + " " + state;
       }
+      offset += width;
       if (count) count.textContent = counts[state];
       labels.push(counts[state] + " " + state);
     });

@@ -32,11 +32,18 @@ def state_bar(counts, campaign_id=None):
         "known": counts is not None,
         "total": total,
         "percent_done": percent((counts or {}).get("done", 0), total),
-        "segments": [
-            {"state": state, "count": (counts or {}).get(state, 0), "width": percent((counts or {}).get(state, 0), total)}
-            for state in STATE_NAMES
-        ],
+        "segments": _segments(counts or {}, total),
     }
+
+
+def _segments(counts: dict, total: int) -> list[dict]:
+    """Each state's share of the bar in percent, and where it starts (the states stack)."""
+    segments, offset = [], 0.0
+    for state in STATE_NAMES:
+        width = percent(counts.get(state, 0), total)
+        segments.append({"state": state, "count": counts.get(state, 0), "width": width, "offset": offset})
+        offset += width
+    return segments
 
 
 @register.simple_tag
