@@ -4,6 +4,7 @@ Every setting is documented in README.md and ``.env.example``. Nothing here talk
 server; the CouchDB settings are read by ``tokens_app.couch`` when it builds a client.
 """
 
+import math
 import secrets
 from pathlib import Path
 
@@ -28,18 +29,41 @@ env = environ.Env(
     SESSION_COOKIE_SECURE=(bool, False),
     CSRF_COOKIE_SECURE=(bool, False),
     LOGIN_RATE_LIMIT=(int, 10),
-    CACHE_URL=(str, "locmemcache://"),
+    TRUSTED_PROXIES=(int, 0),
+    CACHE_URL=(str, "dbcache://tokenportal_cache"),
     FILE_UPLOAD_TEMP_DIR=(str, ""),
     LOG_LEVEL=(str, "INFO"),
 )
 
 
-def _typed(name: str):
-    """The typed value of ``name``, or a startup error that names the setting and the bad value."""
+_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _typed(name: str, *, at_least: float | None = None):
+    """The typed value of ``name``, or a one-line startup error naming the setting and the bad value.
+
+    Booleans take only true/false, yes/no, on/off or 1/0 (django-environ would read any other
+    word as false, so ``DEBUG=maybe`` would quietly mean no); numbers must be finite and, with
+    ``at_least``, not below it.
+    """
+    raw = env.str(name, default="")
+    bad = ImproperlyConfigured(f"{name}={raw!r} is not a valid value for {name}")
+    if env.scheme[name][0] is bool:
+        if name not in env.ENVIRON:
+            return env(name)
+        if raw.strip().lower() not in _BOOLEANS:
+            raise ImproperlyConfigured(f"{bad}: give true or false")
+        return _BOOLEANS[raw.strip().lower()]
     try:
-        return env(name)
+        value = env(name)
     except (ValueError, TypeError):
-        raise ImproperlyConfigured(f"{name}={env.str(name)!r} is not a valid value for {name}") from None
+        raise bad from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise bad
+    if at_least is not None and value < at_least:
+        raise ImproperlyConfigured(f"{name}={raw} is not a valid value for {name}: give at least {at_least}")
+    return value
 
 
 ENV_FILE = Path(env.str("TOKENPORTAL_ENV_FILE", default=str(BASE_DIR / ".env")))
@@ -86,6 +110,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "tokenportal",
     "tokens_app",
     "locks_app",
 ]
@@ -156,7 +181,7 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 
-MAX_UPLOAD_MB = _typed("MAX_UPLOAD_MB")
+MAX_UPLOAD_MB = _typed("MAX_UPLOAD_MB", at_least=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_MB * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Uploads larger than FILE_UPLOAD_MAX_MEMORY_SIZE are spooled to a temporary file here (the
@@ -164,7 +189,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = _typed("FILE_UPLOAD_TEMP_DIR") or None
 
 SECURE_SSL_REDIRECT = _typed("SECURE_SSL_REDIRECT")
-SECURE_HSTS_SECONDS = _typed("SECURE_HSTS_SECONDS")
+# Load balancers probe /healthz over plain HTTP inside the network: a 301 would read as down.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = _typed("SECURE_HSTS_SECONDS", at_least=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE_SSL_REDIRECT else None
@@ -186,10 +213,14 @@ CONTENT_SECURITY_POLICY = {
 }
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
-LOGIN_RATE_LIMIT = _typed("LOGIN_RATE_LIMIT")
+LOGIN_RATE_LIMIT = _typed("LOGIN_RATE_LIMIT", at_least=1)
+# How many reverse proxies in front of the portal append the client's address to X-Forwarded-For
+# (tokenportal.login); 0 believes only the connection's address.
+TRUSTED_PROXIES = _typed("TRUSTED_PROXIES", at_least=0)
 
-# The cache holds the failed sign-in counts (tokens_app.login). Several portal processes need a
-# cache they share for the limit to hold across them (e.g. dbcache:// or redis://).
+# The cache holds the sign-in attempts (tokenportal.login). Several portal processes need a cache
+# they share for the limit to hold across them: the default database cache is (migrate creates
+# its table); redis:// or memcached also are, locmemcache:// is not.
 try:
     CACHES = {"default": env.cache_url("CACHE_URL")}
 except (ValueError, KeyError, ImproperlyConfigured):
@@ -200,21 +231,20 @@ COUCHDB = {
     "USER": _typed("COUCHDB_USER"),
     "PASSWORD": _required_secret("COUCHDB_PASSWORD"),
     "DATABASE": _typed("COUCHDB_DATABASE"),
-    "TIMEOUT": _typed("COUCHDB_TIMEOUT"),
-    "BATCH_SIZE": _typed("COUCHDB_BATCH_SIZE"),
-    "WRITES_IN_FLIGHT": _typed("COUCHDB_WRITES_IN_FLIGHT"),
+    "TIMEOUT": _typed("COUCHDB_TIMEOUT", at_least=0.1),
+    "BATCH_SIZE": _typed("COUCHDB_BATCH_SIZE", at_least=1),
+    "WRITES_IN_FLIGHT": _typed("COUCHDB_WRITES_IN_FLIGHT", at_least=1),
 }
-if COUCHDB["WRITES_IN_FLIGHT"] < 1:
-    raise ImproperlyConfigured(
-        f"COUCHDB_WRITES_IN_FLIGHT={COUCHDB['WRITES_IN_FLIGHT']} is not a valid value for "
-        "COUCHDB_WRITES_IN_FLIGHT: give at least 1"
-    )
+
+LOG_LEVEL = _typed("LOG_LEVEL").upper()
+if LOG_LEVEL not in _LOG_LEVELS:
+    raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r} is not a valid value for LOG_LEVEL: give one of {', '.join(_LOG_LEVELS)}")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": _typed("LOG_LEVEL")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"urllib3": {"level": "WARNING"}},
 }

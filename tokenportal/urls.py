@@ -1,6 +1,6 @@
 """URL configuration: every page needs a login except ``/healthz`` (LoginRequiredMiddleware).
 
-Sign-in is ``tokens_app.login.RateLimitedLoginView``, for the portal and the admin alike.
+Sign-in is ``tokenportal.login.RateLimitedLoginView``, for the portal and the admin alike.
 """
 
 from django.contrib import admin
@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from tokens_app.login import RateLimitedLoginView
+from tokenportal.login import RateLimitedLoginView
 from tokens_app.views import HealthView
 
 urlpatterns = [

@@ -18,8 +18,8 @@ PROBE = (
 )
 
 
-def load_settings(tmp_path, env_file_text=None, **env):
-    """Import the settings in a fresh interpreter with exactly this environment."""
+def load_settings(tmp_path, env_file_text=None, probe=PROBE, **env):
+    """Import the settings in a fresh interpreter with exactly this environment; run ``probe``."""
     env_file = tmp_path / "test.env"
     if env_file_text is not None:
         env_file.write_text(env_file_text)
@@ -30,7 +30,7 @@ def load_settings(tmp_path, env_file_text=None, **env):
         TOKENPORTAL_VAR_DIR=str(tmp_path / "var"),
         **env,
     )
-    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=clean, capture_output=True, text=True)
     return result
 
 

