@@ -141,6 +141,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # ``shown_to`` in every template: internal URLs in error texts only for staff.
+            "builtins": ["tokenportal.templatetags.disclosure"],
         },
     },
 ]

@@ -263,6 +263,12 @@ class Gateway:
         self._translate(self._client().r_session.login, what="log in")
         return True
 
+    def authenticated_user(self) -> str | None:
+        """The user CouchDB sees on this session, after logging in again if it went stale."""
+        if self._renew_stale_session():
+            return self.session_user().get("name")
+        return self.user
+
     def create_database(self, db: str, *, exist_ok: bool = True) -> bool:
         """Create ``db``; returns False when it existed already (and ``exist_ok``)."""
         self._renew_stale_session()

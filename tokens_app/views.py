@@ -22,6 +22,7 @@ from django.views.generic import DetailView, FormView, TemplateView
 from django.views.generic.detail import SingleObjectMixin
 
 from locks_app.utility import TokenUtility
+from tokenportal.disclosure import shown_to
 
 from . import selectors, services, tasks
 from .couch import CouchError
@@ -245,7 +246,7 @@ class CampaignStatusApiView(SingleObjectMixin, View):
             "status": campaign.status,
             "written_count": campaign.written_count,
             "token_count": campaign.token_count,
-            "last_error": campaign.last_error,
+            "last_error": shown_to(campaign.last_error, request.user),
         })
 
 
