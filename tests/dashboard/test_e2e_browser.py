@@ -5,6 +5,10 @@ through the preview, watch simulated pilots move the counts without a reload, re
 view, open a token, download the archive, lock the campaign and see a colleague refused. A
 second walk follows a lock from the campaign page to the locks page and to the admin, where a
 superuser ends it.
+
+Every page of both walks is watched for Content-Security-Policy violations (the
+``securitypolicyviolation`` event), console errors and warnings, and uncaught script errors:
+the portal's strict policy must cost no page anything.
 """
 
 import os
@@ -29,6 +33,12 @@ CHROMIUM_ARGS = [
 TYPE = "pref_cal1"
 PILOT_TOKENS = 60
 TIMEOUT_MS = 30_000
+# Reports every CSP violation of the page to the test (exposed as ``reportViolation``).
+WATCH_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportViolation(`${location.pathname}: ${event.effectiveDirective} refused ${event.blockedURI || "inline"}`);
+});
+"""
 
 
 @pytest.fixture
@@ -42,8 +52,32 @@ def browser():
         browser.close()
 
 
-def sign_in(browser, live_server, username):
-    page = browser.new_context(accept_downloads=True).new_page()
+@pytest.fixture
+def problems():
+    """What the watched pages reported: CSP violations, console errors and warnings, script errors."""
+    found: list[str] = []
+    yield found
+    assert found == []
+
+
+def watched(context, problems: list[str]):
+    """A new page of ``context`` whose violations and console complaints land in ``problems``."""
+    context.expose_function("reportViolation", lambda text: problems.append(f"CSP violation {text}"))
+    context.add_init_script(WATCH_VIOLATIONS)
+    page = context.new_page()
+
+    def console(message):
+        # Chromium asks for /favicon.ico by itself (the portal links none); not a page's doing.
+        if message.type in ("error", "warning") and not message.location.get("url", "").endswith("/favicon.ico"):
+            problems.append(f"console {message.type} on {page.url}: {message.text}")
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: problems.append(f"script error on {page.url}: {error}"))
+    return page
+
+
+def sign_in(browser, live_server, username, problems):
+    page = watched(browser.new_context(accept_downloads=True), problems)
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", username)
@@ -51,6 +85,20 @@ def sign_in(browser, live_server, username):
     page.click("button:has-text('Sign in')")
     page.wait_for_url(f"{live_server.url}/")
     return page
+
+
+def test_the_watch_reports_what_the_policy_refuses(live_server, browser):
+    problems: list[str] = []
+    page = watched(browser.new_context(), problems)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.evaluate("""() => new Promise((resolve) => {
+        document.addEventListener("securitypolicyviolation", resolve, {once: true});
+        document.body.insertAdjacentHTML("beforeend", '<p style="color: red">injected</p>');
+    })""")
+    # Bindings answer in order: once this call has returned, the violation's report is in.
+    page.evaluate("() => window.reportViolation('end of test')")
+    assert any(p.startswith("CSP violation /accounts/login/: style-src-attr refused inline") for p in problems), problems
+    assert any(p.startswith("console error") and "style-src" in p for p in problems), problems
 
 
 def manage(*args):
@@ -63,13 +111,13 @@ def count_of(page, state, scope=""):
     return int(page.locator(f"{scope} [data-count='{state}']").first.inner_text())
 
 
-def test_operator_walkthrough(live_server, browser, couch_db, output_dir, tmp_path, monkeypatch):
+def test_operator_walkthrough(live_server, browser, couch_db, output_dir, tmp_path, monkeypatch, problems):
     # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain ones.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     make_user("alice", may_change=True)
     make_user("bob", may_change=True)
 
-    page = sign_in(browser, live_server, "alice")
+    page = sign_in(browser, live_server, "alice", problems)
     page.click("nav >> text=New campaign")
     page.set_input_files("#id_config", str(EXAMPLES / "pref_cal1.yaml"))
     page.set_input_files("#id_srmlist_file", str(EXAMPLES / "L229507.srmlist"))
@@ -93,8 +141,11 @@ def test_operator_walkthrough(live_server, browser, couch_db, output_dir, tmp_pa
         "--job-seconds", "0", "--max-tokens", str(PILOT_TOKENS),
     )
     assert pilots.returncode == 0, pilots.stdout + pilots.stderr
+    # A function, not an expression string: Playwright evaluates strings with eval, which the
+    # page's policy refuses.
     page.wait_for_function(
-        f"Number(document.querySelector(\"[data-count='todo']\").textContent) <= {token_count - PILOT_TOKENS}"
+        "(left) => Number(document.querySelector(\"[data-count='todo']\").textContent) <= left",
+        arg=token_count - PILOT_TOKENS,
     )
     assert page.evaluate("window.notReloaded") is True
     errors = count_of(page, "error")
@@ -128,7 +179,7 @@ def test_operator_walkthrough(live_server, browser, couch_db, output_dir, tmp_pa
     page.click(".lock-panel button:has-text('Lock')")
     page.wait_for_selector(".lock-panel :text('locked by alice')")
 
-    colleague = sign_in(browser, live_server, "bob")
+    colleague = sign_in(browser, live_server, "bob", problems)
     colleague.goto(campaign_url)
     assert "locked by alice" in colleague.content()
     colleague.fill("#reset-view", "todo")
@@ -138,7 +189,9 @@ def test_operator_walkthrough(live_server, browser, couch_db, output_dir, tmp_pa
     assert "locked by alice" in refusal
 
 
-def test_a_lock_from_the_panel_to_the_locks_page_and_ended_in_the_admin(live_server, browser, couch_db, monkeypatch):
+def test_a_lock_from_the_panel_to_the_locks_page_and_ended_in_the_admin(
+    live_server, browser, couch_db, monkeypatch, problems
+):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     alice = make_user("alice", may_change=True)
     User.objects.create_superuser("root", password="pw-root")
@@ -146,7 +199,7 @@ def test_a_lock_from_the_panel_to_the_locks_page_and_ended_in_the_admin(live_ser
         user=alice, config_data=CONFIG, srmlist_data=SMALL_SRMLIST, database=couch_db
     )
 
-    page = sign_in(browser, live_server, "alice")
+    page = sign_in(browser, live_server, "alice", problems)
     page.goto(f"{live_server.url}{campaign.get_absolute_url()}")
     page.select_option("#lock-duration", index=1)
     page.click(".lock-panel button:has-text('Lock')")
@@ -154,7 +207,10 @@ def test_a_lock_from_the_panel_to_the_locks_page_and_ended_in_the_admin(live_ser
     page.goto(f"{live_server.url}/locks/")
     assert campaign.lock_key in page.locator("main").inner_text()
 
-    admin = sign_in(browser, live_server, "root")
+    admin = sign_in(browser, live_server, "root", problems)
+    for path in ("/admin/", f"/admin/tokens_app/campaign/{campaign.pk}/change/", "/admin/auth/user/add/"):
+        admin.goto(f"{live_server.url}{path}")
+        admin.wait_for_selector("#content")
     admin.goto(f"{live_server.url}/admin/locks_app/locktoken/")
     admin.locator("#result_list input.action-select").first.check()
     admin.select_option("select[name=action]", "end_selected")
