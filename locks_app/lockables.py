@@ -45,7 +45,7 @@ def register(label: str, *, permission=None, add_arguments=None, find=None) -> N
 def configured() -> list[str]:
     """The labels LOCKABLE_MODELS lists, each checked to name an installed model."""
     labels = getattr(settings, "LOCKABLE_MODELS", [])
-    if isinstance(labels, str) or not all(isinstance(label, str) for label in labels):
+    if not isinstance(labels, (list, tuple)) or not all(isinstance(label, str) for label in labels):
         raise ImproperlyConfigured(f"LOCKABLE_MODELS={labels!r} is not a list of model labels")
     found = []
     for label in labels:
