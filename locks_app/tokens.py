@@ -16,7 +16,7 @@ import datetime
 
 from django.db import transaction
 
-from . import indexes, signals, utils
+from . import indexes, signals, statements, utils
 from .interfaces import EndedError, UnregisteredError
 from .keys import object_key, resolve
 from .models import LockToken
@@ -105,7 +105,7 @@ class Token:
         primary key, none inside a change (which holds the row) or once the token has ended."""
         row = self.row
         if not self._held and row.ended_at is None:
-            values = LockToken.objects.filter(pk=row.pk).values_list(*_CHANGING).get()
+            values = statements.token_state(row.pk, _CHANGING)
             for name, value in zip(_CHANGING, values, strict=True):
                 setattr(row, "ended_by_id" if name == "ended_by" else name, value)
         return row
