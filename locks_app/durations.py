@@ -6,6 +6,8 @@ import re
 UNTIL_ENDED = ("until-ended", "until_ended", "none", "forever")
 _PART = re.compile(r"(\d+)\s*([dhms])")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+# Longer than any lock should run and short enough that every expiration is a valid date.
+LONGEST = datetime.timedelta(days=3650)
 
 
 def parse_duration(text: str) -> datetime.timedelta | None:
@@ -20,12 +22,17 @@ def parse_duration(text: str) -> datetime.timedelta | None:
         raise ValueError(
             f"{text!r} is not a duration: write e.g. 90m, 1h, 1h30m, 2d or until-ended"
         )
-    duration = sum(
-        (datetime.timedelta(**{_UNITS[unit]: int(number)}) for number, unit in parts),
-        datetime.timedelta(),
-    )
+    try:
+        duration = sum(
+            (datetime.timedelta(**{_UNITS[unit]: int(number)}) for number, unit in parts),
+            datetime.timedelta(),
+        )
+    except OverflowError:
+        duration = LONGEST * 2
     if duration <= datetime.timedelta():
         raise ValueError(f"{text!r} is not a positive duration")
+    if duration > LONGEST:
+        raise ValueError(f"{text!r} is longer than ten years: write until-ended for a lock without expiry")
     return duration
 
 

@@ -4,7 +4,7 @@ import datetime
 
 from django import forms
 
-from . import keys
+from . import keys, lockables
 from .models import LockToken
 
 DURATIONS = {
@@ -13,16 +13,18 @@ DURATIONS = {
     "until-ended": None,
 }
 DURATION_CHOICES = [("1h", "1 hour"), ("8h", "8 hours"), ("until-ended", "until ended")]
+EXTENSIONS = {"1h": datetime.timedelta(hours=1), "2h": datetime.timedelta(hours=2), "8h": datetime.timedelta(hours=8)}
+EXTENSION_CHOICES = [("1h", "1 hour"), ("2h", "2 hours"), ("8h", "8 hours")]
 
 
 class ObjectForm(forms.Form):
-    """An operation on one existing object, given by its key."""
+    """An operation on one existing object of a lockable model, given by its key."""
 
     object = forms.CharField(widget=forms.HiddenInput, max_length=keys.MAX_KEY_LENGTH)
 
     def clean_object(self):
         try:
-            return keys.lookup(self.cleaned_data["object"])
+            return lockables.lookup(self.cleaned_data["object"])
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
 
@@ -32,6 +34,13 @@ class DurationForm(ObjectForm):
 
     def clean_duration(self):
         return DURATIONS[self.cleaned_data["duration"]]
+
+
+class ExtendForm(ObjectForm):
+    by = forms.ChoiceField(choices=EXTENSION_CHOICES, initial="1h")
+
+    def clean_by(self):
+        return EXTENSIONS[self.cleaned_data["by"]]
 
 
 class UsernamesForm(ObjectForm):

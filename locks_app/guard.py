@@ -1,8 +1,9 @@
-"""The campaign guard: may this user change this object now?
+"""The guard: may this user change this object now?
 
 Services that change an object call ``ensure_can_change(user, obj)`` before writing. A frozen
 object refuses everybody; an object locked by others refuses with the holders and the expiry;
-an unlocked object, or one this user holds (alone or shared), lets the change go ahead.
+an unlocked object, or one this user holds (alone or shared), lets the change go ahead. The
+refusal names the object as ``str(obj)`` does; callers add what they were about to do.
 """
 
 import datetime
@@ -22,14 +23,15 @@ def when(moment) -> str:
 
 def until(token) -> str:
     """``until 2026-11-23 10:00 UTC``, or ``until ended`` for a token without expiration."""
-    return f"until {when(token.expiration)}" if token.expiration else "until ended"
+    expiration = getattr(token, "expiration", None)
+    return f"until {when(expiration)}" if expiration else "until ended"
 
 
 def describe(token) -> str:
     """What holds the object, in one phrase: ``frozen since … by …`` or ``locked by … until …``."""
     if isinstance(token, FREEZES):
         creator = token.creator.get_username() if token.creator else "an unknown user"
-        expiring = f" {until(token)}" if token.expiration else ""
+        expiring = f" {until(token)}" if getattr(token, "expiration", None) else ""
         return f"frozen since {when(token.started)} by {creator}{expiring}"
     return f"locked by {', '.join(sorted(token.principal_ids))} {until(token)}"
 
@@ -46,6 +48,7 @@ def ensure_can_change(user, obj, *, utility=None) -> None:
     token = (utility or TokenUtility()).get(obj)
     if token is None:
         return
-    if not isinstance(token, FREEZES) and principal_id(user) in token.principal_ids:
+    if not isinstance(token, FREEZES) and principal_id(user) in token.row.principal_ids:
+        # The row was read by ``get`` a moment ago: reading it again would tell nothing newer.
         return
     raise ChangeRefused(f"{token.context} is {describe(token)}.")

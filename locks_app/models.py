@@ -47,6 +47,8 @@ class LockToken(models.Model):
         permissions = [
             ("break_lock", "Can end locks held by others"),
             ("freeze_object", "Can freeze objects"),
+            ("lock_until_ended", "Can lock without expiry or beyond LOCK_MAX_DURATION"),
+            ("join_lock", "Can join shared locks held by others"),
         ]
 
     def __str__(self):

@@ -1,4 +1,5 @@
-"""The statements of the hot paths, ``register`` and ``get``, each written once from the models.
+"""The statements of the hot paths, ``register``, ``get`` and a token's reading of its own state,
+each written once from the models.
 
 Building a query through the ORM costs several times what SQLite takes to run it, and these run
 on every registration and every guarded page. Values are prepared by their fields and rows
@@ -110,16 +111,25 @@ def active_sql() -> str:
 
 
 @functools.cache
-def _token_converters(vendor: str) -> list[tuple]:
-    """``(column index, converters, column)`` of a token row, as the ORM converts it; the
-    converters depend on the engine only."""
+def _token_converters(vendor: str, names: tuple | None = None) -> list[tuple]:
+    """``(column index, converters, column)`` of a token row (or of the fields ``names``), as the
+    ORM converts it; the converters depend on the engine only."""
+    fields = LockToken._meta.concrete_fields if names is None else [_field(LockToken, name) for name in names]
     found = []
-    for index, field in enumerate(LockToken._meta.concrete_fields):
+    for index, field in enumerate(fields):
         column = field.get_col(LockToken._meta.db_table)
         converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
         if converters:
             found.append((index, converters, column))
     return found
+
+
+def _converted(values, converters, db) -> list:
+    values = list(values)
+    for index, field_converters, column in converters:
+        for converter in field_converters:
+            values[index] = converter(values[index], column, db)
+    return values
 
 
 def active_token(key: str, now) -> LockToken | None:
@@ -130,8 +140,19 @@ def active_token(key: str, now) -> LockToken | None:
         values = cursor.fetchone()
     if values is None:
         return None
-    values = list(values)
-    for index, converters, column in _token_converters(db.vendor):
-        for converter in converters:
-            values[index] = converter(values[index], column, db)
-    return LockToken.from_db(db.alias, None, values)
+    return LockToken.from_db(db.alias, None, _converted(values, _token_converters(db.vendor), db))
+
+
+@functools.cache
+def state_sql(names: tuple) -> str:
+    columns = ", ".join(_column(LockToken, name) for name in names)
+    return f"SELECT {columns} FROM {_table(LockToken)} WHERE {_column(LockToken, 'pk')} = %s"
+
+
+def token_state(pk, names: tuple) -> list:
+    """The fields ``names`` of the token row ``pk`` as the database holds them now."""
+    db = connections[DEFAULT_DB_ALIAS]
+    with db.cursor() as cursor:
+        cursor.execute(state_sql(names), [pk])
+        values = cursor.fetchone()
+    return _converted(values, _token_converters(db.vendor, names), db)

@@ -11,4 +11,6 @@ urlpatterns = [
     path("unshare/", views.UnshareView.as_view(), name="unshare"),
     path("freeze/", views.FreezeView.as_view(), name="freeze"),
     path("end/", views.EndView.as_view(), name="end"),
+    path("extend/", views.ExtendView.as_view(), name="extend"),
+    path("join/", views.JoinView.as_view(), name="join"),
 ]

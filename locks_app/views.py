@@ -7,7 +7,7 @@ from django.views.generic import FormView, TemplateView
 
 from .broker import BrokerError, TokenBroker
 from .guard import until
-from .forms import DurationForm, LockFilterForm, ObjectForm, UsernamesForm
+from .forms import DurationForm, ExtendForm, LockFilterForm, ObjectForm, UsernamesForm
 from .utility import TokenUtility
 
 
@@ -107,3 +107,19 @@ class EndView(BrokerActionView):
         token = broker.end(data["object"])
         return f"Ended the {token.row.get_kind_display()} on {token.context}."
 
+
+
+class ExtendView(BrokerActionView):
+    form_class = ExtendForm
+
+    def act(self, broker, data):
+        token = broker.extend(data["object"], data["by"])
+        return f"{token.context} is now locked {until(token)}."
+
+
+class JoinView(BrokerActionView):
+    form_class = ObjectForm
+
+    def act(self, broker, data):
+        token = broker.join(data["object"])
+        return f"{token.context} is now locked by {', '.join(sorted(token.principal_ids))}."

@@ -228,6 +228,12 @@ try:
 except (ValueError, KeyError, ImproperlyConfigured):
     raise ImproperlyConfigured(f"CACHE_URL={env.str('CACHE_URL')!r} is not a cache URL django-environ knows") from None
 
+# Locks (locks_app.lockables, locks_app.limits): the models users may lock from the browser and the
+# commands, and how long a lock may run from now without locks_app.lock_until_ended (e.g. 7d, 12h).
+# locks_app checks both when it starts.
+LOCKABLE_MODELS = env.list("LOCKABLE_MODELS", default=["tokens_app.campaign"])
+LOCK_MAX_DURATION = env.str("LOCK_MAX_DURATION", default="7d")
+
 COUCHDB = {
     "URL": _typed("COUCHDB_URL"),
     "USER": _typed("COUCHDB_USER"),

@@ -2,12 +2,14 @@
 
 from django import template
 
-from ..broker import BREAK_LOCK, FREEZE_OBJECT
+from .. import lockables
+from ..broker import BREAK_LOCK, FREEZE_OBJECT, JOIN_LOCK, LOCK_UNTIL_ENDED
 from ..durations import format_duration
-from ..forms import DURATION_CHOICES
+from ..forms import DURATION_CHOICES, EXTENSION_CHOICES
 from ..guard import describe, principal_id
 from ..keys import object_key
-from ..tokens import FREEZES, EndableFreeze, SharedLock
+from ..limits import about_to_expire
+from ..tokens import FREEZES, SharedLock
 from ..utility import TokenUtility
 
 register = template.Library()
@@ -19,31 +21,44 @@ def lock_panel(context, obj):
     request = context["request"]
     user = request.user
     token = TokenUtility().get(obj)
-    holds = token is not None and principal_id(user) in token.principal_ids
+    holders = token.row.principal_ids if token is not None else []
+    holds = principal_id(user) in holders
+    lockable = lockables.of(obj)
+    may_lock = lockable is not None and user.has_perm(lockable.permission)
+    expiration = getattr(token, "expiration", None)
     return {
         "csrf_token": context.get("csrf_token"),
         "key": object_key(obj),
         "next": request.get_full_path(),
         "token": token,
+        "expiration": expiration,
+        "ending_soon": expiration is not None and about_to_expire(token),
         "state": describe(token) if token else "not locked",
+        "locked": bool(holders),
         "holds": holds,
         "shared": isinstance(token, SharedLock),
+        "may_lock": may_lock,
+        "may_join": may_lock and isinstance(token, SharedLock) and not holds and user.has_perm(JOIN_LOCK),
+        "may_extend": holds and expiration is not None,
         "may_end": holds or _may_end_for_others(user, token),
-        "may_freeze": user.has_perm(FREEZE_OBJECT),
-        "durations": DURATION_CHOICES,
+        "may_freeze": lockable is not None and user.has_perm(FREEZE_OBJECT),
+        "durations": [
+            (value, label) for value, label in DURATION_CHOICES
+            if value != "until-ended" or user.has_perm(LOCK_UNTIL_ENDED)
+        ],
+        "freeze_durations": DURATION_CHOICES,
+        "extensions": EXTENSION_CHOICES,
     }
 
 
 def _may_end_for_others(user, token) -> bool:
     """The broker's rule for ending a token this user does not hold, to show the button."""
     if isinstance(token, FREEZES):
-        return isinstance(token, EndableFreeze) and (
-            user.has_perm(FREEZE_OBJECT) or user.has_perm(BREAK_LOCK)
-        )
+        return hasattr(token, "end") and (user.has_perm(FREEZE_OBJECT) or user.has_perm(BREAK_LOCK))
     return token is not None and user.has_perm(BREAK_LOCK)
 
 
 @register.filter
 def remaining(token) -> str:
     """What is left of a token: ``1 h 05 min``, or ``until ended``."""
-    return format_duration(token.remaining_duration)
+    return format_duration(getattr(token, "remaining_duration", None))

@@ -4,6 +4,8 @@ Routes come from walking the resolver (hardening_urls), so a page added later is
 these tests without editing them.
 """
 
+import datetime
+
 import pytest
 from django.core.management import get_commands, load_command_class
 from django.core.management.base import CommandError
@@ -147,7 +149,7 @@ def test_every_acting_command_refuses_while_someone_else_holds_the_lock(
     name, operator, django_user_model, campaign, gateway, tmp_path
 ):
     colleague = django_user_model.objects.create_superuser("colleague", password=PASSWORD)
-    TokenBroker(operator).lock(campaign)
+    TokenBroker(operator).lock(campaign, datetime.timedelta(hours=1))
     before = documents(gateway, campaign.database)
     with pytest.raises(CommandError, match="locked by operator"):
         run_command(name, *command_arguments(campaign, tmp_path)[name], "--user", colleague.username)

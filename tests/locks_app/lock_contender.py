@@ -8,6 +8,10 @@ Modes:
   race KEYS...          register an exclusive lock on each key once
   churn COUNT SEED KEYS register COUNT locks on random keys, with durations of 0-40 ms
   report                dump the token rows and the index tables
+  hold KEY              lock KEY for alice and bob, then after each line on stdin print what
+                        that same token object says of itself (principals, ended)
+  change KEY            in a process of its own: remove bob from the lock of KEY
+  end KEY               in a process of its own: end the lock of KEY
 """
 
 import datetime
@@ -77,9 +81,26 @@ def report():
     }
 
 
+def hold(key):
+    token = TokenUtility().register(tokens.SharedLock(key, ["alice", "bob"], datetime.timedelta(hours=1)))
+    print("ready", flush=True)
+    while sys.stdin.readline():
+        seen = {"principals": sorted(token.principal_ids), "ended": token.ended is not None}
+        print(json.dumps(seen), flush=True)
+
+
 def main(mode, *args):
     if mode == "report":
         result = report()
+    elif mode == "hold":
+        return hold(*args)
+    elif mode in ("change", "end"):
+        token = TokenUtility().get(args[0])
+        if mode == "change":
+            token.remove(["bob"])
+        else:
+            token.end()
+        result = {"done": mode}
     else:
         print("ready", flush=True)
         sys.stdin.readline()

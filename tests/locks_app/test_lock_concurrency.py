@@ -157,3 +157,37 @@ def test_churn_on_sqlite(sqlite_url):
 @pytest.mark.postgres
 def test_churn_on_postgres(postgres_url):
     churn(postgres_url)
+
+
+def truth_across_processes(database_url):
+    """#15 item 4: a token object held by one process tells the truth after another process
+    changed and then ended the same token."""
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+    holder = subprocess.Popen([sys.executable, str(CONTENDER), "hold", "obj:1"], cwd=ROOT, env=env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def ask():
+        holder.stdin.write("look\n")
+        holder.stdin.flush()
+        return json.loads(holder.stdout.readline())
+
+    try:
+        assert holder.stdout.readline().strip() == "ready", holder.stderr.read()
+        assert ask() == {"principals": ["alice", "bob"], "ended": False}
+        run_python(database_url, str(CONTENDER), "change", "obj:1")
+        assert ask() == {"principals": ["alice"], "ended": False}
+        run_python(database_url, str(CONTENDER), "end", "obj:1")
+        assert ask() == {"principals": ["alice"], "ended": True}
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    assert holder.returncode == 0, holder.stderr.read()
+
+
+def test_token_objects_tell_the_truth_across_processes_on_sqlite(sqlite_url):
+    truth_across_processes(sqlite_url)
+
+
+@pytest.mark.postgres
+def test_token_objects_tell_the_truth_across_processes_on_postgres(postgres_url):
+    truth_across_processes(postgres_url)

@@ -102,6 +102,28 @@ def test_registering_again_reindexes(util):
         util.register(lock)
 
 
+def test_last_principal_leaving_ends_then_reports_principals(util):
+    """#15 item 2, zope's SharedLock.remove: TokenEndedEvent first, then PrincipalsChangedEvent
+    whose ``old`` holds the principals that left; the ended lock has no principals."""
+    lock = util.register(tokens.SharedLock("doc:1", ["alice", "bob"]))
+    seen = []
+
+    def ended(sender, token, **kwargs):
+        seen.append(("ended", token.ended is not None))
+
+    def changed(sender, token, old, **kwargs):
+        seen.append(("principals", old, token.principal_ids))
+
+    signals.token_ended.connect(ended)
+    signals.principals_changed.connect(changed)
+    try:
+        lock.remove(["alice", "bob"])
+    finally:
+        signals.token_ended.disconnect(ended)
+        signals.principals_changed.disconnect(changed)
+    assert seen == [("ended", True), ("principals", frozenset({"alice", "bob"}), frozenset())]
+
+
 def test_shared_lock_principals(util):
     lock = util.register(tokens.SharedLock("doc:1", ["alice", "bob"]))
     lock.add(["carol"])
@@ -124,14 +146,102 @@ def test_exclusive_lock_principal_cannot_change(util):
 
 def test_freezes(util):
     freeze = util.register(tokens.Freeze("doc:1"))
-    assert freeze.principal_ids == frozenset() and freeze.expiration is None
-    with pytest.raises(TypeError):
-        freeze.end()
-    with pytest.raises(TypeError):
-        freeze.duration = HOUR
+    assert freeze.principal_ids == frozenset()
     endable = util.register(tokens.EndableFreeze("doc:2", HOUR))
     endable.end()
     assert util.get("doc:2") is None and util.get("doc:1") == freeze
+
+
+def test_a_plain_freeze_has_nothing_that_ends(util):
+    """#15 item 7, zope's IFreeze: no end, ended, expiration, duration, remaining_duration."""
+    freeze = util.register(tokens.Freeze("doc:1"))
+    endable = util.register(tokens.EndableFreeze("doc:2"))
+    for name in ("end", "ended", "expiration", "duration", "remaining_duration"):
+        assert not hasattr(freeze, name), name
+        assert hasattr(endable, name), name
+    assert hasattr(util.get("doc:1"), "started") and not hasattr(util.get("doc:1"), "end")
+    assert [hasattr(t, "end") for t in (util.get("doc:1"), util.get("doc:2"))] == [False, True]
+
+
+def test_remaining_duration_of_an_ended_token_is_no_time(util):
+    """#15 item 1, zope's IEndable: an ended token has timedelta(0) left, whatever its duration."""
+    forever = util.register(tokens.ExclusiveLock("doc:1", "alice"))
+    assert forever.remaining_duration is None
+    forever.end()
+    assert forever.remaining_duration == datetime.timedelta(0)
+    three_hours = util.register(tokens.ExclusiveLock("doc:2", "alice", 3 * HOUR))
+    three_hours.end()
+    assert three_hours.remaining_duration == datetime.timedelta(0)
+    freeze = util.register(tokens.EndableFreeze("doc:3", HOUR))
+    freeze.end()
+    assert freeze.remaining_duration == datetime.timedelta(0)
+
+
+def test_expiration_can_be_set(util, later):
+    """#15 item 3, zope's README: ``lock.expiration = lock.started + one``, re-indexed, with
+    ExpirationChangedEvent carrying the old expiration."""
+    lock = util.register(tokens.ExclusiveLock("doc:1", "alice", 2 * HOUR))
+    seen = []
+
+    def record(sender, token, old, **kwargs):
+        seen.append(old)
+
+    signals.expiration_changed.connect(record)
+    try:
+        old = lock.expiration
+        lock.expiration = lock.started + HOUR
+        lock.expiration = lock.started + HOUR  # no change: no event
+    finally:
+        signals.expiration_changed.disconnect(record)
+    assert seen == [old]
+    assert lock.expiration == lock.started + HOUR and lock.duration == HOUR
+    assert LockedObject.objects.get().expiration == lock.expiration
+    assert LockToken.objects.get().expiration == lock.expiration
+    lock.expiration = None
+    assert lock.duration is None and LockedObject.objects.get().expiration is None
+    with pytest.raises(ValueError):
+        lock.expiration = lock.started.replace(tzinfo=None)
+    with pytest.raises(TypeError):
+        lock.expiration = "tomorrow"
+    with pytest.raises(ValueError):
+        lock.expiration = lock.started - HOUR
+    lock.end()
+    with pytest.raises(EndedError):
+        lock.expiration = utils.now() + HOUR
+
+
+def test_remaining_duration_may_be_set_to_none(util):
+    """zope: remaining_duration = None means no expiration."""
+    lock = util.register(tokens.ExclusiveLock("doc:1", "alice", HOUR))
+    lock.remaining_duration = None
+    assert lock.expiration is None and lock.remaining_duration is None
+
+
+def test_token_objects_tell_the_truth_after_changes_elsewhere(util):
+    """#15 item 4: zope's ``ended`` always tells the truth; so do principals and expiration, after
+    the same token was changed through another object."""
+    mine = util.register(tokens.SharedLock("doc:1", ["alice", "bob"], HOUR))
+    theirs = util.get("doc:1")
+    theirs.remove(["bob"])
+    theirs.duration = 2 * HOUR
+    assert mine.principal_ids == {"alice"}
+    assert mine.expiration == mine.started + 2 * HOUR and mine.duration == 2 * HOUR
+    assert mine.ended is None
+    theirs.end()
+    assert mine.ended == theirs.ended is not None
+    assert mine.remaining_duration == datetime.timedelta(0)
+    with pytest.raises(EndedError):
+        mine.add(["carol"])
+
+
+def test_an_ended_token_is_read_no_more(util, django_assert_num_queries):
+    """Reading the truth costs one query by primary key, and nothing once the token has ended."""
+    lock = util.register(tokens.ExclusiveLock("doc:1", "alice", HOUR))
+    with django_assert_num_queries(1):
+        assert lock.ended is None
+    lock.end()
+    with django_assert_num_queries(0):
+        assert lock.ended is not None and lock.principal_ids == {"alice"}
 
 
 def test_get_is_an_active_token_never_an_ended_one(util):

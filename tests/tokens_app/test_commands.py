@@ -17,7 +17,8 @@ import pytest
 from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import CommandError
 
-from locks_app.broker import TokenBroker
+from locks_app.tokens import ExclusiveLock
+from locks_app.utility import TokenUtility
 from tokens_app.design import build_design_doc, state_of
 from tokens_app.models import Campaign
 
@@ -208,8 +209,8 @@ def test_the_only_superuser_is_the_default_operator(campaign, couch_db, django_u
 
 
 def test_a_lock_of_another_user_refuses_the_change(campaign, couch_db, django_user_model, gateway):
-    other = django_user_model.objects.create_user("alice", "", "pw")
-    TokenBroker(other).lock(campaign)
+    django_user_model.objects.create_user("alice", "", "pw")
+    TokenUtility().register(ExclusiveLock(campaign, "alice"))
     with pytest.raises(CommandError, match="locked by alice"):
         run("reset_tokens", "--type", TYPE, "--database", couch_db, "--yes")
     assert status_json(couch_db)["counts"]["todo"] == campaign.token_count

@@ -1,9 +1,9 @@
-from tokens_app.management.base import PortalCommand
+from django.core.management.base import BaseCommand
 
 from ...utility import TokenUtility
 
 
-class Command(PortalCommand):
+class Command(BaseCommand):
     help = "Remove expired locks and freezes from the indexes (registrations also do it; run it from cron like clearsessions)."
 
     def handle(self, *args, **options):

@@ -1,32 +1,27 @@
 import json
 
-from tokens_app.management.base import PortalCommand
-
 from ...durations import format_duration
+from ...keys import object_key
 from ...utility import TokenUtility
+from ..base import ObjectCommand
 
 
-class Command(PortalCommand):
-    help = "List the active locks and freezes, optionally of one principal."
+class Command(ObjectCommand):
+    help = "List the active locks and freezes: all, one principal's, or one object's."
+    object_required = False
 
     def add_arguments(self, parser):
+        super().add_arguments(parser)
         parser.add_argument("--principal", help="only the tokens this principal (username) holds")
         parser.add_argument("--json", action="store_true", help="one JSON array instead of a table")
 
     def handle(self, *args, **options):
+        obj = self.target(options)
         tokens = TokenUtility().filter(principal_id=options["principal"])
-        rows = [
-            {
-                "object": token.object_key,
-                "kind": token.row.kind,
-                "principals": sorted(token.principal_ids),
-                "started": token.started.isoformat(),
-                "expiration": token.expiration.isoformat() if token.expiration else None,
-                "created_by": token.creator.get_username() if token.creator else None,
-                "remaining": format_duration(token.remaining_duration),
-            }
-            for token in tokens
-        ]
+        if obj is not None:
+            key = object_key(obj)
+            tokens = (token for token in tokens if token.object_key == key)
+        rows = [self.described(token) for token in tokens]
         if options["json"]:
             self.stdout.write(json.dumps(rows, indent=2))
             return
@@ -35,3 +30,17 @@ class Command(PortalCommand):
         for row in rows:
             held = ", ".join(row["principals"]) or "-"
             self.stdout.write(f"{row['object']}\t{row['kind']}\t{held}\t{row['remaining']}")
+
+    @staticmethod
+    def described(token) -> dict:
+        row = token.row
+        remaining = token.remaining_duration if hasattr(token, "end") else None
+        return {
+            "object": token.object_key,
+            "kind": row.kind,
+            "principals": sorted(row.principal_ids),
+            "started": row.started.isoformat(),
+            "expiration": row.expiration.isoformat() if row.expiration else None,
+            "created_by": token.creator.get_username() if token.creator else None,
+            "remaining": format_duration(remaining),
+        }
