@@ -54,7 +54,6 @@ class Token:
         token = object.__new__(KINDS[row.kind])
         token.object_key = row.object_key
         token._context = None
-        token._principal_ids = frozenset(row.principal_ids)
         token._row = row
         token._held = False
         return token
@@ -214,7 +213,7 @@ class EndableToken(Token):
             duration = new_duration(row, now)
             if duration is not None and duration < NO_TIME:
                 raise ValueError("the token would expire before it started")
-            row.duration = _checked_duration(duration)
+            row.duration = duration
             row.expiration = None if row.duration is None else row.started + row.duration
             if row.expiration == old:
                 return
@@ -243,9 +242,9 @@ class SharedLock(EndableToken):
             raise ValueError("a shared lock needs at least one principal")
         super().__init__(obj, principal_ids, duration)
 
-    def add(self, principal_ids, *, by=None) -> None:
+    def add(self, principal_ids) -> None:
         """Add principals to the lock."""
-        self._change_principals(lambda current: current | frozenset(principal_ids), by)
+        self._change_principals(lambda current: current | frozenset(principal_ids), by=None)
 
     def remove(self, principal_ids, *, by=None) -> None:
         """Remove principals; removing every principal ends the lock (``by``: who did it)."""
