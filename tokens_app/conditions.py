@@ -38,8 +38,8 @@ import json
 import math
 import re
 import unicodedata
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 MAX_CONDITION_LENGTH = 2000
