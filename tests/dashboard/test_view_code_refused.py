@@ -6,7 +6,7 @@ view ran ``touch`` on the CouchDB host (pouchdb-server runs map functions in Nod
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from test_e2e_browser import browser, sign_in  # noqa: F401 (browser is a fixture)
+from test_e2e_browser import browser, problems, sign_in  # noqa: F401 (browser and problems are fixtures)
 
 from tokens_app.couch import get_gateway
 from tokens_app.design import design_doc_id
@@ -53,7 +53,7 @@ def test_the_command_refuses_the_exploit_with_its_place(campaign, operator, tmp_
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_the_add_view_form_refuses_the_exploit_and_keeps_the_text(
-    campaign, operator, live_server, browser, tmp_path, monkeypatch  # noqa: F811
+    campaign, operator, live_server, browser, problems, tmp_path, monkeypatch  # noqa: F811
 ):
     # The campaign is made before Playwright starts its event loop in this thread; the ORM calls
     # after it (signing in) are plain ones.
@@ -61,7 +61,7 @@ def test_the_add_view_form_refuses_the_exploit_and_keeps_the_text(
     marker = tmp_path / "pwned"
     exploit = EXPLOIT.format(marker=marker)
     before = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type))
-    page = sign_in(browser, live_server, operator.username)
+    page = sign_in(browser, live_server, operator.username, problems)
     page.goto(f"{live_server.url}{campaign.get_absolute_url()}")
     page.fill("#view-name", "pwned")
     page.fill("#view-condition", exploit)
@@ -71,4 +71,5 @@ def test_the_add_view_form_refuses_the_exploit_and_keeps_the_text(
     assert REASON in page.locator("#action-condition_error").inner_text()
     assert caret_points_at_globalthis(excerpt.inner_text())
     assert page.input_value("#action-condition") == exploit
+    assert problems == []
     assert_nothing_reached_couchdb(campaign, before, marker)
