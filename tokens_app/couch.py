@@ -15,11 +15,8 @@ authenticated (an anonymous database creation crashes a pouchdb-server that has 
 
 from __future__ import annotations
 
-import html
 import json
-import re
 import threading
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,18 +78,6 @@ def _quote_id(doc_id: str) -> str:
     if doc_id.startswith("_design/"):
         return "_design/" + quote(doc_id[len("_design/"):], safe="")
     return quote(doc_id, safe="")
-
-
-def _error_text(response: requests.Response) -> str:
-    """The reason of an error answer: CouchDB's JSON ``reason``, or the text of an HTML page."""
-    try:
-        body = response.json()
-        return str(body.get("reason") or body.get("error"))
-    except ValueError:
-        text = html.unescape(re.sub(r"<br\s*/?>", "\n", response.text))
-        lines = [line.strip() for line in re.sub(r"<[^>]+>", "", text).splitlines() if line.strip()]
-        errors = [line for line in lines if re.match(r"\w*Error: ", line)]
-        return (errors or lines or [f"HTTP {response.status_code}"])[0][:300]
 
 
 def _encode_params(params: dict[str, Any]) -> dict[str, str]:
@@ -427,30 +412,6 @@ class Gateway:
             sent += len(rows)
             if len(rows) < page:
                 return
-
-    def check_map_function(self, source: str) -> None:
-        """Raise CouchRequestError with the server's message if ``source`` does not compile.
-
-        Apache CouchDB compiles map functions when a design document is saved and refuses bad
-        ones then. Servers that keep ``_temp_view`` (pouchdb-server) save anything and fail
-        quietly at query time, so the code is compiled there by a temporary view on an empty
-        scratch database. Servers without ``_temp_view``, or a user who may not create a
-        database, leave the check to the save.
-        """
-        scratch = f"tokenportal_view_check_{uuid.uuid4().hex}"
-        try:
-            self.create_database(scratch)
-        except CouchAuthFailed:
-            return
-        try:
-            response = self.request(
-                "POST", f"{scratch}/_temp_view", what="compile a view", json_body={"map": source},
-                ok_statuses=(400, 404, 405, 410, 500),
-            )
-        finally:
-            self.delete_database(scratch)
-        if response.status_code in (400, 500):
-            raise CouchRequestError(f"CouchDB cannot compile the view: {_error_text(response)}")
 
     # -- attachments ------------------------------------------------------------------------
 

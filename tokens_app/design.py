@@ -14,6 +14,8 @@ import json
 import re
 from numbers import Number
 
+from tokens_app.conditions import FIELD_FUNCTION, compile_condition, parse
+
 STATE_NAMES = ("todo", "locked", "done", "error")
 # Every token of the type keyed by its id, with its state as value. Keys that are unique make
 # key-based paging exact on every server (pouchdb-server ignores ``startkey_docid``, so a walk
@@ -24,10 +26,10 @@ REDUCE_VIEWS = ("overview_total", "error_summary", "completions")
 BUILTIN_VIEWS = STATE_NAMES + (TOKENS_VIEW,) + REDUCE_VIEWS
 
 MAX_TOKEN_TYPE_LENGTH = 100
-MAX_CONDITION_LENGTH = 2000
 _VIEW_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
-# Characters a condition may not hold: they would let it leave the ``if (...)`` it is put in.
-_CONDITION_FORBIDDEN = set("{};")
+# The design document's record of the user views the portal wrote: {view name: condition}. A view
+# not named here was written by another tool (or by hand): the portal reads it, never changes it.
+USER_VIEWS_FIELD = "tokenportal_user_views"
 
 # A string reads as zero when it is a plain decimal zero ("0", "-0", "0.0", ".0", "00").
 _ZERO_TEXT = r"[+-]?(0+\.?0*|\.0+)"
@@ -110,20 +112,13 @@ def validate_view_name(name) -> str:
 
 
 def validate_condition(condition) -> str:
-    """Return ``condition`` if it can be the condition of a user view, else raise ValueError.
+    """Return ``condition`` if it is a condition of the portal's language, else raise
+    :class:`~tokens_app.conditions.ConditionError` (a ValueError) naming the offending character.
 
-    A condition is a JavaScript expression on ``doc.*`` (``doc.OBSID == "L229507"``). Whether it
-    compiles only the server can tell (see ``services.add_view``); here it is kept an expression.
+    The language (``doc.<field>`` compared with literals, see :mod:`tokens_app.conditions`) is
+    compiled to JavaScript by the portal: the user's text never reaches CouchDB.
     """
-    if not isinstance(condition, str) or not condition.strip():
-        raise ValueError("the view condition is empty")
-    if len(condition) > MAX_CONDITION_LENGTH:
-        raise ValueError(f"the view condition is longer than {MAX_CONDITION_LENGTH} characters")
-    forbidden = sorted(_CONDITION_FORBIDDEN.intersection(condition))
-    if forbidden:
-        raise ValueError(
-            f"the view condition may not contain {' '.join(forbidden)}: write one expression on doc.*"
-        )
+    parse(condition)
     return condition
 
 
@@ -149,37 +144,52 @@ def builtin_views(token_type: str) -> dict[str, dict]:
 
 
 def user_view(token_type: str, condition: str) -> dict:
-    """A user view: the ids of the type's tokens for which ``condition`` holds.
+    """A user view: the ids of the type's tokens for which ``condition`` holds, compiled by the portal."""
+    body = f"if ({compile_condition(condition)}) emit(doc._id, doc._id);"
+    return {"map": _map_function(token_type, body, helpers=FIELD_FUNCTION)}
 
-    The condition stands on lines of its own so that a ``//`` comment in it cannot swallow the
-    closing parenthesis.
+
+def with_user_view(design: dict, token_type: str, name: str, condition: str) -> dict:
+    """``design`` with the user view ``name`` for ``condition``, recorded as written by the portal.
+
+    Refused (ValueError): a bad name or condition, a built-in view's name, and the name of a view
+    the portal did not write (views of other tools are kept as they are: the portal only reads them).
     """
-    validate_condition(condition)
-    body = f"if (\n{condition}\n  ) emit(doc._id, doc._id);"
-    return {"map": _map_function(token_type, body, helpers="")}
+    validate_view_name(name)
+    if name in BUILTIN_VIEWS:
+        raise ValueError(f"'{name}' is a built-in view of every campaign; choose another name")
+    written = design.get(USER_VIEWS_FIELD)
+    written = written if isinstance(written, dict) else {}
+    if name in design.get("views", {}) and name not in written:
+        raise ValueError(
+            f"the view '{name}' was not written by the portal (another tool made it): the portal reads it "
+            "but never changes it; choose another name"
+        )
+    return {
+        **design,
+        "views": {**design.get("views", {}), name: user_view(token_type, condition)},
+        USER_VIEWS_FIELD: {**written, name: condition},
+    }
 
 
 def build_design_doc(token_type: str, extra_views: dict[str, str] | None = None) -> dict:
     """The design document of ``token_type`` with the built-in views and ``extra_views``.
 
-    ``extra_views`` maps view names to conditions; a name of a built-in view is refused.
+    ``extra_views`` maps view names to conditions (user views, see :func:`with_user_view`).
     """
     validate_token_type(token_type)
-    views = builtin_views(token_type)
+    design = {"_id": design_doc_id(token_type), "language": "javascript", "views": builtin_views(token_type)}
     for name, condition in (extra_views or {}).items():
-        validate_view_name(name)
-        if name in BUILTIN_VIEWS:
-            raise ValueError(f"'{name}' is a built-in view of every campaign; choose another name")
-        views[name] = user_view(token_type, condition)
-    return {"_id": design_doc_id(token_type), "language": "javascript", "views": views}
+        design = with_user_view(design, token_type, name, condition)
+    return design
 
 
 def merged_design_doc(token_type: str, existing: dict | None) -> dict:
     """The design document to write over ``existing``: built-in views renewed, others kept.
 
     Views the design document already has under other names (added by users or by other tools
-    such as GRID_LRT) are kept verbatim; ``_rev`` and other fields are kept so the write is an
-    update.
+    such as GRID_LRT) are kept verbatim; ``_rev`` and other fields (the record of the portal's user
+    views among them) are kept so the write is an update.
     """
     fresh = build_design_doc(token_type)
     if existing is None:

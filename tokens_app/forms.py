@@ -13,7 +13,8 @@ from django import forms
 from django.db.models import Q
 
 from . import services
-from .design import STATE_NAMES
+from .conditions import MAX_CONDITION_LENGTH, ConditionError
+from .design import STATE_NAMES, validate_condition
 from .models import Campaign
 from .services.common import max_upload_bytes
 from .srm import LINK_FLAVORS
@@ -264,10 +265,24 @@ class AttachForm(TargetForm):
 
 class AddViewForm(ConfirmedForm):
     name = forms.CharField(label="View name", max_length=64)
+    # Not stripped: the column an error names is the column in the text as typed.
     condition = forms.CharField(
-        label="Condition on doc.*", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text='A JavaScript expression, e.g. doc.scrub_count > 2 && doc.status == "error"',
+        label="Condition on doc.*", max_length=MAX_CONDITION_LENGTH, strip=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text='Fields as doc.<field> compared with strings, numbers, true, false or null '
+        '(== != === !== < <= > >=), joined with && || ! and parentheses, '
+        'e.g. doc.scrub_count > 2 && doc.status == "error"',
     )
+    # The line of an invalid condition with a caret under the offending character (action_form.html).
+    error_excerpt = ""
+
+    def clean_condition(self):
+        condition = self.cleaned_data["condition"]
+        try:
+            return validate_condition(condition)
+        except ConditionError as exc:
+            self.error_excerpt = exc.excerpt
+            raise forms.ValidationError(str(exc)) from None
 
 
 class TokenPageForm(forms.Form):

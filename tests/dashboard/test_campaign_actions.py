@@ -132,8 +132,13 @@ def test_add_view_then_see_it(operator_client, campaign):
     assert "Added the view 'first'." in messages_of(done)
     assert done.context["view"] == "first" and "first" in done.context["views"]
     assert len(done.context["tokens"].rows) == 1
-    bad = operator_client.post(url("add-view", campaign), {"name": "x", "condition": "}"}, follow=True)
-    assert messages_of(bad)
+    bad = operator_client.post(url("add-view", campaign), {"name": "x", "condition": ' doc.x == "a" }'})
+    assert bad.status_code == 200
+    assert bad.context["form"].errors["condition"] == [
+        "the view condition is not valid at column 15: braces are not allowed: a condition is one expression"
+    ]
+    assert bad.context["form"].error_excerpt == '   doc.x == "a" }\n                ^'
+    assert "                ^" in bad.content.decode() and 'doc.x == &quot;a&quot; }' in bad.content.decode()
 
 
 def test_delete_a_token_and_purge(operator_client, campaign):

@@ -138,10 +138,12 @@ def test_a_10_mb_srm_list_is_refused_with_a_message(client, operator, couch_db, 
     assert documents(gateway, couch_db) == []
 
 
-def test_an_invalid_view_condition_shows_couchdbs_error_and_saves_nothing(campaign, operator, gateway):
+def test_an_invalid_view_condition_names_its_place_and_saves_nothing(campaign, operator, gateway):
     design_before = gateway.get_doc(campaign.database, f"_design/{campaign.token_type}")
     with pytest.raises(CommandError) as caught:
         run_command("add_token_view", "--type", campaign.token_type, "--database", campaign.database,
                     "broken", "doc.status ==== (", "--user", "operator")
-    assert "broken" in str(caught.value)
+    first, shown, caret = str(caught.value).splitlines()
+    assert "the view condition is not valid at column 15: assignment is not allowed" in first
+    assert shown.strip() == "doc.status ==== (" and caret.index("^") == shown.index("= (")
     assert gateway.get_doc(campaign.database, f"_design/{campaign.token_type}") == design_before

@@ -7,6 +7,7 @@ import pytest
 
 from tokens_app.design import (
     BUILTIN_VIEWS,
+    USER_VIEWS_FIELD,
     STATE_NAMES,
     build_design_doc,
     design_doc_id,
@@ -16,6 +17,7 @@ from tokens_app.design import (
     validate_condition,
     validate_token_type,
     validate_view_name,
+    with_user_view,
 )
 
 TYPE = "pref_cal1"
@@ -113,7 +115,7 @@ def test_completions_count_done_tokens_per_utc_hour(gateway, tokens):
 
 
 def test_a_user_view_lists_the_tokens_its_condition_holds_for(gateway, tokens):
-    design = build_design_doc(TYPE, {"long_runs": 'doc.status == "running" // a comment'})
+    design = build_design_doc(TYPE, {"long_runs": 'doc.status == "running"'})
     design["_rev"] = gateway.get_doc(tokens, design_doc_id(TYPE))["_rev"]
     gateway.put_doc(tokens, design)
     rows = gateway.view(tokens, TYPE, "long_runs")["rows"]
@@ -176,7 +178,7 @@ def test_builtin_view_names_cannot_be_user_views():
 
 @pytest.mark.parametrize(
     "condition,message",
-    [("", "empty"), ("   ", "empty"), ("1) { emit(1, 1) } if (1", "may not contain"), ("a;b", "may not contain"),
+    [("", "empty"), ("   ", "empty"), ("1) { emit(1, 1) } if (1", "closes no"), ("a;b", "'a' is not allowed"),
      ("x" * 2001, "longer than")],
 )
 def test_bad_conditions_are_refused(condition, message):
@@ -184,3 +186,26 @@ def test_bad_conditions_are_refused(condition, message):
         validate_condition(condition)
     with pytest.raises(ValueError, match=message):
         user_view(TYPE, condition)
+
+
+def test_the_portal_records_the_user_views_it_writes_and_may_replace_only_those():
+    foreign = {"map": 'function (doc) { if (doc.type == "pref_cal1") emit(doc._id, doc._id); }'}
+    design = {**build_design_doc(TYPE), "views": {**build_design_doc(TYPE)["views"], "grid_lrt": foreign}}
+    mine = with_user_view(design, TYPE, "mine", "doc.lock > 0")
+    assert mine[USER_VIEWS_FIELD] == {"mine": "doc.lock > 0"}
+    assert mine["views"]["grid_lrt"] == foreign
+    again = with_user_view(mine, TYPE, "mine", "doc.done > 0")
+    assert again[USER_VIEWS_FIELD] == {"mine": "doc.done > 0"}
+    assert again["views"]["mine"] == user_view(TYPE, "doc.done > 0")
+    with pytest.raises(ValueError, match="'grid_lrt' was not written by the portal"):
+        with_user_view(again, TYPE, "grid_lrt", "true")
+    with pytest.raises(ValueError, match="built-in"):
+        with_user_view(again, TYPE, "todo", "true")
+    assert merged_design_doc(TYPE, again)[USER_VIEWS_FIELD] == again[USER_VIEWS_FIELD]
+
+
+@pytest.mark.parametrize("record", [None, "mine", ["mine"], 42])
+def test_a_garbled_record_of_user_views_protects_every_view(record):
+    design = {**build_design_doc(TYPE, {"mine": "true"}), USER_VIEWS_FIELD: record}
+    with pytest.raises(ValueError, match="not written by the portal"):
+        with_user_view(design, TYPE, "mine", "false")

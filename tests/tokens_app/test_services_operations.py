@@ -10,9 +10,9 @@ import pytest
 
 from locks_app.tokens import ExclusiveLock, Freeze
 from locks_app.utility import TokenUtility
-from tokens_app import services
+from tokens_app import selectors, services
 from tokens_app.couch import CouchRequestError, get_gateway
-from tokens_app.design import design_doc_id
+from tokens_app.design import USER_VIEWS_FIELD, design_doc_id
 from tokens_app.models import Campaign
 from tokens_app.services import Refused, ServiceError, archive, targets
 
@@ -176,7 +176,7 @@ def test_set_status_and_set_field_skip_tokens_that_have_the_value(states):
         (lambda c, u: services.attach_file(c, "_a", b"x", user=u), "starts with '_'"),
         (lambda c, u: services.attach_file(c, "a", "text", user=u), "not a file's bytes"),
         (lambda c, u: services.add_view(c, "todo", "doc.x", user=u), "built-in"),
-        (lambda c, u: services.add_view(c, "mine", "1) { emit(1) }", user=u), "may not contain"),
+        (lambda c, u: services.add_view(c, "mine", "1) { emit(1) }", user=u), "at column 2: this '\\)' closes no"),
     ],
 )
 def test_bad_arguments_are_refused(campaign, user, call, message):
@@ -216,13 +216,30 @@ def test_a_user_view_can_be_added_queried_and_used_as_targets(states, gateway):
     assert "on_wn1" in gateway.get_doc(states.database, design_doc_id("cal"))["views"]
 
 
-def test_a_view_that_is_not_javascript_is_refused_with_the_servers_error(campaign, gateway):
+def test_a_condition_outside_the_language_is_refused_with_its_place_and_nothing_is_saved(campaign, gateway):
     before = gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
-    with pytest.raises(ServiceError, match="CouchDB refused the view 'broken': .*SyntaxError"):
+    with pytest.raises(ServiceError, match="not valid at column 9: the condition ends where a value should follow"):
         services.add_view(campaign, "broken", "doc.x ==", user=campaign.created_by)
-    after = gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
-    assert after == before
-    assert not [name for name in gateway.list_databases() if name.startswith("tokenportal_view_check_")]
+    assert gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None) == before
+
+
+def test_views_other_tools_wrote_are_read_but_never_changed(couch_db, gateway, user):
+    grid_lrt = {"map": 'function(doc) { if(doc.type == "legacy") { if(doc.status == "done" ) { emit(doc._id, doc._id); } } }'}
+    gateway.put_doc(couch_db, {"_id": "_design/legacy", "views": {"by_status": grid_lrt}})
+    gateway.bulk_docs(couch_db, [
+        {"_id": "t_legacy_1", "type": "legacy", "lock": 0, "done": 0, "status": "todo"},
+        {"_id": "t_legacy_2", "type": "legacy", "lock": 5, "done": 6, "output": 0, "status": "done"},
+    ])
+    campaign = services.adopt_design(couch_db, "legacy", user=user)
+    with pytest.raises(ServiceError, match="'by_status' was not written by the portal"):
+        services.add_view(campaign, "by_status", 'doc.status == "todo"', user=user)
+    services.add_view(campaign, "mine", 'doc.status == "todo"', user=user)
+    services.add_view(campaign, "mine", 'doc.status == "done"', user=user)
+    design = gateway.get_doc(couch_db, "_design/legacy")
+    assert design["views"]["by_status"] == grid_lrt
+    assert design[USER_VIEWS_FIELD] == {"mine": 'doc.status == "done"'}
+    assert [row["id"] for row in selectors.list_tokens(campaign, "by_status").rows] == ["t_legacy_2"]
+    assert [row["id"] for row in selectors.list_tokens(campaign, "mine").rows] == ["t_legacy_2"]
 
 
 def test_a_view_refused_when_the_design_document_is_saved(campaign, gateway, monkeypatch):

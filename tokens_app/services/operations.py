@@ -19,14 +19,14 @@ from django.utils import timezone
 from tokens_app import selectors
 from tokens_app.couch import Conflict, CouchRequestError, get_gateway
 from tokens_app.design import (
-    BUILTIN_VIEWS,
     STATE_NAMES,
     TOKENS_VIEW,
     design_doc_id,
     merged_design_doc,
-    user_view,
+    validate_condition,
     validate_token_type,
     validate_view_name,
+    with_user_view,
 )
 from tokens_app.models import Campaign
 
@@ -177,27 +177,26 @@ def _deletion(doc: dict) -> dict:
 def add_view(campaign, name, condition, *, user) -> None:
     """Add (or replace) a user view: the tokens for which ``condition`` on ``doc.*`` holds.
 
-    A condition that is not valid JavaScript is refused with the server's message and nothing
-    is saved: the gateway compiles it first where the server allows, and Apache CouchDB also
-    refuses a map function that does not compile when the design document is saved.
+    The condition is in the portal's condition language, compiled to JavaScript by the portal
+    (:mod:`tokens_app.conditions`); one outside it is refused with the line and column of the
+    offending character and nothing is saved. A view of that name that the portal did not write
+    (another tool's) is refused too: the portal reads such views but never changes them.
     """
     check_can_change(campaign, user, "add a view to")
     try:
         validate_view_name(name)
-        new_view = user_view(campaign.token_type, condition)
+        validate_condition(condition)
     except ValueError as exc:
         raise ServiceError(str(exc)) from None
-    if name in BUILTIN_VIEWS:
-        raise ServiceError(f"'{name}' is a built-in view of every campaign; choose another name")
     gateway = get_gateway()
-    try:
-        gateway.check_map_function(new_view["map"])
-    except CouchRequestError as exc:
-        raise ServiceError(f"CouchDB refused the view '{name}': {exc}") from None
     for attempt in range(DESIGN_WRITE_ATTEMPTS):
         existing = gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
-        design = merged_design_doc(campaign.token_type, existing)
-        design["views"][name] = new_view
+        try:
+            design = with_user_view(
+                merged_design_doc(campaign.token_type, existing), campaign.token_type, name, condition
+            )
+        except ValueError as exc:
+            raise ServiceError(str(exc)) from None
         try:
             gateway.put_doc(campaign.database, design)
             return
