@@ -3,6 +3,7 @@
     python -m bench                    # everything at full size, writes docs/benchmarks.md
     python -m bench --quick            # a tiny smoke run of everything (seconds)
     python -m bench --only locks --sizes 1000,10000
+    python -m bench --only shared_file     # 5,000 tokens each carrying a 2 MB file
 """
 
 from __future__ import annotations
@@ -16,18 +17,20 @@ from pathlib import Path
 from .environment import configure_django, orm_engine
 from .report import machine, write_docs
 
-BENCHMARKS = ("creation", "counting", "locks", "memory")
+BENCHMARKS = ("creation", "counting", "locks", "memory", "shared_file")
 FULL = {
     "creation": {"sizes": [1_000, 10_000], "per_token_sample": 1_000},
     "counting": {"sizes": [10_000, 100_000], "campaign_sizes": [10, 1_000], "repeat": 3},
     "locks": {"sizes": [1_000, 10_000, 100_000], "operations": 300, "expired": (10_000, 100_000)},
     "memory": {"size": 100_000},
+    "shared_file": {"size": 5_000, "file_mb": 2},
 }
 QUICK = {
     "creation": {"sizes": [30], "per_token_sample": 10},
     "counting": {"sizes": [40], "campaign_sizes": [2, 6], "repeat": 1, "campaigns": 3},
     "locks": {"sizes": [50, 200], "operations": 20, "expired": (20, 200)},
     "memory": {"size": 200},
+    "shared_file": {"size": 20, "file_mb": 2},
 }
 
 
@@ -51,7 +54,7 @@ def options_for(name: str, args) -> dict:
     options = dict((QUICK if args.quick else FULL)[name])
     if args.sizes:
         sizes = [int(size.replace("_", "")) for size in args.sizes.split(",")]
-        if name == "memory":
+        if name in ("memory", "shared_file"):
             options["size"] = max(sizes)
         else:
             options["sizes"] = sizes

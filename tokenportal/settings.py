@@ -23,6 +23,7 @@ env = environ.Env(
     COUCHDB_TIMEOUT=(float, 30.0),
     COUCHDB_BATCH_SIZE=(int, 500),
     COUCHDB_WRITES_IN_FLIGHT=(int, 3),
+    COUCHDB_BATCH_BYTES=(int, 32 * 2**20),
     MAX_UPLOAD_MB=(int, 20),
     SECURE_SSL_REDIRECT=(bool, False),
     SECURE_HSTS_SECONDS=(int, 0),
@@ -242,6 +243,8 @@ COUCHDB = {
     "TIMEOUT": _typed("COUCHDB_TIMEOUT", at_least=0.1),
     "BATCH_SIZE": _typed("COUCHDB_BATCH_SIZE", at_least=1),
     "WRITES_IN_FLIGHT": _typed("COUCHDB_WRITES_IN_FLIGHT", at_least=1),
+    # A bulk request smaller than a mebibyte would send most tokens with a file one by one.
+    "BATCH_BYTES": _typed("COUCHDB_BATCH_BYTES", at_least=2**20),
 }
 
 LOG_LEVEL = _typed("LOG_LEVEL").upper()

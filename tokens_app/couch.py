@@ -25,6 +25,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import requests
 from cloudant.client import CouchDB
 
+from tokens_app.bulk import Body, EncodedDoc, encode
+
 _MISSING = object()
 # View parameters that CouchDB expects JSON-encoded in the query string.
 # The 404 reasons of a missing database (CouchDB's, then pouchdb-server's), not a missing document.
@@ -300,8 +302,11 @@ class Gateway:
         )
         return response.json()["rev"]
 
-    def bulk_docs(self, db: str, docs: list[dict]) -> list[dict]:
+    def bulk_docs(self, db: str, docs: list[dict | EncodedDoc]) -> list[dict]:
         """Write many documents in one request; per-document results, conflicts included.
+
+        Documents come as dicts or already encoded (``tokens_app.bulk``); bounding the size of
+        the request is the caller's job (``bulk.batches``).
 
         A result is ``{"id", "rev"}`` or ``{"id", "error", "reason"}``; ``error == "conflict"``
         marks a document someone else changed meanwhile. Documents refused as unauthorized
@@ -316,10 +321,11 @@ class Gateway:
                 results[index] = result
         return results
 
-    def _post_bulk(self, db: str, docs: list[dict]) -> list[dict]:
+    def _post_bulk(self, db: str, docs: list[dict | EncodedDoc]) -> list[dict]:
+        body = Body([doc if isinstance(doc, EncodedDoc) else encode(doc) for doc in docs])
         return self.request(
             "POST", f"{quote(db, safe='')}/_bulk_docs", what=f"write {len(docs)} documents", db=db,
-            json_body={"docs": docs},
+            data=body, headers={"Content-Type": "application/json"},
         ).json()
 
     def fetch_docs(self, db: str, ids: list[str]) -> dict[str, dict | None]:

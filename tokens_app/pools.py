@@ -63,9 +63,11 @@ def in_flight(function: Callable[[Any], Any], items: Iterable, *, limit: int) ->
     ``(item, future)`` in item order, each once its call has finished.
 
     Items are drawn only when there is room, so a lazy iterable prepares the next item while the
-    calls before it wait on the server. After a call has failed no further item is started, but
-    the calls already running are still yielded: the caller can count everything that was done.
-    Closing the iterator early waits for the calls still running.
+    calls before it wait on the server, and no more than ``limit`` items are held at once. After
+    a call has failed no further item is started, but the calls already running are still
+    yielded: the caller can count everything that was done. An item that cannot be drawn (the
+    iterable raised) counts as a failed call of item None. Closing the iterator early waits for
+    the calls still running.
     """
     items = iter(items)
     pending: deque[tuple[Any, Future]] = deque()
@@ -73,7 +75,12 @@ def in_flight(function: Callable[[Any], Any], items: Iterable, *, limit: int) ->
     try:
         while True:
             while not failed and len(pending) < limit:
-                item = next(items, _END)
+                try:
+                    item = next(items, _END)
+                except Exception as exc:  # noqa: BLE001 - handed to the caller like a call's error
+                    pending.append((None, _failed(exc)))
+                    failed = True
+                    break
                 if item is _END:
                     break
                 pending.append((item, write_pool().submit(function, item)))
@@ -85,6 +92,12 @@ def in_flight(function: Callable[[Any], Any], items: Iterable, *, limit: int) ->
     finally:
         for _, future in pending:
             future.exception()
+
+
+def _failed(exc: Exception) -> Future:
+    future: Future = Future()
+    future.set_exception(exc)
+    return future
 
 
 _END = object()

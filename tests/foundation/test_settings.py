@@ -123,3 +123,22 @@ def test_writes_in_flight_defaults_to_three_and_is_read(tmp_path):
     chosen = load_settings(tmp_path, SECRET_KEY="k" * 50, COUCHDB_PASSWORD="pw", COUCHDB_WRITES_IN_FLIGHT="5")
     assert json.loads(default.stdout)["couch"]["WRITES_IN_FLIGHT"] == 3
     assert json.loads(chosen.stdout)["couch"]["WRITES_IN_FLIGHT"] == 5
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("lots", "COUCHDB_BATCH_BYTES='lots' is not a valid value for COUCHDB_BATCH_BYTES"),
+    ("32MB", "COUCHDB_BATCH_BYTES='32MB' is not a valid value for COUCHDB_BATCH_BYTES"),
+    ("0", "COUCHDB_BATCH_BYTES=0 is not a valid value for COUCHDB_BATCH_BYTES: give at least 1048576"),
+    ("65536", "COUCHDB_BATCH_BYTES=65536 is not a valid value for COUCHDB_BATCH_BYTES: give at least 1048576"),
+])
+def test_batch_bytes_must_be_a_whole_number_of_at_least_a_mebibyte(tmp_path, value, message):
+    result = load_settings(tmp_path, SECRET_KEY="k" * 50, COUCHDB_PASSWORD="pw", COUCHDB_BATCH_BYTES=value)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_batch_bytes_defaults_to_32_mib_and_is_read(tmp_path):
+    default = load_settings(tmp_path, SECRET_KEY="k" * 50, COUCHDB_PASSWORD="pw")
+    chosen = load_settings(tmp_path, SECRET_KEY="k" * 50, COUCHDB_PASSWORD="pw", COUCHDB_BATCH_BYTES="8388608")
+    assert json.loads(default.stdout)["couch"]["BATCH_BYTES"] == 32 * 2**20
+    assert json.loads(chosen.stdout)["couch"]["BATCH_BYTES"] == 8 * 2**20

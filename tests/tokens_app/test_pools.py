@@ -74,3 +74,15 @@ def test_closing_early_waits_for_the_calls_still_running():
 
 def test_concurrently_keeps_the_order_of_its_items():
     assert concurrently(lambda item: item * 2, list(range(20))) == [item * 2 for item in range(20)]
+
+
+def test_an_item_that_cannot_be_drawn_is_a_failed_call_after_the_running_ones():
+    def items():
+        yield 1
+        yield 2
+        raise RuntimeError("cannot prepare item 3")
+
+    outcomes = [(item, future.exception()) for item, future in in_flight(Recorder(), items(), limit=4)]
+    assert [item for item, _ in outcomes] == [1, 2, None]
+    assert outcomes[0][1] is None and outcomes[1][1] is None
+    assert str(outcomes[2][1]) == "cannot prepare item 3"

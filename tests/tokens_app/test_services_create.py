@@ -428,17 +428,17 @@ def test_documents_are_built_batch_by_batch(couch_db, user, monkeypatch, setting
     plan = services.plan_tokenset(config_data=CONFIG, srmlist_data=srmlist(), database=couch_db)
     campaign = services.start_campaign(plan, user=user)
     built = []
-    original = creation._batch_docs
+    original = creation._token_doc
 
-    def recording(plan, batch, *args):
-        built.append(len(batch))
-        return original(plan, batch, *args)
+    def recording(*args):
+        built.append("doc")
+        return original(*args)
 
-    monkeypatch.setattr(creation, "_batch_docs", recording)
+    monkeypatch.setattr(creation, "_token_doc", recording)
     services.push_tokenset(
         campaign, user=user, plan=plan, batch_size=5, progress=lambda done, total: built.append(("progress", done))
     )
-    assert built == [5, ("progress", 5), 5, ("progress", 10), 2, ("progress", 12)]
+    assert built == ["doc"] * 5 + [("progress", 5)] + ["doc"] * 5 + [("progress", 10)] + ["doc"] * 2 + [("progress", 12)]
 
 
 def test_the_design_document_goes_in_after_the_tokens(couch_db, user, monkeypatch, gateway):
@@ -464,7 +464,7 @@ def test_a_refused_batch_still_gets_the_design_document(couch_db, user, monkeypa
     write = gateway.bulk_docs
 
     def refusing_the_second(db, docs):
-        if docs[0]["_id"] == plan.token_ids[5]:
+        if docs[0].id == plan.token_ids[5]:
             raise CouchUnreachable("the server went away")
         return write(db, docs)
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db import transaction
 
+from tokens_app.bulk import EncodedDoc, SharedAttachments, batches, body_size, encode, max_batch_bytes
 from tokens_app.configs import ConfigError, parse_config
 from tokens_app.couch import Conflict, CouchError, get_gateway
 from tokens_app.design import design_doc_id, merged_design_doc, validate_token_type
@@ -45,6 +47,8 @@ from .common import (
 NO_OBSID = "L000000"
 MAX_SRM_LINES = 100_000
 DESIGN_WRITE_ATTEMPTS = 3
+# Room for the ``"_rev"`` member an overwriting push adds to a token (a revision is "N-<32 hex>").
+REVISION_BYTES = 64
 _ID_PREFIX = re.compile(r"[A-Za-z0-9_.-]{0,20}")
 
 
@@ -102,6 +106,19 @@ class TokenSetPlan:
     def attachments(self) -> list[str]:
         """Names of the files attached to every token of the set."""
         return list(self.files)
+
+    @cached_property
+    def shared_attachments(self) -> SharedAttachments:
+        """The set's files as every token carries them, encoded once for the whole push."""
+        return SharedAttachments(
+            {name: inline_attachment(data, content_type) for name, (content_type, data) in self.files.items()}
+        )
+
+    def largest_token_bytes(self) -> int:
+        """Bytes of the request that writes the set's largest token alone (with a revision)."""
+        key, links = max(self.slices.items(), key=lambda item: sum(len(link) + 1 for link in item[1]))
+        doc = encode(_token_doc(self, key, links, self.token_id(key), int(time.time()), None), self.shared_attachments)
+        return body_size([doc]) + REVISION_BYTES
 
     def token_id(self, key: str) -> str:
         step = self.fields.get("PIPELINE_STEP")
@@ -201,7 +218,7 @@ def plan_tokenset(
     del by_subband
     for links in slices.values():
         links[:] = [convert_link(url, link_flavor) for url in links]
-    return TokenSetPlan(
+    plan = TokenSetPlan(
         token_type=token_type,
         database=database,
         obsid=obsid,
@@ -224,6 +241,20 @@ def plan_tokenset(
         slices=slices,
         files=files,
     )
+    _check_fits_one_request(plan)
+    return plan
+
+
+def _check_fits_one_request(plan: TokenSetPlan) -> None:
+    """Refuse a set whose tokens cannot be written: one token with its files must fit into one
+    ``_bulk_docs`` request (a bigger request is what took a CouchDB server down)."""
+    size, limit = plan.largest_token_bytes(), max_batch_bytes()
+    if size > limit:
+        raise ServiceError(
+            f"a token of this set with its attached files is {size / 2**20:.1f} MB as CouchDB receives it "
+            f"(files travel base64-encoded, 4/3 of their size), more than the {limit / 2**20:.1f} MB one "
+            "request may carry (COUCHDB_BATCH_BYTES): attach smaller files"
+        )
 
 
 def _upload(kind: str, name: str) -> str:
@@ -367,18 +398,21 @@ def push_tokenset(
     batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> CreationReport:
-    """Write the campaign's tokens in batches of ``batch_size`` through ``_bulk_docs``.
+    """Write the campaign's tokens through ``_bulk_docs`` in batches of at most ``batch_size``
+    tokens and ``COUCHDB_BATCH_BYTES`` bytes.
 
     ``plan`` is the plan the campaign was started from (``create_tokenset`` passes the one it
     made); without it the plan is made again from the campaign row, as for a resumed push.
-    Each batch's documents are built only when that batch is written and dropped after it.
+    Each batch's documents are encoded only when that batch is about to be sent and dropped
+    after it; the set's files are encoded once for the whole push.
 
     Each batch is one bulk write, and ``COUCHDB_WRITES_IN_FLIGHT`` of them are sent at once; a
     token already in the database comes back as a conflict and is counted as there and left
     alone. With ``overwrite`` each batch first looks up the revisions of its tokens (one
     ``_all_docs`` request) so that they can be replaced. After each batch the campaign records
     how many tokens the server confirmed, so whatever stops a push leaves ``incomplete`` with
-    that count (a batch whose answer was lost may have landed: the next push finds it there); ``progress(processed, total)`` is called after each batch. The campaign is
+    that count (a batch whose answer was lost may have landed: the next push finds it there);
+    ``progress(processed, total)`` is called after each batch. The campaign is
     ``ready`` once every token and the design document are in.
     """
     check_can_change(campaign, user, "write the tokens of")
@@ -419,42 +453,60 @@ def _write_tokens(campaign, plan, overwrite, batch_size, report, progress) -> Ex
     them into ``report``; answer the first batch's error, if any (no batch is started after it,
     but those already sent are counted).
 
-    Each batch's documents are built just before it is sent, on the writer thread; the campaign
-    records its count after each batch while the next ones wait on the server.
+    Batches are made only when there is room for one more in flight, so a push holds a few
+    batches at a time; the campaign records its count after each batch while the next ones wait
+    on the server.
     """
-    shared_attachments = {name: inline_attachment(data, ctype) for name, (ctype, data) in plan.files.items()}
     writes = in_flight(
-        lambda batch: _write_batch(plan, batch, shared_attachments, overwrite),
-        chunked(plan.slices.items(), batch_size),
+        lambda batch: get_gateway().bulk_docs(plan.database, batch.docs),
+        _token_batches(plan, overwrite, batch_size),
         limit=writes_in_flight(),
     )
     failure = None
-    for _, write in writes:
+    for batch, write in writes:
         if write.exception() is not None:
             failure = failure or write.exception()
             continue
-        _count_results(write.result(), overwrite, report)
+        _count_results(write.result(), batch.replaced, overwrite, report)
         _record(campaign, report, Campaign.Status.INCOMPLETE)
         if progress is not None:
             progress(report.processed, report.total)
     return failure
 
 
-def _write_batch(plan: TokenSetPlan, batch, shared_attachments: dict, overwrite: bool) -> tuple[dict, list[dict]]:
-    """Write one batch (on a pool thread); answer the revisions it replaced and the results."""
-    gateway = get_gateway()
-    ids = [plan.token_id(key) for key, _ in batch]
-    # Without overwrite no lookup is needed: _bulk_docs refuses a document that exists (sent
-    # without a revision) with a conflict, which says "already there" just as well.
-    revisions = gateway.existing_ids(plan.database, ids) if overwrite else {}
-    return revisions, gateway.bulk_docs(plan.database, _batch_docs(plan, batch, ids, shared_attachments, revisions))
+@dataclass
+class _TokenBatch:
+    """One ``_bulk_docs`` request of a push, and which of its tokens replace existing ones."""
+
+    docs: list[EncodedDoc]
+    replaced: set[str]
 
 
-def _count_results(written: tuple[dict, list[dict]], overwrite: bool, report: CreationReport) -> None:
-    revisions, results = written
+def _token_batches(plan: TokenSetPlan, overwrite: bool, batch_size: int) -> Iterator[_TokenBatch]:
+    """The plan's tokens encoded, in batches of at most ``batch_size`` tokens and
+    ``COUCHDB_BATCH_BYTES`` bytes, made as they are drawn.
+
+    With ``overwrite`` the revisions of each ``batch_size`` tokens are looked up first (one
+    ``_all_docs`` request) so that they can be replaced. Without it no lookup is needed:
+    ``_bulk_docs`` refuses a document that exists (sent without a revision) with a conflict,
+    which says "already there" just as well.
+    """
+    created = int(time.time())
+    for chunk in chunked(plan.slices.items(), batch_size):
+        ids = [plan.token_id(key) for key, _ in chunk]
+        revisions = get_gateway().existing_ids(plan.database, ids) if overwrite else {}
+        docs = (
+            encode(_token_doc(plan, key, links, token_id, created, revisions.get(token_id)), plan.shared_attachments)
+            for (key, links), token_id in zip(chunk, ids)
+        )
+        for docs_of_batch in batches(docs, max_docs=batch_size, max_bytes=max_batch_bytes()):
+            yield _TokenBatch(docs_of_batch, {doc.id for doc in docs_of_batch if doc.id in revisions})
+
+
+def _count_results(results: list[dict], replaced: set[str], overwrite: bool, report: CreationReport) -> None:
     for result in results:
         if "error" not in result:
-            if result["id"] in revisions:
+            if result["id"] in replaced:
                 report.overwritten += 1
             else:
                 report.written += 1
@@ -466,22 +518,15 @@ def _count_results(written: tuple[dict, list[dict]], overwrite: bool, report: Cr
             report.error = report.error or f"{result['id']}: {result['error']} {result.get('reason', '')}".strip()
 
 
-def _batch_docs(plan: TokenSetPlan, batch, ids: list[str], shared_attachments: dict, revisions: dict) -> list[dict]:
-    """The documents of one batch, built when the batch is written."""
-    created = int(time.time())
-    docs = []
-    for (key, links), token_id in zip(batch, ids):
-        doc = {**plan.fields, "_id": token_id, plan.key_name: key, "created": created}
-        attachments = dict(shared_attachments)
-        if plan.file_upload:
-            srm_file = "".join(f"{link}\n" for link in links).encode()
-            attachments[plan.file_upload] = inline_attachment(srm_file, "text/plain")
-        if attachments:
-            doc["_attachments"] = attachments
-        if token_id in revisions:
-            doc["_rev"] = revisions[token_id]
-        docs.append(doc)
-    return docs
+def _token_doc(plan: TokenSetPlan, key: str, links: list[str], token_id: str, created: int, rev: str | None) -> dict:
+    """One token with its own attachment (the SRM file); the set's files are added when encoded."""
+    doc = {**plan.fields, "_id": token_id, plan.key_name: key, "created": created}
+    if rev is not None:
+        doc["_rev"] = rev
+    if plan.file_upload:
+        srm_file = "".join(f"{link}\n" for link in links).encode()
+        doc["_attachments"] = {plan.file_upload: inline_attachment(srm_file, "text/plain")}
+    return doc
 
 
 def _record(campaign: Campaign, report: CreationReport, status: str, error: str | None = None) -> None:

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from tokens_app import selectors
+from tokens_app import bulk, selectors
 from tokens_app.couch import Conflict, CouchRequestError, get_gateway
 from tokens_app.design import (
     STATE_NAMES,
@@ -45,6 +45,9 @@ from .common import (
 from .creation import ensure_design_doc
 
 MAX_STATUS_LENGTH = 100
+# Room for a token's own fields beside a file attached to it, when checking that both fit into
+# one request before anything is written.
+TOKEN_BYTES = 16 * 1024
 DESIGN_WRITE_ATTEMPTS = 3
 # Fields a bulk "set field" may not touch: ``type`` decides which campaign a token is in.
 PROTECTED_FIELDS = frozenset({"type"})
@@ -146,8 +149,9 @@ def attach_file(
         raise ServiceError(f"the attachment {name!r} is not a file's bytes")
     if len(data) > max_upload_bytes():
         raise ServiceError(f"the attachment {name!r} is larger than {max_upload_bytes() // 2**20} MB")
-    selection = targets.select(campaign, view=view, ids=ids, where=where)
     attachment = inline_attachment(data, content_type or content_type_of(name))
+    _check_fits_one_request(name, attachment)
+    selection = targets.select(campaign, view=view, ids=ids, where=where)
     digest = "md5-" + base64.b64encode(hashlib.md5(data).digest()).decode("ascii")
 
     def decide(doc):
@@ -161,6 +165,17 @@ def attach_file(
         campaign.attachment_names = [*campaign.attachment_names, name]
         campaign.save(update_fields=["attachment_names", "updated_at"])
     return result
+
+
+def _check_fits_one_request(name: str, attachment: dict) -> None:
+    """A token carrying the file must fit into one ``_bulk_docs`` request."""
+    size = bulk.body_size([bulk.encode({"_id": "", "_attachments": {name: attachment}})]) + TOKEN_BYTES
+    if size > bulk.max_batch_bytes():
+        raise ServiceError(
+            f"the attachment {name!r} is {size / 2**20:.1f} MB with its token as CouchDB receives it (files "
+            f"travel base64-encoded, 4/3 of their size), more than the {bulk.max_batch_bytes() / 2**20:.1f} MB "
+            "one request may carry (COUCHDB_BATCH_BYTES)"
+        )
 
 
 def delete_tokens(campaign, *, user, view=None, ids=None, where=None, progress=None) -> OperationResult:

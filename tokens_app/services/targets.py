@@ -27,6 +27,7 @@ from itertools import islice
 
 from django.conf import settings
 
+from tokens_app import bulk
 from tokens_app.couch import get_gateway
 from tokens_app.design import REDUCE_VIEWS, STATE_NAMES, TOKENS_VIEW, design_doc_id, state_of, validate_view_name
 from tokens_app.models import Campaign
@@ -149,16 +150,18 @@ def apply(
 
 
 def write(database: str, changes: list[dict], result: OperationResult) -> list[str]:
-    """Write ``changes`` in one request; count successes and failures, return conflicted ids."""
+    """Write ``changes`` in one request, or in several where they exceed ``COUCHDB_BATCH_BYTES``
+    (a file attached to a page of tokens); count successes and failures, return conflicted ids."""
     conflicted = []
-    for outcome in get_gateway().bulk_docs(database, changes):
-        if "error" not in outcome:
-            result.changed += 1
-        elif outcome["error"] == "conflict":
-            conflicted.append(outcome["id"])
-        else:
-            result.failed += 1
-            result.error = result.error or f"{outcome['id']}: {outcome['error']} {outcome.get('reason', '')}".strip()
+    for batch in bulk.batches(map(bulk.encode, changes), max_docs=len(changes), max_bytes=bulk.max_batch_bytes()):
+        for outcome in get_gateway().bulk_docs(database, batch):
+            if "error" not in outcome:
+                result.changed += 1
+            elif outcome["error"] == "conflict":
+                conflicted.append(outcome["id"])
+            else:
+                result.failed += 1
+                result.error = result.error or f"{outcome['id']}: {outcome['error']} {outcome.get('reason', '')}".strip()
     return conflicted
 
 
