@@ -5,7 +5,6 @@ exist, an OBSID mixed into the list) is the services' job: the new-campaign form
 ``plan_tokenset`` and shows its ServiceError inline, so the rules live in one place.
 """
 
-import base64
 import json
 from datetime import timedelta
 
@@ -94,7 +93,7 @@ def _read_upload(upload, what: str) -> bytes:
 class CampaignForm(forms.Form):
     """Step one of a new campaign: the uploads and options, checked by ``plan_tokenset``.
 
-    A valid form holds ``plan`` (nothing written yet) and ``draft()``, the JSON-safe inputs that
+    A valid form holds ``plan`` (nothing written yet) and ``draft_arguments()``, the inputs that
     the preview step plans again from.
     """
 
@@ -166,21 +165,12 @@ class CampaignForm(forms.Form):
             "allow_mixed": data["allow_mixed"],
         }
 
-    def draft(self) -> dict:
-        """The plan's inputs, JSON-safe (texts as the plan decoded them, files as base64)."""
+    def draft_arguments(self) -> dict:
+        """The plan's arguments to save as a draft (the uploads as text the plan decoded)."""
         arguments = self._plan_arguments(self.cleaned_data)
         arguments["config_data"] = self.plan.config_text
         arguments["srmlist_data"] = self.plan.srmlist_text
-        arguments["attachments"] = {
-            name: base64.b64encode(data).decode("ascii") for name, data in arguments["attachments"].items()
-        }
         return arguments
-
-
-def plan_from_draft(draft: dict):
-    """Plan again from ``CampaignForm.draft()``: the preview and the confirmation see the same set."""
-    attachments = {name: base64.b64decode(data) for name, data in draft["attachments"].items()}
-    return services.plan_tokenset(**{**draft, "attachments": attachments})
 
 
 class AdoptForm(forms.Form):

@@ -104,3 +104,35 @@ class CampaignFile(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class CampaignDraft(models.Model):
+    """The uploads of a new campaign between its form and its confirmation.
+
+    Kept in the database, not in the session: a session row is read and written on every request
+    of its user, and a 45 MB upload made a 58 MB session row. The session holds only the id; a
+    draft is its owner's alone and expires (``services.drafts``).
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="campaign_drafts")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    config_text = models.TextField(blank=True)
+    srmlist_text = models.TextField("SRM list", blank=True)
+    options = models.JSONField(default=dict, blank=True, help_text="the other arguments of the plan")
+
+    def __str__(self):
+        return f"draft {self.pk} of {self.owner}"
+
+
+class CampaignDraftFile(models.Model):
+    """A file a draft would attach to every token."""
+
+    draft = models.ForeignKey(CampaignDraft, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(max_length=255)
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["draft", "name"], name="unique_file_per_draft")]
+
+    def __str__(self):
+        return self.name

@@ -33,8 +33,9 @@ def _push(campaign_pk: int, user) -> None:
         report = push_tokenset(campaign, user=user)
         logger.info("pushed %s: %s", campaign, report.message())
     except ServiceError as exc:
-        # Refused before writing (locked or frozen meanwhile): say so where the operator looks.
-        Campaign.objects.filter(pk=campaign_pk).update(status=Campaign.Status.INCOMPLETE, last_error=str(exc))
+        # Refused before writing (locked, frozen or archived since the request checked): the row
+        # is not this push's to change; the service has recorded whatever it did write.
+        logger.warning("push of campaign %s refused: %s", campaign_pk, exc)
     except CouchError as exc:
         # The service has recorded the error and the true written count on the campaign.
         logger.warning("push of campaign %s stopped: %s", campaign_pk, exc)

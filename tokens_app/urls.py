@@ -24,6 +24,7 @@ urlpatterns = [
     path(campaign + "delete/", views.DeleteTokensView.as_view(), name="campaign-delete"),
     path(campaign + "purge/", views.PurgeView.as_view(), name="campaign-purge"),
     path(campaign + "resume/", views.ResumeCreationView.as_view(), name="campaign-resume"),
+    path(campaign + "recreate-views/", views.RecreateViewsView.as_view(), name="campaign-recreate-views"),
     path(campaign + "attachment/", views.TokenAttachmentView.as_view(), name="token-attachment"),
     path(campaign + "tokens/<path:token_id>/", views.TokenDetailView.as_view(), name="token-detail"),
 ]

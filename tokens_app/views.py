@@ -25,7 +25,7 @@ from locks_app.utility import TokenUtility
 from tokenportal.disclosure import shown_to
 
 from . import selectors, services, tasks
-from .couch import CouchError
+from .couch import CouchError, DatabaseMissing
 from .forms import (
     AddViewForm,
     AdoptForm,
@@ -39,7 +39,6 @@ from .forms import (
     StatusForm,
     TargetForm,
     TokenPageForm,
-    plan_from_draft,
 )
 from .health import couchdb_health, database_health
 from .models import CHANGE_CAMPAIGN, Campaign
@@ -149,13 +148,15 @@ class AdoptDesignView(ChangeCampaignRequired, FormView):
 
 
 class CampaignCreateView(ChangeCampaignRequired, FormView):
-    """Step one: upload and check. Nothing is written; the inputs wait in the session."""
+    """Step one: upload and check. Nothing is written to CouchDB; the inputs wait in a draft
+    (a database row, never the session: the session keeps only its id)."""
 
     form_class = CampaignForm
     template_name = "tokens_app/campaign_form.html"
 
     def form_valid(self, form):
-        self.request.session[DRAFT_SESSION_KEY] = form.draft()
+        draft = services.save_draft(user=self.request.user, arguments=form.draft_arguments())
+        self.request.session[DRAFT_SESSION_KEY] = draft.pk
         return redirect("tokens:campaign-preview")
 
 
@@ -165,7 +166,10 @@ class CampaignPreviewView(ChangeCampaignRequired, TemplateView):
     template_name = "tokens_app/campaign_preview.html"
 
     def dispatch(self, request, *args, **kwargs):
-        self.draft = request.session.get(DRAFT_SESSION_KEY)
+        draft_id = request.session.get(DRAFT_SESSION_KEY)
+        self.draft = services.live_draft(draft_id) if isinstance(draft_id, int) else None
+        if self.draft is not None and self.draft.owner_id != request.user.pk:
+            raise Http404("no such draft")
         if self.draft is None and request.user.has_perm(CHANGE_CAMPAIGN):
             messages.info(request, "Start by uploading a config and an SRM list.")
             return redirect("tokens:campaign-new")
@@ -173,7 +177,7 @@ class CampaignPreviewView(ChangeCampaignRequired, TemplateView):
 
     def get(self, request, *args, **kwargs):
         try:
-            plan = plan_from_draft(self.draft)
+            plan = services.plan_of_draft(self.draft)
         except services.ServiceError as exc:
             messages.error(request, str(exc))
             return redirect("tokens:campaign-new")
@@ -184,10 +188,11 @@ class CampaignPreviewView(ChangeCampaignRequired, TemplateView):
 
     def post(self, request, *args, **kwargs):
         try:
-            campaign = services.start_campaign(plan_from_draft(self.draft), user=request.user)
+            campaign = services.start_campaign(services.plan_of_draft(self.draft), user=request.user)
         except services.ServiceError as exc:
             messages.error(request, str(exc))
             return redirect("tokens:campaign-preview")
+        services.discard_draft(self.draft)
         del request.session[DRAFT_SESSION_KEY]
         tasks.push_in_background(campaign, request.user)
         messages.success(request, f"Creating {campaign.token_count} tokens of {campaign} in the background.")
@@ -195,33 +200,64 @@ class CampaignPreviewView(ChangeCampaignRequired, TemplateView):
 
 
 class CampaignDetailView(DetailView):
+    """The campaign page. It always renders: when CouchDB cannot show the tokens (no views yet,
+    database gone, server down) it says so and shows what the row knows and how to repair it."""
+
     model = Campaign
     template_name = "tokens_app/campaign_detail.html"
 
     def get_context_data(self, **kwargs):
         campaign = self.object
+        may_change = self.request.user.has_perm(CHANGE_CAMPAIGN)
         context = {
             "lock": campaign_locks().get(campaign.lock_key),
-            "may_change": self.request.user.has_perm(CHANGE_CAMPAIGN),
+            "may_change": may_change,
+            "may_resume": may_change and campaign.status in services.RESUMABLE,
             "has_tokens": campaign.status not in NO_TOKENS,
             "forms": action_forms(),
         }
         if context["has_tokens"]:
-            choice = TokenPageForm(self.request.GET)
-            page_data = choice.cleaned_data if choice.is_valid() else {}
-            views = selectors.token_views(campaign)
-            view = page_data.get("view") if page_data.get("view") in views else views[0]
-            context.update(
-                counts=selectors.overview_counts_many([campaign])[campaign.pk],
-                completions=selectors.completions(campaign),
-                errors=selectors.error_summary(campaign),
-                views=views,
-                view=view,
-                tokens=selectors.list_tokens(
-                    campaign, view, page=page_data.get("page") or 1, per_page=TOKENS_PER_PAGE
-                ),
-            )
+            try:
+                context.update(self.tokens_context())
+            except CouchError as exc:
+                context.update(has_tokens=False, couch_problem=couch_problem(campaign, exc))
         return super().get_context_data(**context, **kwargs)
+
+    def tokens_context(self) -> dict:
+        """What CouchDB says about the campaign's tokens: counts, summaries, a page of a view."""
+        campaign = self.object
+        choice = TokenPageForm(self.request.GET)
+        page_data = choice.cleaned_data if choice.is_valid() else {}
+        views = selectors.token_views(campaign)
+        view = page_data.get("view") if page_data.get("view") in views else views[0]
+        return {
+            "counts": selectors.overview_counts_many([campaign])[campaign.pk],
+            "completions": selectors.completions(campaign),
+            "errors": selectors.error_summary(campaign),
+            "views": views,
+            "view": view,
+            "tokens": selectors.list_tokens(campaign, view, page=page_data.get("page") or 1, per_page=TOKENS_PER_PAGE),
+        }
+
+
+def couch_problem(campaign: Campaign, error: CouchError) -> dict:
+    """Why CouchDB cannot show a campaign's tokens, in words, and whether re-creating its views
+    would help (``kind``: ``database``, ``views`` or ``server``)."""
+    if isinstance(error, DatabaseMissing):
+        return {"kind": "database", "error": error, "explanation": (
+            f"The database '{campaign.database}' does not exist on CouchDB: it was deleted, or the "
+            "tokens were never written. Create the campaign again to write them anew."
+        )}
+    if error.status == 404:
+        return {"kind": "views", "error": error, "explanation": (
+            "The views of this campaign are missing (a push that stopped before writing them, or a "
+            "design document deleted by hand): its tokens cannot be counted or listed until the views "
+            "are re-created."
+        )}
+    return {"kind": "server", "error": error, "explanation": (
+        "CouchDB cannot show this campaign's tokens right now (the server is down or refused the "
+        "request); below is what the portal last knew."
+    )}
 
 
 def action_forms() -> dict:
@@ -400,8 +436,20 @@ class ResumeCreationView(CampaignActionView):
     title = "Resume creation"
 
     def perform(self, form):
+        services.check_can_resume(self.object, self.request.user)
         tasks.push_in_background(self.object, self.request.user)
         return f"Writing the remaining tokens of {self.object} in the background."
+
+
+class RecreateViewsView(CampaignActionView):
+    """Write the campaign's views again (missing after a push cut short, or deleted by hand)."""
+
+    form_class = ConfirmedForm
+    title = "Re-create views"
+
+    def perform(self, form):
+        services.recreate_views(self.object, user=self.request.user)
+        return f"Re-created the views of {self.object}."
 
 
 class ArchiveView(SingleObjectMixin, View):

@@ -16,18 +16,6 @@ from dashboard_data import CONFIG, SMALL_SRMLIST
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def pushed_here(monkeypatch):
-    """Run the background push in the request (the test database is one transaction)."""
-    pushed = []
-
-    def push_now(campaign, user):
-        pushed.append(services.push_tokenset(campaign, user=user))
-
-    monkeypatch.setattr("tokens_app.tasks.push_in_background", push_now)
-    return pushed
-
-
 def upload(config=CONFIG, srmlist=SMALL_SRMLIST, **options):
     data = {
         "config": SimpleUploadedFile("pref_cal1.yaml", config),

@@ -42,11 +42,14 @@ def test_push_in_background_writes_every_token_and_records_it(couch_db):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_refused_background_push_says_why(couch_db):
+def test_a_refused_background_push_leaves_the_row_as_it_was(couch_db):
     operator = make_user("alice", may_change=True)
     plan = services.plan_tokenset(config_data=CONFIG, srmlist_data=SMALL_SRMLIST, database=couch_db)
     campaign = services.start_campaign(plan, user=operator)
     TokenUtility().register(tokens.Freeze(campaign))
     tasks.push_in_background(campaign, operator).join(timeout=60)
     campaign = Campaign.objects.get(pk=campaign.pk)
-    assert campaign.status == "incomplete" and "frozen since" in campaign.last_error
+    assert (campaign.status, campaign.written_count, campaign.last_error) == ("creating", 0, "")
+    # Resuming from the page says why, before anything starts.
+    with pytest.raises(services.Refused, match="frozen since"):
+        services.check_can_resume(campaign, operator)

@@ -5,13 +5,16 @@ rows. The dashboard, the admin and the management commands call these functions.
 - ``targets``: choosing tokens (view, ids, filter) and the bulk loop that re-decides conflicts.
 - ``operations``: reset, scrub, set status or field, attach, delete, views, purge, adopt, counts.
 - ``archive``: the ``.tar.gz`` stream of a campaign.
+- ``drafts``: the uploads of a new campaign waiting for their confirmation.
 """
 
 from .archive import archive_file_name, archive_tokens, safe_member_name
 from .common import OperationResult, Refused, ServiceError
 from .creation import (
+    RESUMABLE,
     CreationReport,
     TokenSetPlan,
+    check_can_resume,
     create_tokenset,
     ensure_design_doc,
     plan_of,
@@ -19,6 +22,7 @@ from .creation import (
     push_tokenset,
     start_campaign,
 )
+from .drafts import discard_draft, discard_expired_drafts, live_draft, plan_of_draft, save_draft
 from .operations import (
     add_view,
     adopt_design,
@@ -26,6 +30,7 @@ from .operations import (
     count_targets,
     delete_tokens,
     purge_campaign,
+    recreate_views,
     refresh_counts,
     reset_tokens,
     scrub_stale,
@@ -34,6 +39,7 @@ from .operations import (
 )
 
 __all__ = [
+    "RESUMABLE",
     "CreationReport",
     "OperationResult",
     "Refused",
@@ -44,17 +50,24 @@ __all__ = [
     "archive_file_name",
     "archive_tokens",
     "attach_file",
+    "check_can_resume",
     "count_targets",
     "create_tokenset",
     "delete_tokens",
+    "discard_draft",
+    "discard_expired_drafts",
     "ensure_design_doc",
+    "live_draft",
     "plan_of",
+    "plan_of_draft",
     "plan_tokenset",
     "purge_campaign",
     "push_tokenset",
+    "recreate_views",
     "refresh_counts",
     "reset_tokens",
     "safe_member_name",
+    "save_draft",
     "scrub_stale",
     "set_field",
     "set_status",

@@ -373,6 +373,21 @@ def plan_of(campaign: Campaign) -> TokenSetPlan:
     )
 
 
+# The states of a campaign whose push can be resumed: one that is writing (a push that died with
+# its process before its first batch leaves "creating") or was cut short.
+RESUMABLE = (Campaign.Status.CREATING, Campaign.Status.INCOMPLETE)
+
+
+def check_can_resume(campaign: Campaign, user) -> None:
+    """Raise Refused or ServiceError unless ``user`` may complete ``campaign``'s push now: the
+    guard allows it and the campaign is still being created (a ``ready`` campaign has all its
+    tokens; an archived or purged one must not get them back)."""
+    check_can_change(
+        campaign, user, "resume the creation of",
+        refuse_statuses=[status for status in Campaign.Status if status not in RESUMABLE],
+    )
+
+
 def ensure_design_doc(database: str, token_type: str) -> None:
     """Create the design document, or renew its built-in views keeping every other view."""
     gateway = get_gateway()

@@ -17,7 +17,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from tokens_app import bulk, selectors
-from tokens_app.couch import Conflict, CouchRequestError, get_gateway
+from tokens_app.couch import Conflict, CouchRequestError, DatabaseMissing, get_gateway
 from tokens_app.design import (
     STATE_NAMES,
     TOKENS_VIEW,
@@ -220,6 +220,18 @@ def add_view(campaign, name, condition, *, user) -> None:
                 raise
         except CouchRequestError as exc:
             raise ServiceError(f"CouchDB refused the view '{name}': {exc}") from None
+
+
+def recreate_views(campaign, *, user) -> None:
+    """Write the campaign's design document again: the built-in views renewed, the views users
+    added kept (after a push cut short before writing it, or a deletion by hand)."""
+    check_can_change(campaign, user, "re-create the views of")
+    try:
+        ensure_design_doc(campaign.database, campaign.token_type)
+    except DatabaseMissing:
+        raise ServiceError(
+            f"cannot re-create the views of {campaign}: database '{campaign.database}' does not exist"
+        ) from None
 
 
 def purge_campaign(campaign, *, user, progress=None) -> OperationResult:

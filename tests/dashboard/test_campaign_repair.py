@@ -1,0 +1,194 @@
+"""Resuming and repairing a campaign from its page, on the real CouchDB.
+
+Resume checks the guard and the status before anything starts, and a refused background push
+leaves the row as it was (a non-holder's Resume used to turn a ready or archived campaign into
+an incomplete one, and a second Resume re-created archived tokens). The campaign page renders
+whatever is missing in CouchDB (a push cut short before its views, a design document deleted, the
+database gone, the server down) with what the portal knows and the actions that repair it.
+"""
+
+import pytest
+from django.urls import reverse
+
+from dashboard_data import CONFIG, SMALL_SRMLIST, make_user
+from locks_app import tokens
+from locks_app.utility import TokenUtility
+from tokens_app import services, tasks
+from tokens_app.design import design_doc_id
+from tokens_app.models import Campaign
+
+pytestmark = pytest.mark.django_db
+
+
+class CutShort(Exception):
+    """Stands for the portal process dying mid-push."""
+
+
+@pytest.fixture
+def background_push_here(monkeypatch):
+    """The background push run in the request through the thread's own body (``tasks._push``),
+    refusal handling included; the campaigns it was started for are listed."""
+    started = []
+
+    def push_now(campaign, user):
+        started.append(campaign.pk)
+        tasks._push(campaign.pk, user)
+
+    monkeypatch.setattr("tokens_app.tasks.push_in_background", push_now)
+    monkeypatch.setattr("tokens_app.tasks.connections.close_all", lambda: None)
+    return started
+
+
+@pytest.fixture
+def bob_client(client, db):
+    """Another operator with the change permission."""
+    client.force_login(make_user("bob", may_change=True))
+    return client
+
+
+def couch_state(gateway, database: str) -> dict:
+    """Every document id of the database with its revision."""
+    return {row["id"]: row["value"]["rev"] for row in gateway.iter_all_docs(database)}
+
+
+def archived(campaign, operator) -> Campaign:
+    b"".join(services.archive_tokens(campaign, user=operator, delete=True))
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.ARCHIVED
+    return campaign
+
+
+def resume(client, campaign):
+    return client.post(reverse("tokens:campaign-resume", args=[campaign.pk]), follow=True)
+
+
+def page_of(client, campaign):
+    response = client.get(campaign.get_absolute_url())
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+# -- Resume: checked before anything starts ----------------------------------------------------------
+
+@pytest.mark.parametrize("status", ["ready", "archived"])
+def test_a_resume_by_a_non_holder_leaves_the_campaign_and_couchdb_as_they_were(
+    status, bob_client, campaign, operator, gateway, background_push_here
+):
+    if status == "archived":
+        archived(campaign, operator)
+    TokenUtility().register(tokens.ExclusiveLock(campaign, operator.username))
+    before = couch_state(gateway, campaign.database)
+    response = resume(bob_client, campaign)
+    assert f"locked by {operator.username}" in response.content.decode()
+    assert background_push_here == []
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.written_count) == (status, 12 if status == "ready" else 0)
+    assert couch_state(gateway, campaign.database) == before
+
+
+def test_a_second_resume_does_not_recreate_archived_tokens(
+    bob_client, operator_client, campaign, operator, gateway, background_push_here
+):
+    archived(campaign, operator)
+    lock = TokenUtility().register(tokens.ExclusiveLock(campaign, operator.username))
+    resume(bob_client, campaign)
+    lock.end()
+    response = resume(operator_client, campaign)
+    assert "the campaign is archived" in response.content.decode()
+    assert background_push_here == []
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.written_count) == ("archived", 0)
+    assert couch_state(gateway, campaign.database) == {}
+
+
+@pytest.mark.parametrize("status", ["ready", "archived", "purged"])
+def test_only_a_campaign_being_created_can_be_resumed(status, operator_client, campaign, background_push_here):
+    Campaign.objects.filter(pk=campaign.pk).update(status=status)
+    assert "Write the missing tokens" not in page_of(operator_client, campaign)
+    response = resume(operator_client, campaign)
+    assert f"the campaign is {status}" in response.content.decode()
+    assert background_push_here == []
+    campaign.refresh_from_db()
+    assert campaign.status == status
+
+
+def test_a_background_push_refused_after_the_request_leaves_the_row_as_it_was(campaign, operator):
+    TokenUtility().register(tokens.ExclusiveLock(campaign, "bob"))
+    Campaign.objects.filter(pk=campaign.pk).update(status="incomplete", written_count=7, last_error="earlier")
+    tasks._push(campaign.pk, operator)
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.written_count, campaign.last_error) == ("incomplete", 7, "earlier")
+
+
+# -- the page of a campaign CouchDB cannot show ------------------------------------------------------
+
+@pytest.fixture
+def cut_short(operator, couch_db):
+    """A campaign whose push stopped after its first batch of 4 of 12 tokens, before its views."""
+    plan = services.plan_tokenset(config_data=CONFIG, srmlist_data=SMALL_SRMLIST, database=couch_db)
+    campaign = services.start_campaign(plan, user=operator)
+
+    def die(processed, total):
+        raise CutShort
+
+    with pytest.raises(CutShort):
+        services.push_tokenset(campaign, user=operator, plan=plan, batch_size=4, progress=die)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.INCOMPLETE and campaign.written_count == 4
+    return campaign
+
+
+def test_a_push_cut_short_before_its_views_can_be_resumed_from_its_page(
+    operator_client, cut_short, gateway, background_push_here
+):
+    assert gateway.get_doc(cut_short.database, design_doc_id(cut_short.token_type), default=None) is None
+    page = page_of(operator_client, cut_short)
+    assert "Write the missing tokens" in page and "views of this campaign are missing" in page
+    assert "4 of 12 tokens" in page
+    resume(operator_client, cut_short)
+    cut_short.refresh_from_db()
+    assert (cut_short.status, cut_short.written_count) == ("ready", 12)
+    page = page_of(operator_client, cut_short)
+    assert "views of this campaign are missing" not in page and "t_pref_cal1_L229507_pref_cal1_SB011" in page
+
+
+def test_views_deleted_by_hand_are_re_created_from_the_page(operator_client, campaign, gateway):
+    design = gateway.get_doc(campaign.database, design_doc_id(campaign.token_type))
+    gateway.bulk_docs(campaign.database, [{"_id": design["_id"], "_rev": design["_rev"], "_deleted": True}])
+    page = page_of(operator_client, campaign)
+    assert "Re-create views" in page and "Write the missing tokens" not in page
+    response = operator_client.post(reverse("tokens:campaign-recreate-views", args=[campaign.pk]), follow=True)
+    assert "Re-created the views" in response.content.decode()
+    assert "overview_total" in gateway.get_doc(campaign.database, design_doc_id(campaign.token_type))["views"]
+    assert "t_pref_cal1_L229507_pref_cal1_SB000" in page_of(operator_client, campaign)
+
+
+def test_re_creating_views_needs_the_permission_and_the_lock(client, viewer, bob_client, campaign, operator, gateway):
+    design_id = design_doc_id(campaign.token_type)
+    design = gateway.get_doc(campaign.database, design_id)
+    gateway.bulk_docs(campaign.database, [{"_id": design_id, "_rev": design["_rev"], "_deleted": True}])
+    url = reverse("tokens:campaign-recreate-views", args=[campaign.pk])
+    TokenUtility().register(tokens.ExclusiveLock(campaign, operator.username))
+    response = bob_client.post(url, follow=True)
+    assert f"locked by {operator.username}" in response.content.decode()
+    client.force_login(viewer)
+    assert client.post(url).status_code == 403
+    assert gateway.get_doc(campaign.database, design_id, default=None) is None
+
+
+def test_the_page_of_a_campaign_whose_database_is_gone_explains_it(operator_client, campaign, gateway):
+    Campaign.objects.filter(pk=campaign.pk).update(counts={"todo": 12, "locked": 0, "done": 0, "error": 0, "total": 12})
+    gateway.delete_database(campaign.database)
+    page = page_of(operator_client, campaign)
+    assert f"The database &#x27;{campaign.database}&#x27; does not exist" in page
+    assert "12 todo" in page and "Re-create views" not in page
+
+
+def test_the_page_renders_what_it_knows_while_couchdb_is_down(operator_client, campaign, couch_server):
+    couch_server.stop()
+    try:
+        page = page_of(operator_client, campaign)
+    finally:
+        couch_server.start()
+    assert "CouchDB cannot show this campaign" in page and "12 of 12 tokens" in page
+    assert couch_server.url not in page  # the server's address is for staff only
