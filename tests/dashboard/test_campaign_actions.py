@@ -69,7 +69,8 @@ def test_guard_refusal_is_an_error_message(operator_client, campaign):
 
 def test_actions_need_the_permission(client, viewer, campaign):
     client.force_login(viewer)
-    for name in ("reset", "scrub", "set-status", "set-field", "attach", "add-view", "delete", "purge", "resume"):
+    for name in ("reset", "scrub", "set-status", "set-field", "attach", "add-view", "delete", "purge", "resume",
+                 "recreate-views"):
         assert client.post(url(name, campaign), {"confirmed": "True"}).status_code == 403, name
         assert client.get(url(name, campaign)).status_code == 403, name
 

@@ -11,6 +11,8 @@ import json
 import os
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from tokens_app import bulk, services
 from tokens_app.models import Campaign
@@ -96,6 +98,19 @@ def test_a_set_wide_file_too_large_for_one_request_is_refused_before_anything_is
         )
     assert request_sizes == [] and tokens_of(gateway, couch_db) == []
     assert not Campaign.objects.exists()
+
+
+def test_the_create_command_refuses_such_a_file_in_one_line(couch_db, gateway, user, batch_bytes, tmp_path):
+    batch_bytes(2 * MB)
+    config, srm_list, big = tmp_path / "c.yaml", tmp_path / "l.srmlist", tmp_path / "big.bin"
+    config.write_bytes(CONFIG)
+    srm_list.write_bytes(srmlist(10))
+    big.write_bytes(os.urandom(2 * MB))
+    with pytest.raises(CommandError, match="COUCHDB_BATCH_BYTES") as refused:
+        call_command("create_tokenset", "--config", str(config), "--srmlist", str(srm_list), "--attach", str(big),
+                     "--database", couch_db, "--user", user.username)
+    assert "\n" not in str(refused.value)
+    assert tokens_of(gateway, couch_db) == [] and not Campaign.objects.exists()
 
 
 def test_the_largest_token_decides_whether_a_set_fits(couch_db, user, batch_bytes):
