@@ -111,7 +111,8 @@ class Body:
         for index, doc in enumerate(self.docs):
             for part in ((b",",) if index else ()) + doc.parts:
                 if len(part) >= _SEND_SIZE:
-                    yield b"".join(pending)
+                    if pending:
+                        yield b"".join(pending)
                     yield part
                     pending, pending_size = [], 0
                 else:

@@ -77,7 +77,7 @@ def in_flight(function: Callable[[Any], Any], items: Iterable, *, limit: int) ->
             while not failed and len(pending) < limit:
                 try:
                     item = next(items, _END)
-                except Exception as exc:  # noqa: BLE001 - handed to the caller like a call's error
+                except Exception as exc:  # handed to the caller like the error of a call
                     pending.append((None, _failed(exc)))
                     failed = True
                     break
