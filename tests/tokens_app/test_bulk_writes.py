@@ -7,6 +7,7 @@ fit into one request with its token is refused before anything is written.
 """
 
 import hashlib
+import io
 import json
 import os
 
@@ -111,6 +112,20 @@ def test_the_create_command_refuses_such_a_file_in_one_line(couch_db, gateway, u
                      "--database", couch_db, "--user", user.username)
     assert "\n" not in str(refused.value)
     assert tokens_of(gateway, couch_db) == [] and not Campaign.objects.exists()
+
+
+def test_the_create_command_draws_its_progress_when_the_byte_bound_splits_a_set(
+    couch_db, user, batch_bytes, tmp_path
+):
+    batch_bytes(4 * MB)
+    config, srm_list, big = tmp_path / "c.yaml", tmp_path / "l.srmlist", tmp_path / "big.bin"
+    config.write_bytes(CONFIG)
+    srm_list.write_bytes(srmlist(6))
+    big.write_bytes(os.urandom(MB))
+    err = io.StringIO()
+    call_command("create_tokenset", "--config", str(config), "--srmlist", str(srm_list), "--attach", str(big),
+                 "--database", couch_db, "--user", user.username, stdout=io.StringIO(), stderr=err)
+    assert "] 2/6 tokens" in err.getvalue() and "] 6/6 tokens" in err.getvalue()
 
 
 def test_the_largest_token_decides_whether_a_set_fits(couch_db, user, batch_bytes):

@@ -119,7 +119,9 @@ class ProgressBar:
 
     def __call__(self, done: int, total: int | None = None) -> None:
         total = total if total is not None else self.total
-        if total is not None and total <= self.batch_size or not self.drawn and done <= self.batch_size:
+        # Nothing to draw for a write done in one batch: its first report is its last (batches
+        # cut by COUCHDB_BATCH_BYTES can be far fewer tokens than the batch size).
+        if not self.drawn and (done >= total if total is not None else done <= self.batch_size):
             return
         if total:
             filled = self.width * min(done, total) // total
