@@ -112,7 +112,9 @@ def test_only_a_campaign_being_created_can_be_resumed(status, operator_client, c
     assert campaign.status == status
 
 
-def test_a_background_push_refused_after_the_request_leaves_the_row_as_it_was(campaign, operator):
+def test_a_background_push_refused_after_the_request_leaves_the_row_as_it_was(
+    campaign, operator, background_push_here
+):
     TokenUtility().register(tokens.ExclusiveLock(campaign, "bob"))
     Campaign.objects.filter(pk=campaign.pk).update(status="incomplete", written_count=7, last_error="earlier")
     tasks._push(campaign.pk, operator)
