@@ -24,7 +24,7 @@ from django.views.generic.detail import SingleObjectMixin
 from locks_app.utility import TokenUtility
 from tokenportal.disclosure import shown_to
 
-from . import selectors, services, tasks
+from . import history, selectors, services
 from .couch import CouchError
 from .forms import (
     AddViewForm,
@@ -42,7 +42,8 @@ from .forms import (
     plan_from_draft,
 )
 from .health import couchdb_health, database_health
-from .models import CHANGE_CAMPAIGN, Campaign
+from .models import CHANGE_CAMPAIGN, Campaign, Operation
+from .services import runs
 
 DRAFT_SESSION_KEY = "tokens_app.campaign_draft"
 # The dashboard polls the campaigns it shows; more than this on one page is not a dashboard.
@@ -133,15 +134,21 @@ class AdoptDesignView(ChangeCampaignRequired, FormView):
     http_method_names = ["post"]
 
     def form_valid(self, form):
+        database, token_type = form.cleaned_data["database"], form.cleaned_data["token_type"]
+        known = Campaign.objects.filter(database=database, token_type=token_type).first()
         try:
-            campaign = services.adopt_design(
-                form.cleaned_data["database"], form.cleaned_data["token_type"], user=self.request.user
+            operation = runs.queue_operation(
+                Operation.Action.ADOPT, known, self.request.user, source=Operation.Source.BROWSER,
+                options={"database": database, "token_type": token_type}, target=f"{token_type} in {database}",
             )
         except services.ServiceError as exc:
             messages.error(self.request, str(exc))
             return redirect("tokens:dashboard")
-        messages.success(self.request, f"Adopted {campaign}: {campaign.token_count} tokens.")
-        return redirect(campaign)
+        if operation.state == Operation.State.DONE:
+            messages.success(self.request, f"Adopted {operation.campaign}: {operation.campaign.token_count} tokens.")
+            return redirect(operation.campaign)
+        announce(self.request, "Adopt", operation)
+        return redirect("tokens:dashboard")
 
     def form_invalid(self, form):
         messages.error(self.request, "Adopting needs a database and a token type.")
@@ -189,9 +196,30 @@ class CampaignPreviewView(ChangeCampaignRequired, TemplateView):
             messages.error(request, str(exc))
             return redirect("tokens:campaign-preview")
         del request.session[DRAFT_SESSION_KEY]
-        tasks.push_in_background(campaign, request.user)
+        try:
+            queue_push(campaign, request.user)
+        except services.ServiceError as exc:
+            messages.error(request, str(exc))
+            return redirect(campaign)
         messages.success(request, f"Creating {campaign.token_count} tokens of {campaign} in the background.")
         return redirect(campaign)
+
+
+def queue_push(campaign: Campaign, user) -> Operation:
+    """Queue the push of the campaign's tokens (a new campaign's, or the rest of an incomplete one)."""
+    return runs.queue_operation(Operation.Action.PUSH, campaign, user, source=Operation.Source.BROWSER)
+
+
+def announce(request, title: str, operation: Operation) -> None:
+    """Tell the operator what became of an operation they started: its result when it has
+    finished already (an immediate task backend), otherwise that it is queued."""
+    if operation.state == Operation.State.DONE:
+        level = messages.WARNING if operation.conflicted or operation.failed else messages.SUCCESS
+        messages.add_message(request, level, f"{title}: {history.result_message(operation)}.")
+    elif operation.is_final:
+        messages.error(request, f"{title} {operation.state}: {operation.error}")
+    else:
+        messages.info(request, f"{title}: queued as operation #{operation.pk}; its progress is shown on this page.")
 
 
 class CampaignDetailView(DetailView):
@@ -200,7 +228,10 @@ class CampaignDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         campaign = self.object
+        runs.expire_leases()
         context = {
+            "operation": history.current_operation(campaign),
+            "operations": history.campaign_history(campaign),
             "lock": campaign_locks().get(campaign.lock_key),
             "may_change": self.request.user.has_perm(CHANGE_CAMPAIGN),
             "has_tokens": campaign.status not in NO_TOKENS,
@@ -242,19 +273,24 @@ class CampaignStatusApiView(SingleObjectMixin, View):
 
     def get(self, request, *args, **kwargs):
         campaign = self.get_object()
+        runs.expire_leases()
+        operation = history.current_operation(campaign)
         return JsonResponse({
             "status": campaign.status,
             "written_count": campaign.written_count,
             "token_count": campaign.token_count,
             "last_error": shown_to(campaign.last_error, request.user),
+            "operation": history.as_json(operation) if operation else None,
         })
 
 
 class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):
-    """An operation on a campaign's tokens: form → (confirmation) → service → message.
+    """An operation on a campaign's tokens: form → (confirmation) → queued operation → message.
 
     ``confirm``: destructive operations first answer with a page stating how many tokens will
-    change, which posts the same data again with ``confirmed``.
+    change, which posts the same data again with ``confirmed``. The operation ``action`` is
+    queued for a task worker with the form's targets and :meth:`options`; the lock guard is
+    asked before it is queued (a refusal is shown at once) and again when it starts.
     """
 
     model = Campaign
@@ -265,6 +301,7 @@ class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):
     consequence = "will change"
     # Operations that remove the token they were asked about end on the campaign page.
     removes_token = False
+    action = None
 
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
@@ -284,9 +321,8 @@ class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):
         except services.ServiceError as exc:
             messages.error(self.request, str(exc))
             return redirect(self.get_success_url())
-        if isinstance(outcome, services.OperationResult):
-            level = messages.WARNING if outcome.conflicted or outcome.failed else messages.SUCCESS
-            messages.add_message(self.request, level, f"{self.title}: {outcome.message()}.")
+        if isinstance(outcome, Operation):
+            announce(self.request, self.title, outcome)
         else:
             messages.success(self.request, outcome)
         return redirect(self.get_success_url())
@@ -299,8 +335,21 @@ class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):
         )
 
     def perform(self, form):
-        """Call the service; answer its OperationResult or a message."""
-        raise NotImplementedError
+        """Queue the operation; answer its row (or, for a quick change, a message)."""
+        return runs.queue_operation(
+            self.action, self.object, self.request.user, source=Operation.Source.BROWSER,
+            selection=self.selection(form), options=self.options(form), file=self.file(form),
+        )
+
+    def selection(self, form) -> dict:
+        return form.targets()
+
+    def options(self, form) -> dict:
+        """What the operation needs besides its targets, as JSON values."""
+        return {}
+
+    def file(self, form):
+        return None
 
     def get_success_url(self):
         token_id = self.request.POST.get("token_id")
@@ -313,12 +362,10 @@ class ResetView(CampaignActionView):
     form_class = ResetForm
     title = "Reset"
     confirm = True
+    action = Operation.Action.RESET
 
-    def perform(self, form):
-        return services.reset_tokens(
-            self.object, user=self.request.user, drop_attachments=form.cleaned_data["drop_attachments"],
-            **form.targets(),
-        )
+    def options(self, form):
+        return {"drop_attachments": form.cleaned_data["drop_attachments"]}
 
 
 class ScrubView(CampaignActionView):
@@ -326,37 +373,43 @@ class ScrubView(CampaignActionView):
     title = "Scrub stale tokens"
     confirm = True
     consequence = "are locked now; those locked longer than the age you gave will be reset"
+    action = Operation.Action.SCRUB
 
-    def perform(self, form):
-        return services.scrub_stale(self.object, user=self.request.user, older_than=form.cleaned_data["older_than_hours"])
+    def selection(self, form):
+        return {}
+
+    def options(self, form):
+        return {"older_than_seconds": form.cleaned_data["older_than_hours"].total_seconds()}
 
 
 class SetStatusView(CampaignActionView):
     form_class = StatusForm
     title = "Set status"
     confirm = True
+    action = Operation.Action.SET_STATUS
 
-    def perform(self, form):
-        return services.set_status(self.object, form.cleaned_data["status"], user=self.request.user, **form.targets())
+    def options(self, form):
+        return {"status": form.cleaned_data["status"]}
 
 
 class SetFieldView(CampaignActionView):
     form_class = FieldForm
     title = "Set field"
     confirm = True
+    action = Operation.Action.SET_FIELD
 
-    def perform(self, form):
-        data = form.cleaned_data
-        return services.set_field(self.object, data["field"], data["value"], user=self.request.user, **form.targets())
+    def options(self, form):
+        return {"field": form.cleaned_data["field"], "value": form.cleaned_data["value"]}
 
 
 class AttachView(CampaignActionView):
     form_class = AttachForm
     title = "Attach file"
+    action = Operation.Action.ATTACH
 
-    def perform(self, form):
+    def file(self, form):
         name, data = form.cleaned_data["file"]
-        return services.attach_file(self.object, name, data, user=self.request.user, **form.targets())
+        return name, "", data
 
 
 class AddViewView(CampaignActionView):
@@ -378,9 +431,7 @@ class DeleteTokensView(CampaignActionView):
     confirm = True
     consequence = "will be deleted"
     removes_token = True
-
-    def perform(self, form):
-        return services.delete_tokens(self.object, user=self.request.user, **form.targets())
+    action = Operation.Action.DELETE
 
 
 class PurgeView(CampaignActionView):
@@ -388,9 +439,7 @@ class PurgeView(CampaignActionView):
     title = "Purge"
     confirm = True
     consequence = "will be deleted, and the design document with them"
-
-    def perform(self, form):
-        return services.purge_campaign(self.object, user=self.request.user)
+    action = Operation.Action.PURGE
 
 
 class ResumeCreationView(CampaignActionView):
@@ -400,7 +449,7 @@ class ResumeCreationView(CampaignActionView):
     title = "Resume creation"
 
     def perform(self, form):
-        tasks.push_in_background(self.object, self.request.user)
+        queue_push(self.object, self.request.user)
         return f"Writing the remaining tokens of {self.object} in the background."
 
 

@@ -23,7 +23,7 @@ from django.core.management.base import CommandError
 
 from tokens_app.management.base import PortalCommand
 from tokens_app.models import CHANGE_CAMPAIGN, Campaign
-from tokens_app.services import ServiceError, count_targets
+from tokens_app.services import ServiceError, count_targets, runs
 
 _DURATION_PART = re.compile(r"(\d+)([smhdw])")
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -230,6 +230,14 @@ class CampaignCommand(PortalCommand):
 
     def selects_everything(self, options) -> bool:
         return not any(self.selection(options).values())
+
+    def recorded(self, action: str, campaign: Campaign, user, work, options, *, progress=None, **operation_options):
+        """Run ``work(progress)`` here, recorded in the operations history as run from a command
+        with the command's selection and ``operation_options``; answer what ``work`` answered."""
+        return runs.run_in_process(
+            action, campaign, user, work, selection=self.selection(options) if self.selects else None,
+            options=operation_options, progress=progress,
+        )
 
     def report(self, action: str, campaign: Campaign, result) -> None:
         """Print what an operation did: ``Reset tokens (pref_cal1 in tokens): 2 changed, 0 conflicted, 0 skipped.``"""

@@ -5,6 +5,7 @@ rows. The dashboard, the admin and the management commands call these functions.
 - ``targets``: choosing tokens (view, ids, filter) and the bulk loop that re-decides conflicts.
 - ``operations``: reset, scrub, set status or field, attach, delete, views, purge, adopt, counts.
 - ``archive``: the ``.tar.gz`` stream of a campaign.
+- ``runs``: operations as the history records them: queued for a task worker, run, resumed.
 """
 
 from .archive import archive_file_name, archive_tokens, safe_member_name
