@@ -8,11 +8,13 @@ CAMPAIGN_HISTORY_ROWS = 20
 
 
 def current_operation(campaign: Campaign) -> Operation | None:
-    """The operation the campaign page follows: the newest one queued, running or interrupted."""
+    """The operation the campaign page follows: the one running, else the newest interrupted one
+    (until it is resumed), else the next one queued."""
+    rows = Operation.objects.filter(campaign=campaign)
     return (
-        Operation.objects.filter(
-            campaign=campaign, state__in=[*Operation.ACTIVE_STATES, Operation.State.INTERRUPTED]
-        ).select_related("user").first()
+        rows.filter(state=Operation.State.RUNNING).first()
+        or rows.filter(state=Operation.State.INTERRUPTED).first()
+        or rows.filter(state=Operation.State.QUEUED).order_by("created_at", "pk").first()
     )
 
 

@@ -8,7 +8,7 @@ from django.views.generic import ListView
 
 from . import history, services
 from .forms import OperationFilterForm
-from .models import Operation
+from .models import CHANGE_CAMPAIGN, Operation
 from .services import runs
 from .views import ChangeCampaignRequired
 
@@ -29,7 +29,10 @@ class OperationListView(ListView):
     def get_context_data(self, **kwargs):
         query = self.request.GET.copy()
         query.pop("page", None)
-        return super().get_context_data(form=self.form, query=query.urlencode(), **history.filter_choices(), **kwargs)
+        return super().get_context_data(
+            form=self.form, query=query.urlencode(), may_change=self.request.user.has_perm(CHANGE_CAMPAIGN),
+            **history.filter_choices(), **kwargs,
+        )
 
 
 class ResumeOperationView(ChangeCampaignRequired, View):

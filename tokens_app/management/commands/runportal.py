@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django_tasks import default_task_backend
+from django_tasks import task_backends
 from django_tasks_db import DatabaseBackend
 
 from tokens_app.couch import get_gateway
@@ -56,7 +56,7 @@ class Command(PortalCommand):
 
     def _start_worker(self) -> subprocess.Popen | None:
         """One ``db_worker`` process for the operations the portal queues."""
-        if not isinstance(default_task_backend, DatabaseBackend):
+        if not isinstance(task_backends["default"], DatabaseBackend):
             self.stdout.write(f"Tasks go to {settings.TASKS_BACKEND}: run that backend's workers yourself.")
             return None
         self.stdout.write("Starting a task worker (manage.py db_worker).")
