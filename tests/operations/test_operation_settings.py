@@ -47,7 +47,7 @@ def test_garbage_task_settings_are_refused_in_one_line(tmp_path, env, message):
 
 def workers_of(pid: int) -> list[int]:
     """The process ids of the ``db_worker`` children of ``pid``."""
-    ps = subprocess.run(["ps", "--ppid", str(pid), "-o", "pid=,args="], capture_output=True, text=True)
+    ps = subprocess.run(["ps", "-ww", "--ppid", str(pid), "-o", "pid=,args="], capture_output=True, text=True)
     return [int(line.split()[0]) for line in ps.stdout.splitlines() if "db_worker --no-reload" in line]
 
 
