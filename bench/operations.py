@@ -39,12 +39,13 @@ def start_worker(server, workdir):
         **os.environ, "TASKS_BACKEND": DATABASE_BACKEND, "COUCHDB_URL": server.url, "COUCHDB_USER": server.user,
         "COUCHDB_PASSWORD": server.password, "COUCHDB_BATCH_SIZE": str(settings.COUCHDB["BATCH_SIZE"]),
     }
-    log = (workdir / "worker.log").open("w")
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval",
-         WORKER_POLL_SECONDS],
-        cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-    ), float(WORKER_POLL_SECONDS)
+    with (workdir / "worker.log").open("w") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval",
+             WORKER_POLL_SECONDS],
+            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    return worker, float(WORKER_POLL_SECONDS)
 
 
 def wait_finished(operation_id: int, worker, timeout: float = 1800):

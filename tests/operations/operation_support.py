@@ -61,12 +61,12 @@ class Workers:
         self.processes: list[subprocess.Popen] = []
 
     def start(self, **env) -> subprocess.Popen:
-        log = (self.log_dir / f"worker-{len(self.processes)}.log").open("w")
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1",
-             "--worker-id", f"test-worker-{len(self.processes)}"],
-            cwd=ROOT, env=worker_env(**env), stdout=log, stderr=subprocess.STDOUT,
-        )
+        with (self.log_dir / f"worker-{len(self.processes)}.log").open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1",
+                 "--worker-id", f"test-worker-{len(self.processes)}"],
+                cwd=ROOT, env=worker_env(**env), stdout=log, stderr=subprocess.STDOUT,
+            )
         self.processes.append(process)
         return process
 
