@@ -219,7 +219,7 @@ def announce(request, title: str, operation: Operation) -> None:
     elif operation.is_final:
         messages.error(request, f"{title} {operation.state}: {operation.error}")
     else:
-        messages.info(request, f"{title}: queued as operation #{operation.pk}; its progress is shown on this page.")
+        messages.info(request, f"{title}: queued as operation #{operation.pk}; a worker runs it, its campaign's page follows it.")
 
 
 class CampaignDetailView(DetailView):

@@ -74,6 +74,19 @@ def test_a_lock_taken_after_queueing_refuses_the_operation_when_a_worker_starts_
     assert selectors.overview_counts(campaign)["todo"] == 12
 
 
+def test_a_push_refused_when_it_starts_leaves_a_button_to_write_the_tokens(client, alice, couch_db, database_tasks):
+    plan = services.plan_tokenset(config_data=CONFIG, srmlist_data=srm_list(5), database=couch_db)
+    campaign = services.start_campaign(plan, user=alice)
+    push = runs.queue_operation(Operation.Action.PUSH, campaign, alice, source="browser")
+    TokenUtility().register(tokens.Freeze(campaign))
+    assert runs.run_operation(push.pk) == "refused"
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.written_count, campaign.last_error) == ("creating", 0, "")
+    client.force_login(alice)
+    page = client.get(campaign.get_absolute_url()).content.decode()
+    assert "No push queued" in page and reverse("tokens:campaign-resume", args=[campaign.pk]) in page
+
+
 def test_a_finished_row_is_never_changed_and_a_second_run_does_nothing(campaign, alice):
     operation = runs.queue_operation(Operation.Action.RESET, campaign, alice, source="browser")
     assert (operation.state, operation.changed, operation.attempts) == ("done", 12, 1)

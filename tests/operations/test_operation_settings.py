@@ -37,6 +37,8 @@ def test_the_task_backend_defaults_to_the_database_and_can_be_named(tmp_path):
 @pytest.mark.parametrize(("env", "message"), [
     ({"TASKS_BACKEND": "not a class path"}, "TASKS_BACKEND='not a class path' is not a valid value for TASKS_BACKEND"),
     ({"TASKS_BACKEND": "redis://x"}, "give the dotted path of a task backend class"),
+    ({"TASKS_BACKEND": "no_such_module.Backend"},
+     "TASKS_BACKEND='no_such_module.Backend' is not a valid value for TASKS_BACKEND: Could not find backend"),
     ({"TASKS_LEASE_SECONDS": "soon"}, "TASKS_LEASE_SECONDS='soon' is not a valid value for TASKS_LEASE_SECONDS"),
     ({"TASKS_LEASE_SECONDS": "0"}, "TASKS_LEASE_SECONDS=0 is not a valid value for TASKS_LEASE_SECONDS: give at least 1"),
 ])
