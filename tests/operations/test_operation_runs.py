@@ -253,10 +253,23 @@ def test_every_command_records_its_operation(campaign, alice, tmp_path):
     assert campaign.status == "archived"
 
 
-def test_a_command_refused_by_the_guard_records_refused(campaign, alice):
+def test_a_command_refused_by_the_guard_records_refused(campaign, alice, tmp_path):
     TokenUtility().register(tokens.ExclusiveLock(campaign, "bob"))
     with pytest.raises(CommandError, match="locked by bob"):
         command("purge_tokens", "--type", campaign.token_type, "--database", campaign.database, "--yes")
-    operation = Operation.objects.get()
-    assert (operation.action, operation.source, operation.state) == ("purge", "command", "refused")
-    assert "locked by bob" in operation.error
+    (tmp_path / "c.yaml").write_bytes(CONFIG)
+    (tmp_path / "l.txt").write_bytes(srm_list(12))
+    with pytest.raises(CommandError, match="locked by bob"):
+        command("create_tokenset", "--config", str(tmp_path / "c.yaml"), "--srmlist", str(tmp_path / "l.txt"),
+                "--database", campaign.database)
+    refused = Operation.objects.order_by("pk")
+    assert [(op.action, op.source, op.state, op.campaign_id) for op in refused] == [
+        ("purge", "command", "refused", campaign.pk), ("push", "command", "refused", campaign.pk)]
+    assert all("locked by bob" in operation.error for operation in refused)
+
+
+def test_seed_demo_records_its_push(alice, couch_db):
+    command("seed_demo", "--database", couch_db)
+    push = Operation.objects.get()
+    assert (push.action, push.source, push.state, push.username) == ("push", "command", "done", "alice")
+    assert push.written == push.total == push.campaign.token_count > 0

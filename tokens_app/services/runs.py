@@ -279,10 +279,7 @@ def queue_operation(
             verb, statuses = GUARD_WORDING.get(action, (f"{Action(action).label} tokens of", None))
             check_can_change(campaign, user, verb, refuse_statuses=statuses)
     except Refused as exc:
-        operation.state = State.REFUSED
-        operation.error = str(exc)
-        operation.finished_at = timezone.now()
-        operation.save()
+        _save_refused(operation, exc)
         raise
     if campaign is not None and selection:
         from .targets import select
@@ -295,6 +292,20 @@ def queue_operation(
     task_id = enqueue_operation(operation.pk)
     _update(operation, task_id=str(task_id))
     operation.refresh_from_db()
+    return operation
+
+
+def _save_refused(operation: Operation, refusal: Refused) -> None:
+    operation.state = State.REFUSED
+    operation.error = str(refusal)
+    operation.finished_at = timezone.now()
+    operation.save()
+
+
+def record_refusal(action: str, campaign: Campaign | None, user, refusal: Refused, *, source: str) -> Operation:
+    """Record an operation the guard refused before it could start (nothing else is done)."""
+    operation = _new_operation(action, campaign, user, source=source)
+    _save_refused(operation, refusal)
     return operation
 
 

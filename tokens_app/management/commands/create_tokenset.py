@@ -10,9 +10,6 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from tokens_app.management.options import CampaignCommand, ProgressBar, creation_summary, positive_int, read_file
-from tokens_app.models import Operation
-from tokens_app.services import plan_tokenset, push_tokenset, start_campaign
-from tokens_app.services.common import batch_size_or_default
 from tokens_app.srm import LINK_FLAVORS
 
 
@@ -48,9 +45,11 @@ class Command(CampaignCommand):
             if name in attachments:
                 raise CommandError(f"two attached files are named '{name}'")
             attachments[name] = read_file(path)
-        user = self.operator(options)
-        batch_size = batch_size_or_default(options["batch_size"])
-        plan = plan_tokenset(
+        campaign, report = self.create_campaign(
+            options, self.operator(options),
+            overwrite=options["overwrite"],
+            batch_size=options["batch_size"],
+            progress=ProgressBar(self.stderr, options["batch_size"]),
             config_data=read_file(options["config"]),
             srmlist_data=read_file(options["srmlist"]),
             config_name=Path(options["config"]).name,
@@ -64,15 +63,6 @@ class Command(CampaignCommand):
             link_flavor=options["link_flavor"],
             attachments=attachments,
             allow_mixed=options["allow_mixed"],
-        )
-        campaign = start_campaign(plan, user=user)
-        report = self.recorded(
-            Operation.Action.PUSH, campaign, user,
-            lambda progress: push_tokenset(
-                campaign, user=user, plan=plan, overwrite=options["overwrite"], batch_size=batch_size,
-                progress=progress,
-            ),
-            options, progress=ProgressBar(self.stderr, options["batch_size"]), overwrite=options["overwrite"],
         )
         self.stdout.write(creation_summary(campaign, report))
         if report.failed:
