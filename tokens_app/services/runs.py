@@ -230,8 +230,9 @@ def _execute(operation: Operation, runner: str, work, extra_progress: Progress |
     progress = _progress_of(operation, runner, extra_progress)
     try:
         total = _total(operation, operation.campaign)
-        if total is not None:
-            _update(operation, runner, total=total)
+        # Counting the targets can take a while (a user view is walked): renew the lease after it.
+        if not _update(operation, runner, total=total, lease_until=timezone.now() + lease()):
+            raise LeaseLost(f"operation #{operation.pk} is no longer run by {runner}")
         outcome = work(progress)
     except LeaseLost:
         raise
