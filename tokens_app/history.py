@@ -1,6 +1,8 @@
 """Reading the operations history: a campaign's running operation and recent ones, the list of
 every operation with its filters, and how one reads as a sentence or as JSON for the page."""
 
+from tokenportal.disclosure import shown_to
+
 from .models import Campaign, Operation
 from .services import CreationReport, OperationResult
 
@@ -59,14 +61,15 @@ def result_message(operation: Operation) -> str:
     ).message()
 
 
-def as_json(operation: Operation) -> dict:
-    """The operation as the campaign page's script follows it."""
+def as_json(operation: Operation, user) -> dict:
+    """The operation as the campaign page's script follows it (internal addresses in its error
+    only for staff)."""
     return {
         "id": operation.pk,
         "action": operation.get_action_display(),
         "state": operation.state,
         "processed": operation.processed,
         "total": operation.total,
-        "error": operation.error,
-        "result": result_message(operation) if operation.state == Operation.State.DONE else "",
+        "error": shown_to(operation.error, user),
+        "result": shown_to(result_message(operation), user) if operation.state == Operation.State.DONE else "",
     }

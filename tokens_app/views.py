@@ -280,7 +280,7 @@ class CampaignStatusApiView(SingleObjectMixin, View):
             "written_count": campaign.written_count,
             "token_count": campaign.token_count,
             "last_error": shown_to(campaign.last_error, request.user),
-            "operation": history.as_json(operation) if operation else None,
+            "operation": history.as_json(operation, request.user) if operation else None,
         })
 
 
