@@ -87,6 +87,13 @@ def test_a_push_refused_when_it_starts_leaves_a_button_to_write_the_tokens(clien
     assert "No push queued" in page and reverse("tokens:campaign-resume", args=[campaign.pk]) in page
 
 
+def test_a_second_push_of_a_campaign_is_refused_while_the_first_is_queued(campaign, alice, database_tasks):
+    first = runs.queue_operation(Operation.Action.PUSH, campaign, alice, source="browser")
+    with pytest.raises(services.ServiceError, match=f"operation #{first.pk} is writing the tokens"):
+        runs.queue_operation(Operation.Action.PUSH, campaign, alice, source="admin")
+    assert Operation.objects.count() == 1 and DBTaskResult.objects.count() == 1
+
+
 def test_a_finished_row_is_never_changed_and_a_second_run_does_nothing(campaign, alice):
     operation = runs.queue_operation(Operation.Action.RESET, campaign, alice, source="browser")
     assert (operation.state, operation.changed, operation.attempts) == ("done", 12, 1)

@@ -282,6 +282,8 @@ def queue_operation(
     except Refused as exc:
         _save_refused(operation, exc)
         raise
+    if action == Action.PUSH:
+        _refuse_second_push(campaign)
     if campaign is not None and selection:
         from .targets import select
 
@@ -294,6 +296,16 @@ def queue_operation(
     _update(operation, task_id=str(task_id))
     operation.refresh_from_db()
     return operation
+
+
+def _refuse_second_push(campaign: Campaign) -> None:
+    """One push of a campaign at a time: a second (a double click, two web processes) would only
+    find the first one's tokens there."""
+    running = Operation.objects.filter(
+        campaign=campaign, action=Action.PUSH, state__in=Operation.ACTIVE_STATES
+    ).first()
+    if running is not None:
+        raise ServiceError(f"operation #{running.pk} is writing the tokens of {campaign} already ({running.state})")
 
 
 def _save_refused(operation: Operation, refusal: Refused) -> None:
