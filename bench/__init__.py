@@ -8,4 +8,5 @@ starts its own pouchdb-server in a temporary directory and uses the ORM database
 - ``counting``: ``overview_counts`` vs the raw grouped view query; requests of the dashboard.
 - ``locks``: ``TokenUtility`` on SQLite and PostgreSQL vs zope.locking's in-memory utility.
 - ``memory``: peak resident memory while creating a large campaign, in a child process.
+- ``operations``: queue-to-start latency of an idle task worker; a push on a worker vs in-process.
 """

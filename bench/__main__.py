@@ -17,13 +17,14 @@ from pathlib import Path
 from .environment import configure_django, orm_engine
 from .report import machine, write_docs
 
-BENCHMARKS = ("creation", "counting", "locks", "memory", "shared_file")
+BENCHMARKS = ("creation", "counting", "locks", "memory", "shared_file", "operations")
 FULL = {
     "creation": {"sizes": [1_000, 10_000], "per_token_sample": 1_000},
     "counting": {"sizes": [10_000, 100_000], "campaign_sizes": [10, 1_000], "repeat": 3},
     "locks": {"sizes": [1_000, 10_000, 100_000], "operations": 300, "expired": (10_000, 100_000)},
     "memory": {"size": 100_000},
     "shared_file": {"size": 5_000, "file_mb": 2},
+    "operations": {"sizes": [10_000], "latency_samples": 15},
 }
 QUICK = {
     "creation": {"sizes": [30], "per_token_sample": 10},
@@ -31,6 +32,7 @@ QUICK = {
     "locks": {"sizes": [50, 200], "operations": 20, "expired": (20, 200)},
     "memory": {"size": 200},
     "shared_file": {"size": 20, "file_mb": 2},
+    "operations": {"sizes": [30], "latency_samples": 2},
 }
 
 

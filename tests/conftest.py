@@ -28,6 +28,15 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """A SQLite test database in a file, not in memory: the task workers tests start (processes
+    of their own) open the same database as the test and its live server."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("orm") / "test.sqlite3")
+
+
+@pytest.fixture(scope="session")
 def couch_server(tmp_path_factory):
     """The session's CouchDB server; the settings and the environment point at it."""
     server = LocalCouchServer(

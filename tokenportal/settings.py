@@ -5,6 +5,7 @@ server; the CouchDB settings are read by ``tokens_app.couch`` when it builds a c
 """
 
 import math
+import re
 import secrets
 from pathlib import Path
 
@@ -34,6 +35,8 @@ env = environ.Env(
     CACHE_URL=(str, "dbcache://tokenportal_cache"),
     FILE_UPLOAD_TEMP_DIR=(str, ""),
     LOG_LEVEL=(str, "INFO"),
+    TASKS_BACKEND=(str, "django_tasks_db.DatabaseBackend"),
+    TASKS_LEASE_SECONDS=(int, 60),
 )
 
 
@@ -112,6 +115,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "tokenportal",
+    "django_tasks",
+    "django_tasks_db",
     "tokens_app",
     "locks_app",
 ]
@@ -250,6 +255,19 @@ COUCHDB = {
 LOG_LEVEL = _typed("LOG_LEVEL").upper()
 if LOG_LEVEL not in _LOG_LEVELS:
     raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r} is not a valid value for LOG_LEVEL: give one of {', '.join(_LOG_LEVELS)}")
+
+# Long operations run as tasks of Django's task framework (the django-tasks backport). The default
+# backend keeps them in the ORM database, run by `manage.py db_worker`; any backend class for the
+# framework (RQ, Celery, ...) can be named instead, with the worker that backend documents.
+TASKS_BACKEND = _typed("TASKS_BACKEND")
+if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", TASKS_BACKEND):
+    raise ImproperlyConfigured(
+        f"TASKS_BACKEND={TASKS_BACKEND!r} is not a valid value for TASKS_BACKEND: give the dotted path "
+        "of a task backend class, e.g. django_tasks_db.DatabaseBackend"
+    )
+TASKS = {"default": {"BACKEND": TASKS_BACKEND, "QUEUES": ["default"]}}
+# A running operation renews its lease at every step; one whose lease lapsed is interrupted.
+TASKS_LEASE_SECONDS = _typed("TASKS_LEASE_SECONDS", at_least=1)
 
 LOGGING = {
     "version": 1,

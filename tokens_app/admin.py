@@ -1,7 +1,10 @@
-"""Admin of campaigns: find and inspect them, refresh their counts, download an archive.
+"""Admin of campaigns and of the operations history.
 
 Campaign rows are written by the services only (creation, operations), so the admin shows them
-read-only and its actions call the services, which ask the lock guard first.
+read-only and its actions call the services, which ask the lock guard first. Long work (writing
+the rest of an incomplete campaign, resuming an interrupted operation) is queued for a task
+worker and recorded in the history like the same work started from the campaign page.
+Operations are shown read-only: the history is never edited.
 """
 
 from django.contrib import admin, messages
@@ -9,7 +12,8 @@ from django.http import StreamingHttpResponse
 
 from . import services
 from .couch import CouchError
-from .models import Campaign, CampaignFile, CampaignInputs
+from .models import CHANGE_CAMPAIGN, Campaign, CampaignFile, CampaignInputs, Operation
+from .services import runs
 
 
 class CampaignInputsInline(admin.StackedInline):
@@ -47,7 +51,7 @@ class CampaignAdmin(admin.ModelAdmin):
     search_fields = ["token_type", "database", "obsid", "config_name", "srmlist_name", "created_by__username"]
     date_hierarchy = "created_at"
     inlines = [CampaignInputsInline, CampaignFileInline]
-    actions = ["refresh_counts", "archive"]
+    actions = ["refresh_counts", "archive", "resume_creation"]
     fieldsets = [
         (None, {"fields": ["token_type", "database", "obsid", "location", "status", "last_error", "created_by",
                            "created_at", "updated_at"]}),
@@ -76,6 +80,21 @@ class CampaignAdmin(admin.ModelAdmin):
         if refreshed:
             self.message_user(request, f"Counts refreshed for {refreshed} campaign(s).", messages.SUCCESS)
 
+    @admin.action(description="Write the missing tokens (queue a push)")
+    def resume_creation(self, request, queryset):
+        if not request.user.has_perm(CHANGE_CAMPAIGN):
+            self.message_user(request, f"Writing tokens needs the permission {CHANGE_CAMPAIGN}.", messages.ERROR)
+            return
+        for campaign in queryset:
+            try:
+                operation = runs.queue_operation(
+                    Operation.Action.PUSH, campaign, request.user, source=Operation.Source.ADMIN
+                )
+            except services.ServiceError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"{campaign}: push queued as operation #{operation.pk}.", messages.SUCCESS)
+
     @admin.action(description="Archive (download a .tar.gz of every token)")
     def archive(self, request, queryset):
         if queryset.count() != 1:
@@ -91,3 +110,35 @@ class CampaignAdmin(admin.ModelAdmin):
         filename = f"{services.safe_member_name(campaign.token_type)}-{campaign.database}.tar.gz"
         response["Content-Disposition"] = f'attachment; filename="{services.safe_member_name(filename)}"'
         return response
+
+
+@admin.register(Operation)
+class OperationAdmin(admin.ModelAdmin):
+    list_display = ["pk", "created_at", "username", "target", "action", "source", "state", "processed", "total",
+                    "changed", "conflicted", "skipped", "failed", "written", "existing"]
+    list_filter = ["state", "action", "source", "created_at"]
+    search_fields = ["username", "target", "error", "runner"]
+    date_hierarchy = "created_at"
+    actions = ["resume"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Operation._meta.fields]
+
+    def has_change_permission(self, request, obj=None):
+        """Nobody adds, edits or deletes history rows: they are the audit trail."""
+        return False
+
+    has_add_permission = has_delete_permission = has_change_permission
+
+    @admin.action(description="Resume (queue again) the interrupted operations")
+    def resume(self, request, queryset):
+        if not request.user.has_perm(CHANGE_CAMPAIGN):
+            self.message_user(request, f"Resuming needs the permission {CHANGE_CAMPAIGN}.", messages.ERROR)
+            return
+        for operation in queryset:
+            try:
+                runs.resume_operation(operation, request.user)
+            except services.ServiceError as exc:
+                self.message_user(request, f"#{operation.pk}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"#{operation.pk} is queued again.", messages.SUCCESS)

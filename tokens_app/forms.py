@@ -14,7 +14,7 @@ from django.db.models import Q
 from . import services
 from .conditions import MAX_CONDITION_LENGTH, ConditionError
 from .design import STATE_NAMES, validate_condition
-from .models import Campaign
+from .models import Campaign, Operation
 from .services.common import max_upload_bytes
 from .srm import LINK_FLAVORS
 
@@ -280,3 +280,12 @@ class TokenPageForm(forms.Form):
 
     view = forms.CharField(required=False, max_length=64)
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
+
+
+class OperationFilterForm(forms.Form):
+    """The filters of ``/operations/``: who, which campaign, what, in which state."""
+
+    user = forms.CharField(max_length=150, required=False)
+    campaign = forms.IntegerField(min_value=1, required=False)
+    action = forms.ChoiceField(choices=[("", "any action"), *Operation.Action.choices], required=False)
+    state = forms.ChoiceField(choices=[("", "any state"), *Operation.State.choices], required=False)

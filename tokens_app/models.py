@@ -136,3 +136,109 @@ class CampaignDraftFile(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class OperationFinished(Exception):
+    """An attempt to change an operation that has finished: the history is never rewritten."""
+
+
+class Operation(models.Model):
+    """One long piece of work on a campaign's tokens, as the history keeps it.
+
+    Queued by a page or the admin (run by a task worker) or run by a command in its own process,
+    the row says who asked for what, from where, how far it got and what came of it. A running
+    operation holds a lease (``lease_until``) that its runner renews as it works; a lapsed lease
+    means the runner died, and the operation is ``interrupted`` until someone resumes it. Once
+    ``done``, ``failed`` or ``refused`` the row is final: :meth:`save` and the service refuse to
+    change it.
+    """
+
+    class Action(models.TextChoices):
+        PUSH = "push", "push tokens"
+        RESET = "reset", "reset"
+        SCRUB = "scrub", "scrub stale locks"
+        SET_STATUS = "set_status", "set status"
+        SET_FIELD = "set_field", "set field"
+        ATTACH = "attach", "attach file"
+        DELETE = "delete", "delete"
+        PURGE = "purge", "purge"
+        ARCHIVE_DELETE = "archive_delete", "archive and delete"
+        ADOPT = "adopt", "adopt design document"
+
+    class Source(models.TextChoices):
+        BROWSER = "browser", "browser"
+        ADMIN = "admin", "admin"
+        COMMAND = "command", "command"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
+        REFUSED = "refused", "refused"
+        INTERRUPTED = "interrupted", "interrupted"
+
+    FINAL_STATES = (State.DONE, State.FAILED, State.REFUSED)
+    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
+    COUNT_FIELDS = ("changed", "conflicted", "skipped", "failed", "written", "existing")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="operations"
+    )
+    username = models.CharField(max_length=150, blank=True, help_text="kept if the user is deleted")
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="operations"
+    )
+    target = models.CharField(max_length=400, help_text="the campaign as named when queued")
+    action = models.CharField(max_length=20, choices=Action, db_index=True)
+    selection = models.JSONField(default=dict, blank=True, help_text="view, ids and where")
+    options = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=10, choices=Source)
+    state = models.CharField(max_length=12, choices=State, default=State.QUEUED, db_index=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    runner = models.CharField(max_length=100, blank=True, help_text="the worker or command process running it")
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="times a runner claimed it")
+    task_id = models.CharField(max_length=64, blank=True)
+
+    processed = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    changed = models.PositiveIntegerField(default=0)
+    conflicted = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    written = models.PositiveIntegerField(default=0)
+    existing = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["campaign", "-created_at"], name="operation_campaign_recent")]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_action_display()} of {self.target} ({self.state})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in self.FINAL_STATES
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and Operation.objects.filter(pk=self.pk, state__in=self.FINAL_STATES).exists():
+            raise OperationFinished(f"operation #{self.pk} has finished; its record is not changed")
+        super().save(*args, **kwargs)
+
+
+class OperationFile(models.Model):
+    """The bytes an ``attach`` operation writes, kept out of the operation row (which is
+    rewritten at every progress step) until the worker reads them."""
+
+    operation = models.OneToOneField(Operation, on_delete=models.CASCADE, primary_key=True, related_name="file")
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255)
+    data = models.BinaryField()
+
+    def __str__(self):
+        return self.name

@@ -1,44 +1,23 @@
-"""Background work started by a request: pushing a new token set without holding the request.
+"""The portal's tasks for Django's task framework (the django-tasks backport of ``django.tasks``).
 
-A push of ten thousand tokens takes longer than a browser waits, so the creation view starts it
-on a thread and answers at once. The thread needs nothing but the campaign's primary key: the
-service records ``written_count`` and ``status`` after every batch, which is what the campaign
-page polls, and a push cut short (process restarted) is completed by pushing again.
+One task runs every long operation: it takes the id of an ``Operation`` row, never an object,
+and the row holds the rest (action, campaign, selection, options). Which backend runs it is the
+``TASKS`` setting (``TASKS_BACKEND``): by default the ORM database, worked off by
+``manage.py db_worker`` processes. Running the task twice is harmless: only the run that claims
+the queued row does the work (see :mod:`tokens_app.services.runs`).
 """
 
-import logging
-import threading
+from django_tasks import task
 
-from django.db import connections
-
-from .couch import CouchError
-from .models import Campaign
-from .services import ServiceError, push_tokenset
-
-logger = logging.getLogger(__name__)
+from .services import runs
 
 
-def push_in_background(campaign: Campaign, user) -> threading.Thread:
-    """Start pushing ``campaign``'s tokens on a daemon thread and return the thread."""
-    thread = threading.Thread(
-        target=_push, args=(campaign.pk, user), name=f"push-campaign-{campaign.pk}", daemon=True
-    )
-    thread.start()
-    return thread
+@task()
+def run_operation(operation_id: int) -> str | None:
+    """Run the queued operation ``operation_id``; answer the state it ended in."""
+    return runs.run_operation(operation_id)
 
 
-def _push(campaign_pk: int, user) -> None:
-    try:
-        campaign = Campaign.objects.get(pk=campaign_pk)
-        report = push_tokenset(campaign, user=user)
-        logger.info("pushed %s: %s", campaign, report.message())
-    except ServiceError as exc:
-        # Refused before writing (locked, frozen or archived since the request checked): the row
-        # is not this push's to change; the service has recorded whatever it did write.
-        logger.warning("push of campaign %s refused: %s", campaign_pk, exc)
-    except CouchError as exc:
-        # The service has recorded the error and the true written count on the campaign.
-        logger.warning("push of campaign %s stopped: %s", campaign_pk, exc)
-    finally:
-        # A thread's connections are not closed by the request cycle; leave none behind.
-        connections.close_all()
+def enqueue_operation(operation_id: int) -> str:
+    """Hand the operation to the task backend; answer the backend's id of the task."""
+    return run_operation.enqueue(operation_id).id

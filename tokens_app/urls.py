@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import operation_views, views
 
 app_name = "tokens"
 
@@ -9,6 +9,8 @@ campaign = "campaigns/<int:pk>/"
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("api/counts/", views.CountsApiView.as_view(), name="api-counts"),
+    path("operations/", operation_views.OperationListView.as_view(), name="operations"),
+    path("operations/<int:pk>/resume/", operation_views.ResumeOperationView.as_view(), name="operation-resume"),
     path("designs/adopt/", views.AdoptDesignView.as_view(), name="design-adopt"),
     path("campaigns/new/", views.CampaignCreateView.as_view(), name="campaign-new"),
     path("campaigns/new/preview/", views.CampaignPreviewView.as_view(), name="campaign-preview"),

@@ -24,7 +24,7 @@ from django.views.generic.detail import SingleObjectMixin
 from locks_app.utility import TokenUtility
 from tokenportal.disclosure import shown_to
 
-from . import selectors, services, tasks
+from . import history, selectors, services
 from .couch import CouchError, DatabaseMissing
 from .forms import (
     AddViewForm,
@@ -41,7 +41,8 @@ from .forms import (
     TokenPageForm,
 )
 from .health import couchdb_health, database_health
-from .models import CHANGE_CAMPAIGN, Campaign
+from .models import CHANGE_CAMPAIGN, Campaign, Operation
+from .services import runs
 
 DRAFT_SESSION_KEY = "tokens_app.campaign_draft"
 # The dashboard polls the campaigns it shows; more than this on one page is not a dashboard.
@@ -132,15 +133,21 @@ class AdoptDesignView(ChangeCampaignRequired, FormView):
     http_method_names = ["post"]
 
     def form_valid(self, form):
+        database, token_type = form.cleaned_data["database"], form.cleaned_data["token_type"]
+        known = Campaign.objects.filter(database=database, token_type=token_type).first()
         try:
-            campaign = services.adopt_design(
-                form.cleaned_data["database"], form.cleaned_data["token_type"], user=self.request.user
+            operation = runs.queue_operation(
+                Operation.Action.ADOPT, known, self.request.user, source=Operation.Source.BROWSER,
+                options={"database": database, "token_type": token_type}, target=f"{token_type} in {database}",
             )
         except services.ServiceError as exc:
             messages.error(self.request, str(exc))
             return redirect("tokens:dashboard")
-        messages.success(self.request, f"Adopted {campaign}: {campaign.token_count} tokens.")
-        return redirect(campaign)
+        if operation.state == Operation.State.DONE:
+            messages.success(self.request, f"Adopted {operation.campaign}: {operation.campaign.token_count} tokens.")
+            return redirect(operation.campaign)
+        announce(self.request, "Adopt", operation)
+        return redirect("tokens:dashboard")
 
     def form_invalid(self, form):
         messages.error(self.request, "Adopting needs a database and a token type.")
@@ -194,9 +201,30 @@ class CampaignPreviewView(ChangeCampaignRequired, TemplateView):
             return redirect("tokens:campaign-preview")
         services.discard_draft(self.draft)
         del request.session[DRAFT_SESSION_KEY]
-        tasks.push_in_background(campaign, request.user)
+        try:
+            queue_push(campaign, request.user)
+        except services.ServiceError as exc:
+            messages.error(request, str(exc))
+            return redirect(campaign)
         messages.success(request, f"Creating {campaign.token_count} tokens of {campaign} in the background.")
         return redirect(campaign)
+
+
+def queue_push(campaign: Campaign, user) -> Operation:
+    """Queue the push of the campaign's tokens (a new campaign's, or the rest of an incomplete one)."""
+    return runs.queue_operation(Operation.Action.PUSH, campaign, user, source=Operation.Source.BROWSER)
+
+
+def announce(request, title: str, operation: Operation) -> None:
+    """Tell the operator what became of an operation they started: its result when it has
+    finished already (an immediate task backend), otherwise that it is queued."""
+    if operation.state == Operation.State.DONE:
+        level = messages.WARNING if operation.conflicted or operation.failed else messages.SUCCESS
+        messages.add_message(request, level, f"{title}: {history.result_message(operation)}.")
+    elif operation.is_final:
+        messages.error(request, f"{title} {operation.state}: {operation.error}")
+    else:
+        messages.info(request, f"{title}: queued as operation #{operation.pk}; a worker runs it, its campaign's page follows it.")
 
 
 class CampaignDetailView(DetailView):
@@ -208,8 +236,11 @@ class CampaignDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         campaign = self.object
+        runs.expire_leases()
         may_change = self.request.user.has_perm(CHANGE_CAMPAIGN)
         context = {
+            "operation": history.current_operation(campaign),
+            "operations": history.campaign_history(campaign),
             "lock": campaign_locks().get(campaign.lock_key),
             "may_change": may_change,
             "may_resume": may_change and campaign.status in services.RESUMABLE,
@@ -278,19 +309,24 @@ class CampaignStatusApiView(SingleObjectMixin, View):
 
     def get(self, request, *args, **kwargs):
         campaign = self.get_object()
+        runs.expire_leases()
+        operation = history.current_operation(campaign)
         return JsonResponse({
             "status": campaign.status,
             "written_count": campaign.written_count,
             "token_count": campaign.token_count,
             "last_error": shown_to(campaign.last_error, request.user),
+            "operation": history.as_json(operation, request.user) if operation else None,
         })
 
 
 class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):
-    """An operation on a campaign's tokens: form → (confirmation) → service → message.
+    """An operation on a campaign's tokens: form → (confirmation) → queued operation → message.
 
     ``confirm``: destructive operations first answer with a page stating how many tokens will
-    change, which posts the same data again with ``confirmed``.
+    change, which posts the same data again with ``confirmed``. The operation ``action`` is
+    queued for a task worker with the form's targets and :meth:`options`; the lock guard is
+    asked before it is queued (a refusal is shown at once) and again when it starts.
     """
 
     model = Campaign
@@ -301,6 +337,7 @@ class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):
     consequence = "will change"
     # Operations that remove the token they were asked about end on the campaign page.
     removes_token = False
+    action = None
 
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
@@ -320,9 +357,8 @@ class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):
         except services.ServiceError as exc:
             messages.error(self.request, str(exc))
             return redirect(self.get_success_url())
-        if isinstance(outcome, services.OperationResult):
-            level = messages.WARNING if outcome.conflicted or outcome.failed else messages.SUCCESS
-            messages.add_message(self.request, level, f"{self.title}: {outcome.message()}.")
+        if isinstance(outcome, Operation):
+            announce(self.request, self.title, outcome)
         else:
             messages.success(self.request, outcome)
         return redirect(self.get_success_url())
@@ -335,8 +371,21 @@ class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):
         )
 
     def perform(self, form):
-        """Call the service; answer its OperationResult or a message."""
-        raise NotImplementedError
+        """Queue the operation; answer its row (or, for a quick change, a message)."""
+        return runs.queue_operation(
+            self.action, self.object, self.request.user, source=Operation.Source.BROWSER,
+            selection=self.selection(form), options=self.options(form), file=self.file(form),
+        )
+
+    def selection(self, form) -> dict:
+        return form.targets()
+
+    def options(self, form) -> dict:
+        """What the operation needs besides its targets, as JSON values."""
+        return {}
+
+    def file(self, form):
+        return None
 
     def get_success_url(self):
         token_id = self.request.POST.get("token_id")
@@ -349,12 +398,10 @@ class ResetView(CampaignActionView):
     form_class = ResetForm
     title = "Reset"
     confirm = True
+    action = Operation.Action.RESET
 
-    def perform(self, form):
-        return services.reset_tokens(
-            self.object, user=self.request.user, drop_attachments=form.cleaned_data["drop_attachments"],
-            **form.targets(),
-        )
+    def options(self, form):
+        return {"drop_attachments": form.cleaned_data["drop_attachments"]}
 
 
 class ScrubView(CampaignActionView):
@@ -362,37 +409,43 @@ class ScrubView(CampaignActionView):
     title = "Scrub stale tokens"
     confirm = True
     consequence = "are locked now; those locked longer than the age you gave will be reset"
+    action = Operation.Action.SCRUB
 
-    def perform(self, form):
-        return services.scrub_stale(self.object, user=self.request.user, older_than=form.cleaned_data["older_than_hours"])
+    def selection(self, form):
+        return {}
+
+    def options(self, form):
+        return {"older_than_seconds": form.cleaned_data["older_than_hours"].total_seconds()}
 
 
 class SetStatusView(CampaignActionView):
     form_class = StatusForm
     title = "Set status"
     confirm = True
+    action = Operation.Action.SET_STATUS
 
-    def perform(self, form):
-        return services.set_status(self.object, form.cleaned_data["status"], user=self.request.user, **form.targets())
+    def options(self, form):
+        return {"status": form.cleaned_data["status"]}
 
 
 class SetFieldView(CampaignActionView):
     form_class = FieldForm
     title = "Set field"
     confirm = True
+    action = Operation.Action.SET_FIELD
 
-    def perform(self, form):
-        data = form.cleaned_data
-        return services.set_field(self.object, data["field"], data["value"], user=self.request.user, **form.targets())
+    def options(self, form):
+        return {"field": form.cleaned_data["field"], "value": form.cleaned_data["value"]}
 
 
 class AttachView(CampaignActionView):
     form_class = AttachForm
     title = "Attach file"
+    action = Operation.Action.ATTACH
 
-    def perform(self, form):
+    def file(self, form):
         name, data = form.cleaned_data["file"]
-        return services.attach_file(self.object, name, data, user=self.request.user, **form.targets())
+        return name, "", data
 
 
 class AddViewView(CampaignActionView):
@@ -414,9 +467,7 @@ class DeleteTokensView(CampaignActionView):
     confirm = True
     consequence = "will be deleted"
     removes_token = True
-
-    def perform(self, form):
-        return services.delete_tokens(self.object, user=self.request.user, **form.targets())
+    action = Operation.Action.DELETE
 
 
 class PurgeView(CampaignActionView):
@@ -424,9 +475,7 @@ class PurgeView(CampaignActionView):
     title = "Purge"
     confirm = True
     consequence = "will be deleted, and the design document with them"
-
-    def perform(self, form):
-        return services.purge_campaign(self.object, user=self.request.user)
+    action = Operation.Action.PURGE
 
 
 class ResumeCreationView(CampaignActionView):
@@ -437,7 +486,7 @@ class ResumeCreationView(CampaignActionView):
 
     def perform(self, form):
         services.check_can_resume(self.object, self.request.user)
-        tasks.push_in_background(self.object, self.request.user)
+        queue_push(self.object, self.request.user)
         return f"Writing the remaining tokens of {self.object} in the background."
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-TITLES = ("Campaign creation", "Counting", "Locks", "Memory", "Large shared file")
+TITLES = ("Campaign creation", "Counting", "Locks", "Memory", "Large shared file", "Operations on a task worker")
 
 
 def test_every_benchmark_runs_and_prints_its_table(tmp_path):

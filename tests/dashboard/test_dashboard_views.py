@@ -129,7 +129,9 @@ def test_campaign_page_404(operator_client):
 
 def test_status_api(operator_client, campaign):
     response = operator_client.get(reverse("tokens:campaign-status", args=[campaign.pk]))
-    assert response.json() == {"status": "ready", "written_count": 12, "token_count": 12, "last_error": ""}
+    assert response.json() == {
+        "status": "ready", "written_count": 12, "token_count": 12, "last_error": "", "operation": None
+    }
 
 
 def test_token_page_shows_fields_attachments_and_raw_json(operator_client, campaign):

@@ -11,12 +11,12 @@ Every page of both walks is watched for Content-Security-Policy violations (the
 the portal's strict policy must cost no page anything.
 """
 
-import os
 import subprocess
 import sys
 import tarfile
 
 import pytest
+from browser_support import browser, problems, sign_in, watched  # noqa: F401 (browser and problems are fixtures)
 from dashboard_data import CONFIG, EXAMPLES, SMALL_SRMLIST, make_user
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -25,66 +25,8 @@ from tokens_app import services
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 TYPE = "pref_cal1"
 PILOT_TOKENS = 60
-TIMEOUT_MS = 30_000
-# Reports every CSP violation of the page to the test (exposed as ``reportViolation``).
-WATCH_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.reportViolation(`${location.pathname}: ${event.effectiveDirective} refused ${event.blockedURI || "inline"}`);
-});
-"""
-
-
-@pytest.fixture
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def problems():
-    """What the watched pages reported: CSP violations, console errors and warnings, script errors."""
-    found: list[str] = []
-    yield found
-    assert found == []
-
-
-def watched(context, problems: list[str]):
-    """A new page of ``context`` whose violations and console complaints land in ``problems``."""
-    context.expose_function("reportViolation", lambda text: problems.append(f"CSP violation {text}"))
-    context.add_init_script(WATCH_VIOLATIONS)
-    page = context.new_page()
-
-    def console(message):
-        # Chromium asks for /favicon.ico by itself (the portal links none); not a page's doing.
-        if message.type in ("error", "warning") and not message.location.get("url", "").endswith("/favicon.ico"):
-            problems.append(f"console {message.type} on {page.url}: {message.text}")
-
-    page.on("console", console)
-    page.on("pageerror", lambda error: problems.append(f"script error on {page.url}: {error}"))
-    return page
-
-
-def sign_in(browser, live_server, username, problems):
-    page = watched(browser.new_context(accept_downloads=True), problems)
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-" + username)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url(f"{live_server.url}/")
-    return page
 
 
 def test_the_watch_reports_what_the_policy_refuses(live_server, browser):

@@ -15,6 +15,7 @@ from django.urls import reverse
 from hardening_support import PASSWORD, documents, run_command, srm_list, yaml_config
 from hardening_urls import accepts_post, routes
 from locks_app.broker import TokenBroker
+from tokens_app.models import Operation
 
 pytestmark = pytest.mark.django_db
 
@@ -111,11 +112,18 @@ def command_arguments(campaign, tmp_path) -> dict[str, list[str]]:
         "delete_tokens": [*target, "--yes"],
         "purge_tokens": [*target, "--yes"],
         "reset_tokens": [*target, "--yes"],
+        "resume_operation": [str(interrupted_reset(campaign).pk)],
         "scrub_tokens": [*target, "--older-than", "1s"],
         "seed_demo": ["--database", campaign.database],
         "set_token_field": [*target, "field", "1"],
         "set_token_status": [*target, "running", "--yes"],
     }
+
+
+def interrupted_reset(campaign) -> Operation:
+    """A reset of every token whose worker died half-way (resuming it would reset them)."""
+    return Operation.objects.create(action="reset", campaign=campaign, target=str(campaign), source="browser",
+                                    state="interrupted", user=campaign.created_by)
 
 
 def acting_commands() -> list[str]:

@@ -22,8 +22,17 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
 from tokens_app.management.base import PortalCommand
-from tokens_app.models import CHANGE_CAMPAIGN, Campaign
-from tokens_app.services import ServiceError, count_targets
+from tokens_app.models import CHANGE_CAMPAIGN, Campaign, Operation
+from tokens_app.services import (
+    Refused,
+    ServiceError,
+    count_targets,
+    plan_tokenset,
+    push_tokenset,
+    runs,
+    start_campaign,
+)
+from tokens_app.services.common import batch_size_or_default
 
 _DURATION_PART = re.compile(r"(\d+)([smhdw])")
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -232,6 +241,34 @@ class CampaignCommand(PortalCommand):
 
     def selects_everything(self, options) -> bool:
         return not any(self.selection(options).values())
+
+    def recorded(self, action: str, campaign: Campaign, user, work, options, *, progress=None, **operation_options):
+        """Run ``work(progress)`` here, recorded in the operations history as run from a command
+        with the command's selection and ``operation_options``; answer what ``work`` answered."""
+        return runs.run_in_process(
+            action, campaign, user, work, selection=self.selection(options) if self.selects else None,
+            options=operation_options, progress=progress,
+        )
+
+    def create_campaign(self, options, user, *, progress, overwrite=False, batch_size=None, **plan_kwargs):
+        """Plan, record and push a token set (what ``create_tokenset`` does), the push recorded in
+        the operations history; answer the campaign and the push's report."""
+        batch_size = batch_size_or_default(batch_size)
+        plan = plan_tokenset(**plan_kwargs)
+        try:
+            campaign = start_campaign(plan, user=user)
+        except Refused as refusal:
+            known = Campaign.objects.filter(database=plan.database, token_type=plan.token_type).first()
+            runs.record_refusal(Operation.Action.PUSH, known, user, refusal, source=Operation.Source.COMMAND)
+            raise
+        report = self.recorded(
+            Operation.Action.PUSH, campaign, user,
+            lambda step: push_tokenset(
+                campaign, user=user, plan=plan, overwrite=overwrite, batch_size=batch_size, progress=step
+            ),
+            options, progress=progress, overwrite=overwrite,
+        )
+        return campaign, report
 
     def report(self, action: str, campaign: Campaign, result) -> None:
         """Print what an operation did: ``Reset tokens (pref_cal1 in tokens): 2 changed, 0 conflicted, 0 skipped.``"""

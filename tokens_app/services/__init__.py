@@ -6,6 +6,7 @@ rows. The dashboard, the admin and the management commands call these functions.
 - ``operations``: reset, scrub, set status or field, attach, delete, views, purge, adopt, counts.
 - ``archive``: the ``.tar.gz`` stream of a campaign.
 - ``drafts``: the uploads of a new campaign waiting for their confirmation.
+- ``runs``: operations as the history records them: queued for a task worker, run, resumed.
 """
 
 from .archive import archive_file_name, archive_tokens, safe_member_name

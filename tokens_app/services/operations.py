@@ -91,8 +91,7 @@ def reset_tokens(
 def scrub_stale(campaign, *, user, older_than: timedelta, progress=None) -> OperationResult:
     """Reset tokens locked longer than ``older_than`` ago: their pilots are lost."""
     check_can_change(campaign, user, "scrub tokens of")
-    if not isinstance(older_than, timedelta) or older_than <= timedelta(0):
-        raise ServiceError(f"the age of a stale lock must be a positive duration, not {older_than!r}")
+    check_stale_age(older_than)
     cutoff = time.time() - older_than.total_seconds()
     selection = targets.select(campaign, view="locked")
 
@@ -102,11 +101,15 @@ def scrub_stale(campaign, *, user, older_than: timedelta, progress=None) -> Oper
     return targets.apply(campaign, selection, decide, progress)
 
 
+def check_stale_age(older_than) -> None:
+    if not isinstance(older_than, timedelta) or older_than <= timedelta(0):
+        raise ServiceError(f"the age of a stale lock must be a positive duration, not {older_than!r}")
+
+
 def set_status(campaign, status, *, user, view=None, ids=None, where=None, progress=None) -> OperationResult:
     """Set the free-text ``status`` of the targets (state is decided by lock/done/output)."""
     check_can_change(campaign, user, "set the status of tokens of")
-    if not isinstance(status, str) or not status.strip() or len(status) > MAX_STATUS_LENGTH:
-        raise ServiceError(f"the status must be a word of at most {MAX_STATUS_LENGTH} characters")
+    check_status(status)
     selection = targets.select(campaign, view=view, ids=ids, where=where)
     return targets.apply(campaign, selection, _setter("status", status), progress)
 
@@ -114,6 +117,18 @@ def set_status(campaign, status, *, user, view=None, ids=None, where=None, progr
 def set_field(campaign, field, value, *, user, view=None, ids=None, where=None, progress=None) -> OperationResult:
     """Set ``field`` to ``value`` (any JSON value) on the targets."""
     check_can_change(campaign, user, "set a field of tokens of")
+    check_field(field, value)
+    selection = targets.select(campaign, view=view, ids=ids, where=where)
+    return targets.apply(campaign, selection, _setter(field, value), progress)
+
+
+def check_status(status) -> None:
+    if not isinstance(status, str) or not status.strip() or len(status) > MAX_STATUS_LENGTH:
+        raise ServiceError(f"the status must be a word of at most {MAX_STATUS_LENGTH} characters")
+
+
+def check_field(field, value) -> None:
+    """A field a bulk "set field" may set, and a JSON value for it."""
     validate_field_name(field)
     if field in PROTECTED_FIELDS:
         raise ServiceError(f"the field {field!r} decides which campaign a token is in; it cannot be set")
@@ -121,8 +136,6 @@ def set_field(campaign, field, value, *, user, view=None, ids=None, where=None, 
         json.dumps(value)
     except (TypeError, ValueError):
         raise ServiceError(f"the value for {field!r} is not a JSON value") from None
-    selection = targets.select(campaign, view=view, ids=ids, where=where)
-    return targets.apply(campaign, selection, _setter(field, value), progress)
 
 
 def _setter(field: str, value):

@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from tokens_app.management.options import CampaignCommand
+from tokens_app.models import Operation
 from tokens_app.services import archive_file_name, archive_tokens
 
 
@@ -36,9 +37,14 @@ class Command(CampaignCommand):
             self.confirm_targets(options, campaign, "Archive, then delete,")
         partial = target.with_name(target.name + ".part")
         try:
-            with partial.open("wb") as archive:
-                for chunk in archive_tokens(campaign, user=user, delete=options["delete"]):
-                    archive.write(chunk)
+            if options["delete"]:
+                # Deleting changes tokens: the history records it like every other such change.
+                self.recorded(
+                    Operation.Action.ARCHIVE_DELETE, campaign, user,
+                    lambda progress: self._write(partial, campaign, user, delete=True), options, output=str(target),
+                )
+            else:
+                self._write(partial, campaign, user, delete=False)
         except OSError as exc:
             partial.unlink(missing_ok=True)
             raise CommandError(f"cannot write {target}: {exc.strerror}") from None
@@ -48,3 +54,9 @@ class Command(CampaignCommand):
         partial.rename(target)
         deleted = " and deleted the tokens" if options["delete"] else ""
         self.stdout.write(f"Archived '{campaign.token_type}' of '{campaign.database}' to {target}{deleted}.")
+
+    @staticmethod
+    def _write(partial: Path, campaign, user, *, delete: bool) -> None:
+        with partial.open("wb") as archive:
+            for chunk in archive_tokens(campaign, user=user, delete=delete):
+                archive.write(chunk)

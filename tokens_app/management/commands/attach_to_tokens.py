@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from tokens_app.management.options import CampaignCommand, ProgressBar, read_file
+from tokens_app.models import Operation
 from tokens_app.services import attach_file
 
 
@@ -20,9 +21,14 @@ class Command(CampaignCommand):
         campaign = self.campaign(options)
         data = read_file(options["file"])
         name = options["name"] or Path(options["file"]).name
-        with ProgressBar(self.stderr) as progress:
-            result = attach_file(
-                campaign, name, data, user=self.operator(options), content_type=options["content_type"],
-                progress=progress, **self.selection(options),
+        user = self.operator(options)
+        with ProgressBar(self.stderr) as bar:
+            result = self.recorded(
+                Operation.Action.ATTACH, campaign, user,
+                lambda progress: attach_file(
+                    campaign, name, data, user=user, content_type=options["content_type"], progress=progress,
+                    **self.selection(options),
+                ),
+                options, progress=bar, name=name, bytes=len(data),
             )
         self.report(f"Attached '{name}'", campaign, result)

@@ -10,7 +10,6 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from tokens_app.management.options import CampaignCommand, ProgressBar, creation_summary, positive_int, read_file
-from tokens_app.services import create_tokenset
 from tokens_app.srm import LINK_FLAVORS
 
 
@@ -46,8 +45,8 @@ class Command(CampaignCommand):
             if name in attachments:
                 raise CommandError(f"two attached files are named '{name}'")
             attachments[name] = read_file(path)
-        campaign, report = create_tokenset(
-            user=self.operator(options),
+        campaign, report = self.create_campaign(
+            options, self.operator(options),
             overwrite=options["overwrite"],
             batch_size=options["batch_size"],
             progress=ProgressBar(self.stderr, options["batch_size"]),

@@ -1,6 +1,7 @@
 """``manage.py delete_tokens``: remove tokens from CouchDB (the campaign and its views stay)."""
 
 from tokens_app.management.options import CampaignCommand, ProgressBar
+from tokens_app.models import Operation
 from tokens_app.services import delete_tokens
 
 
@@ -13,6 +14,10 @@ class Command(CampaignCommand):
         campaign = self.campaign(options)
         user = self.operator(options)
         count = self.confirm_targets(options, campaign, "Delete")
-        with ProgressBar(self.stderr, total=count) as progress:
-            result = delete_tokens(campaign, user=user, progress=progress, **self.selection(options))
+        with ProgressBar(self.stderr, total=count) as bar:
+            result = self.recorded(
+                Operation.Action.DELETE, campaign, user,
+                lambda progress: delete_tokens(campaign, user=user, progress=progress, **self.selection(options)),
+                options, progress=bar,
+            )
         self.report("Deleted tokens", campaign, result)

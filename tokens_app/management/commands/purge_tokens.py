@@ -4,6 +4,7 @@ The Campaign row stays, marked purged, as the record of what was run.
 """
 
 from tokens_app.management.options import CampaignCommand, ProgressBar
+from tokens_app.models import Operation
 from tokens_app.services import purge_campaign
 
 
@@ -15,6 +16,9 @@ class Command(CampaignCommand):
         campaign = self.campaign(options)
         user = self.operator(options)
         count = self.confirm_targets(options, campaign, "Purge the design document and all")
-        with ProgressBar(self.stderr, total=count) as progress:
-            result = purge_campaign(campaign, user=user, progress=progress)
+        with ProgressBar(self.stderr, total=count) as bar:
+            result = self.recorded(
+                Operation.Action.PURGE, campaign, user,
+                lambda progress: purge_campaign(campaign, user=user, progress=progress), options, progress=bar,
+            )
         self.report("Purged", campaign, result)

@@ -1,6 +1,7 @@
 """``manage.py reset_tokens``: put tokens back in todo so pilots run them again."""
 
 from tokens_app.management.options import CampaignCommand, ProgressBar
+from tokens_app.models import Operation
 from tokens_app.services import reset_tokens
 
 
@@ -23,9 +24,13 @@ class Command(CampaignCommand):
         campaign = self.campaign(options)
         user = self.operator(options)
         count = self.confirm_targets(options, campaign, "Reset")
-        with ProgressBar(self.stderr, total=count) as progress:
-            result = reset_tokens(
-                campaign, user=user, drop_attachments=options["drop_attachments"], progress=progress,
-                **self.selection(options),
+        with ProgressBar(self.stderr, total=count) as bar:
+            result = self.recorded(
+                Operation.Action.RESET, campaign, user,
+                lambda progress: reset_tokens(
+                    campaign, user=user, drop_attachments=options["drop_attachments"], progress=progress,
+                    **self.selection(options),
+                ),
+                options, progress=bar, drop_attachments=options["drop_attachments"],
             )
         self.report("Reset tokens", campaign, result)

@@ -2,22 +2,30 @@
 
 Migrates, starts the local CouchDB (pouchdb-server under ``var/couchdb/``) when COUCHDB_URL is the
 local default and nothing answers there, creates a first superuser ``admin`` with a random password
-when there are no users, then serves the portal. Ctrl-C stops both servers.
+when there are no users, starts one task worker (``manage.py db_worker``) when the task backend is
+the database one, then serves the portal. Ctrl-C stops the worker and both servers.
 """
 
 import os
 import secrets
+import subprocess
+import sys
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django_tasks import task_backends
+from django_tasks_db import DatabaseBackend
 
 from tokens_app.couch import get_gateway
 from tokens_app.localcouch import LocalCouchError, LocalCouchServer
 from tokens_app.management.base import PortalCommand
 
 LOCAL_DEFAULT = "http://127.0.0.1:5984"
+# How often the idle worker looks for queued work, and how long it may take to stop.
+WORKER_POLL_SECONDS = "0.5"
+WORKER_STOP_SECONDS = 10
 
 
 class Command(PortalCommand):
@@ -26,21 +34,49 @@ class Command(PortalCommand):
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000", help="address:port to serve on")
         parser.add_argument("--noreload", action="store_true", help="do not restart on code changes")
+        parser.add_argument("--noworker", action="store_true", help="do not start a task worker")
 
-    def handle(self, *args, addrport, noreload, **options):
-        server = None
+    def handle(self, *args, addrport, noreload, noworker, **options):
+        server = worker = None
         # With the autoreloader this command runs again in the child process (RUN_MAIN set):
-        # only the outer process prepares and owns the local CouchDB.
+        # only the outer process prepares and owns the local CouchDB and the worker.
         if os.environ.get("RUN_MAIN") != "true":
             call_command("migrate", interactive=False, verbosity=0)
             server = self._start_local_couchdb()
             self._create_first_superuser()
+            worker = None if noworker else self._start_worker()
         try:
             call_command("runserver", addrport, use_reloader=not noreload)
         finally:
+            if worker is not None:
+                self._stop_worker(worker)
             if server is not None:
                 self.stdout.write("Stopping the local CouchDB.")
                 server.stop()
+
+    def _start_worker(self) -> subprocess.Popen | None:
+        """One ``db_worker`` process for the operations the portal queues."""
+        if not isinstance(task_backends["default"], DatabaseBackend):
+            self.stdout.write(f"Tasks go to {settings.TASKS_BACKEND}: run that backend's workers yourself.")
+            return None
+        self.stdout.write("Starting a task worker (manage.py db_worker).")
+        return subprocess.Popen([
+            sys.executable, str(settings.BASE_DIR / "manage.py"), "db_worker", "--no-reload", "--no-startup-delay",
+            "--interval", WORKER_POLL_SECONDS, "--verbosity", "0",
+        ])
+
+    def _stop_worker(self, worker: subprocess.Popen) -> None:
+        """Ctrl-C reached the worker too (same terminal) and asked it to stop after its current
+        operation; the SIGTERM sent here is its second signal, which stops it at once. An
+        operation it was running is recorded as interrupted, and resuming it completes the work."""
+        self.stdout.write("Stopping the task worker.")
+        if worker.poll() is None:
+            worker.terminate()
+        try:
+            worker.wait(WORKER_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
 
     def _start_local_couchdb(self) -> LocalCouchServer | None:
         conf = settings.COUCHDB

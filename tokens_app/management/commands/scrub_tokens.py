@@ -5,6 +5,7 @@ token locked for longer than any job runs belongs to such a pilot and is put bac
 """
 
 from tokens_app.management.options import CampaignCommand, ProgressBar, duration
+from tokens_app.models import Operation
 from tokens_app.services import scrub_stale
 
 
@@ -20,8 +21,11 @@ class Command(CampaignCommand):
 
     def handle(self, *args, **options):
         campaign = self.campaign(options)
-        with ProgressBar(self.stderr) as progress:
-            result = scrub_stale(
-                campaign, user=self.operator(options), older_than=options["older_than"], progress=progress
+        user = self.operator(options)
+        with ProgressBar(self.stderr) as bar:
+            result = self.recorded(
+                Operation.Action.SCRUB, campaign, user,
+                lambda progress: scrub_stale(campaign, user=user, older_than=options["older_than"], progress=progress),
+                options, progress=bar, older_than_seconds=options["older_than"].total_seconds(),
             )
         self.report(f"Scrubbed tokens locked longer than {options['older_than']}", campaign, result)

@@ -9,7 +9,6 @@ is safe in set-up scripts.
 from django.conf import settings
 
 from tokens_app.management.options import CampaignCommand, ProgressBar, creation_summary, read_file
-from tokens_app.services import create_tokenset
 
 EXAMPLES = settings.BASE_DIR / "examples"
 DEMO_CONFIG = "pref_cal1.yaml"
@@ -21,8 +20,8 @@ class Command(CampaignCommand):
     type_required = False
 
     def handle(self, *args, **options):
-        campaign, report = create_tokenset(
-            user=self.operator(options),
+        campaign, report = self.create_campaign(
+            options, self.operator(options),
             progress=ProgressBar(self.stderr),
             config_data=read_file(EXAMPLES / DEMO_CONFIG),
             srmlist_data=read_file(EXAMPLES / DEMO_SRMLIST),

@@ -1,6 +1,7 @@
 """``manage.py set_token_field FIELD VALUE``: set one field on tokens (GRID_LRT's add_keys_to_list)."""
 
 from tokens_app.management.options import CampaignCommand, ProgressBar, field_value
+from tokens_app.models import Operation
 from tokens_app.services import set_field
 
 
@@ -15,9 +16,14 @@ class Command(CampaignCommand):
 
     def handle(self, *args, **options):
         campaign = self.campaign(options)
-        with ProgressBar(self.stderr) as progress:
-            result = set_field(
-                campaign, options["field"], options["value"], user=self.operator(options), progress=progress,
-                **self.selection(options),
+        user = self.operator(options)
+        with ProgressBar(self.stderr) as bar:
+            result = self.recorded(
+                Operation.Action.SET_FIELD, campaign, user,
+                lambda progress: set_field(
+                    campaign, options["field"], options["value"], user=user, progress=progress,
+                    **self.selection(options),
+                ),
+                options, progress=bar, field=options["field"], value=options["value"],
             )
         self.report(f"Set field '{options['field']}'", campaign, result)

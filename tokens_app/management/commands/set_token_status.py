@@ -4,6 +4,7 @@ Changing the status of every token of a campaign asks for confirmation first.
 """
 
 from tokens_app.management.options import CampaignCommand, ProgressBar
+from tokens_app.models import Operation
 from tokens_app.services import set_status
 
 
@@ -22,6 +23,12 @@ class Command(CampaignCommand):
         count = None
         if self.selects_everything(options):
             count = self.confirm_targets(options, campaign, f"Set status '{options['status']}' on")
-        with ProgressBar(self.stderr, total=count) as progress:
-            result = set_status(campaign, options["status"], user=user, progress=progress, **self.selection(options))
+        with ProgressBar(self.stderr, total=count) as bar:
+            result = self.recorded(
+                Operation.Action.SET_STATUS, campaign, user,
+                lambda progress: set_status(
+                    campaign, options["status"], user=user, progress=progress, **self.selection(options)
+                ),
+                options, progress=bar, status=options["status"],
+            )
         self.report(f"Set status '{options['status']}'", campaign, result)

@@ -1,0 +1,48 @@
+"""Two workers never run the same operation: each task claims its row with a conditional UPDATE
+before it works. Every operation here is handed to the workers twice (as a backend that
+delivers a task again would), and each still runs exactly once."""
+
+import pytest
+from django.conf import settings
+from django_tasks_db.models import DBTaskResult
+from operation_support import CONFIG, finished, make_user, srm_list, wait_until
+
+from tokens_app import services, tasks
+from tokens_app.models import Operation
+from tokens_app.services import runs
+
+pytestmark = pytest.mark.django_db(transaction=True)
+OPERATIONS = 20
+
+
+def each_runs_once(couch_db, workers):
+    alice = make_user("alice")
+    campaign, _ = services.create_tokenset(user=alice, config_data=CONFIG, srmlist_data=srm_list(12), database=couch_db)
+    numbers = []
+    for number in range(OPERATIONS):
+        operation = runs.queue_operation(
+            Operation.Action.SET_STATUS, campaign, alice, source="browser", options={"status": f"round-{number}"}
+        )
+        tasks.enqueue_operation(operation.pk)
+        numbers.append(operation.pk)
+    workers.start()
+    workers.start()
+    for number in numbers:
+        wait_until(lambda: finished(number), f"operation #{number}", workers)
+    wait_until(lambda: not DBTaskResult.objects.exclude(status="SUCCESSFUL").exists(), "every task", workers)
+
+    rows = list(Operation.objects.filter(pk__in=numbers))
+    assert all((row.state, row.attempts) == ("done", 1) for row in rows)
+    assert all(row.changed + row.conflicted + row.skipped == 12 for row in rows)
+    returned = sorted(str(result.return_value) for result in DBTaskResult.objects.all())
+    assert returned == ["None"] * OPERATIONS + ["done"] * OPERATIONS  # the second delivery found it claimed
+
+
+@pytest.mark.postgres
+def test_two_workers_on_postgresql_run_each_of_twenty_operations_once(couch_db, workers):
+    each_runs_once(couch_db, workers)
+
+
+@pytest.mark.skipif(not settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"), reason="the SQLite twin")
+def test_two_workers_on_sqlite_run_each_of_twenty_operations_once(couch_db, workers):
+    each_runs_once(couch_db, workers)

@@ -1,0 +1,49 @@
+"""Pages of the operations history: ``/operations/`` (every operation, filtered) and the resume
+button of an interrupted operation."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect
+from django.views import View
+from django.views.generic import ListView
+
+from . import history, services
+from .forms import OperationFilterForm
+from .models import CHANGE_CAMPAIGN, Operation
+from .services import runs
+from .views import ChangeCampaignRequired
+
+OPERATIONS_PER_PAGE = 50
+
+
+class OperationListView(ListView):
+    template_name = "tokens_app/operation_list.html"
+    context_object_name = "operations"
+    paginate_by = OPERATIONS_PER_PAGE
+
+    def get_queryset(self):
+        runs.expire_leases()
+        self.form = OperationFilterForm(self.request.GET or None)
+        filters = self.form.cleaned_data if self.form.is_valid() else {}
+        return history.filtered_operations(**filters)
+
+    def get_context_data(self, **kwargs):
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        return super().get_context_data(
+            form=self.form, query=query.urlencode(), may_change=self.request.user.has_perm(CHANGE_CAMPAIGN),
+            **history.filter_choices(), **kwargs,
+        )
+
+
+class ResumeOperationView(ChangeCampaignRequired, View):
+    """Queue an interrupted operation again (the guard is asked first); back to where it shows."""
+
+    def post(self, request, pk):
+        operation = get_object_or_404(Operation, pk=pk)
+        try:
+            runs.resume_operation(operation, request.user)
+        except services.ServiceError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.info(request, f"Operation #{operation.pk} is queued again; it goes on where it stopped.")
+        return redirect(operation.campaign or "tokens:operations")

@@ -1,0 +1,395 @@
+"""Operations as the history records them: queue one for a task worker, run one, resume one.
+
+Every long piece of work on a campaign's tokens is an :class:`~tokens_app.models.Operation` row.
+A page or the admin *queues* it (:func:`queue_operation`: the lock guard is asked first, a
+refusal is recorded as ``refused`` and nothing is queued) and a task worker *runs* it
+(:func:`run_operation`); a command runs its work in its own process and records the same row
+(:func:`run_in_process`). The services in this package stay the writers: a run calls them with
+the ids and options the row holds, and they ask the guard again when the work starts.
+
+A runner claims a row by a conditional UPDATE (queued → running), which one process wins on
+SQLite and on PostgreSQL alike, so two workers never run the same operation. While it works it
+renews a lease on the row; a row whose lease lapsed belongs to a runner that died and is marked
+``interrupted`` by :func:`expire_leases`, which the pages, the resume paths and every run call
+before they read. An interrupted operation is queued again by :func:`resume_operation`; its
+work is idempotent (a push finds the tokens already written, a bulk operation re-decides each
+token), so a re-run completes it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from tokens_app.couch import CouchError
+from tokens_app.models import Campaign, Operation, OperationFile
+
+from tokens_app.design import validate_token_type
+
+from .common import (
+    OperationResult,
+    Refused,
+    ServiceError,
+    check_can_change,
+    validate_attachment_name,
+    validate_database_name,
+)
+from .creation import CreationReport, push_tokenset
+from .operations import (
+    adopt_design,
+    attach_file,
+    check_field,
+    check_stale_age,
+    check_status,
+    count_targets,
+    delete_tokens,
+    purge_campaign,
+    reset_tokens,
+    scrub_stale,
+    set_field,
+    set_status,
+)
+
+Action = Operation.Action
+State = Operation.State
+Progress = Callable[..., None]
+
+
+class LeaseLost(Exception):
+    """The row is no longer this runner's (its lease lapsed and it was declared interrupted)."""
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.TASKS_LEASE_SECONDS)
+
+
+def runner_name() -> str:
+    """A name for this process that no other runner shares: host, pid and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+# -- what each action runs -------------------------------------------------------------------------
+
+def _selection(operation: Operation) -> dict:
+    selection = operation.selection or {}
+    return {"view": selection.get("view"), "ids": selection.get("ids"), "where": selection.get("where") or None}
+
+
+def _attach(operation, campaign, user, progress):
+    file = OperationFile.objects.get(operation=operation)
+    return attach_file(
+        campaign, file.name, bytes(file.data), content_type=file.content_type or None, user=user, progress=progress,
+        **_selection(operation),
+    )
+
+
+# Each action as a call of its service, from the ids and options the row holds.
+ACTIONS = {
+    Action.PUSH: lambda op, campaign, user, progress: push_tokenset(
+        campaign, user=user, overwrite=bool(op.options.get("overwrite")), progress=progress
+    ),
+    Action.RESET: lambda op, campaign, user, progress: reset_tokens(
+        campaign, user=user, drop_attachments=bool(op.options.get("drop_attachments")), progress=progress,
+        **_selection(op),
+    ),
+    Action.SCRUB: lambda op, campaign, user, progress: scrub_stale(
+        campaign, user=user, older_than=timedelta(seconds=op.options.get("older_than_seconds", 0)),
+        progress=progress,
+    ),
+    Action.SET_STATUS: lambda op, campaign, user, progress: set_status(
+        campaign, op.options.get("status"), user=user, progress=progress, **_selection(op)
+    ),
+    Action.SET_FIELD: lambda op, campaign, user, progress: set_field(
+        campaign, op.options.get("field"), op.options.get("value"), user=user, progress=progress, **_selection(op)
+    ),
+    Action.ATTACH: _attach,
+    Action.DELETE: lambda op, campaign, user, progress: delete_tokens(
+        campaign, user=user, progress=progress, **_selection(op)
+    ),
+    Action.PURGE: lambda op, campaign, user, progress: purge_campaign(campaign, user=user, progress=progress),
+    Action.ADOPT: lambda op, campaign, user, progress: adopt_design(
+        op.options.get("database"), op.options.get("token_type"), user=user
+    ),
+}
+# What the guard is asked before queueing, and the campaign statuses each action refuses.
+GUARD_WORDING = {
+    Action.PUSH: ("write the tokens of", ()),
+    Action.PURGE: ("purge", (Campaign.Status.PURGED,)),
+    Action.ADOPT: ("adopt", ()),
+}
+
+
+def check_options(action: str, options: dict) -> None:
+    """Refuse, before anything is queued, options the action's service would refuse when it runs."""
+    if action == Action.SET_STATUS:
+        check_status(options.get("status"))
+    elif action == Action.SET_FIELD:
+        check_field(options.get("field"), options.get("value"))
+    elif action == Action.SCRUB:
+        seconds = options.get("older_than_seconds")
+        check_stale_age(timedelta(seconds=seconds) if isinstance(seconds, int | float) else seconds)
+    elif action == Action.ADOPT:
+        validate_database_name(options.get("database"))
+        try:
+            validate_token_type(options.get("token_type"))
+        except ValueError as exc:
+            raise ServiceError(str(exc)) from None
+
+
+def _total(operation: Operation, campaign: Campaign | None) -> int | None:
+    """How many tokens the work will go through, as far as can be told cheaply now."""
+    if operation.action == Action.PUSH:
+        return campaign.token_count
+    if operation.action == Action.ADOPT or campaign is None:
+        return None
+    selection = _selection(operation)
+    if operation.action == Action.SCRUB:
+        selection = {"view": "locked"}
+    elif operation.action == Action.PURGE:
+        selection = {}
+    if selection.get("ids") is not None:
+        return len(selection["ids"])
+    if selection.get("where"):
+        return None
+    return count_targets(campaign, **selection)
+
+
+def _counts(outcome) -> dict:
+    """The result columns of a service's answer."""
+    if isinstance(outcome, OperationResult):
+        return {"changed": outcome.changed, "conflicted": outcome.conflicted, "skipped": outcome.skipped,
+                "failed": outcome.failed, "processed": outcome.processed, "error": outcome.error}
+    if isinstance(outcome, CreationReport):
+        return {"written": outcome.written, "existing": outcome.existing, "changed": outcome.overwritten,
+                "failed": outcome.failed, "processed": outcome.processed, "error": outcome.error}
+    if isinstance(outcome, Campaign):
+        return {"campaign": outcome, "target": str(outcome), "processed": outcome.token_count,
+                "total": outcome.token_count}
+    return {}
+
+
+# -- recording ------------------------------------------------------------------------------------
+
+def _new_operation(action, campaign, user, *, source, selection=None, options=None, target="") -> Operation:
+    if action not in ACTIONS and action != Action.ARCHIVE_DELETE:
+        raise ServiceError(f"unknown operation {action!r}")
+    return Operation(
+        action=action,
+        campaign=campaign,
+        target=target or str(campaign),
+        user=user if getattr(user, "is_authenticated", False) else None,
+        username=user.get_username() if getattr(user, "is_authenticated", False) else "",
+        source=source,
+        selection={key: value for key, value in (selection or {}).items() if value},
+        options=options or {},
+    )
+
+
+def _update(operation: Operation, runner: str | None = None, **values) -> bool:
+    """Write ``values`` to the row unless it has finished (or, with ``runner``, is no longer that
+    runner's); keep the instance in step. Answers whether the row was written."""
+    rows = Operation.objects.filter(pk=operation.pk).exclude(state__in=Operation.FINAL_STATES)
+    if runner is not None:
+        rows = rows.filter(state=State.RUNNING, runner=runner)
+    if not rows.update(**values):
+        return False
+    for name, value in values.items():
+        setattr(operation, name, value)
+    return True
+
+
+def _finish(operation: Operation, runner: str, state: str, **values) -> bool:
+    return _update(operation, runner, state=state, finished_at=timezone.now(), lease_until=None, **values)
+
+
+def _progress_of(operation: Operation, runner: str, extra: Progress | None) -> Progress:
+    """The ``progress`` callback a service is given: records the step and renews the lease."""
+
+    def progress(processed: int, total: int | None = None) -> None:
+        values = {"processed": processed, "lease_until": timezone.now() + lease()}
+        if total is not None:
+            values["total"] = total
+        if not _update(operation, runner, **values):
+            raise LeaseLost(f"operation #{operation.pk} is no longer run by {runner}")
+        if extra is not None:
+            extra(processed, total) if total is not None else extra(processed)
+
+    return progress
+
+
+def _execute(operation: Operation, runner: str, work, extra_progress: Progress | None = None):
+    """Run ``work(progress)`` for a claimed row and record how it ended; answer the service's
+    outcome. A refusal, a bad option or a CouchDB failure is recorded and raised again."""
+    progress = _progress_of(operation, runner, extra_progress)
+    try:
+        total = _total(operation, operation.campaign)
+        # Counting the targets can take a while (a user view is walked): renew the lease after it.
+        if not _update(operation, runner, total=total, lease_until=timezone.now() + lease()):
+            raise LeaseLost(f"operation #{operation.pk} is no longer run by {runner}")
+        outcome = work(progress)
+    except LeaseLost:
+        raise
+    except Refused as exc:
+        _finish(operation, runner, State.REFUSED, error=str(exc))
+        raise
+    except (ServiceError, CouchError) as exc:
+        _finish(operation, runner, State.FAILED, error=str(exc))
+        raise
+    except Exception as exc:
+        _finish(operation, runner, State.FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
+    except BaseException:
+        # Ctrl-C on a command, or a worker told to stop at once: resumable, and said so now.
+        _finish_interrupted(operation, runner)
+        raise
+    _finish(operation, runner, State.DONE, **_counts(outcome))
+    return outcome
+
+
+def _finish_interrupted(operation: Operation, runner: str) -> None:
+    _update(operation, runner, state=State.INTERRUPTED, lease_until=None, error="stopped before it finished")
+
+
+def queue_operation(
+    action: str, campaign: Campaign | None, user, *, source: str, selection: dict | None = None,
+    options: dict | None = None, file: tuple[str, str, bytes] | None = None, target: str = "",
+) -> Operation:
+    """Record an operation and queue it for a worker; answer the row (refreshed: the immediate
+    backend has run it already).
+
+    The guard is asked first: a refusal is recorded as ``refused`` (nothing is queued) and
+    raised. A selection naming a view the campaign does not have is refused before anything is
+    recorded. ``file`` is ``(name, content_type, bytes)`` for ``attach``.
+    """
+    from tokens_app.tasks import enqueue_operation
+
+    operation = _new_operation(action, campaign, user, source=source, selection=selection, options=options,
+                               target=target)
+    check_options(action, operation.options)
+    if file is not None:
+        validate_attachment_name(file[0])
+    try:
+        if campaign is not None:
+            verb, statuses = GUARD_WORDING.get(action, (f"{Action(action).label} tokens of", None))
+            check_can_change(campaign, user, verb, refuse_statuses=statuses)
+    except Refused as exc:
+        _save_refused(operation, exc)
+        raise
+    if action == Action.PUSH:
+        _refuse_second_push(campaign)
+    if campaign is not None and selection:
+        from .targets import select
+
+        select(campaign, **_selection(operation))
+    operation.save()
+    if file is not None:
+        name, content_type, data = file
+        OperationFile.objects.create(operation=operation, name=name, content_type=content_type, data=data)
+    task_id = enqueue_operation(operation.pk)
+    _update(operation, task_id=str(task_id))
+    operation.refresh_from_db()
+    return operation
+
+
+def _refuse_second_push(campaign: Campaign) -> None:
+    """One push of a campaign at a time: a second (a double click, two web processes) would only
+    find the first one's tokens there."""
+    running = Operation.objects.filter(
+        campaign=campaign, action=Action.PUSH, state__in=Operation.ACTIVE_STATES
+    ).first()
+    if running is not None:
+        raise ServiceError(f"operation #{running.pk} is writing the tokens of {campaign} already ({running.state})")
+
+
+def _save_refused(operation: Operation, refusal: Refused) -> None:
+    operation.state = State.REFUSED
+    operation.error = str(refusal)
+    operation.finished_at = timezone.now()
+    operation.save()
+
+
+def record_refusal(action: str, campaign: Campaign | None, user, refusal: Refused, *, source: str) -> Operation:
+    """Record an operation the guard refused before it could start (nothing else is done)."""
+    operation = _new_operation(action, campaign, user, source=source)
+    _save_refused(operation, refusal)
+    return operation
+
+
+def run_operation(operation_id: int, *, runner: str | None = None) -> str | None:
+    """Claim a queued operation and run it (what a worker's task does); answer the state it ended
+    in, or None when it was not this runner's to run (finished, or claimed by another)."""
+    expire_leases()
+    runner = runner or runner_name()
+    now = timezone.now()
+    claimed = Operation.objects.filter(pk=operation_id, state=State.QUEUED).update(
+        state=State.RUNNING, runner=runner, started_at=now, lease_until=now + lease(), attempts=F("attempts") + 1,
+        error="",
+    )
+    if not claimed:
+        return None
+    operation = Operation.objects.select_related("campaign", "user").get(pk=operation_id)
+    user = operation.user
+    if user is None:
+        _finish(operation, runner, State.REFUSED, error="the user who asked for it no longer exists")
+        return operation.state
+    work = ACTIONS[operation.action]
+    try:
+        _execute(operation, runner, lambda progress: work(operation, operation.campaign, user, progress))
+    except (LeaseLost, ServiceError, CouchError):
+        pass  # recorded on the row (or, for a lost lease, by whoever declared it interrupted)
+    return operation.state
+
+
+def run_in_process(
+    action: str, campaign: Campaign, user, work: Callable[[Progress], object], *, selection: dict | None = None,
+    options: dict | None = None, progress: Progress | None = None,
+):
+    """Run ``work(progress)`` in this process (a command) and record it as an operation; answer
+    what ``work`` answered. ``progress`` (a command's progress bar) is told every step too."""
+    operation = _new_operation(action, campaign, user, source=Operation.Source.COMMAND, selection=selection,
+                               options=options)
+    runner = runner_name()
+    now = timezone.now()
+    operation.state, operation.runner, operation.attempts = State.RUNNING, runner, 1
+    operation.started_at, operation.lease_until = now, now + lease()
+    operation.save()
+    return _execute(operation, runner, work, progress)
+
+
+def expire_leases() -> int:
+    """Mark running operations whose lease lapsed as interrupted; answer how many."""
+    now = timezone.now()
+    return Operation.objects.filter(state=State.RUNNING, lease_until__lt=now).update(
+        state=State.INTERRUPTED, lease_until=None,
+        error=f"its runner stopped renewing the lease (gone since before {now:%Y-%m-%d %H:%M:%S} UTC)",
+    )
+
+
+def resume_operation(operation: Operation, user) -> Operation:
+    """Queue an interrupted operation again, after asking the guard; answer the row."""
+    from tokens_app.tasks import enqueue_operation
+
+    expire_leases()
+    operation.refresh_from_db()
+    if operation.state != State.INTERRUPTED:
+        raise ServiceError(f"operation #{operation.pk} is {operation.state}; only an interrupted one is resumed")
+    if operation.action == Action.ARCHIVE_DELETE:
+        raise ServiceError("an archive is written by the command that asked for it: run archive_tokens again")
+    if operation.campaign is not None:
+        verb, statuses = GUARD_WORDING.get(operation.action, (f"{operation.get_action_display()} tokens of", None))
+        check_can_change(operation.campaign, user, verb, refuse_statuses=statuses)
+    if not Operation.objects.filter(pk=operation.pk, state=State.INTERRUPTED).update(
+        state=State.QUEUED, runner="", lease_until=None
+    ):
+        raise ServiceError(f"operation #{operation.pk} was resumed by someone else meanwhile")
+    task_id = enqueue_operation(operation.pk)
+    _update(operation, task_id=str(task_id))
+    operation.refresh_from_db()
+    return operation
