@@ -29,15 +29,3 @@ def campaign(operator, couch_db):
         config_name="pref_cal1.yaml", srmlist_name="L229507.srmlist",
     )
     return campaign
-
-
-@pytest.fixture
-def pushed_here(monkeypatch):
-    """Run the background push in the request (the test database is one transaction)."""
-    pushed = []
-
-    def push_now(campaign, user):
-        pushed.append(services.push_tokenset(campaign, user=user))
-
-    monkeypatch.setattr("tokens_app.tasks.push_in_background", push_now)
-    return pushed

@@ -13,9 +13,9 @@ from django.urls import reverse
 from dashboard_data import CONFIG, SMALL_SRMLIST, make_user
 from locks_app import tokens
 from locks_app.utility import TokenUtility
-from tokens_app import services, tasks
+from tokens_app import services
 from tokens_app.design import design_doc_id
-from tokens_app.models import Campaign
+from tokens_app.models import Campaign, Operation
 
 pytestmark = pytest.mark.django_db
 
@@ -24,19 +24,9 @@ class CutShort(Exception):
     """Stands for the portal process dying mid-push."""
 
 
-@pytest.fixture
-def background_push_here(monkeypatch):
-    """The background push run in the request through the thread's own body (``tasks._push``),
-    refusal handling included; the campaigns it was started for are listed."""
-    started = []
-
-    def push_now(campaign, user):
-        started.append(campaign.pk)
-        tasks._push(campaign.pk, user)
-
-    monkeypatch.setattr("tokens_app.tasks.push_in_background", push_now)
-    monkeypatch.setattr("tokens_app.tasks.connections.close_all", lambda: None)
-    return started
+def pushes_started() -> list:
+    """The pushes queued and not refused (the tests' task backend runs a queued one at once)."""
+    return list(Operation.objects.filter(action=Operation.Action.PUSH).exclude(state=Operation.State.REFUSED))
 
 
 @pytest.fixture
@@ -72,7 +62,7 @@ def page_of(client, campaign):
 
 @pytest.mark.parametrize("status", ["ready", "archived"])
 def test_a_resume_by_a_non_holder_leaves_the_campaign_and_couchdb_as_they_were(
-    status, bob_client, campaign, operator, gateway, background_push_here
+    status, bob_client, campaign, operator, gateway
 ):
     if status == "archived":
         archived(campaign, operator)
@@ -80,14 +70,14 @@ def test_a_resume_by_a_non_holder_leaves_the_campaign_and_couchdb_as_they_were(
     before = couch_state(gateway, campaign.database)
     response = resume(bob_client, campaign)
     assert f"locked by {operator.username}" in response.content.decode()
-    assert background_push_here == []
+    assert pushes_started() == []
     campaign.refresh_from_db()
     assert (campaign.status, campaign.written_count) == (status, 12 if status == "ready" else 0)
     assert couch_state(gateway, campaign.database) == before
 
 
 def test_a_second_resume_does_not_recreate_archived_tokens(
-    bob_client, operator_client, campaign, operator, gateway, background_push_here
+    bob_client, operator_client, campaign, operator, gateway
 ):
     archived(campaign, operator)
     lock = TokenUtility().register(tokens.ExclusiveLock(campaign, operator.username))
@@ -95,31 +85,21 @@ def test_a_second_resume_does_not_recreate_archived_tokens(
     lock.end()
     response = resume(operator_client, campaign)
     assert "the campaign is archived" in response.content.decode()
-    assert background_push_here == []
+    assert pushes_started() == []
     campaign.refresh_from_db()
     assert (campaign.status, campaign.written_count) == ("archived", 0)
     assert couch_state(gateway, campaign.database) == {}
 
 
 @pytest.mark.parametrize("status", ["ready", "archived", "purged"])
-def test_only_a_campaign_being_created_can_be_resumed(status, operator_client, campaign, background_push_here):
+def test_only_a_campaign_being_created_can_be_resumed(status, operator_client, campaign):
     Campaign.objects.filter(pk=campaign.pk).update(status=status)
     assert "Write the missing tokens" not in page_of(operator_client, campaign)
     response = resume(operator_client, campaign)
     assert f"the campaign is {status}" in response.content.decode()
-    assert background_push_here == []
+    assert pushes_started() == []
     campaign.refresh_from_db()
     assert campaign.status == status
-
-
-def test_a_background_push_refused_after_the_request_leaves_the_row_as_it_was(
-    campaign, operator, background_push_here
-):
-    TokenUtility().register(tokens.ExclusiveLock(campaign, "bob"))
-    Campaign.objects.filter(pk=campaign.pk).update(status="incomplete", written_count=7, last_error="earlier")
-    tasks._push(campaign.pk, operator)
-    campaign.refresh_from_db()
-    assert (campaign.status, campaign.written_count, campaign.last_error) == ("incomplete", 7, "earlier")
 
 
 # -- the page of a campaign CouchDB cannot show ------------------------------------------------------
@@ -141,7 +121,7 @@ def cut_short(operator, couch_db):
 
 
 def test_a_push_cut_short_before_its_views_can_be_resumed_from_its_page(
-    operator_client, cut_short, gateway, background_push_here
+    operator_client, cut_short, gateway
 ):
     assert gateway.get_doc(cut_short.database, design_doc_id(cut_short.token_type), default=None) is None
     page = page_of(operator_client, cut_short)
