@@ -11,11 +11,18 @@ that the portal behaves the same on Apache CouchDB and on the pouchdb-server use
 Two pouchdb-server quirks shape it: attachments are written inline through ``_bulk_docs``
 (pouchdb-server ignores cloudant's ``If-Match`` revision header), and every request is
 authenticated (an anonymous database creation crashes a pouchdb-server that has an admin).
+
+Every URL is built by :func:`couch_url` from a tuple of path segments (database, document id,
+design document, view, attachment name, or one of CouchDB's fixed ``_`` endpoints), each
+percent-encoded whole. Names that no encoding keeps in their segment are refused with
+:class:`InvalidName` before anything is sent: requests turns ``%2E`` back into ``.`` and urllib3
+then folds ``.``/``..`` segments into the parent path, so ``..`` would climb out of the database.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +41,14 @@ _MISSING_DB_REASONS = ("no_db_file", "Database does not exist.")
 # Per-document refusals a stale session earns where a server does not answer 401 outright.
 _AUTH_ERRORS = frozenset({"unauthorized", "forbidden"})
 _JSON_PARAMS = frozenset({"key", "keys", "startkey", "endkey", "start_key", "end_key"})
+# CouchDB's rule for database names; anything else would address a server endpoint (``_config``).
+DATABASE_NAME = re.compile(r"[a-z][a-z0-9_$()+/-]*")
+# Path segments every HTTP client and server may fold into the parent path (RFC 3986 5.2.4).
+_DOT_SEGMENTS = frozenset({".", ".."})
+# Documents whose id is a prefix and a name: they live one path segment deeper.
+_PREFIXED_IDS = ("_design/", "_local/")
+# How much of a name an error message repeats.
+_SHOWN_LENGTH = 80
 
 
 class CouchError(Exception):
@@ -66,6 +81,83 @@ class CouchRequestError(CouchError):
     """CouchDB answered with another error (a bad view function, a bad request)."""
 
 
+class InvalidName(CouchError):
+    """A name that cannot be the CouchDB path segment it was given as; nothing was sent."""
+
+    status = 404
+
+
+def shown(name: object) -> str:
+    """A name quoted for a one-line message: escapes for control characters, long ones cut."""
+    text = repr(name)
+    return text if len(text) <= _SHOWN_LENGTH else text[: _SHOWN_LENGTH - 4] + "…" + text[-1]
+
+
+def _segment(name: object, what: str) -> str:
+    if not isinstance(name, str) or not name or name in _DOT_SEGMENTS:
+        raise InvalidName(
+            f"{shown(name)} cannot be {what}: a CouchDB path never carries an empty name, '.' or '..'"
+        )
+    return name
+
+
+def database_path(db: str) -> tuple[str, ...]:
+    """The path of a database; only names CouchDB itself allows (never ``_config``, ``..``)."""
+    if not isinstance(db, str) or not DATABASE_NAME.fullmatch(db):
+        raise InvalidName(f"{shown(db)} is not a CouchDB database name")
+    return (db,)
+
+
+def _document_segments(doc_id: str) -> tuple[str, ...]:
+    for prefix in _PREFIXED_IDS:
+        if isinstance(doc_id, str) and doc_id.startswith(prefix):
+            return prefix[:-1], _segment(doc_id[len(prefix):], f"the name of a {prefix[:-1]} document")
+    if isinstance(doc_id, str) and doc_id.startswith("_"):
+        raise InvalidName(f"{shown(doc_id)} is not a document id: ids starting with '_' are CouchDB's")
+    return (_segment(doc_id, "a document id"),)
+
+
+def document_path(db: str, doc_id: str) -> tuple[str, ...]:
+    """The path of a document: ``_design/<name>`` and ``_local/<name>`` keep their prefix as a
+    segment of its own; any other id starting with ``_`` would name an endpoint of the database
+    (``_changes``, ``_security``), which no document can be."""
+    return (*database_path(db), *_document_segments(doc_id))
+
+
+def view_path(db: str, ddoc: str, view: str) -> tuple[str, ...]:
+    """The path of the view ``view`` of the design document ``_design/<ddoc>``."""
+    return (*document_path(db, f"_design/{ddoc}"), "_view", _segment(view, "a view name"))
+
+
+def attachment_path(db: str, doc_id: str, name: str) -> tuple[str, ...]:
+    """The path of an attachment; names starting with ``_`` are refused, as CouchDB refuses to
+    store them (on a design document they would name ``_view``, ``_show``, ``_rewrite``)."""
+    if isinstance(name, str) and name.startswith("_"):
+        raise InvalidName(f"{shown(name)} is not an attachment name: names starting with '_' are CouchDB's")
+    return (*document_path(db, doc_id), _segment(name, "an attachment name"))
+
+
+def couch_url(base: str, path: tuple[str, ...]) -> str:
+    """The URL of ``path`` on the server at ``base``: the one place a CouchDB URL is built.
+
+    Each segment is percent-encoded whole (``/``, ``%``, ``?``, ``#`` and every non-ASCII byte
+    included), so requests and urllib3 pass it untouched and the server decodes exactly the
+    name; ``.``, ``..`` and empty segments are refused.
+    """
+    if not isinstance(path, tuple):
+        raise TypeError("a CouchDB path is a tuple of segments, built by the *_path functions")
+    return base.rstrip("/") + "/" + "/".join(quote(_segment(segment, "a path segment"), safe="") for segment in path)
+
+
+def addressable(doc_id: str) -> bool:
+    """Whether the document ``doc_id`` can be read by its path (``.`` and ``..`` cannot)."""
+    try:
+        _document_segments(doc_id)
+    except InvalidName:
+        return False
+    return True
+
+
 def safe_url(url: str) -> str:
     """The URL without any ``user:password@`` part, for messages and logs."""
     parts = urlsplit(url)
@@ -73,13 +165,6 @@ def safe_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
-
-
-def _quote_id(doc_id: str) -> str:
-    """Quote a document id for a URL path; design-document ids keep their slash."""
-    if doc_id.startswith("_design/"):
-        return "_design/" + quote(doc_id[len("_design/"):], safe="")
-    return quote(doc_id, safe="")
 
 
 def _encode_params(params: dict[str, Any]) -> dict[str, str]:
@@ -155,7 +240,7 @@ class Gateway:
             raise self._http_error(exc.response, what=what, db=db) from None
 
     def _database_missing(self, db: str) -> DatabaseMissing:
-        return DatabaseMissing(f"database '{db}' does not exist on CouchDB at {self.server}")
+        return DatabaseMissing(f"database {shown(db)} does not exist on CouchDB at {self.server}")
 
     def _http_error(self, response: requests.Response, *, what: str, db: str | None) -> CouchError:
         status = response.status_code
@@ -184,7 +269,7 @@ class Gateway:
     def request(
         self,
         method: str,
-        path: str,
+        path: tuple[str, ...],
         *,
         what: str,
         db: str | None = None,
@@ -195,9 +280,10 @@ class Gateway:
         stream: bool = False,
         ok_statuses: Iterable[int] = (),
     ) -> requests.Response:
-        """Send one authenticated request; statuses in ``ok_statuses`` are returned, not raised."""
+        """Send one authenticated request to ``path`` (segments, see :func:`couch_url`);
+        statuses in ``ok_statuses`` are returned, not raised."""
+        url = couch_url(self.url, path)
         client = self._client()
-        url = f"{client.server_url}/{path.lstrip('/')}"
 
         def send() -> requests.Response:
             response = client.r_session.request(
@@ -220,21 +306,21 @@ class Gateway:
 
     def server_info(self) -> dict:
         """The server's welcome document (has ``version``)."""
-        return self.request("GET", "/", what="read the server version").json()
+        return self.request("GET", (), what="read the server version").json()
 
     def session_user(self) -> dict:
         """The ``userCtx`` of the current session (``name`` and ``roles``)."""
-        return self.request("GET", "_session", what="read the session").json()["userCtx"]
+        return self.request("GET", ("_session",), what="read the session").json()["userCtx"]
 
     def list_databases(self) -> list[str]:
         return [
             name
-            for name in self.request("GET", "_all_dbs", what="list the databases").json()
+            for name in self.request("GET", ("_all_dbs",), what="list the databases").json()
             if not name.startswith("_")
         ]
 
     def database_exists(self, db: str) -> bool:
-        response = self.request("HEAD", quote(db, safe=""), what=f"look up database '{db}'", ok_statuses=(404,))
+        response = self.request("HEAD", database_path(db), what=f"look up database {shown(db)}", ok_statuses=(404,))
         return response.status_code == 200
 
     def _renew_stale_session(self) -> bool:
@@ -260,13 +346,13 @@ class Gateway:
         """Create ``db``; returns False when it existed already (and ``exist_ok``)."""
         self._renew_stale_session()
         response = self.request(
-            "PUT", quote(db, safe=""), what=f"create database '{db}'", ok_statuses=(412,) if exist_ok else ()
+            "PUT", database_path(db), what=f"create database {shown(db)}", ok_statuses=(412,) if exist_ok else ()
         )
         return response.status_code != 412
 
     def delete_database(self, db: str) -> None:
         self._renew_stale_session()
-        self.request("DELETE", quote(db, safe=""), what=f"delete database '{db}'", db=db)
+        self.request("DELETE", database_path(db), what=f"delete database {shown(db)}", db=db)
 
     def require_database(self, db: str) -> None:
         """Raise DatabaseMissing unless ``db`` exists."""
@@ -279,8 +365,8 @@ class Gateway:
         """The document, or ``default`` when it does not exist (DatabaseMissing if ``db`` doesn't)."""
         response = self.request(
             "GET",
-            f"{quote(db, safe='')}/{_quote_id(doc_id)}",
-            what=f"read '{doc_id}'",
+            document_path(db, doc_id),
+            what=f"read {shown(doc_id)}",
             db=db,
             params={"attachments": "true"} if attachments else None,
             headers={"Accept": "application/json"},
@@ -291,14 +377,14 @@ class Gateway:
             if reason in _MISSING_DB_REASONS:
                 raise self._database_missing(db)
             if default is _MISSING:
-                raise CouchRequestError(f"document '{doc_id}' does not exist in database '{db}'")
+                raise CouchRequestError(f"document {shown(doc_id)} does not exist in database {shown(db)}")
             return default
         return response.json()
 
     def put_doc(self, db: str, doc: dict) -> str:
         """Write one document (Conflict when its ``_rev`` is stale); returns the new revision."""
         response = self.request(
-            "PUT", f"{quote(db, safe='')}/{_quote_id(doc['_id'])}", what=f"write '{doc['_id']}'", db=db, json_body=doc
+            "PUT", document_path(db, doc["_id"]), what=f"write {shown(doc['_id'])}", db=db, json_body=doc
         )
         return response.json()["rev"]
 
@@ -324,7 +410,7 @@ class Gateway:
     def _post_bulk(self, db: str, docs: list[dict | EncodedDoc]) -> list[dict]:
         body = Body([doc if isinstance(doc, EncodedDoc) else encode(doc) for doc in docs])
         return self.request(
-            "POST", f"{quote(db, safe='')}/_bulk_docs", what=f"write {len(docs)} documents", db=db,
+            "POST", (*database_path(db), "_bulk_docs"), what=f"write {len(docs)} documents", db=db,
             data=body, headers={"Content-Type": "application/json"},
         ).json()
 
@@ -333,7 +419,7 @@ class Gateway:
         if not ids:
             return {}
         rows = self.request(
-            "POST", f"{quote(db, safe='')}/_all_docs", what=f"read {len(ids)} documents", db=db,
+            "POST", (*database_path(db), "_all_docs"), what=f"read {len(ids)} documents", db=db,
             params={"include_docs": True}, json_body={"keys": list(ids)},
         ).json()["rows"]
         return {row["key"]: row.get("doc") for row in rows}
@@ -343,7 +429,7 @@ class Gateway:
         if not ids:
             return {}
         rows = self.request(
-            "POST", f"{quote(db, safe='')}/_all_docs", what=f"look up {len(ids)} documents", db=db,
+            "POST", (*database_path(db), "_all_docs"), what=f"look up {len(ids)} documents", db=db,
             json_body={"keys": list(ids)},
         ).json()["rows"]
         return {
@@ -358,7 +444,7 @@ class Gateway:
     ) -> Iterator[dict]:
         """Rows of ``_all_docs`` between the keys, fetched a page at a time."""
         yield from self._paged(
-            f"{quote(db, safe='')}/_all_docs", db=db, page_size=page_size,
+            (*database_path(db), "_all_docs"), db=db, page_size=page_size,
             params={"include_docs": include_docs, "attachments": attachments or None,
                     "startkey": startkey, "endkey": endkey},
             what="list documents",
@@ -376,7 +462,7 @@ class Gateway:
     def view(self, db: str, ddoc: str, view: str, **params: Any) -> dict:
         """One view query; ``params`` as in CouchDB (``group``, ``reduce``, ``limit``, ``key``…)."""
         keys = params.pop("keys", None)
-        path = f"{quote(db, safe='')}/_design/{quote(ddoc, safe='')}/_view/{quote(view, safe='')}"
+        path = view_path(db, ddoc, view)
         if keys is not None:
             return self.request(
                 "POST", path, what=f"query view {ddoc}/{view}", db=db,
@@ -388,11 +474,10 @@ class Gateway:
         """Rows of a map view, fetched a page at a time so a view is never held in memory whole."""
         params.setdefault("reduce", False)
         yield from self._paged(
-            f"{quote(db, safe='')}/_design/{quote(ddoc, safe='')}/_view/{quote(view, safe='')}",
-            db=db, page_size=page_size, params=params, what=f"query view {ddoc}/{view}",
+            view_path(db, ddoc, view), db=db, page_size=page_size, params=params, what=f"query view {ddoc}/{view}",
         )
 
-    def _paged(self, path: str, *, db: str, page_size: int, params: dict, what: str) -> Iterator[dict]:
+    def _paged(self, path: tuple[str, ...], *, db: str, page_size: int, params: dict, what: str) -> Iterator[dict]:
         """Key-based paging: each page starts at the last key seen.
 
         Rows that share that key and were already yielded are passed over with ``skip``, which
@@ -424,8 +509,8 @@ class Gateway:
     def get_attachment(self, db: str, doc_id: str, name: str) -> tuple[bytes, str]:
         """The attachment's bytes and content type."""
         response = self.request(
-            "GET", f"{quote(db, safe='')}/{_quote_id(doc_id)}/{quote(name, safe='')}",
-            what=f"read attachment '{name}' of '{doc_id}'", db=db,
+            "GET", attachment_path(db, doc_id, name),
+            what=f"read attachment {shown(name)} of {shown(doc_id)}", db=db,
         )
         return response.content, response.headers.get("Content-Type", "application/octet-stream")
 

@@ -96,6 +96,8 @@ def validate_token_type(name) -> str:
         raise ValueError(f"the token type {name!r} starts with '_' (CouchDB reserves those names)")
     if "/" in name:
         raise ValueError(f"the token type {name!r} contains '/' (it names the design document)")
+    if name in (".", ".."):
+        raise ValueError(f"the token type {name!r} cannot name a design document (CouchDB paths fold '.' and '..')")
     if any(char.isspace() or not char.isprintable() for char in name):
         raise ValueError(f"the token type {name!r} contains spaces or control characters")
     return name

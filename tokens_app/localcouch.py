@@ -19,6 +19,8 @@ from pathlib import Path
 
 import requests
 
+from tokens_app.couch import couch_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 POUCHDB_SERVER = BASE_DIR / "couchdb" / "node_modules" / ".bin" / "pouchdb-server"
 
@@ -58,7 +60,7 @@ class LocalCouchServer:
     def answers(self) -> bool:
         """Whether a CouchDB-like server answers at this address."""
         try:
-            return requests.get(self.url + "/", timeout=2).ok
+            return requests.get(couch_url(self.url, ()), timeout=2).ok
         except requests.RequestException:
             return False
 
@@ -102,18 +104,18 @@ class LocalCouchServer:
     def ensure_admin(self) -> None:
         """Create the server admin on a fresh server; check the password on an existing one."""
         login = requests.post(
-            self.url + "/_session", json={"name": self.user, "password": self.password}, timeout=10
+            couch_url(self.url, ("_session",)), json={"name": self.user, "password": self.password}, timeout=10
         )
         if login.ok:
             return
-        admin_party = requests.get(self.url + "/_config/admins", timeout=10)
+        admin_party = requests.get(couch_url(self.url, ("_config", "admins")), timeout=10)
         if admin_party.status_code != 200:
             raise LocalCouchError(
                 f"the local CouchDB in {self.workdir} has an admin, and it is not '{self.user}' with "
                 "the configured password (delete that folder to start afresh)"
             )
         created = requests.put(
-            f"{self.url}/_config/admins/{self.user}", data=json.dumps(self.password), timeout=10
+            couch_url(self.url, ("_config", "admins", self.user)), data=json.dumps(self.password), timeout=10
         )
         if not created.ok:
             raise LocalCouchError(f"could not create the CouchDB admin '{self.user}': {created.status_code}")

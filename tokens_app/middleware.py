@@ -4,7 +4,7 @@ import logging
 
 from django.shortcuts import render
 
-from .couch import Conflict, CouchError, DatabaseMissing
+from .couch import Conflict, CouchError, DatabaseMissing, InvalidName
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ class CouchErrorMiddleware:
         logger.warning("CouchDB error on %s: %s", request.path, exception)
         if isinstance(exception, Conflict):
             status = 409
-        elif isinstance(exception, DatabaseMissing):
+        elif isinstance(exception, (DatabaseMissing, InvalidName)):
             status = 404
         else:
             status = 503

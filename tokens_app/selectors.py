@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 
-from tokens_app.couch import CouchAuthFailed, CouchError, get_gateway
+from tokens_app.couch import CouchAuthFailed, CouchError, InvalidName, get_gateway, shown
 from tokens_app.design import BUILTIN_VIEWS, STATE_NAMES, TOKENS_VIEW, design_doc_id, state_of
 from tokens_app.pools import concurrently
 
@@ -104,30 +104,59 @@ def list_tokens(campaign, view: str, *, page: int = 1, per_page: int = 50) -> To
     )
 
 
-def token_detail(campaign, token_id: str) -> dict:
-    """``{"doc", "attachments": [{"name", "content_type", "length"}], "state"}`` of one token."""
-    doc = get_gateway().get_doc(campaign.database, token_id, default=None)
-    if doc is None or doc.get("type") != campaign.token_type:
-        raise TokenNotFound(
-            f"no token '{token_id}' of type '{campaign.token_type}' in database '{campaign.database}'"
-        )
-    attachments = [
-        {"name": name, "content_type": stub.get("content_type", ""), "length": stub.get("length", 0)}
-        for name, stub in sorted(doc.get("_attachments", {}).items())
-    ]
+def token_detail(campaign, token_id: str, *, text_up_to: int = 0) -> dict:
+    """``{"doc", "attachments": [{"name", "content_type", "length", "text"}], "state"}`` of one
+    token of the campaign; ``text`` is the decoded content of a ``text/*`` attachment of at most
+    ``text_up_to`` bytes, else None."""
+    doc = _token_doc(campaign, token_id)
+    attachments = []
+    for name, stub in sorted(doc.get("_attachments", {}).items()):
+        content_type, length = stub.get("content_type", ""), stub.get("length", 0)
+        text = None
+        if content_type.startswith("text/") and length <= text_up_to:
+            text = _read_attachment(campaign, token_id, name)[0].decode("utf-8", errors="replace")
+        attachments.append({"name": name, "content_type": content_type, "length": length, "text": text})
     return {"doc": doc, "attachments": attachments, "state": state_of(doc)}
 
 
 def token_attachment(campaign, token_id: str, name: str) -> tuple[bytes, str]:
-    """The bytes and content type of one attachment of a token."""
+    """The bytes and content type of one attachment of a token of the campaign."""
+    if name not in _token_doc(campaign, token_id).get("_attachments", {}):
+        raise _no_attachment(campaign, token_id, name)
+    return _read_attachment(campaign, token_id, name)
+
+
+def _token_doc(campaign, token_id: str) -> dict:
+    """The document ``token_id`` if it is a token of the campaign: a document (ids starting with
+    ``_`` are design and local documents or CouchDB's endpoints) whose ``type`` is the campaign's.
+    """
+    missing = TokenNotFound(
+        f"no token {shown(token_id)} of type {shown(campaign.token_type)} in database {shown(campaign.database)}"
+    )
+    if not isinstance(token_id, str) or token_id.startswith("_"):
+        raise missing
+    try:
+        doc = get_gateway().get_doc(campaign.database, token_id, default=None)
+    except InvalidName:
+        raise missing from None
+    if doc is None or doc.get("_id") != token_id or doc.get("type") != campaign.token_type:
+        raise missing
+    return doc
+
+
+def _read_attachment(campaign, token_id: str, name: str) -> tuple[bytes, str]:
     try:
         return get_gateway().get_attachment(campaign.database, token_id, name)
     except CouchError as exc:
         if exc.status == 404:
-            raise TokenNotFound(
-                f"token '{token_id}' in database '{campaign.database}' has no attachment '{name}'"
-            ) from None
+            raise _no_attachment(campaign, token_id, name) from None
         raise
+
+
+def _no_attachment(campaign, token_id: str, name: str) -> TokenNotFound:
+    return TokenNotFound(
+        f"token {shown(token_id)} in database {shown(campaign.database)} has no attachment {shown(name)}"
+    )
 
 
 def error_summary(campaign) -> list[dict]:

@@ -1,6 +1,9 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import operation_views, views
+from .converters import TokenIdConverter
+
+register_converter(TokenIdConverter, "token_id")
 
 app_name = "tokens"
 
@@ -28,5 +31,5 @@ urlpatterns = [
     path(campaign + "resume/", views.ResumeCreationView.as_view(), name="campaign-resume"),
     path(campaign + "recreate-views/", views.RecreateViewsView.as_view(), name="campaign-recreate-views"),
     path(campaign + "attachment/", views.TokenAttachmentView.as_view(), name="token-attachment"),
-    path(campaign + "tokens/<path:token_id>/", views.TokenDetailView.as_view(), name="token-detail"),
+    path(campaign + "tokens/<token_id:token_id>/", views.TokenDetailView.as_view(), name="token-detail"),
 ]

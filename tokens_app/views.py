@@ -529,28 +529,18 @@ class TokenDetailView(SingleObjectMixin, TemplateView):
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        token_id = self.kwargs["token_id"]
         try:
-            detail = selectors.token_detail(self.object, token_id)
+            detail = selectors.token_detail(self.object, self.kwargs["token_id"], text_up_to=INLINE_TEXT_BYTES)
         except selectors.TokenNotFound as exc:
             raise Http404(str(exc)) from None
-        texts = {
-            attachment["name"]: self._text_of(token_id, attachment["name"])
-            for attachment in detail["attachments"]
-            if attachment["content_type"].startswith("text/") and attachment["length"] <= INLINE_TEXT_BYTES
-        }
         return super().get_context_data(
             detail=detail,
             fields=sorted((name, value) for name, value in detail["doc"].items() if name != "_attachments"),
-            attachments=[{**attachment, "text": texts.get(attachment["name"])} for attachment in detail["attachments"]],
+            attachments=detail["attachments"],
             raw=json.dumps(detail["doc"], indent=2, sort_keys=True),
             may_change=self.request.user.has_perm(CHANGE_CAMPAIGN),
             **kwargs,
         )
-
-    def _text_of(self, token_id: str, name: str) -> str:
-        data, _ = selectors.token_attachment(self.object, token_id, name)
-        return data.decode("utf-8", errors="replace")
 
 
 class TokenAttachmentView(View):

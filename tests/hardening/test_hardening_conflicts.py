@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tokens_app.couch import Conflict, Gateway
+from tokens_app.couch import Conflict, Gateway, document_path
 from tokens_app.design import state_of
 from tokens_app.pilots import claim_token, finish_token
 from tokens_app.selectors import overview_counts
@@ -74,11 +74,11 @@ def picas_pilot(access, database, token_type, finished_event, tally):
 
 def revisions(gateway, database, token_id) -> list[dict]:
     """Every revision of a token, oldest first (pouchdb-server keeps them: no compaction)."""
-    doc = gateway.request("GET", f"{database}/{token_id}", what="history", params={"revs": "true"}).json()
+    doc = gateway.request("GET", document_path(database, token_id), what="history", params={"revs": "true"}).json()
     history = doc["_revisions"]
     revs = [f"{history['start'] - i}-{rev}" for i, rev in enumerate(history["ids"])]
     return [
-        gateway.request("GET", f"{database}/{token_id}", what="revision", params={"rev": rev}).json()
+        gateway.request("GET", document_path(database, token_id), what="revision", params={"rev": rev}).json()
         for rev in reversed(revs)
     ]
 

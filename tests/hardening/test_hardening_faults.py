@@ -196,7 +196,7 @@ def test_a_command_on_a_silent_server_fails_in_one_line(settings, campaign, sile
 def members_only(couch_db, gateway, couch_server):
     """The test database readable by its member only, as production databases are: an expired
     session then gets 401, not anonymous access (which pouchdb-server grants otherwise)."""
-    gateway.request("PUT", f"{couch_db}/_security", what="set security",
+    gateway.request("PUT", (couch_db, "_security"), what="set security",
                     json_body={"admins": {"names": [], "roles": []},
                                "members": {"names": [couch_server.user], "roles": []}})
     return couch_db
@@ -237,7 +237,7 @@ def test_a_session_that_cannot_be_renewed_fails_clearly_after_one_attempt(couch_
     gateway.fetch_docs(members_only, ["x"])
     admin = Gateway(couch_server.url, couch_server.user, couch_server.password)
     # The password is rotated on the server while the portal runs with the old one.
-    admin.request("PUT", f"_config/admins/{couch_server.user}", what="rotate", data=b'"rotated-pw-5"')
+    admin.request("PUT", ("_config", "admins", couch_server.user), what="rotate", data=b'"rotated-pw-5"')
     try:
         sent = expire_session(gateway)
         with pytest.raises(CouchAuthFailed, match="refused the credentials"):
@@ -245,7 +245,7 @@ def test_a_session_that_cannot_be_renewed_fails_clearly_after_one_attempt(couch_
         assert [r for r in sent if r[1] == "/_session"] == [("POST", "/_session", 401)]
     finally:
         restore = Gateway(couch_server.url, couch_server.user, "rotated-pw-5")
-        restore.request("PUT", f"_config/admins/{couch_server.user}", what="restore",
+        restore.request("PUT", ("_config", "admins", couch_server.user), what="restore",
                         data=f'"{couch_server.password}"'.encode())
 
 

@@ -135,7 +135,9 @@ def test_token_detail_and_attachment(gateway, couch_db, campaign):
 
     detail = selectors.token_detail(campaign, f"{TYPE}_SB000")
     assert detail["state"] == "todo" and detail["doc"]["_id"] == f"{TYPE}_SB000"
-    assert detail["attachments"] == [{"name": "srm.txt", "content_type": "text/plain", "length": len(links)}]
+    assert detail["attachments"] == [{"name": "srm.txt", "content_type": "text/plain", "length": len(links), "text": None}]
+    inline = selectors.token_detail(campaign, f"{TYPE}_SB000", text_up_to=len(links))["attachments"]
+    assert inline[0]["text"] == links.decode()
     assert selectors.token_detail(campaign, f"{TYPE}_SB001")["state"] == "locked"
 
     data, content_type = selectors.token_attachment(campaign, f"{TYPE}_SB000", "srm.txt")
@@ -143,12 +145,14 @@ def test_token_detail_and_attachment(gateway, couch_db, campaign):
 
 
 def test_token_detail_of_missing_or_foreign_token(gateway, couch_db, campaign):
-    seed(gateway, couch_db, [{"_id": "other_SB000", "type": "other", "lock": 0, "done": 0}])
+    seed(gateway, couch_db, [{"_id": "other_SB000", "type": "other", "lock": 0, "done": 0}, token(0)])
     for token_id in ("nope", "other_SB000"):
         with pytest.raises(TokenNotFound, match=f"no token '{token_id}' of type '{TYPE}'"):
             selectors.token_detail(campaign, token_id)
-    with pytest.raises(TokenNotFound, match="has no attachment 'srm.txt'"):
+    with pytest.raises(TokenNotFound, match=f"no token 'other_SB000' of type '{TYPE}'"):
         selectors.token_attachment(campaign, "other_SB000", "srm.txt")
+    with pytest.raises(TokenNotFound, match="has no attachment 'gone.txt'"):
+        selectors.token_attachment(campaign, f"{TYPE}_SB000", "gone.txt")
 
 
 def test_error_summary_groups_largest_first(gateway, couch_db, campaign):

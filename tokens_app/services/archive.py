@@ -1,7 +1,8 @@
 """Archiving a campaign: a ``.tar.gz`` stream of its design document, every token as JSON and
 every attachment as a file, produced a page of tokens at a time.
 
-Layout (every name made safe for any file system)::
+Layout (every name made safe for any file system: letters, digits, ``.``, ``_``, ``-``, at most
+120 characters, a long name ending in a hash of the original so that names stay distinct)::
 
     <type>/design.json
     <type>/tokens/<token id>.json          the document; attachments as stubs with their length
@@ -14,6 +15,7 @@ over. A token a pilot changed after it was archived is kept: the archive holds a
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import re
@@ -32,6 +34,9 @@ from .common import OperationResult, ServiceError, check_can_change, chunked
 # Tokens per request: each page arrives with its attachments inline.
 ARCHIVE_PAGE_SIZE = 100
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+# Longest member name component: file systems take 255 bytes, and ``.json`` or ``~N`` is added.
+MAX_MEMBER_NAME_LENGTH = 120
+_HASH_LENGTH = 12
 
 
 def archive_tokens(campaign: Campaign, *, user, delete: bool = False) -> Iterator[bytes]:
@@ -91,10 +96,15 @@ class _UniqueNames:
 
 
 def safe_member_name(original: str) -> str:
-    """One path component: letters, digits, '.', '_' and '-' only, never '.'/'..' or hidden."""
+    """One path component: letters, digits, '.', '_' and '-' only, never '.'/'..' or hidden, and
+    at most MAX_MEMBER_NAME_LENGTH characters (a longer one is cut and ends in a hash of the
+    original, so two long ids that share their start keep distinct names)."""
     name = _UNSAFE.sub("_", original)
     if name.startswith("."):
         name = "_" + name[1:]
+    if len(name) > MAX_MEMBER_NAME_LENGTH:
+        digest = hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_LENGTH]
+        name = f"{name[:MAX_MEMBER_NAME_LENGTH - _HASH_LENGTH - 1]}-{digest}"
     return name or "_"
 
 

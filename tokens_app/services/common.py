@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import base64
 import mimetypes
-import re
 from dataclasses import dataclass
 
 from django.conf import settings
 
 from locks_app.guard import ChangeRefused, ensure_can_change
+from tokens_app.couch import DATABASE_NAME
 from tokens_app.models import Campaign
 
 MAX_FIELD_NAME_LENGTH = 200
 MAX_ATTACHMENT_NAME_LENGTH = 255
-# CouchDB's rule for database names (the first character a lowercase letter) and its length cap.
-_DATABASE_NAME = re.compile(r"[a-z][a-z0-9_$()+/-]*")
+# CouchDB's length cap for database names (their characters are checked by couch.DATABASE_NAME).
 MAX_DATABASE_NAME_LENGTH = 238
 # Extensions mimetypes does not know but campaigns attach: LOFAR parsets are text.
 _TEXT_EXTENSIONS = (".parset", ".cfg", ".txt", ".sh", ".py")
@@ -82,7 +81,7 @@ def writes_in_flight() -> int:
 
 
 def validate_database_name(name) -> str:
-    if not isinstance(name, str) or not _DATABASE_NAME.fullmatch(name):
+    if not isinstance(name, str) or not DATABASE_NAME.fullmatch(name):
         raise ServiceError(
             f"the database name {name!r} is not valid in CouchDB: start with a lowercase letter, "
             "then lowercase letters, digits or _ $ ( ) + - /"

@@ -17,7 +17,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from tokens_app import bulk, selectors
-from tokens_app.couch import Conflict, CouchRequestError, DatabaseMissing, get_gateway
+from tokens_app.couch import Conflict, CouchRequestError, DatabaseMissing, addressable, get_gateway
 from tokens_app.design import (
     STATE_NAMES,
     TOKENS_VIEW,
@@ -250,10 +250,12 @@ def recreate_views(campaign, *, user) -> None:
 def purge_campaign(campaign, *, user, progress=None) -> OperationResult:
     """Delete every token of the type and the design document; the campaign becomes ``purged``."""
     check_can_change(campaign, user, "purge", refuse_statuses=(Campaign.Status.PURGED,))
-    ensure_design_doc(campaign.database, campaign.token_type)
-    result = targets.apply(campaign, targets.Selection(), _deletion, progress)
+    if addressable(design_doc_id(campaign.token_type)):
+        ensure_design_doc(campaign.database, campaign.token_type)
+    result = targets.apply(campaign, _every_token(campaign), _deletion, progress)
     gateway = get_gateway()
-    design = gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+    design_id = design_doc_id(campaign.token_type)
+    design = gateway.fetch_docs(campaign.database, [design_id]).get(design_id)
     if design is not None:
         gateway.bulk_docs(campaign.database, [_deletion(design)])
     campaign.status = Campaign.Status.PURGED
@@ -262,6 +264,18 @@ def purge_campaign(campaign, *, user, progress=None) -> OperationResult:
     campaign.save(update_fields=["status", "written_count", "last_error", "updated_at"])
     _save_counts(campaign, {**dict.fromkeys(STATE_NAMES, 0), "total": 0})
     return result
+
+
+def _every_token(campaign) -> targets.Selection:
+    """Every token of the campaign, found by its views; a type that cannot name a design document
+    (``.`` and ``..``, accepted by earlier versions) has no views, so its tokens are found by
+    reading the whole database, and its design document is then only ever named in request bodies."""
+    if addressable(design_doc_id(campaign.token_type)):
+        return targets.Selection()
+    rows = get_gateway().iter_all_docs(campaign.database, include_docs=True)
+    return targets.Selection(ids=tuple(
+        row["id"] for row in rows if (row.get("doc") or {}).get("type") == campaign.token_type
+    ))
 
 
 def adopt_design(database, token_type, *, user) -> Campaign:
@@ -316,4 +330,6 @@ def _save_counts(campaign: Campaign, counts: dict) -> None:
 
 def count_targets(campaign, *, view=None, ids=None, where=None) -> int:
     """How many tokens an operation with these targets would act on now (for confirmations)."""
+    if view is None and ids is None and not where:
+        return targets.count(campaign, _every_token(campaign))
     return targets.count(campaign, targets.select(campaign, view=view, ids=ids, where=where))

@@ -8,6 +8,7 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from ..couch import addressable
 from ..design import STATE_NAMES
 
 register = template.Library()
@@ -92,3 +93,9 @@ def subband_ranges(subbands) -> str:
         else:
             runs.append([subband, subband])
     return ", ".join(f"{first:03d}" if first == last else f"{first:03d}–{last:03d}" for first, last in runs)
+
+
+@register.filter
+def has_token_page(token_id: str) -> bool:
+    """Whether the portal can open the token's page (ids ``.`` and ``..`` have no CouchDB path)."""
+    return addressable(token_id)
