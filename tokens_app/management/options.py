@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
+from tokens_app.couch import shown
 from tokens_app.management.base import PortalCommand
 from tokens_app.models import CHANGE_CAMPAIGN, Campaign, Operation
 from tokens_app.services import (
@@ -216,7 +217,7 @@ class CampaignCommand(PortalCommand):
     def no_campaign_message(token_type: str, database: str) -> str:
         known = sorted(Campaign.objects.filter(database=database).values_list("token_type", flat=True))
         hint = f"known there: {', '.join(known)}" if known else "no campaign is known there"
-        return f"no campaign of type '{token_type}' in database '{database}' ({hint})"
+        return f"no campaign of type {shown(token_type)} in database {shown(database)} ({hint})"
 
     def operator(self, options):
         users = get_user_model()
