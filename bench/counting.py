@@ -83,7 +83,7 @@ def counted_requests():
 
 
 def run(workdir, *, sizes: list[int], campaign_sizes: list[int], repeat: int, campaigns: int = 20) -> Table:
-    from tokens_app.couch import get_gateway
+    from tokens_app.couch import couch_url, get_gateway, view_path
     from tokens_app.models import Campaign
     from tokens_app.selectors import overview_counts, overview_counts_many
 
@@ -95,7 +95,7 @@ def run(workdir, *, sizes: list[int], campaign_sizes: list[int], repeat: int, ca
             database, token_type = f"count_{size}", f"count{size}"
             build, _ = timed(lambda: populate(gateway, database, token_type, size))
             campaign = Campaign(database=database, token_type=token_type)
-            url = f"{server.url}/{database}/_design/{token_type}/_view/overview_total"
+            url = couch_url(server.url, view_path(database, token_type, "overview_total"))
             expected = overview_counts(campaign)
             if expected["total"] != size:
                 raise RuntimeError(f"overview_counts found {expected['total']} of {size} tokens")
@@ -121,8 +121,8 @@ def run(workdir, *, sizes: list[int], campaign_sizes: list[int], repeat: int, ca
                 elapsed, result = timed(lambda: overview_counts_many(rows))
             if any(result[row.pk] is None or result[row.pk]["total"] != size for row in rows):
                 raise RuntimeError("overview_counts_many did not count every campaign")
-            raw, _ = timed(lambda: [session.get(f"{server.url}/{row.database}/_design/{row.token_type}/_view/"
-                                                "overview_total", params={"group": "true"}) for row in rows])
+            raw, _ = timed(lambda: [session.get(couch_url(server.url, view_path(row.database, row.token_type, "overview_total")),
+                                                params={"group": "true"}) for row in rows])
             total = sum(counts.values())
             requests_by_size[size] = total
             detail = ", ".join(f"{count} × {name}" for name, count in sorted(counts.items()))

@@ -45,14 +45,16 @@ def _inline(data: bytes, content_type: str) -> dict:
 
 def per_token_write(session, url: str, database: str, docs: list[dict]) -> None:
     """One document PUT and one PUT per attachment, token after token (the old scripts' way)."""
+    from tokens_app.couch import attachment_path, couch_url, document_path
+
     for doc in docs:
         body = {name: value for name, value in doc.items() if name != "_attachments"}
-        response = session.put(f"{url}/{database}/{doc['_id']}", json=body)
+        response = session.put(couch_url(url, document_path(database, doc["_id"])), json=body)
         response.raise_for_status()
         rev = response.json()["rev"]
         for name, attachment in doc["_attachments"].items():
             response = session.put(
-                f"{url}/{database}/{doc['_id']}/{name}", params={"rev": rev},
+                couch_url(url, attachment_path(database, doc["_id"], name)), params={"rev": rev},
                 data=base64.b64decode(attachment["data"]), headers={"Content-Type": attachment["content_type"]},
             )
             response.raise_for_status()
@@ -60,8 +62,10 @@ def per_token_write(session, url: str, database: str, docs: list[dict]) -> None:
 
 
 def raw_bulk_write(session, url: str, database: str, docs: list[dict], batch_size: int) -> None:
+    from tokens_app.couch import couch_url, database_path
+
     for start in range(0, len(docs), batch_size):
-        response = session.post(f"{url}/{database}/_bulk_docs", json={"docs": docs[start:start + batch_size]})
+        response = session.post(couch_url(url, (*database_path(database), "_bulk_docs")), json={"docs": docs[start:start + batch_size]})
         response.raise_for_status()
         if any("error" in result for result in response.json()):
             raise RuntimeError(f"raw _bulk_docs refused documents: {response.text[:300]}")

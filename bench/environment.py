@@ -78,8 +78,10 @@ def raw_session(server):
     """A plain ``requests.Session`` logged in with the portal's credentials (the scripts' client)."""
     import requests
 
+    from tokens_app.couch import couch_url
+
     session = requests.Session()
-    session.post(f"{server.url}/_session", json={"name": server.user, "password": server.password},
+    session.post(couch_url(server.url, ("_session",)), json={"name": server.user, "password": server.password},
                  timeout=30).raise_for_status()
     return session
 

@@ -90,7 +90,7 @@ class InvalidName(CouchError):
 def shown(name: object) -> str:
     """A name quoted for a one-line message: escapes for control characters, long ones cut."""
     text = repr(name)
-    return text if len(text) <= _SHOWN_LENGTH else text[: _SHOWN_LENGTH - 4] + "…" + text[-1]
+    return text if len(text) <= _SHOWN_LENGTH else text[: _SHOWN_LENGTH - 2] + "…" + text[-1]
 
 
 def _segment(name: object, what: str) -> str:

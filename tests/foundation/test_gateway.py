@@ -2,8 +2,10 @@
 
 import socket
 import threading
+from urllib.parse import unquote
 
 import pytest
+import requests
 
 from tokens_app.couch import (
     Conflict,
@@ -13,7 +15,15 @@ from tokens_app.couch import (
     CouchUnreachable,
     DatabaseMissing,
     Gateway,
+    InvalidName,
+    addressable,
+    attachment_path,
+    couch_url,
+    database_path,
+    document_path,
     safe_url,
+    shown,
+    view_path,
 )
 from tokens_app.localcouch import free_port
 
@@ -125,3 +135,97 @@ def test_views_are_paged_without_skip(gateway, couch_db):
 
 def test_safe_url_drops_credentials():
     assert safe_url("https://user:secret@couch.example.org:6984/") == "https://couch.example.org:6984"
+
+
+# -- the URL builder ---------------------------------------------------------------------------
+
+# Names that need encoding to stay one segment, all legal CouchDB ids and attachment names.
+AWKWARD_NAMES = (
+    "a/b/../../x", "../x", "%2e%2e", "%2E%2E/_config", "%2F", "a%2Fb", "quote'\"d", "new\nline", "nul\x00byte",
+    "．．", "‥", "a\\..\\b", "q?x=1#f", "sp ace", "...", "long" + "x" * 500,
+)
+
+
+def test_every_segment_is_encoded_whole():
+    for name in AWKWARD_NAMES:
+        url = couch_url("http://couch:5984/", document_path("db", name))
+        head, segment = url.rsplit("/", 1)
+        assert head == "http://couch:5984/db" and unquote(segment) == name, name
+    assert couch_url("http://couch:5984", ()) == "http://couch:5984/"
+    assert couch_url("http://couch", view_path("a/b", "t/y", "v w")) == "http://couch/a%2Fb/_design/t%2Fy/_view/v%20w"
+    assert couch_url("http://couch", document_path("db", "_design/x/y")) == "http://couch/db/_design/x%2Fy"
+    assert couch_url("http://couch", attachment_path("db", "_local/l", "a/b.txt")) == "http://couch/db/_local/l/a%2Fb.txt"
+
+
+def test_requests_sends_the_encoded_path_untouched():
+    for name in AWKWARD_NAMES:
+        url = couch_url("http://couch", attachment_path("db", name, name))
+        assert requests.Request("GET", url).prepare().url == url, name
+
+
+@pytest.mark.parametrize(("build", "message"), [
+    (lambda: document_path("db", ".."), r"'\.\.' cannot be a document id"),
+    (lambda: document_path("db", "."), r"'\.' cannot be a document id"),
+    (lambda: document_path("db", ""), "'' cannot be a document id"),
+    (lambda: document_path("db", "_design/.."), "cannot be the name of a _design document"),
+    (lambda: document_path("db", "_local/"), "cannot be the name of a _local document"),
+    (lambda: document_path("db", "_config"), "'_config' is not a document id"),
+    (lambda: document_path("db", "_security"), "'_security' is not a document id"),
+    (lambda: document_path("db", None), "None cannot be a document id"),
+    (lambda: attachment_path("db", "doc", ".."), r"'\.\.' cannot be an attachment name"),
+    (lambda: attachment_path("db", "doc", "_view"), "'_view' is not an attachment name"),
+    (lambda: view_path("db", "..", "v"), "cannot be the name of a _design document"),
+    (lambda: view_path("db", "t", "."), r"'\.' cannot be a view name"),
+    (lambda: database_path("_config"), "'_config' is not a CouchDB database name"),
+    (lambda: database_path(".."), r"'\.\.' is not a CouchDB database name"),
+    (lambda: database_path("Upper"), "'Upper' is not a CouchDB database name"),
+    (lambda: couch_url("http://couch", ("db", "..")), r"'\.\.' cannot be a path segment"),
+])
+def test_names_that_cannot_be_a_segment_are_refused(build, message):
+    with pytest.raises(InvalidName, match=message) as caught:
+        build()
+    assert "\n" not in str(caught.value) and caught.value.status == 404
+
+
+def test_refused_names_send_nothing():
+    """A gateway to a port where nothing listens: any request would be CouchUnreachable."""
+    gone = Gateway(f"http://127.0.0.1:{free_port()}", "admin", "pw", timeout=5)
+    for call in (
+        lambda: gone.get_doc("db", ".."),
+        lambda: gone.get_attachment("db", ".", "_config"),
+        lambda: gone.get_attachment("db", "..", "_config"),
+        lambda: gone.view("db", "..", "todo"),
+        lambda: gone.iter_all_docs("_config").__next__(),
+        lambda: gone.database_exists("_users/../_config"),
+        lambda: gone.put_doc("db", {"_id": "_changes"}),
+    ):
+        with pytest.raises(InvalidName):
+            call()
+
+
+def test_a_path_must_be_segments():
+    with pytest.raises(TypeError, match="tuple of segments"):
+        couch_url("http://couch", "db/../_config")
+
+
+def test_messages_show_names_on_one_line_and_cut_long_ones():
+    assert shown("a\nb") == "'a\\nb'"
+    assert len(shown("x" * 1000)) == 80 and shown("x" * 1000).endswith("…'")
+
+
+def test_awkward_ids_and_attachment_names_round_trip_on_the_server(gateway, couch_db):
+    docs = [
+        {"_id": name, "n": index, "_attachments": {name: {"content_type": "text/plain", "data": "eA=="}}}
+        for index, name in enumerate(AWKWARD_NAMES)
+    ]
+    assert not [result for result in gateway.bulk_docs(couch_db, docs) if "error" in result]
+    for index, name in enumerate(AWKWARD_NAMES):
+        assert gateway.get_doc(couch_db, name)["n"] == index, name
+        assert gateway.get_attachment(couch_db, name, name)[0] == b"x", name
+    gateway.put_doc(couch_db, {"_id": "_design/a/b", "views": {}})
+    assert gateway.get_doc(couch_db, "_design/a/b")["_id"] == "_design/a/b"
+
+
+def test_addressable_tells_which_ids_have_a_path():
+    assert all(addressable(name) for name in (*AWKWARD_NAMES, "_design/x", "_local/y"))
+    assert not any(addressable(name) for name in (".", "..", "", "_design/..", "_changes"))
