@@ -150,7 +150,8 @@ def couch_url(base: str, path: tuple[str, ...]) -> str:
 
 
 def addressable(doc_id: str) -> bool:
-    """Whether the document ``doc_id`` can be read by its path (``.`` and ``..`` cannot)."""
+    """Whether the document ``doc_id`` has a path: not ``.``, ``..``, empty, or an id starting
+    with ``_`` other than a design or local document's."""
     try:
         _document_segments(doc_id)
     except InvalidName:
