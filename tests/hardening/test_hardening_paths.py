@@ -254,6 +254,11 @@ def test_commands_take_every_shape_as_id_view_type_and_database(campaign, record
         run_or_refuse("token_status", "--type", shape, "--database", campaign.database)
         run_or_refuse("token_status", "--type", campaign.token_type, "--database", shape)
         run_or_refuse("attach_to_tokens", str(attached), *target, "--ids", shape)
+        run_or_refuse("set_token_field", "note", "x", *target, "--ids", shape)
+        run_or_refuse("delete_tokens", *target, "--view", shape)
+        run_or_refuse("archive_tokens", "--type", shape, "--database", campaign.database, "--output", str(tmp_path / "a.tgz"))
+        run_or_refuse("simulate_pilots", "--type", shape, "--database", campaign.database, "--max-tokens", "1")
+        run_or_refuse("simulate_pilots", "--type", campaign.token_type, "--database", shape, "--max-tokens", "1")
     # A type or database given on the command line is looked up as the segment it is.
     looked_up = {(campaign.database, "_design", shape) for shape in SHAPES}
     looked_up |= {(shape, "_design", campaign.token_type) for shape in SHAPES if DATABASE_NAME.fullmatch(shape)}

@@ -9,7 +9,7 @@ campaigns made by other tools too.
 
 from django.core.management.base import CommandError
 
-from tokens_app.couch import get_gateway
+from tokens_app.couch import get_gateway, shown
 from tokens_app.design import design_doc_id
 from tokens_app.management.options import CampaignCommand, fraction, positive_int, seconds
 from tokens_app.pilots import CouchAccess, simulate
@@ -37,8 +37,8 @@ class Command(CampaignCommand):
         gateway = get_gateway()
         if gateway.get_doc(database, design_doc_id(token_type), default=None) is None:
             raise CommandError(
-                f"no campaign of type '{token_type}' in database '{database}' "
-                f"(no design document {design_doc_id(token_type)})"
+                f"no campaign of type {shown(token_type)} in database {shown(database)} "
+                f"(no design document {shown(design_doc_id(token_type))})"
             )
         reports = simulate(
             CouchAccess.of(gateway), database, token_type,
