@@ -16,7 +16,7 @@ from .conditions import MAX_CONDITION_LENGTH, ConditionError
 from .design import STATE_NAMES, validate_condition
 from .models import Campaign, Operation
 from .services.common import max_upload_bytes
-from .srm import LINK_FLAVORS
+from .srm import AS_GIVEN, LINK_FLAVORS
 
 # GRID_LRT campaigns slice by up to a few hundred subbands; anything larger is a typo.
 MAX_SLICE_SIZE = 10_000
@@ -118,7 +118,11 @@ class CampaignForm(forms.Form):
         label="SRM attachment name", initial="srm.txt", required=False, max_length=255,
         help_text="The attachment holding each token's links; empty for none.",
     )
-    link_flavor = forms.ChoiceField(label="Link flavour", choices=[(flavor, flavor) for flavor in LINK_FLAVORS])
+    link_flavor = forms.ChoiceField(
+        label="Link flavour", required=False,
+        choices=[(AS_GIVEN, "as given"), *((flavor, flavor) for flavor in LINK_FLAVORS)],
+        help_text="Keep the links as the list gives them, or convert them (known sites only).",
+    )
     attachments = MultipleFileField(label="Extra files to attach to every token", required=False)
     allow_mixed = forms.BooleanField(label="Allow mixed OBSIDs and storage sites", required=False)
 

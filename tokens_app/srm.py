@@ -3,7 +3,8 @@
 Pure parsing and validation, no I/O. The conventions follow GRID_LRT's ``srmlist``: a list holds
 the files of one observation (OBSID) at one storage site, links may come as ``srm://``,
 ``gsiftp://`` or https download links, and the files are grouped into chunks of N subbands, one
-chunk per token.
+chunk per token. A link on a host of no site the portal knows is accepted as GRID_LRT accepts it
+(its location is ``""``, as GRID_LRT's is), but it cannot be converted to another flavour.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from typing import NamedTuple
 # The link schemes, srm first: it is the form the archive hands out and the one a line's fields
 # are searched for first.
 LINK_FLAVORS = ("srm", "gsiftp", "https")
+# The link flavour that keeps every link in the form the list gives it (GRID_LRT's behaviour).
+AS_GIVEN = ""
+# The location of a link whose host belongs to no site in LOCATIONS.
+UNKNOWN_SITE = ""
 
 _OBSID = re.compile(r"L\d+")
 _SUBBAND = re.compile(r"SB(\d+)_")
@@ -27,8 +32,7 @@ _LINK_HEAD = re.compile(r"(srm|gsiftp|https)://([^/?#]*)", re.IGNORECASE | re.AS
 # The common shape of a whole line, parsed in one match instead of a dozen steps: a link alone
 # on its line (CRLF files leave a "\r"), with a lower-case scheme and host, an optional port and
 # a printable ASCII path in which the OBSID is the first capital L and a subband follows it.
-# Any other line, or one whose host is of no known site, goes through _parse_line, which names
-# the fault. For a line of this shape the match finds what _parse_line would: with no capital L
+# Any other line goes through _parse_line, which names the fault. For a line of this shape the match finds what _parse_line would: with no capital L
 # or S ahead of the OBSID there is no earlier L<digits> or SB<digits>_, and in ASCII [0-9] is
 # what \d matches.
 _COMMON_LINE = re.compile(
@@ -137,11 +141,15 @@ _new_link = functools.partial(tuple.__new__, Link)
 
 @dataclass(frozen=True)
 class SrmList:
-    """The links of an uploaded list, in upload order, with the OBSID and site they share."""
+    """The links of an uploaded list, in upload order, with the OBSID and site they share.
+
+    ``unknown_hosts`` names, sorted, the hosts of the links whose site the portal does not know.
+    """
 
     links: tuple[Link, ...]
     obsid: str | None
     location: str | None
+    unknown_hosts: tuple[str, ...] = ()
 
     def subbands(self) -> dict[int, list[str]]:
         """Map each subband, in ascending order, to the links of its files."""
@@ -218,10 +226,10 @@ def parse_srmlist(
 ) -> SrmList:
     """Parse an uploaded SRM list: one link per line, blank lines ignored, duplicates dropped.
 
-    Every link must name an OBSID and a known storage site and, when ``require_subband`` is set,
-    a subband. All links must share one OBSID and one site unless ``allow_mixed`` is set, since a
-    campaign processes one observation and stages it from one archive. Raises SrmListError
-    naming the first offending line.
+    Every link must name an OBSID and, when ``require_subband`` is set, a subband. All links must
+    share one OBSID and one site unless ``allow_mixed`` is set, since a campaign processes one
+    observation and stages it from one archive; the links on hosts of no known site count as one
+    site, as in GRID_LRT. Raises SrmListError naming the first offending line.
     """
     try:
         text = decode_utf8(data)
@@ -237,9 +245,7 @@ def parse_srmlist(
         non_blank += 1
         if max_lines is not None and non_blank > max_lines:
             raise SrmListError(f"the SRM list has more than {max_lines} lines", number)
-        link = _common_link(common, number) if common else None
-        if link is None:
-            link = _parse_line(raw, number, require_subband)
+        link = _common_link(common, number) if common else _parse_line(raw, number, require_subband)
         if link.url in seen:
             continue
         seen.add(link.url)
@@ -250,22 +256,27 @@ def parse_srmlist(
         links.append(link)
     if not links:
         raise SrmListError("the SRM list is empty")
+    unknown_hosts = _unknown_hosts(links)
     if not allow_mixed:
         # Every link was checked against the first: no need to collect the values again.
-        return SrmList(tuple(links), first.obsid, first.location)
+        return SrmList(tuple(links), first.obsid, first.location, unknown_hosts)
     return SrmList(
         links=tuple(links),
         obsid=_single({link.obsid for link in links}),
         location=_single({link.location for link in links}),
+        unknown_hosts=unknown_hosts,
     )
 
 
-def _common_link(common: re.Match[str], line: int) -> Link | None:
-    """The Link of a line that matched _COMMON_LINE, or None when its host is of no known site."""
+def _unknown_hosts(links: list[Link]) -> tuple[str, ...]:
+    """The hosts, sorted, of the links on no site the portal knows (none in a usual list)."""
+    return tuple(sorted({_split_link(link.url)[1] for link in links if link.location == UNKNOWN_SITE}))
+
+
+def _common_link(common: re.Match[str], line: int) -> Link:
+    """The Link of a line that matched _COMMON_LINE."""
     url, host, path, obsid, subband = common.groups()
-    location = _location_of(host)
-    if location is None:
-        return None
+    location = _location_of(host) or UNKNOWN_SITE
     if "//" in path:
         # Folding drops a "/" that sits between a "/" and a letter: the OBSID and subband the
         # match found stay the first ones of the link.
@@ -280,10 +291,7 @@ def _parse_line(raw: str, line: int, require_subband: bool) -> Link:
         host, rest = _split_link(field)[1:]
     except ValueError as err:
         raise SrmListError(str(err), line) from None
-    location = _location_of(host)
-    if location is None:
-        known = ", ".join(domain for site in LOCATIONS.values() for domain in site.domains)
-        raise SrmListError(f"unknown storage host {host!r} (known sites: {known})", line)
+    location = _location_of(host) or UNKNOWN_SITE
     url = field[: len(field) - len(rest)] + _fold_slashes(rest, location)
     obsid = _OBSID.search(url)
     if obsid is None:
@@ -306,14 +314,15 @@ def convert_link(url: str, flavor: str) -> str:
 
     The file path is kept and the site's host and port for that flavour put in front of it, so
     staging (srm), transfers (gsiftp) and plain downloads (https) can all reach the same file.
-    A link already in the requested flavour is returned unchanged.
+    A link already in the requested flavour is returned unchanged; any other link of a host the
+    portal does not know is refused (ValueError), since nothing says what its other forms are.
     """
     if flavor not in LINK_FLAVORS:
         choices = ", ".join(LINK_FLAVORS)
         raise ValueError(f"unknown link flavour {flavor!r}; choose one of {choices}")
     if flavor != "https" and url[: len(flavor) + 3].lower() == f"{flavor}://":
-        # Already in the wanted form (the usual case: srm lists staged as srm), and an srm or
-        # gsiftp link of a parsed list is known to be of a known site: nothing to look up.
+        # Already in the wanted form (the usual case: srm lists staged as srm): nothing to look
+        # up, whatever the site.
         return url
     scheme, site, path = _site_and_path(url)
     if scheme == flavor:
@@ -332,7 +341,7 @@ def _site_and_path(url: str) -> tuple[str, Site, str]:
     scheme, host, rest = _split_link(url)
     location = _location_of(host)
     if location is None:
-        raise ValueError(f"unknown storage host {host!r}")
+        raise ValueError(f"{host!r} is on no storage site the portal knows")
     if scheme != "https":
         return scheme, LOCATIONS[location], rest
     wrapped = rest.partition("surl=")[2]
@@ -417,8 +426,13 @@ def _origin_error(first: Link, link: Link) -> SrmListError:
             f"mixed OBSID {link.obsid} (the list so far is {first.obsid})", link.line
         )
     return SrmListError(
-        f"mixed location {link.location} (the list so far is at {first.location})", link.line
+        f"mixed location {_site_name(link.location)} (the list so far is at {_site_name(first.location)})",
+        link.line,
     )
+
+
+def _site_name(location: str) -> str:
+    return location or "a site the portal does not know"
 
 
 def _single(values: set[str]) -> str | None:

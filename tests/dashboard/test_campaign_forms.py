@@ -92,8 +92,32 @@ def test_bad_slice_sizes(operator_client, couch_db, slice_size):
     assert "slice_size" in response.context["form"].errors
 
 
-def test_slice_size_larger_than_the_list(operator_client, couch_db):
-    assert "larger than the 12 subbands" in errors_of(post_new(operator_client, database=couch_db, slice_size=500))
+def test_slice_size_larger_than_the_list_makes_one_token_and_says_so(operator_client, couch_db):
+    assert post_new(operator_client, database=couch_db, slice_size=500).status_code == 302
+    preview = operator_client.get(reverse("tokens:campaign-preview"))
+    assert preview.context["plan"].token_ids == ["t_pref_cal1_L229507_pref_cal1_SB000"]
+    assert "The slice size 500 is larger than the 12 subbands the list spans (000-011): one token holds them all." \
+        in preview.content.decode()
+
+
+def test_links_stay_as_given_unless_a_flavour_is_chosen(operator_client, couch_db):
+    page = operator_client.get(reverse("tokens:campaign-new")).content.decode()
+    assert '<option value="" selected>as given</option>' in page
+    gsiftp = SMALL_SRMLIST.replace(b"srm://srm.grid.sara.nl:8443", b"gsiftp://gridftp.grid.sara.nl:2811")
+    assert post_new(operator_client, srmlist=gsiftp, database=couch_db, link_flavor="").status_code == 302
+    preview = operator_client.get(reverse("tokens:campaign-preview"))
+    assert preview.context["plan"].slices["000"][0].startswith("gsiftp://gridftp.grid.sara.nl:2811/")
+    assert "as given" in preview.content.decode()
+
+
+def test_links_on_an_unknown_site_are_previewed_with_a_warning(operator_client, couch_db):
+    unknown = SMALL_SRMLIST.replace(b"srm.grid.sara.nl", b"srm.example.org")
+    assert post_new(operator_client, srmlist=unknown, database=couch_db, link_flavor="").status_code == 302
+    page = operator_client.get(reverse("tokens:campaign-preview")).content.decode()
+    assert "Links on srm.example.org: no storage site the portal knows, so the links are written as given" in page
+    assert "not one the portal knows" in page
+    refused = errors_of(post_new(operator_client, srmlist=unknown, database=couch_db, link_flavor="gsiftp"))
+    assert "the links cannot be converted to gsiftp: 'srm.example.org' is on no storage site" in refused
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,7 @@ def test_creates_the_example_campaign_in_batches(couch_db, user, calls):
     token = tokens["t_pref_cal1_L229507_pref_cal1_SB000"]
     assert token["STARTSB"] == "000" and token["OBSID"] == "L229507" and token["type"] == "pref_cal1"
     assert {name: token[name] for name in ("lock", "done", "hostname", "scrub_count", "output", "status")} == {
-        "lock": 0, "done": 0, "hostname": "", "scrub_count": 0, "output": "", "status": "todo",
+        "lock": 0, "done": 0, "hostname": "", "scrub_count": 0, "output": "", "status": "queued",
     }
     assert token["created"] > 0 and token["SBXloc"] == "SKSP/prefactor/pref_cal1.tar"
     assert set(token["_attachments"]) == {"srm.txt", "Pre-Facet-Calibrator-1.parset"}
@@ -275,14 +275,22 @@ GOOD = dict(config_data=CONFIG, srmlist_data=srmlist())
         ({"slice_size": 0}, r"slice size must be a whole number of at least 1"),
         ({"slice_size": "3"}, r"slice size must be a whole number"),
         ({"slice_size": True}, r"slice size must be a whole number"),
-        ({"slice_size": 13}, r"slice size 13 is larger than the 12 subbands the list spans \(000-011\)"),
         ({"id_prefix": "S B"}, r"id prefix 'S B' is not valid"),
         ({"id_prefix": "x" * 21}, r"id prefix .* is not valid"),
         ({"key_name": "_key"}, r"key name '_key' starts with '_'"),
         ({"key_name": ""}, r"key name is empty"),
         ({"key_name": "lock"}, r"key name 'lock' is a PiCaS bookkeeping field"),
         ({"file_upload": "_srm.txt"}, r"SRM file name '_srm.txt' starts with '_'"),
-        ({"link_flavor": "ftp"}, r"unknown link flavour 'ftp'; choose one of srm, gsiftp, https"),
+        ({"link_flavor": "ftp"}, r"unknown link flavour 'ftp'; choose one of srm, gsiftp, https \(or none"),
+        ({"link_flavor": None}, r"unknown link flavour None"),
+        (
+            {"srmlist_data": srmlist(range(2), prefix="srm://srm.example.org/data/"), "link_flavor": "gsiftp"},
+            r"^the links cannot be converted to gsiftp: 'srm.example.org' is on no storage site the portal knows; "
+            r"keep them as given \(no link flavour\)$",
+        ),
+        ({"config_data": b"Token:\n  type: x\n  status: [a]\n"}, r"the config's status must be text .* not \['a'\]"),
+        ({"config_data": b"Token:\n  type: x\n  status: 3\n"}, r"the config's status must be text"),
+        ({"config_data": b"Token:\n  type: x\n  status:\n"}, r"the config's status must be text .* not None"),
         ({"attachments": {"_x": b"1"}}, r"attachment name '_x' starts with '_'"),
         ({"attachments": {"": b"1"}}, r"attachment name is empty"),
         ({"attachments": {"srm.txt": b"1"}}, r"has the name of the SRM file"),

@@ -250,17 +250,43 @@ def test_links_cannot_be_changed(sara_link):
         link.url = sara_link(1)
 
 
-def test_unknown_host_is_refused_with_its_line(sara_link):
+def test_a_list_on_an_unknown_site_is_accepted_as_given():
+    links = [f"gsiftp://gridftp.example.org:2811/data/L229507_SB{sb:03d}_uv.MS.tar" for sb in range(3)]
+    srmlist = parse_srmlist("\n".join(links) + "\n")
+    assert [link.url for link in srmlist.links] == links
+    assert (srmlist.obsid, srmlist.location, srmlist.unknown_hosts) == ("L229507", "", ("gridftp.example.org",))
+    assert [link.location for link in srmlist.links] == ["", "", ""]
+
+
+def test_unknown_hosts_are_named_once_each_and_known_ones_not(sara_link):
+    text = "\n".join([
+        "srm://b.example.org/L229507_SB000_x", "srm://a.example.org/L229507_SB001_x",
+        "srm://b.example.org/L229507_SB002_x",
+    ])
+    assert parse_srmlist(text).unknown_hosts == ("a.example.org", "b.example.org")
+    assert parse_srmlist(sara_link(0)).unknown_hosts == ()
+
+
+def test_an_unknown_site_does_not_mix_with_a_known_one(sara_link):
     error = error_of(f"{sara_link(0)}\nsrm://srm.example.org:8443/pnfs/L229507_SB001_uv.MS.tar")
-    assert error.line == 2
-    assert str(error).startswith("line 2: unknown storage host 'srm.example.org' (known sites: ")
+    assert str(error) == (
+        "line 2: mixed location a site the portal does not know (the list so far is at sara)"
+    )
+    mixed = parse_srmlist(f"{sara_link(0)}\nsrm://srm.example.org:8443/pnfs/L229507_SB001_uv.MS.tar", allow_mixed=True)
+    assert (mixed.location, mixed.unknown_hosts) == (None, ("srm.example.org",))
 
 
 def test_a_known_domain_must_end_the_host(sara_link):
     link = sara_link(0).replace("srm.grid.sara.nl:", "srm.grid.sara.nl.example.org:")
-    error = error_of(f"{sara_link(1)}\r\n{link}\r\n")
-    assert error.line == 2
-    assert error.message.startswith("unknown storage host 'srm.grid.sara.nl.example.org' ")
+    srmlist = parse_srmlist(f"{link}\r\n")
+    assert (srmlist.location, srmlist.unknown_hosts) == ("", ("srm.grid.sara.nl.example.org",))
+
+
+def test_unknown_site_links_still_need_an_obsid_and_a_subband():
+    assert error_of("srm://srm.example.org/data/file.tar").message == (
+        "no OBSID (L<digits>) in the link 'srm://srm.example.org/data/file.tar'"
+    )
+    assert error_of("srm://srm.example.org/data/L1_file.tar").message.startswith("no subband")
 
 
 def test_unknown_scheme_is_refused_with_its_line(sara_link):
@@ -432,6 +458,11 @@ def test_a_link_already_in_the_flavour_is_unchanged():
     assert convert_link(link, "srm") == link
 
 
+def test_a_link_of_an_unknown_site_already_in_the_flavour_is_unchanged():
+    link = "gsiftp://gridftp.example.org:2811/data/L1_SB000_.tar"
+    assert convert_link(link, "gsiftp") == link
+
+
 def test_unknown_flavour_is_refused():
     message = "unknown link flavour 'ftp'; choose one of srm, gsiftp, https"
     with pytest.raises(ValueError, match=message):
@@ -441,7 +472,10 @@ def test_unknown_flavour_is_refused():
 @pytest.mark.parametrize(
     ("link", "message"),
     [
-        ("srm://srm.example.org:8443/pnfs/L1_SB000_.tar", "unknown storage host 'srm.example.org'"),
+        (
+            "srm://srm.example.org:8443/pnfs/L1_SB000_.tar",
+            "'srm.example.org' is on no storage site the portal knows",
+        ),
         ("ftp://srm.grid.sara.nl/pnfs/L1_SB000_.tar", "not an srm://, gsiftp:// or https:// link"),
         (
             "https://lofar-download.grid.surfsara.nl/pnfs/L1_SB000_.tar",

@@ -252,10 +252,13 @@ class CampaignCommand(PortalCommand):
         )
 
     def create_campaign(self, options, user, *, progress, overwrite=False, batch_size=None, **plan_kwargs):
-        """Plan, record and push a token set (what ``create_tokenset`` does), the push recorded in
-        the operations history; answer the campaign and the push's report."""
+        """Plan, record and push a token set (what ``create_tokenset`` does), the plan's notes
+        printed first and the push recorded in the operations history; answer the campaign and
+        the push's report."""
         batch_size = batch_size_or_default(batch_size)
         plan = plan_tokenset(**plan_kwargs)
+        for note in plan.notes:
+            self.stdout.write(f"Note: {note}.")
         try:
             campaign = start_campaign(plan, user=user)
         except Refused as refusal:

@@ -3,7 +3,9 @@
 A set is made the way GRID_LRT's ``TokenSet.create_dict_tokens`` made it: one token per chunk
 of subbands, with the config's ``Token`` fields, the chunk's first subband under ``key_name``
 (``%03d``), the PiCaS bookkeeping fields, the chunk's links as ``srm.txt`` and the set's files as
-attachments, and the id ``t_<type>_<OBSID>[_<PIPELINE_STEP>]_<id_prefix><key>``.
+attachments, and the id ``t_<type>_<OBSID>[_<PIPELINE_STEP>]_<id_prefix><key>``. Where the portal
+departs from GRID_LRT on purpose, docs/interop.md says so; what an operator should know about a
+plan before confirming it is in ``TokenSetPlan.notes``.
 
 Pushing is idempotent: the campaign row holds everything the plan was made from, so a push cut
 short (server gone, process killed) is completed by pushing again; tokens already there are
@@ -26,7 +28,15 @@ from tokens_app.couch import Conflict, CouchError, get_gateway
 from tokens_app.design import design_doc_id, merged_design_doc, validate_token_type
 from tokens_app.models import Campaign, CampaignFile, CampaignInputs
 from tokens_app.pools import in_flight
-from tokens_app.srm import LINK_FLAVORS, SrmListError, convert_link, gaps_of, parse_srmlist, slice_subbands
+from tokens_app.srm import (
+    AS_GIVEN,
+    LINK_FLAVORS,
+    SrmListError,
+    convert_link,
+    gaps_of,
+    parse_srmlist,
+    slice_subbands,
+)
 
 from .common import (
     ServiceError,
@@ -53,7 +63,8 @@ _ID_PREFIX = re.compile(r"[A-Za-z0-9_.-]{0,20}")
 
 
 def bookkeeping_fields(token_type: str) -> dict:
-    """The PiCaS fields every new token starts with; they win over the config's values."""
+    """The PiCaS fields every new token starts with; they win over the config's values, except
+    ``status``, which the config may set (GRID_LRT keeps it)."""
     return {
         "type": token_type,
         "lock": 0,
@@ -93,6 +104,7 @@ class TokenSetPlan:
     gaps: list[tuple[int, int]]
     slices: dict[str, list[str]]
     files: dict[str, tuple[str, bytes]]
+    notes: list[str] = field(default_factory=list)
     token_ids: list[str] = field(init=False)
 
     def __post_init__(self):
@@ -121,8 +133,10 @@ class TokenSetPlan:
         return body_size([doc]) + REVISION_BYTES
 
     def token_id(self, key: str) -> str:
+        # GRID_LRT adds "_" + PIPELINE_STEP whenever the field is there, empty or not; a null
+        # (which GRID_LRT cannot add to a string) counts as no step.
         step = self.fields.get("PIPELINE_STEP")
-        step_part = f"_{step}" if step not in (None, "") else ""
+        step_part = f"_{step}" if step is not None else ""
         return f"t_{self.token_type}_{self.obsid or NO_OBSID}{step_part}_{self.id_prefix}{key}"
 
 
@@ -171,7 +185,7 @@ def plan_tokenset(
     id_prefix: str = "SB",
     key_name: str = "STARTSB",
     file_upload: str = "srm.txt",
-    link_flavor: str = "srm",
+    link_flavor: str = AS_GIVEN,
     attachments: dict[str, bytes] | None = None,
     allow_mixed: bool = False,
     config_name: str = "",
@@ -180,7 +194,8 @@ def plan_tokenset(
     """Check every input and return the plan of the set; raises ServiceError, writes nothing.
 
     Only the default database may be missing (the push creates it): any other database must
-    exist already, since a typo should not leave a new database behind.
+    exist already, since a typo should not leave a new database behind. Links stay as the list
+    gives them unless ``link_flavor`` names one of LINK_FLAVORS.
     """
     database = validate_database_name(default_database() if database is None else database)
     _check_options(slice_size, id_prefix, key_name, file_upload, link_flavor)
@@ -201,12 +216,7 @@ def plan_tokenset(
         raise ServiceError(f"{_upload('SRM list', srmlist_name)}: {exc}") from None
     by_subband = srmlist.subbands()
     subbands = list(by_subband)
-    span = subbands[-1] - subbands[0] + 1
-    if slice_size > span:
-        raise ServiceError(
-            f"the slice size {slice_size} is larger than the {span} subbands the list spans "
-            f"({subbands[0]:03d}-{subbands[-1]:03d})"
-        )
+    notes = _notes(srmlist.unknown_hosts, link_flavor, slice_size, subbands)
     obsid = srmlist.obsid or ""
     location = srmlist.location or ""
     # The parsed list (a Link per line) is not needed once its links are grouped: let it go
@@ -216,8 +226,8 @@ def plan_tokenset(
     _require_database(database)
     slices = slice_subbands(by_subband, slice_size)
     del by_subband
-    for links in slices.values():
-        links[:] = [convert_link(url, link_flavor) for url in links]
+    if link_flavor != AS_GIVEN:
+        _convert_links(slices, link_flavor)
     plan = TokenSetPlan(
         token_type=token_type,
         database=database,
@@ -240,6 +250,7 @@ def plan_tokenset(
         gaps=gaps_of(subbands),
         slices=slices,
         files=files,
+        notes=notes,
     )
     _check_fits_one_request(plan)
     return plan
@@ -261,6 +272,35 @@ def _check_fits_one_request(plan: TokenSetPlan) -> None:
         )
 
 
+def _notes(unknown_hosts: tuple[str, ...], link_flavor: str, slice_size: int, subbands: list[int]) -> list[str]:
+    """What the operator should know before confirming: where the plan is not what they may expect."""
+    notes = []
+    if unknown_hosts:
+        shown = ", ".join(unknown_hosts[:3]) + (f" and {len(unknown_hosts) - 3} more" if len(unknown_hosts) > 3 else "")
+        notes.append(
+            f"links on {shown}: no storage site the portal knows, so the links are written as given "
+            "and cannot be converted to another flavour"
+        )
+    span = subbands[-1] - subbands[0] + 1
+    if slice_size > span:
+        notes.append(
+            f"the slice size {slice_size} is larger than the {span} subbands the list spans "
+            f"({subbands[0]:03d}-{subbands[-1]:03d}): one token holds them all"
+        )
+    return notes
+
+
+def _convert_links(slices: dict[str, list[str]], link_flavor: str) -> None:
+    """Rewrite every link into ``link_flavor`` in place, refusing links no site says how to."""
+    try:
+        for links in slices.values():
+            links[:] = [convert_link(url, link_flavor) for url in links]
+    except ValueError as exc:
+        raise ServiceError(
+            f"the links cannot be converted to {link_flavor}: {exc}; keep them as given (no link flavour)"
+        ) from None
+
+
 def _upload(kind: str, name: str) -> str:
     return f"{kind} '{name}'" if name else kind
 
@@ -277,8 +317,11 @@ def _check_options(slice_size, id_prefix, key_name, file_upload, link_flavor) ->
         raise ServiceError(f"the key name {key_name!r} is a PiCaS bookkeeping field; choose another")
     if file_upload:
         validate_attachment_name(file_upload, "SRM file name")
-    if link_flavor not in LINK_FLAVORS:
-        raise ServiceError(f"unknown link flavour {link_flavor!r}; choose one of {', '.join(LINK_FLAVORS)}")
+    if link_flavor != AS_GIVEN and link_flavor not in LINK_FLAVORS:
+        raise ServiceError(
+            f"unknown link flavour {link_flavor!r}; choose one of {', '.join(LINK_FLAVORS)} "
+            "(or none to keep the links as given)"
+        )
 
 
 def _checked_files(attachments: dict[str, bytes], file_upload: str) -> dict[str, tuple[str, bytes]]:
@@ -296,17 +339,26 @@ def _checked_files(attachments: dict[str, bytes], file_upload: str) -> dict[str,
 
 
 def _token_fields(config_fields: dict, token_type: str, obsid: str) -> dict:
-    """The fields every token of the set shares: config, OBSID of the list, bookkeeping."""
+    """The fields every token of the set shares: config, OBSID of the list, bookkeeping.
+
+    The config's ``status`` is kept, as GRID_LRT keeps it, but it must be text: pilots and views
+    compare it with words (``todo``, ``done``, ``error``).
+    """
     configured_obsid = config_fields.get("OBSID")
     if obsid and configured_obsid not in (None, "", obsid):
         raise ServiceError(f"the config sets OBSID {configured_obsid!r} but the SRM list is of {obsid}")
     step = config_fields.get("PIPELINE_STEP")
     if step is not None and (not isinstance(step, str | int) or isinstance(step, bool) or "/" in str(step)):
         raise ServiceError(f"PIPELINE_STEP {step!r} cannot be part of a token id: give a word")
+    status = config_fields.get("status", "todo")
+    if not isinstance(status, str):
+        raise ServiceError(
+            f"the config's status must be text (pilots and views compare it with words such as todo), not {status!r}"
+        )
     fields = dict(config_fields)
     if obsid:
         fields["OBSID"] = obsid
-    return {**fields, **bookkeeping_fields(token_type)}
+    return {**fields, **bookkeeping_fields(token_type), "status": status}
 
 
 def _text(data: bytes | str) -> str:

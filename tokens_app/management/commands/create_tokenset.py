@@ -1,8 +1,9 @@
 """``manage.py create_tokenset --config FILE --srmlist FILE ...``: a campaign from the command line.
 
 The same path as the portal's upload form: the files are checked whole before anything is
-written, then the tokens go to CouchDB in batches. Running it again after a failure completes the
-set: tokens already written are reported and left alone unless ``--overwrite`` is given.
+written (what the preview would point out is printed first, as "Note:" lines), then the tokens go
+to CouchDB in batches. Running it again after a failure completes the set: tokens already written
+are reported and left alone unless ``--overwrite`` is given.
 """
 
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from tokens_app.management.options import CampaignCommand, ProgressBar, creation_summary, positive_int, read_file
-from tokens_app.srm import LINK_FLAVORS
+from tokens_app.srm import AS_GIVEN, LINK_FLAVORS
 
 
 class Command(CampaignCommand):
@@ -29,7 +30,10 @@ class Command(CampaignCommand):
             "--srm-file-name", default="srm.txt", metavar="NAME",
             help="the attachment holding each token's links (default srm.txt)",
         )
-        parser.add_argument("--link-flavor", choices=LINK_FLAVORS, default="srm", help="the form of the links written")
+        parser.add_argument(
+            "--link-flavor", choices=LINK_FLAVORS, default=AS_GIVEN,
+            help="convert the links to this form (default: keep them as the list gives them)",
+        )
         parser.add_argument(
             "--attach", nargs="+", action="extend", default=[], metavar="FILE",
             help="files attached to every token (a parset, a script)",
