@@ -6,8 +6,8 @@ JSON value on stdout. Steps:
 
 - ``create CONFIG SRMLIST SLICE [ATTACHMENT...]``: a token set the GRID_LRT way: an ``srmlist``
   read line by line, ``slice_dicts`` of its ``sbn_dict``, ``TokenSet.create_dict_tokens`` with
-  ``srm.txt``, the OBSID set with ``add_keys_to_list``, each attachment added with
-  ``add_attach_to_list``, then ``add_status_views`` and ``add_overview_view``. CONFIG is a YAML
+  ``srm.txt``, the OBSID set with ``add_keys_to_list`` and each attachment added with
+  ``add_attach_to_list`` (the views are a step of their own, ``add_views``). CONFIG is a YAML
   step config (its ``Token`` section read as GRID_LRT's ``Token.TokenSet`` reads it, with a safe
   loader) or a JSON file of token fields. Prints how many tokens it made.
 - ``add_views``: ``add_status_views`` and ``add_overview_view``, as scripts routinely re-run them.
@@ -56,8 +56,6 @@ def create(connection, config_path, srmlist_path, slice_size, *attachments):
     tokens.add_keys_to_list("OBSID", links.obsid)
     for path in attachments:
         tokens.add_attach_to_list(path)
-    thandler.add_status_views()
-    thandler.add_overview_view()
     return len(chunks)
 
 

@@ -72,7 +72,8 @@ def operator(django_user_model):
     return django_user_model.objects.create_superuser("op", "", "pw")
 
 
-@pytest.mark.parametrize("slice_size", [1, 10, 300])
+# One token per subband is 240 tokens at GRID_LRT's pace of a few requests a token (~20 s): slow.
+@pytest.mark.parametrize("slice_size", [pytest.param(1, marks=pytest.mark.slow), 10, 300])
 def test_the_yaml_example_makes_grid_lrts_tokens(grid_lrt_051, gateway, couch_db, lrt_db, parset, operator, slice_size):
     made = grid_lrt_051(lrt_db, TYPE, "create", EXAMPLES / "pref_cal1.yaml", EXAMPLES / "L229507.srmlist",
                         slice_size, parset)
