@@ -61,6 +61,11 @@ def test_ids_are_built_as_grid_lrt_builds_them(step, first_id):
     assert plan(b"Token:\n  type: x\n" + step.encode()).token_ids[0] == first_id
 
 
+def test_a_pipeline_step_with_a_slash_is_refused_saying_why():
+    with pytest.raises(services.ServiceError, match=r"^PIPELINE_STEP 'a/b' cannot be part of a token id: a '/' makes"):
+        plan(b"Token:\n  type: x\n  PIPELINE_STEP: a/b\n")
+
+
 def test_a_slice_larger_than_the_span_makes_one_token_and_says_so():
     made = plan(srm=srmlist([5, 6, 9]), slice_size=10)
     assert made.token_ids == ["t_x_L229507_SB005"]

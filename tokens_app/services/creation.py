@@ -348,8 +348,13 @@ def _token_fields(config_fields: dict, token_type: str, obsid: str) -> dict:
     if obsid and configured_obsid not in (None, "", obsid):
         raise ServiceError(f"the config sets OBSID {configured_obsid!r} but the SRM list is of {obsid}")
     step = config_fields.get("PIPELINE_STEP")
-    if step is not None and (not isinstance(step, str | int) or isinstance(step, bool) or "/" in str(step)):
+    if step is not None and (not isinstance(step, str | int) or isinstance(step, bool)):
         raise ServiceError(f"PIPELINE_STEP {step!r} cannot be part of a token id: give a word")
+    if "/" in str(step):
+        raise ServiceError(
+            f"PIPELINE_STEP {step!r} cannot be part of a token id: a '/' makes the id a path "
+            "(GRID_LRT's archives, HTTP tools); give a word"
+        )
     status = config_fields.get("status", "todo")
     if not isinstance(status, str):
         raise ServiceError(
