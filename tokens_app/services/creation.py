@@ -310,7 +310,8 @@ def _check_options(slice_size, id_prefix, key_name, file_upload, link_flavor) ->
         raise ServiceError(f"the slice size must be a whole number of at least 1 subband, not {slice_size!r}")
     if not isinstance(id_prefix, str) or not _ID_PREFIX.fullmatch(id_prefix):
         raise ServiceError(
-            f"the id prefix {id_prefix!r} is not valid: up to 20 letters, digits, '_', '.' or '-'"
+            f"the id prefix {id_prefix!r} is not valid: up to 20 letters, digits, '_', '.' or '-' "
+            "(it is part of every token id)"
         )
     validate_field_name(key_name, "key name")
     if key_name in BOOKKEEPING_NAMES:
@@ -346,7 +347,10 @@ def _token_fields(config_fields: dict, token_type: str, obsid: str) -> dict:
     """
     configured_obsid = config_fields.get("OBSID")
     if obsid and configured_obsid not in (None, "", obsid):
-        raise ServiceError(f"the config sets OBSID {configured_obsid!r} but the SRM list is of {obsid}")
+        raise ServiceError(
+            f"the config sets OBSID {configured_obsid!r} but the SRM list is of {obsid}: "
+            "the tokens would name one observation in their ids and another in their fields"
+        )
     step = config_fields.get("PIPELINE_STEP")
     if step is not None and (not isinstance(step, str | int) or isinstance(step, bool)):
         raise ServiceError(f"PIPELINE_STEP {step!r} cannot be part of a token id: give a word")
