@@ -32,9 +32,9 @@ _LINK_HEAD = re.compile(r"(srm|gsiftp|https)://([^/?#]*)", re.IGNORECASE | re.AS
 # The common shape of a whole line, parsed in one match instead of a dozen steps: a link alone
 # on its line (CRLF files leave a "\r"), with a lower-case scheme and host, an optional port and
 # a printable ASCII path in which the OBSID is the first capital L and a subband follows it.
-# Any other line goes through _parse_line, which names the fault. For a line of this shape the match finds what _parse_line would: with no capital L
-# or S ahead of the OBSID there is no earlier L<digits> or SB<digits>_, and in ASCII [0-9] is
-# what \d matches.
+# Any other line goes through _parse_line, which names the fault. For a line of this shape the
+# match finds what _parse_line would: with no capital L or S ahead of the OBSID there is no
+# earlier L<digits> or SB<digits>_, and in ASCII [0-9] is what \d matches.
 _COMMON_LINE = re.compile(
     r"[ \t\r]*"
     r"(?P<url>(?:srm|gsiftp|https)://(?P<host>[a-z0-9.-]+)(?::[0-9]*)?"

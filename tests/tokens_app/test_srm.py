@@ -237,6 +237,7 @@ def test_links_in_a_rarer_form_are_kept_as_given(link):
         SITE_LINKS["sara"].replace(":8443", ""),
         SITE_LINKS["sara"].replace("_uv", "_SB999_uv"),
         SITE_LINKS["sara"] + "?lifetime=L5_SB6_",
+        SITE_LINKS["sara"].replace("srm.grid.sara.nl", "srm.example.org").replace("/pnfs", "//pnfs"),
     ],
 )
 def test_the_common_line_shape_is_read_as_the_careful_path_reads_it(line):

@@ -216,7 +216,7 @@ def plan_tokenset(
         raise ServiceError(f"{_upload('SRM list', srmlist_name)}: {exc}") from None
     by_subband = srmlist.subbands()
     subbands = list(by_subband)
-    notes = _notes(srmlist.unknown_hosts, link_flavor, slice_size, subbands)
+    notes = _notes(srmlist.unknown_hosts, slice_size, subbands)
     obsid = srmlist.obsid or ""
     location = srmlist.location or ""
     # The parsed list (a Link per line) is not needed once its links are grouped: let it go
@@ -272,7 +272,7 @@ def _check_fits_one_request(plan: TokenSetPlan) -> None:
         )
 
 
-def _notes(unknown_hosts: tuple[str, ...], link_flavor: str, slice_size: int, subbands: list[int]) -> list[str]:
+def _notes(unknown_hosts: tuple[str, ...], slice_size: int, subbands: list[int]) -> list[str]:
     """What the operator should know before confirming: where the plan is not what they may expect."""
     notes = []
     if unknown_hosts:
@@ -354,7 +354,7 @@ def _token_fields(config_fields: dict, token_type: str, obsid: str) -> dict:
     step = config_fields.get("PIPELINE_STEP")
     if step is not None and (not isinstance(step, str | int) or isinstance(step, bool)):
         raise ServiceError(f"PIPELINE_STEP {step!r} cannot be part of a token id: give a word")
-    if "/" in str(step):
+    if step is not None and "/" in str(step):
         raise ServiceError(
             f"PIPELINE_STEP {step!r} cannot be part of a token id: a '/' makes the id a path "
             "(GRID_LRT's archives, HTTP tools); give a word"
