@@ -83,11 +83,14 @@ class DashboardView(TemplateView):
     def get_context_data(self, **kwargs):
         form = DashboardFilterForm(self.request.GET or None)
         campaigns = list(form.filter(Campaign.objects.select_related("created_by")))
-        try:
-            designs = form.filter_designs(selectors.discovered_designs())
-        except CouchError as exc:
-            designs = []
-            messages.warning(self.request, f"Design documents could not be discovered: {exc}")
+        designs = []
+        # Only those who may adopt a design document are shown the ones other tools made: the
+        # discovery reads every database of the server, which a read-only user has no need to see.
+        if self.request.user.has_perm(CHANGE_CAMPAIGN):
+            try:
+                designs = form.filter_designs(selectors.discovered_designs())
+            except CouchError as exc:
+                messages.warning(self.request, f"Design documents could not be discovered: {exc}")
         # Design documents no row knows are counted in the same concurrent round as the rows,
         # as unsaved campaigns keyed by negative numbers (selectors read only type and database).
         unsaved = [

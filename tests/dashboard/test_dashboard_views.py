@@ -65,6 +65,13 @@ def test_pages_need_a_login(client, campaign):
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
+def test_discovered_designs_are_shown_only_to_those_who_may_adopt_them(client, viewer, couch_db):
+    get_gateway().put_doc(couch_db, build_design_doc("picas_hidden"))
+    client.force_login(viewer)
+    page = client.get(reverse("tokens:dashboard")).content.decode()
+    assert "picas_hidden" not in page and "Found in CouchDB" not in page
+
+
 def test_discovered_design_is_listed_and_adopted(operator_client, couch_db):
     get_gateway().put_doc(couch_db, build_design_doc("picas_demo"))
     page = operator_client.get(reverse("tokens:dashboard")).content.decode()

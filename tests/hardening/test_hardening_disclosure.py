@@ -1,6 +1,7 @@
 """Internal addresses (the CouchDB URL in error texts) are shown to staff only."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from tokenportal.disclosure import HIDDEN, shown_to
@@ -52,6 +53,8 @@ def test_staff_see_the_url_in_last_error(client, operator, failed_campaign):
 
 
 def test_error_pages_and_messages_hide_the_url_from_non_staff(client, viewer, campaign, couch_gone):
+    # A non-staff operator: only those who may adopt are shown the discovery (and its failure).
+    viewer.user_permissions.add(Permission.objects.get(codename="change_campaign", content_type__app_label="tokens_app"))
     client.force_login(viewer)
     error_page = client.get(campaign.get_absolute_url())
     assert f"CouchDB at {HIDDEN} is unreachable" in error_page.content.decode()
