@@ -9,14 +9,14 @@ from django.conf import settings
 
 from locks_app import lockables
 
-from .management.options import CampaignCommand
+from .management.options import CampaignCommand, campaign_name
 from .models import CHANGE_CAMPAIGN, Campaign
 
 
 def add_campaign_arguments(parser) -> None:
-    parser.add_argument("--type", dest="token_type", metavar="T", help="the campaign of this token type")
+    parser.add_argument("--type", dest="token_type", type=campaign_name, metavar="T", help="the campaign of this token type")
     parser.add_argument(
-        "--database", metavar="DB",
+        "--database", type=campaign_name, metavar="DB",
         help=f"the CouchDB database of the campaign (default: {settings.COUCHDB['DATABASE']})",
     )
 

@@ -176,6 +176,13 @@ def test_queue_refuses_garbage(campaign, alice):
     with pytest.raises(services.ServiceError, match="not valid in CouchDB"):
         runs.queue_operation(Operation.Action.ADOPT, None, alice, source="browser",
                              options={"database": "../x", "token_type": "t"})
+    # PostgreSQL's JSON cannot hold a NUL: refused before a row is written, on every engine.
+    with pytest.raises(services.ServiceError, match="contains a NUL character"):
+        runs.queue_operation(Operation.Action.SET_STATUS, campaign, alice, source="browser",
+                             selection={"ids": ["nul\x00byte"]}, options={"status": "todo"})
+    with pytest.raises(services.ServiceError, match="contains a NUL character"):
+        runs.queue_operation(Operation.Action.SET_FIELD, campaign, alice, source="browser",
+                             options={"field": "note", "value": "a\x00b"})
     assert not Operation.objects.exists()
 
 

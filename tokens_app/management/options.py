@@ -90,6 +90,14 @@ def field_value(text: str):
         return text
 
 
+def campaign_name(text: str) -> str:
+    """A ``--type`` or ``--database``: no campaign's name holds a control character (both are
+    checked when a campaign is made), and PostgreSQL text cannot even be asked for a NUL."""
+    if any(not char.isprintable() for char in text):
+        raise argparse.ArgumentTypeError(f"{text!r} contains a control character; no campaign is named so")
+    return text
+
+
 def field_assignment(text: str) -> tuple[str, object]:
     """``FIELD=VALUE`` with the value read by :func:`field_value`."""
     name, equals, value = text.partition("=")
@@ -171,10 +179,11 @@ class CampaignCommand(PortalCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--type", dest="token_type", required=self.type_required, metavar="T", help="the token type of the campaign"
+            "--type", dest="token_type", type=campaign_name, required=self.type_required, metavar="T",
+            help="the token type of the campaign",
         )
         parser.add_argument(
-            "--database", metavar="DB",
+            "--database", type=campaign_name, metavar="DB",
             help=f"the CouchDB database of the campaign (default: {settings.COUCHDB['DATABASE']})",
         )
         if self.mutating:

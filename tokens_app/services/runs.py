@@ -177,9 +177,26 @@ def _counts(outcome) -> dict:
 
 # -- recording ------------------------------------------------------------------------------------
 
+def _refuse_nul(value) -> None:
+    """Refuse a NUL character anywhere in a selection or options: PostgreSQL's JSON cannot hold
+    one, so the history could not record (nor a worker re-read) what was asked."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ServiceError(f"{value!r} contains a NUL character; no token id, field or value may hold one")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key)
+            _refuse_nul(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _refuse_nul(item)
+
+
 def _new_operation(action, campaign, user, *, source, selection=None, options=None, target="") -> Operation:
     if action not in ACTIONS and action != Action.ARCHIVE_DELETE:
         raise ServiceError(f"unknown operation {action!r}")
+    _refuse_nul(selection)
+    _refuse_nul(options)
     return Operation(
         action=action,
         campaign=campaign,
