@@ -7,10 +7,21 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := couchdb/node_modules/.installed
 
-.PHONY: run test test-fast bench install browser clean
+# `make run PORT=8010 COUCHDB_PORT=5990` serves on other ports (the bundled CouchDB is started on
+# COUCHDB_PORT; without it COUCHDB_URL from the environment or .env decides, default 5984).
+PORT ?= 8000
+COUCHDB_PORT ?=
 
-run: install
-	DEBUG=$${DEBUG:-true} $(PY) manage.py runportal
+.PHONY: run test test-fast bench loadtest install browser clean
+
+run: install .env
+	$(if $(COUCHDB_PORT),COUCHDB_URL=http://127.0.0.1:$(COUCHDB_PORT) )$(PY) manage.py runportal 127.0.0.1:$(PORT)
+
+# The development settings, read by every manage.py command (a second shell's too): DEBUG on, all
+# else commented out. Never overwritten; production has no .env (or its own).
+.env:
+	cp .env.example $@
+	@echo "Wrote $@ (DEBUG=true) from .env.example: development settings for every manage.py command."
 
 test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -21,6 +32,12 @@ test-fast: install
 bench: install
 	$(VENV)/bin/pip install --quiet -e '.[bench,postgres]'
 	$(PY) -m bench $(BENCH_ARGS)
+
+# The production shape (gunicorn, PostgreSQL from DATABASE_URL, task workers, pouchdb-server) under
+# readers, operators and pilots, e.g. make loadtest LOADTEST_ARGS="--duration 180 --fault couch-restart".
+loadtest: install
+	$(VENV)/bin/pip install --quiet -e '.[bench,postgres]'
+	$(PY) -m bench.loadtest $(LOADTEST_ARGS)
 
 install: $(STAMP) $(NODE_STAMP)
 

@@ -4,6 +4,7 @@
     python -m bench --quick            # a tiny smoke run of everything (seconds)
     python -m bench --only locks --sizes 1000,10000
     python -m bench --only shared_file     # 5,000 tokens each carrying a 2 MB file
+    python -m bench --only scale --sizes 1,10,50   # numbers of campaigns in one database
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from .environment import configure_django, orm_engine
 from .report import machine, write_docs
 
-BENCHMARKS = ("creation", "counting", "locks", "memory", "shared_file", "operations")
+BENCHMARKS = ("creation", "counting", "locks", "memory", "shared_file", "operations", "scale")
 FULL = {
     "creation": {"sizes": [1_000, 10_000], "per_token_sample": 1_000},
     "counting": {"sizes": [10_000, 100_000], "campaign_sizes": [10, 1_000], "repeat": 3},
@@ -25,6 +26,8 @@ FULL = {
     "memory": {"size": 100_000},
     "shared_file": {"size": 5_000, "file_mb": 2},
     "operations": {"sizes": [10_000], "latency_samples": 15},
+    # The issue's 50 × 2,000 takes far more than a few minutes on 2 cores: smaller by default.
+    "scale": {"campaign_counts": [1, 10, 50], "tokens": 200, "before_up_to": 10, "pilot_tokens": 60},
 }
 QUICK = {
     "creation": {"sizes": [30], "per_token_sample": 10},
@@ -33,6 +36,7 @@ QUICK = {
     "memory": {"size": 200},
     "shared_file": {"size": 20, "file_mb": 2},
     "operations": {"sizes": [30], "latency_samples": 2},
+    "scale": {"campaign_counts": [1, 3], "tokens": 10, "before_up_to": 3, "pilot_tokens": 6, "validation": "off"},
 }
 
 

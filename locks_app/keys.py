@@ -4,6 +4,7 @@ A model instance is keyed ``"<app_label>.<model_name>:<pk>"``; any other string 
 """
 
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db import models
 
 MAX_KEY_LENGTH = 255
@@ -47,6 +48,26 @@ def resolve(key: str):
         return model._default_manager.filter(pk=pk).first() or key
     except (ValueError, TypeError, models.ObjectDoesNotExist):
         return key
+
+
+def names(keys) -> dict[str, str]:
+    """``str()`` of the objects ``keys`` name, by key: one query per model, not one per key (a
+    page of locks). A key that names no existing object reads as itself, as in :func:`resolve`."""
+    keys = list(keys)
+    by_model: dict = {}
+    for key in set(keys):
+        try:
+            model, pk = model_of(key)
+            pk = model._meta.pk.to_python(pk)
+            model._meta.pk.run_validators(pk)  # the database's range: a larger number is no key
+        except (ValueError, ValidationError):
+            continue  # a plain string key, or a primary key the model cannot have
+        by_model.setdefault(model, {})[pk] = key
+    found = {}
+    for model, keyed in by_model.items():
+        for obj in model._default_manager.filter(pk__in=list(keyed)):
+            found[keyed[obj.pk]] = str(obj)
+    return {key: found.get(key, key) for key in keys}
 
 
 def lookup(key: str):

@@ -18,8 +18,10 @@ class LockToken(models.Model):
     class Kind(models.TextChoices):
         EXCLUSIVE = "exclusive", "exclusive lock"
         SHARED = "shared", "shared lock"
-        FREEZE = "freeze", "freeze"
-        ENDABLE_FREEZE = "endable_freeze", "endable freeze"
+        # Operators read "freeze" for the usual kind (one they can end) and "permanent freeze"
+        # for the one that never ends; the stored values keep zope.locking's names.
+        FREEZE = "freeze", "permanent freeze"
+        ENDABLE_FREEZE = "endable_freeze", "freeze"
 
     class EndReason(models.TextChoices):
         ENDED = "ended", "ended by a holder"

@@ -12,6 +12,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 TIMEOUT_MS = 30_000
+# The screen the issue's screenshots were judged at; tests narrow it with set_viewport_size.
+VIEWPORT = {"width": 1400, "height": 900}
 # Reports every CSP violation of the page to the test (exposed as ``reportViolation``).
 WATCH_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", (event) => {
@@ -56,7 +58,7 @@ def watched(context, problems: list[str]):
 
 
 def sign_in(browser, live_server, username, problems):
-    page = watched(browser.new_context(accept_downloads=True), problems)
+    page = watched(browser.new_context(accept_downloads=True, viewport=VIEWPORT), problems)
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", username)

@@ -16,4 +16,6 @@ class TokenportalConfig(AppConfig):
     name = "tokenportal"
 
     def ready(self):
+        from . import checks  # noqa: F401  (registers the deployment checks)
+
         post_migrate.connect(create_cache_tables, dispatch_uid="tokenportal.create_cache_tables")

@@ -4,6 +4,7 @@ Every setting is documented in README.md and ``.env.example``. Nothing here talk
 server; the CouchDB settings are read by ``tokens_app.couch`` when it builds a client.
 """
 
+import importlib
 import math
 import re
 import secrets
@@ -37,6 +38,7 @@ env = environ.Env(
     LOG_LEVEL=(str, "INFO"),
     TASKS_BACKEND=(str, "django_tasks_db.DatabaseBackend"),
     TASKS_LEASE_SECONDS=(int, 60),
+    STATIC_MANIFEST=(bool, None),
 )
 
 
@@ -97,7 +99,8 @@ def _required_secret(name: str) -> str:
     if not DEBUG:
         raise ImproperlyConfigured(
             f"{name} is not set. Set it in the environment or in .env "
-            "(only a DEBUG installation generates one by itself)."
+            "(only a DEBUG installation generates one by itself; for development, "
+            "make run writes a .env with DEBUG=true, or copy .env.example to .env)."
         )
     return _kept_secret(name.lower())
 
@@ -123,6 +126,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the application server, before sessions and sign-in are read.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "tokenportal.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -188,6 +193,22 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise serves the static files from the application server, so the gunicorn command alone
+# gives a complete portal. With the manifest (the default without DEBUG) pages name each file by
+# a hash of its content, served compressed and cached for a year, which needs `collectstatic`
+# after every install or upgrade; without it the files are served by their plain names straight
+# from the source folders (development, tests).
+STATIC_MANIFEST = not DEBUG if env.str("STATIC_MANIFEST", default="") == "" else _typed("STATIC_MANIFEST")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+WHITENOISE_AUTOREFRESH = DEBUG
 
 MAX_UPLOAD_MB = _typed("MAX_UPLOAD_MB", at_least=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_MB * 1024 * 1024
@@ -233,6 +254,46 @@ try:
     CACHES = {"default": env.cache_url("CACHE_URL")}
 except (ValueError, KeyError, ImproperlyConfigured):
     raise ImproperlyConfigured(f"CACHE_URL={env.str('CACHE_URL')!r} is not a cache URL django-environ knows") from None
+# django-environ maps memcache:// to the MemcachedCache that Django 4.1 removed, and pymemcache://
+# to pylibmc when pymemcache is missing: both mean Django's client for pymemcache.
+if env.str("CACHE_URL").partition("://")[0] in ("memcache", "pymemcache"):
+    CACHES["default"]["BACKEND"] = "django.core.cache.backends.memcached.PyMemcacheCache"
+
+# Backends whose client is a package of its own: the importable modules (any one will do) and how
+# to install one. Without it the portal would start and answer 500 on the first sign-in.
+_CLIENTS = {
+    "django.db.backends.postgresql": (("psycopg", "psycopg2"), "pip install '.[postgres]' in the portal's folder (or pip install 'psycopg[binary]')"),
+    "django.db.backends.mysql": (("MySQLdb",), "pip install mysqlclient"),
+    "django.core.cache.backends.redis.RedisCache": (("redis",), "pip install '.[redis]' in the portal's folder (or pip install redis)"),
+    "django.core.cache.backends.memcached.PyMemcacheCache": (("pymemcache",), "pip install '.[memcached]' in the portal's folder (or pip install pymemcache)"),
+    "django.core.cache.backends.memcached.PyLibMCCache": (("pylibmc",), "pip install pylibmc"),
+}
+
+
+def _require_client(setting: str, backend: str) -> None:
+    """A startup error naming the package and the install line when ``backend`` has no client.
+
+    The message names the URL's scheme only: the URL may hold a password.
+    """
+    modules, install = _CLIENTS.get(backend, ((), ""))
+    if not modules:
+        return
+    problems = []
+    for module in modules:
+        try:
+            importlib.import_module(module)
+            return
+        except ImportError as exc:
+            problems.append(str(exc))
+    scheme = env.str(setting, default="").partition("://")[0]
+    raise ImproperlyConfigured(
+        f"{setting} ({scheme}://...) needs the Python package {modules[0]}, which cannot be imported "
+        f"({problems[0]}): {install}"
+    )
+
+
+_require_client("DATABASE_URL", DATABASES["default"]["ENGINE"])
+_require_client("CACHE_URL", CACHES["default"]["BACKEND"])
 
 # Locks (locks_app.lockables, locks_app.limits): the models users may lock from the browser and the
 # commands, and how long a lock may run from now without locks_app.lock_until_ended (e.g. 7d, 12h).

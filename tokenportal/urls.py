@@ -5,16 +5,20 @@ Sign-in is ``tokenportal.login.RateLimitedLoginView``, for the portal and the ad
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from django.views.generic import RedirectView
 
+from tokenportal.admin_access import admin_sign_in
 from tokenportal.login import RateLimitedLoginView
 from tokens_app.views import HealthView
 
+admin.site.site_header = "tokenportal administration"
+admin.site.site_title = "tokenportal admin"
+admin.site.index_title = "Campaigns, operations, locks and users"
+
 urlpatterns = [
-    # The admin signs in through the portal's page, so that one rate limit covers every sign-in.
-    path("admin/login/", login_not_required(RedirectView.as_view(pattern_name="login", query_string=True))),
+    # The admin signs in through the portal's page, so that one rate limit covers every sign-in;
+    # a user signed in without admin access is told so there instead of seeing the form again.
+    path("admin/login/", admin_sign_in),
     path("admin/", admin.site.urls),
     path("accounts/login/", RateLimitedLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

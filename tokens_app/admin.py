@@ -9,19 +9,39 @@ Operations are shown read-only: the history is never edited.
 
 from django.contrib import admin, messages
 from django.http import StreamingHttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from . import services
+from .campaign_reads import srmlist_head
 from .couch import CouchError
 from .models import CHANGE_CAMPAIGN, Campaign, CampaignFile, CampaignInputs, Operation
 from .services import runs
+
+# Lines of an SRM list the change page shows (as the campaign page does).
+SRMLIST_LINES_SHOWN = 5
 
 
 class CampaignInputsInline(admin.StackedInline):
     model = CampaignInputs
     verbose_name_plural = "config and SRM list as uploaded"
-    fields = ["config_text", "srmlist_text"]
+    fields = ["config_text", "srmlist"]
     readonly_fields = fields
     can_delete = False
+
+    def get_queryset(self, request):
+        # The list itself can be megabytes: the page shows its first lines and links the rest.
+        return super().get_queryset(request).defer("srmlist_text")
+
+    @admin.display(description="SRM list")
+    def srmlist(self, obj):
+        head = srmlist_head(obj.campaign, SRMLIST_LINES_SHOWN)
+        if not head["count"]:
+            return "—"
+        return format_html(
+            '<pre class="srmlist-head">{}</pre><a href="{}" download>Download all {} lines</a>',
+            "\n".join(head["lines"]), reverse("tokens:campaign-srmlist", args=[obj.campaign_id]), head["count"],
+        )
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -225,13 +225,13 @@ class Gateway:
             except requests.RequestException:
                 pass
 
-    def _translate(self, call, *, what: str, db: str | None = None):
+    def _translate(self, call, *, what: str, db: str | None = None, timeout: float | None = None):
         """Run ``call`` and map transport and HTTP failures onto the gateway's exceptions."""
         try:
             return call()
         except requests.Timeout:
             raise CouchTimeout(
-                f"CouchDB at {self.server} did not answer within {self.timeout:g} s ({what})"
+                f"CouchDB at {self.server} did not answer within {timeout or self.timeout:g} s ({what})"
             ) from None
         except requests.ConnectionError:
             raise CouchUnreachable(
@@ -280,28 +280,39 @@ class Gateway:
         headers: dict[str, str] | None = None,
         stream: bool = False,
         ok_statuses: Iterable[int] = (),
+        timeout: float | None = None,
     ) -> requests.Response:
         """Send one authenticated request to ``path`` (segments, see :func:`couch_url`);
-        statuses in ``ok_statuses`` are returned, not raised."""
+        statuses in ``ok_statuses`` are returned, not raised. ``timeout`` shortens the gateway's
+        for this request (a page read that must not wait on an index build)."""
         url = couch_url(self.url, path)
         client = self._client()
 
         def send() -> requests.Response:
-            response = client.r_session.request(
-                method,
-                url,
-                params=_encode_params(params or {}),
-                data=json.dumps(json_body) if json_body is not None else data,
-                headers={"Content-Type": "application/json", **(headers or {})}
-                if json_body is not None
-                else headers,
-                stream=stream,
-            )
+            # cloudant's session sends its own timeout with every request; the session is this
+            # thread's alone, so a shorter one is set for this request and put back after it.
+            session = client.r_session
+            default_timeout = session._timeout
+            if timeout is not None:
+                session._timeout = timeout
+            try:
+                response = session.request(
+                    method,
+                    url,
+                    params=_encode_params(params or {}),
+                    data=json.dumps(json_body) if json_body is not None else data,
+                    headers={"Content-Type": "application/json", **(headers or {})}
+                    if json_body is not None
+                    else headers,
+                    stream=stream,
+                )
+            finally:
+                session._timeout = default_timeout
             if response.status_code >= 400 and response.status_code not in ok_statuses:
                 response.raise_for_status()
             return response
 
-        return self._translate(send, what=what, db=db)
+        return self._translate(send, what=what, db=db, timeout=timeout)
 
     # -- server -----------------------------------------------------------------------------
 
@@ -354,6 +365,18 @@ class Gateway:
     def delete_database(self, db: str) -> None:
         self._renew_stale_session()
         self.request("DELETE", database_path(db), what=f"delete database {shown(db)}", db=db)
+
+    def database_info(self, db: str, *, timeout: float | None = None) -> dict:
+        """The database's info document (``doc_count``, ``update_seq``)."""
+        return self.request(
+            "GET", database_path(db), what=f"read database {shown(db)}", db=db, timeout=timeout
+        ).json()
+
+    def active_tasks(self) -> list[dict]:
+        """CouchDB's running tasks (index builds among them); [] where the server keeps none
+        (pouchdb-server answers a stub) or this user may not see them (server admins only)."""
+        response = self.request("GET", ("_active_tasks",), what="read the active tasks", ok_statuses=(401, 403))
+        return response.json() if response.status_code == 200 else []
 
     def require_database(self, db: str) -> None:
         """Raise DatabaseMissing unless ``db`` exists."""
@@ -460,25 +483,33 @@ class Gateway:
 
     # -- views ------------------------------------------------------------------------------
 
-    def view(self, db: str, ddoc: str, view: str, **params: Any) -> dict:
-        """One view query; ``params`` as in CouchDB (``group``, ``reduce``, ``limit``, ``key``…)."""
+    def view(self, db: str, ddoc: str, view: str, *, timeout: float | None = None, **params: Any) -> dict:
+        """One view query; ``params`` as in CouchDB (``group``, ``reduce``, ``limit``, ``key``,
+        ``stale``…)."""
         keys = params.pop("keys", None)
         path = view_path(db, ddoc, view)
         if keys is not None:
             return self.request(
                 "POST", path, what=f"query view {ddoc}/{view}", db=db,
-                params=params, json_body={"keys": keys},
+                params=params, json_body={"keys": keys}, timeout=timeout,
             ).json()
-        return self.request("GET", path, what=f"query view {ddoc}/{view}", db=db, params=params).json()
+        return self.request(
+            "GET", path, what=f"query view {ddoc}/{view}", db=db, params=params, timeout=timeout
+        ).json()
 
-    def iter_view(self, db: str, ddoc: str, view: str, *, page_size: int = 1000, **params: Any) -> Iterator[dict]:
+    def iter_view(
+        self, db: str, ddoc: str, view: str, *, page_size: int = 1000, timeout: float | None = None, **params: Any
+    ) -> Iterator[dict]:
         """Rows of a map view, fetched a page at a time so a view is never held in memory whole."""
         params.setdefault("reduce", False)
         yield from self._paged(
             view_path(db, ddoc, view), db=db, page_size=page_size, params=params, what=f"query view {ddoc}/{view}",
+            timeout=timeout,
         )
 
-    def _paged(self, path: tuple[str, ...], *, db: str, page_size: int, params: dict, what: str) -> Iterator[dict]:
+    def _paged(
+        self, path: tuple[str, ...], *, db: str, page_size: int, params: dict, what: str, timeout: float | None = None,
+    ) -> Iterator[dict]:
         """Key-based paging: each page starts at the last key seen.
 
         Rows that share that key and were already yielded are passed over with ``skip``, which
@@ -494,7 +525,9 @@ class Gateway:
             page = page_size if limit is None else min(page_size, limit - sent)
             if last_key is not _MISSING:
                 params.update(startkey=last_key, skip=seen_with_last_key or None)
-            rows = self.request("GET", path, what=what, db=db, params={**params, "limit": page}).json()["rows"]
+            rows = self.request(
+                "GET", path, what=what, db=db, params={**params, "limit": page}, timeout=timeout
+            ).json()["rows"]
             for row in rows:
                 yield row
                 if last_key is not _MISSING and row["key"] == last_key:

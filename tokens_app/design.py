@@ -1,9 +1,20 @@
-"""The design document ``_design/<type>`` of a token campaign: its views and their JavaScript.
+"""The design documents of a database of token campaigns: their views and their JavaScript.
 
-One campaign (token type) has one design document. Pilots find work in its ``todo`` view; the
-portal counts a campaign with one grouped query of ``overview_total``. The state of a token is
-defined once, in :data:`STATE_FUNCTION` (JavaScript, embedded in every map function) and in its
-Python twin :func:`state_of`; the tests hold the two against each other on a real server.
+Two kinds (the layout is version :data:`LAYOUT_VERSION`, see docs/architecture.md):
+
+- ``_design/<type>``, one per campaign, holds exactly what PiCaS pilots and GRID_LRT scripts read:
+  ``todo``, ``locked``, ``done``, ``error`` keyed by document id (GRID_LRT's ``reset_tokens`` and
+  ``set_view_to_status`` take each row's key as the id) and ``overview_total`` (state → ``_sum``,
+  a name GRID_LRT skips), plus the map-only, id-keyed user views the portal writes. No other view:
+  GRID_LRT's ``TokenSet.tokens`` reads every view but ``overview_total`` as a list of tokens.
+- ``_design/tokenportal``, one per database, holds the portal's own reads, every key starting with
+  the token type: one index serves every campaign of the database, a new campaign adds only its
+  own documents to it, and the counts of every campaign of a database are one grouped query.
+
+Every design document the portal writes carries ``"tokenportal": {"version": 2}``; one without
+it, or whose views differ from what the portal writes, was made or changed by another tool.
+The state of a token is defined once, in :data:`STATE_FUNCTION` (JavaScript, embedded in every
+map function) and in its Python twin :func:`state_of`; the tests hold the two against each other.
 
 The JavaScript is ES5 on purpose: CouchDB before 3.4 runs map functions on SpiderMonkey 1.8.5.
 """
@@ -17,13 +28,23 @@ from numbers import Number
 from tokens_app.conditions import FIELD_FUNCTION, compile_condition, parse
 
 STATE_NAMES = ("todo", "locked", "done", "error")
-# Every token of the type keyed by its id, with its state as value. Keys that are unique make
-# key-based paging exact on every server (pouchdb-server ignores ``startkey_docid``, so a walk
-# through a view keyed by state or by time would repeat rows); operations walk this view.
-TOKENS_VIEW = "tokens"
-# Views of the design document with a reduce: their map rows are not tokens to act on.
-REDUCE_VIEWS = ("overview_total", "error_summary", "completions")
-BUILTIN_VIEWS = STATE_NAMES + (TOKENS_VIEW,) + REDUCE_VIEWS
+# The views of ``_design/<type>`` the portal writes, all read by pilots or GRID_LRT scripts.
+TYPE_VIEWS = STATE_NAMES + ("overview_total",)
+# The portal's design document of a database and its views (keys start with the token type).
+PORTAL_DESIGN = "tokenportal"
+STATES_VIEW = "states"            # [type, state, id] → null, _count: counts (group_level=2), state pages
+TOKENS_VIEW = "tokens"            # [type, id] → state: the walk through every token of a type
+ERRORS_VIEW = "errors"            # [type, exit_code, output, status] → null, _count
+ERRORS_BY_HOST_VIEW = "errors_by_host"  # [type, hostname] → null, _count
+COMPLETIONS_VIEW = "completions"  # [type, state, Y, M, D, h] of doc.done (done, error) → null, _count
+PORTAL_VIEWS = (STATES_VIEW, TOKENS_VIEW, ERRORS_VIEW, ERRORS_BY_HOST_VIEW, COMPLETIONS_VIEW)
+# Names a user view may not take: the per-type views, and "tokens" (the page's "every token").
+BUILTIN_VIEWS = TYPE_VIEWS + (TOKENS_VIEW,)
+# The marker of every design document the portal writes, and the layout it follows.
+MARKER_FIELD = "tokenportal"
+LAYOUT_VERSION = 2
+# Views of version one's ``_design/<type>`` that moved to ``_design/tokenportal``.
+RETIRED_TYPE_VIEWS = ("tokens", "error_summary", "completions")
 
 MAX_TOKEN_TYPE_LENGTH = 100
 _VIEW_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
@@ -41,6 +62,7 @@ STATE_FUNCTION = f"""\
     if (value === undefined || value === null || value === "" || value === false) return false;
     if (typeof value === "number") return value !== 0;
     if (typeof value === "string") return !/^{_ZERO_TEXT}$/.test(value);
+    if (typeof value === "object") return Object.keys(value).length > 0;
     return true;
   }}
   function positive(value) {{
@@ -58,24 +80,61 @@ STATE_FUNCTION = f"""\
   }}
 """
 
-# What each built-in view emits once a token of the type is known to be in ``state``.
-_STATE_VIEW_EMITS = {
+# What each view of ``_design/<type>`` emits once a token of the type is known to be in ``state``:
+# every state view is keyed by the document id, as GRID_LRT reads them.
+_TYPE_VIEW_EMITS = {
     "todo": 'if (state(doc) === "todo") emit(doc._id, doc._id);',
-    "locked": 'if (state(doc) === "locked") emit(doc.lock, {"hostname": doc.hostname, "status": doc.status});',
-    "done": 'if (state(doc) === "done") emit(doc.done, doc._id);',
+    "locked": 'if (state(doc) === "locked") '
+    'emit(doc._id, {"lock": doc.lock, "hostname": doc.hostname, "status": doc.status});',
+    "done": 'if (state(doc) === "done") emit(doc._id, doc.done);',
     "error": 'if (state(doc) === "error") '
     'emit(doc._id, {"exit_code": doc.exit_code, "output": doc.output, "status": doc.status});',
-    TOKENS_VIEW: "emit(doc._id, state(doc));",
     "overview_total": "emit(state(doc), 1);",
-    "error_summary": 'if (state(doc) === "error") emit([nullable(doc.exit_code), nullable(doc.output), '
-    "nullable(doc.status)], 1);",
-    "completions": 'if (state(doc) === "done") {\n'
+}
+# What each view of ``_design/tokenportal`` emits for a token ``doc`` of type ``type``.
+_PORTAL_VIEW_EMITS = {
+    STATES_VIEW: "emit([type, state(doc), doc._id], null);",
+    TOKENS_VIEW: "emit([type, doc._id], state(doc));",
+    ERRORS_VIEW: 'if (state(doc) === "error") '
+    "emit([type, nullable(doc.exit_code), nullable(doc.output), nullable(doc.status)], null);",
+    ERRORS_BY_HOST_VIEW: 'if (state(doc) === "error") emit([type, nullable(doc.hostname)], null);',
+    # ``done`` is a time in seconds for finished and failed tokens alike (PiCaS's Task.error()
+    # writes 99: not a time, so not charted).
+    COMPLETIONS_VIEW: "var current = state(doc);\n"
+    '  if ((current === "done" || current === "error") && positive(doc.done) && Number(doc.done) >= 1e8) {\n'
     "    var finished = new Date(Number(doc.done) * 1000);\n"
-    "    emit([finished.getUTCFullYear(), finished.getUTCMonth() + 1, finished.getUTCDate(),"
-    " finished.getUTCHours()], 1);\n"
+    "    emit([type, current, finished.getUTCFullYear(), finished.getUTCMonth() + 1, finished.getUTCDate(),"
+    " finished.getUTCHours()], null);\n"
     "  }",
 }
 _NULLABLE_FUNCTION = "  function nullable(value) { return value === undefined ? null : value; }\n"
+
+
+def marker() -> dict:
+    """The field that marks a design document as the portal's, of this layout."""
+    return {"version": LAYOUT_VERSION}
+
+
+def is_marked(design: dict | None) -> bool:
+    """Whether ``design`` says it was written by the portal for this layout."""
+    mark = (design or {}).get(MARKER_FIELD)
+    return isinstance(mark, dict) and mark.get("version") == LAYOUT_VERSION
+
+
+# ``doc.type == "x"`` (or ``"x" === doc.type``) in another tool's map function: the type it lists.
+_SELECTED_TYPE = re.compile(
+    r"""doc\.type\s*===?\s*(["'])(?P<a>[^"'\\]*)\1|(["'])(?P<b>[^"'\\]*)\3\s*===?\s*doc\.type"""
+)
+
+
+def selected_type(design: dict | None) -> str | None:
+    """The token type the ``todo`` view of another tool's design document lists, when its map
+    function compares ``doc.type`` with a literal (the PiCaS examples' ``_design/Monitor`` lists
+    type ``token``); None when it says no type."""
+    view = ((design or {}).get("views") or {}).get("todo")
+    source = view.get("map") if isinstance(view, dict) else None
+    match = _SELECTED_TYPE.search(source) if isinstance(source, str) else None
+    return (match.group("a") if match.group("a") is not None else match.group("b")) if match else None
 
 
 def design_doc_id(token_type: str) -> str:
@@ -134,15 +193,40 @@ def _map_function(token_type: str, body: str, *, helpers: str = STATE_FUNCTION) 
     )
 
 
-def builtin_views(token_type: str) -> dict[str, dict]:
-    """The views every campaign has, keyed by name, in CouchDB's ``views`` format."""
-    views = {}
-    for name, body in _STATE_VIEW_EMITS.items():
-        helpers = STATE_FUNCTION + (_NULLABLE_FUNCTION if name == "error_summary" else "")
-        views[name] = {"map": _map_function(token_type, body, helpers=helpers)}
-        if name in REDUCE_VIEWS:
-            views[name]["reduce"] = "_sum"
+def type_views(token_type: str) -> dict[str, dict]:
+    """The views the portal writes into ``_design/<type>``, in CouchDB's ``views`` format."""
+    views = {name: {"map": _map_function(token_type, body)} for name, body in _TYPE_VIEW_EMITS.items()}
+    views["overview_total"]["reduce"] = "_sum"
     return views
+
+
+def portal_views() -> dict[str, dict]:
+    """The views of ``_design/tokenportal``: every token of every type, keyed by type first."""
+    views = {}
+    for name, body in _PORTAL_VIEW_EMITS.items():
+        views[name] = {"map": (
+            "function (doc) {\n"
+            '  if (typeof doc.type !== "string") return;\n'
+            "  var type = doc.type;\n"
+            f"{STATE_FUNCTION}{_NULLABLE_FUNCTION}"
+            f"  {body}\n"
+            "}"
+        )}
+        if name != TOKENS_VIEW:
+            views[name]["reduce"] = "_count"
+    return views
+
+
+def build_portal_design_doc() -> dict:
+    """``_design/tokenportal`` as the portal writes it."""
+    return {"_id": f"_design/{PORTAL_DESIGN}", "language": "javascript", MARKER_FIELD: marker(),
+            "views": portal_views()}
+
+
+def merged_portal_design_doc(existing: dict | None) -> dict:
+    """The portal's design document to write over ``existing`` (its revision kept)."""
+    fresh = build_portal_design_doc()
+    return fresh if existing is None else {**existing, **fresh}
 
 
 def user_view(token_type: str, condition: str) -> dict:
@@ -175,30 +259,68 @@ def with_user_view(design: dict, token_type: str, name: str, condition: str) -> 
 
 
 def build_design_doc(token_type: str, extra_views: dict[str, str] | None = None) -> dict:
-    """The design document of ``token_type`` with the built-in views and ``extra_views``.
+    """``_design/<type>`` with the portal's views, its marker and ``extra_views``.
 
     ``extra_views`` maps view names to conditions (user views, see :func:`with_user_view`).
     """
     validate_token_type(token_type)
-    design = {"_id": design_doc_id(token_type), "language": "javascript", "views": builtin_views(token_type)}
+    design = {"_id": design_doc_id(token_type), "language": "javascript", MARKER_FIELD: marker(),
+              "views": type_views(token_type)}
     for name, condition in (extra_views or {}).items():
         design = with_user_view(design, token_type, name, condition)
     return design
 
 
+def type_views_intact(token_type: str, design: dict | None) -> bool:
+    """Whether ``design`` (a ``_design/<type>``) is marked and holds the portal's views as written."""
+    views = (design or {}).get("views")
+    return is_marked(design) and isinstance(views, dict) and all(
+        views.get(name) == view for name, view in type_views(token_type).items()
+    )
+
+
+def replaced_views(token_type: str, design: dict | None) -> list[str]:
+    """The portal's views of a marked ``_design/<type>`` that another tool changed or removed
+    (GRID_LRT's ``add_status_views`` and ``add_overview_view`` rewrite them in place)."""
+    if not is_marked(design):
+        return []
+    views = design.get("views") if isinstance(design.get("views"), dict) else {}
+    return [name for name, view in type_views(token_type).items() if views.get(name) != view]
+
+
 def merged_design_doc(token_type: str, existing: dict | None) -> dict:
-    """The design document to write over ``existing``: built-in views renewed, others kept.
+    """The ``_design/<type>`` to write over ``existing``: the portal's views renewed, others kept.
 
     Views the design document already has under other names (added by users or by other tools
-    such as GRID_LRT) are kept verbatim; ``_rev`` and other fields (the record of the portal's user
-    views among them) are kept so the write is an update.
+    such as GRID_LRT) are kept verbatim, except the reduce and walk views version one of the
+    portal kept there (now in ``_design/tokenportal``; GRID_LRT scripts trip on them); ``_rev``
+    and other fields (the record of the portal's user views among them) are kept so the write is
+    an update.
     """
     fresh = build_design_doc(token_type)
     if existing is None:
         return fresh
-    merged = {**existing, "language": "javascript"}
-    merged["views"] = {**existing.get("views", {}), **fresh["views"]}
-    return merged
+    views = existing.get("views") if isinstance(existing.get("views"), dict) else {}
+    if _written_by_version_one(token_type, existing):
+        views = {name: view for name, view in views.items() if name not in RETIRED_TYPE_VIEWS}
+    mark = existing.get(MARKER_FIELD) if is_marked(existing) else {}
+    return {**existing, "language": "javascript", MARKER_FIELD: {**mark, **marker()},
+            "views": {**views, **fresh["views"]}}
+
+
+def _written_by_version_one(token_type: str, design: dict) -> bool:
+    """Version one wrote 8 views into ``_design/<type>`` and no marker; its ``tokens`` view is
+    recognised by its code (a foreign view of that name is kept)."""
+    views = design.get("views") if isinstance(design.get("views"), dict) else {}
+    tokens = views.get("tokens")
+    return (not is_marked(design) and isinstance(tokens, dict)
+            and tokens.get("map") == _map_function(token_type, "emit(doc._id, state(doc));"))
+
+
+def is_token_list_view(name: str, view) -> bool:
+    """Whether a view of ``_design/<type>`` can be read as a list of tokens: a map view
+    without reduce (the caller still checks that its rows are keyed by document id)."""
+    return isinstance(view, dict) and isinstance(view.get("map"), str) and not view.get("reduce")
 
 
 def state_of(doc: dict) -> str:
@@ -222,6 +344,9 @@ def _failed(value) -> bool:
         return value != 0
     if isinstance(value, str):
         return not re.fullmatch(_ZERO_TEXT, value)
+    # PiCaS gives every new Task ``output: {}``: an empty object or list reports nothing.
+    if isinstance(value, (dict, list)):
+        return len(value) > 0
     return True
 
 

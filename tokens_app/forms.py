@@ -97,14 +97,14 @@ class CampaignForm(forms.Form):
     the preview step plans again from.
     """
 
-    config = forms.FileField(label="Step config (YAML or JSON)")
+    config = forms.FileField(label="Step config (YAML or JSON)", required=False)
     srmlist_file = forms.FileField(label="SRM list file", required=False)
     srmlist_text = forms.CharField(
         label="… or paste the SRM list", required=False, widget=forms.Textarea(attrs={"rows": 6}),
         help_text="One link per line (srm://, gsiftp:// or https download links).",
     )
     token_type = forms.CharField(
-        label="Token type", required=False, max_length=100, help_text="Leave empty to take `type` from the config."
+        label="Token type", required=False, max_length=100, help_text="Leave empty to use the type the config names."
     )
     database = forms.CharField(
         label="Database", required=False, max_length=238, help_text="Leave empty for the portal's default database."
@@ -126,8 +126,36 @@ class CampaignForm(forms.Form):
     attachments = MultipleFileField(label="Extra files to attach to every token", required=False)
     allow_mixed = forms.BooleanField(label="Allow mixed OBSIDs and storage sites", required=False)
 
+    def __init__(self, *args, kept: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Files of an earlier, refused post (``services.kept_uploads``): used when not chosen again.
+        self.kept = kept or {}
+        self.config_name = ""
+
     def clean_config(self):
-        return _read_upload(self.cleaned_data["config"], "config")
+        upload = self.cleaned_data["config"]
+        if upload:
+            self.config_name = upload.name
+            return _read_upload(upload, "config")
+        if "config" in self.kept:
+            self.config_name, text = self.kept["config"]
+            return text.encode()
+        raise forms.ValidationError("Upload the step config.")
+
+    def readable_uploads(self) -> dict[str, tuple[str, str]]:
+        """The uploads of this post that can be kept for the next one: ``{"config"|"srmlist":
+        (name, text)}``, for those read whole and in UTF-8 (the plan reads nothing else)."""
+        found = {}
+        for what, field in (("config", "config"), ("srmlist", "srmlist_file")):
+            upload = self.files.get(field)
+            if upload is None or upload.size > max_upload_bytes():
+                continue
+            upload.seek(0)
+            try:
+                found[what] = (upload.name, upload.read().decode("utf-8"))
+            except UnicodeDecodeError:
+                continue
+        return found
 
     def clean_attachments(self):
         files = self.cleaned_data["attachments"]
@@ -138,14 +166,19 @@ class CampaignForm(forms.Form):
     def clean(self):
         data = super().clean()
         upload, text = data.get("srmlist_file"), data.get("srmlist_text")
+        kept = self.kept.get("srmlist") if not upload and not text else None
         if upload and text:
             raise forms.ValidationError("Give the SRM list as a file or as text, not both.")
-        if not upload and not text:
+        if not upload and not text and not kept:
             self.add_error("srmlist_file", "Upload an SRM list or paste it below.")
         if self.errors:
             return data
-        data["srmlist_data"] = _read_upload(upload, "SRM list") if upload else text.encode()
-        data["srmlist_name"] = upload.name if upload else ""
+        if kept:
+            data["srmlist_name"], kept_text = kept
+            data["srmlist_data"] = kept_text.encode()
+        else:
+            data["srmlist_data"] = _read_upload(upload, "SRM list") if upload else text.encode()
+            data["srmlist_name"] = upload.name if upload else ""
         try:
             self.plan = services.plan_tokenset(**self._plan_arguments(data))
         except services.ServiceError as exc:
@@ -155,7 +188,7 @@ class CampaignForm(forms.Form):
     def _plan_arguments(self, data) -> dict:
         return {
             "config_data": data["config"],
-            "config_name": self.files["config"].name,
+            "config_name": self.config_name,
             "srmlist_data": data["srmlist_data"],
             "srmlist_name": data["srmlist_name"],
             "token_type": data["token_type"] or None,
@@ -205,6 +238,14 @@ class TargetForm(ConfirmedForm):
         help_text=f"{', '.join(STATE_NAMES)}, or a view you added; empty for every token.",
     )
     token_id = forms.CharField(max_length=1000, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, views=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Where the campaign's views are known (its page), the operator picks one of them; the
+        # service still refuses a name the campaign lacks, as a posted value may be anything.
+        if views is not None:
+            self.fields["view"].widget = forms.Select(choices=[("", "every token"), *((name, name) for name in views)])
+            self.fields["view"].help_text = ""
 
     def targets(self) -> dict:
         if self.cleaned_data.get("token_id"):
@@ -280,10 +321,12 @@ class AddViewForm(ConfirmedForm):
 
 
 class TokenPageForm(forms.Form):
-    """Which view and page of tokens the campaign page shows."""
+    """Which view and page of tokens the campaign page shows, and what it searches for (a token
+    id part, a subband such as ``SB042``, or ``host:NAME``)."""
 
     view = forms.CharField(required=False, max_length=64)
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
+    q = forms.CharField(required=False, max_length=200)
 
 
 class OperationFilterForm(forms.Form):

@@ -23,6 +23,8 @@ from tokens_app.couch import couch_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 POUCHDB_SERVER = BASE_DIR / "couchdb" / "node_modules" / ".bin" / "pouchdb-server"
+# Preloaded to run the server without its validation part (see the file, and docs/benchmarks.md).
+WITHOUT_VALIDATION = BASE_DIR / "couchdb" / "without-validation.js"
 
 
 class LocalCouchError(RuntimeError):
@@ -39,7 +41,8 @@ def free_port() -> int:
 class LocalCouchServer:
     """One pouchdb-server process keeping its data, config and log under ``workdir``."""
 
-    def __init__(self, workdir: Path, *, port: int, user: str, password: str, host: str = "127.0.0.1"):
+    def __init__(self, workdir: Path, *, port: int, user: str, password: str, host: str = "127.0.0.1",
+                 validation: bool = True):
         if not password:
             raise LocalCouchError("the local CouchDB needs a server-admin password (COUCHDB_PASSWORD)")
         self.workdir = Path(workdir)
@@ -47,6 +50,10 @@ class LocalCouchServer:
         self.port = port
         self.user = user
         self.password = password
+        # pouchdb-server reads every design document of a database for each document written,
+        # to run validate_doc_update functions; without it writes do not slow down with the
+        # number of campaigns (design documents) of a database. See docs/benchmarks.md.
+        self.validation = validation
         self.process: subprocess.Popen | None = None
 
     @property
@@ -87,6 +94,7 @@ class LocalCouchServer:
                     "--config", str(config),
                 ],
                 cwd=self.workdir,
+                env=self._environment(),
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
                 start_new_session=True,
@@ -100,6 +108,12 @@ class LocalCouchServer:
                 raise LocalCouchError(f"pouchdb-server did not answer on {self.url} within {wait:g} s")
             time.sleep(0.1)
         self.ensure_admin()
+
+    def _environment(self) -> dict[str, str]:
+        if self.validation:
+            return dict(os.environ)
+        preload = f"--require={WITHOUT_VALIDATION}"
+        return {**os.environ, "NODE_OPTIONS": f"{os.environ.get('NODE_OPTIONS', '')} {preload}".strip()}
 
     def ensure_admin(self) -> None:
         """Create the server admin on a fresh server; check the password on an existing one."""

@@ -16,15 +16,18 @@ import multiprocessing
 import random
 import socket
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
 from tokens_app.couch import Conflict, Gateway
 
 # How many of the first todo rows a pilot picks from; larger spreads pilots, smaller keeps order.
 CLAIM_WINDOW = 10
+# How often the command redraws its progress while pilots run.
+PROGRESS_SECONDS = 0.5
 
 _budget = None  # the shared count of tokens still to take, set in each pilot process
+_finished = None  # the shared count of tokens the pilots finished (done or error), for progress
 
 
 @dataclass(frozen=True)
@@ -72,9 +75,15 @@ def _return_to_budget() -> None:
             _budget.value += 1
 
 
-def _set_budget(budget) -> None:
-    global _budget
-    _budget = budget
+def _set_shared(budget, finished) -> None:
+    global _budget, _finished
+    _budget, _finished = budget, finished
+
+
+def _count_finished() -> None:
+    if _finished is not None:
+        with _finished.get_lock():
+            _finished.value += 1
 
 
 def claim_token(gateway: Gateway, database: str, token_type: str, pilot: str, rng: random.Random) -> dict | None:
@@ -136,6 +145,7 @@ def run_pilot(
                 report.failed += 1
             else:
                 report.done += 1
+            _count_finished()
     finally:
         gateway.close()
     return report
@@ -143,13 +153,17 @@ def run_pilot(
 
 def simulate(
     access: CouchAccess, database: str, token_type: str, *, workers: int = 4, failure_rate: float = 0.1,
-    job_seconds: float = 0.5, max_tokens: int | None = None,
+    job_seconds: float = 0.5, max_tokens: int | None = None, progress=None,
 ) -> list[PilotReport]:
     """Run ``workers`` pilot processes side by side until the campaign has no todo token left
-    (or ``max_tokens`` were taken between them); one report per pilot."""
+    (or ``max_tokens`` were taken between them); one report per pilot. ``progress(finished)``
+    is called every PROGRESS_SECONDS with the tokens the pilots finished so far."""
     context = multiprocessing.get_context("spawn")
     budget = context.Value("l", max_tokens) if max_tokens is not None else None
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_set_budget, initargs=(budget,)) as pool:
+    finished = context.Value("l", 0)
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_set_shared, initargs=(budget, finished)
+    ) as pool:
         futures = [
             pool.submit(
                 run_pilot, access, database, token_type, number=number, failure_rate=failure_rate,
@@ -157,4 +171,9 @@ def simulate(
             )
             for number in range(1, workers + 1)
         ]
+        while wait(futures, timeout=PROGRESS_SECONDS).not_done:
+            if progress is not None:
+                progress(finished.value)
+        if progress is not None:
+            progress(finished.value)
         return [future.result() for future in futures]

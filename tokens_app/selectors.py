@@ -1,25 +1,58 @@
 """Reads of token campaigns: counts, pages of tokens, token detail, summaries, discovery.
 
-Every read goes through the gateway and asks CouchDB for exactly what the caller shows: counts
-come from one grouped query of the campaign's ``overview_total`` view, pages of a view are
-fetched by key (a page never needs the whole view in memory), summaries use the reduce views.
+Every read goes through the gateway and asks CouchDB for exactly what the caller shows. The
+portal reads its own design document ``_design/tokenportal`` (keys start with the token type,
+see :mod:`tokens_app.design`), never another tool's: counts of one campaign are one grouped query
+of ``states`` (exact, for operations and commands), the counts pages show are the shared
+snapshot of :mod:`tokens_app.counts`, pages of a view are fetched by key (a page never needs the
+whole view in memory), summaries use the reduce views. Reads for pages wait at most :data:`PAGE_TIMEOUT`
+(CouchTimeout after it): a page never waits on an index build, the caller shows "indexing"
+instead (why not ``stale``: see :mod:`tokens_app.counts`).
 Selectors take a :class:`~tokens_app.models.Campaign` but only read its ``token_type`` and
 ``database``, so an unsaved Campaign describes a design document no row knows yet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 
-from tokens_app.couch import CouchAuthFailed, CouchError, InvalidName, get_gateway, shown
-from tokens_app.design import BUILTIN_VIEWS, STATE_NAMES, TOKENS_VIEW, design_doc_id, state_of
+from tokens_app import counts as shared_counts
+from tokens_app.couch import (
+    CouchAuthFailed,
+    CouchError,
+    CouchRequestError,
+    InvalidName,
+    get_gateway,
+    shown,
+)
+from tokens_app.design import (
+    COMPLETIONS_VIEW,
+    ERRORS_BY_HOST_VIEW,
+    ERRORS_VIEW,
+    MARKER_FIELD,
+    PORTAL_DESIGN,
+    STATE_NAMES,
+    STATES_VIEW,
+    TOKENS_VIEW,
+    TYPE_VIEWS,
+    design_doc_id,
+    is_marked,
+    is_token_list_view,
+    state_of,
+)
 from tokens_app.pools import concurrently
 
 # Rows read per request while walking a view to the first row of a later page.
 WALK_PAGE_SIZE = 1000
+# How long a page waits on CouchDB for one read before it shows "indexing" instead.
+PAGE_TIMEOUT = shared_counts.INLINE_TIMEOUT
+PAGE_READ = {"timeout": PAGE_TIMEOUT}
+# The highest JSON value in CouchDB's collation: ``[type, {}]`` ends the rows of a type.
+_LAST = {}
 
 
 class TokenNotFound(LookupError):
@@ -49,31 +82,70 @@ class TokenPage:
 
 
 def overview_counts(campaign) -> dict:
-    """``{"todo", "locked", "done", "error", "total"}`` from one grouped ``overview_total`` query."""
-    result = get_gateway().view(campaign.database, campaign.token_type, "overview_total", group=True)
-    counts = dict.fromkeys(STATE_NAMES, 0)
-    for row in result["rows"]:
-        if row["key"] in counts:
-            counts[row["key"]] = row["value"]
-    counts["total"] = sum(counts[state] for state in STATE_NAMES)
-    return counts
+    """``{"todo", "locked", "done", "error", "total"}`` of one campaign, now: one grouped query
+    of the portal's ``states`` view (waits for the index; for operations and commands)."""
+    result = get_gateway().view(
+        campaign.database, PORTAL_DESIGN, STATES_VIEW, group_level=2,
+        startkey=[campaign.token_type], endkey=[campaign.token_type, _LAST],
+    )
+    return shared_counts.counts_by_type(result["rows"]).get(campaign.token_type) or {
+        **dict.fromkeys(STATE_NAMES, 0), "total": 0}
 
 
 def overview_counts_many(campaigns: Iterable) -> dict[int, dict | None]:
-    """Counts of many campaigns by primary key, one query each, run side by side.
+    """Counts of many campaigns by primary key from the shared snapshots of their databases
+    (one grouped query per database at most every few seconds, whatever the number of
+    campaigns and viewers; see :mod:`tokens_app.counts`).
 
-    A campaign whose query fails (database gone, design document deleted by another tool) maps
-    to None, so one broken campaign does not blank a whole dashboard.
+    A campaign whose database could not be counted yet maps to None, so one broken database
+    does not blank a whole dashboard.
     """
     campaigns = list(campaigns)
+    snapshots = counts_snapshots({campaign.database for campaign in campaigns})
+    return {campaign.pk: shared_counts.counts_of(snapshots.get(campaign.database), campaign.token_type)
+            for campaign in campaigns}
 
-    def counts_or_none(campaign):
-        try:
-            return overview_counts(campaign)
-        except CouchError:
-            return None
 
-    return {campaign.pk: counts for campaign, counts in zip(campaigns, concurrently(counts_or_none, campaigns))}
+def counts_snapshots(databases: Iterable[str]) -> dict[str, dict | None]:
+    """The shared snapshot of each database (refreshed side by side where due)."""
+    return shared_counts.snapshots(databases)
+
+
+def counts_state(campaign) -> dict:
+    """What a page says next to a campaign's counts: ``{"at": epoch | None, "age": seconds | None,
+    "indexing": {"done", "total"} | None, "error": str | None}``, from the cached snapshot."""
+    snap = shared_counts.cached(campaign.database) or {}
+    at = snap.get("at")
+    return {"at": at, "age": max(0.0, time.time() - at) if at else None,
+            "indexing": snap.get("indexing"), "error": snap.get("error")}
+
+
+def views_restored(campaign) -> dict | None:
+    """``{"views", "at"}`` when the portal put back views of the campaign's ``_design/<type>``
+    that another tool had replaced (GRID_LRT's ``add_status_views``), else None."""
+    design = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+    mark = (design or {}).get(MARKER_FIELD) if is_marked(design) else None
+    if not mark or not mark.get("restored_views"):
+        return None
+    return {"views": mark["restored_views"], "at": mark.get("restored_at")}
+
+
+def _view_rows(campaign, view: str) -> tuple[str, str, dict]:
+    """Where the rows of a token view are: ``(design, view, params)``. The four states and
+    every token come from the portal's views (range of the type), user views from
+    ``_design/<type>``."""
+    token_type = campaign.token_type
+    if view in STATE_NAMES:
+        return PORTAL_DESIGN, STATES_VIEW, {"startkey": [token_type, view], "endkey": [token_type, view, _LAST]}
+    if view == TOKENS_VIEW:
+        return PORTAL_DESIGN, TOKENS_VIEW, {"startkey": [token_type], "endkey": [token_type, _LAST]}
+    return token_type, view, {}
+
+
+def iter_token_rows(campaign, view: str | None, **params) -> Iterator[dict]:
+    """Rows ``{"id", ...}`` of the tokens in a view (every token for None), in key order."""
+    design, name, bounds = _view_rows(campaign, view or TOKENS_VIEW)
+    return get_gateway().iter_view(campaign.database, design, name, **bounds, **params)
 
 
 def list_tokens(campaign, view: str, *, page: int = 1, per_page: int = 50) -> TokenPage:
@@ -87,12 +159,15 @@ def list_tokens(campaign, view: str, *, page: int = 1, per_page: int = 50) -> To
         raise ValueError("page and per_page start at 1")
     gateway = get_gateway()
     offset = (page - 1) * per_page
-    walk = gateway.iter_view(
-        campaign.database, campaign.token_type, view,
-        page_size=min(WALK_PAGE_SIZE, offset + per_page + 1), limit=offset + per_page + 1,
+    walk = iter_token_rows(
+        campaign, view, page_size=min(WALK_PAGE_SIZE, offset + per_page + 1), limit=offset + per_page + 1,
+        **PAGE_READ,
     )
     rows = list(islice(walk, offset, None))
     docs = gateway.fetch_docs(campaign.database, [row["id"] for row in rows[:per_page]])
+    # A stale index may still list a token another tool deleted or moved to another type.
+    docs = {token_id: doc for token_id, doc in docs.items()
+            if doc is not None and doc.get("type") == campaign.token_type}
     return TokenPage(
         rows=[
             {**row, "doc": docs.get(row["id"]), "state": state_of(docs[row["id"]]) if docs.get(row["id"]) else None}
@@ -161,24 +236,43 @@ def _no_attachment(campaign, token_id: str, name: str) -> TokenNotFound:
 
 def error_summary(campaign) -> list[dict]:
     """Error tokens grouped by ``(exit_code, output, status)``, the largest group first."""
-    result = get_gateway().view(campaign.database, campaign.token_type, "error_summary", group=True)
+    result = get_gateway().view(
+        campaign.database, PORTAL_DESIGN, ERRORS_VIEW, group=True,
+        startkey=[campaign.token_type], endkey=[campaign.token_type, _LAST], **PAGE_READ,
+    )
     summary = [
         {"exit_code": exit_code, "output": output, "status": status, "count": row["value"]}
         for row in result["rows"]
-        for exit_code, output, status in [row["key"]]
+        for _type, exit_code, output, status in [row["key"]]
     ]
     return sorted(summary, key=lambda group: -group["count"])
 
 
-def completions(campaign, *, group_level: int = 4) -> list[tuple[datetime, int]]:
-    """Finished tokens per year (1), month (2), day (3) or hour (4), UTC, in time order."""
+def errors_by_host(campaign) -> list[dict]:
+    """Error tokens grouped by the ``hostname`` of the pilot that ran them, the largest first."""
+    result = get_gateway().view(
+        campaign.database, PORTAL_DESIGN, ERRORS_BY_HOST_VIEW, group=True,
+        startkey=[campaign.token_type], endkey=[campaign.token_type, _LAST], **PAGE_READ,
+    )
+    return sorted(({"hostname": row["key"][1], "count": row["value"]} for row in result["rows"]),
+                  key=lambda group: -group["count"])
+
+
+def completions(campaign, *, group_level: int = 4, state: str = "done") -> list[tuple[datetime, int]]:
+    """Tokens that finished (``state`` "done") or failed ("error") per year (1), month (2),
+    day (3) or hour (4), UTC, in time order."""
     if group_level not in (1, 2, 3, 4):
         raise ValueError(f"group_level is 1 (year) to 4 (hour), not {group_level}")
-    result = get_gateway().view(campaign.database, campaign.token_type, "completions", group_level=group_level)
+    if state not in ("done", "error"):
+        raise ValueError(f"completions are counted for done or error tokens, not {state!r}")
+    result = get_gateway().view(
+        campaign.database, PORTAL_DESIGN, COMPLETIONS_VIEW, group_level=2 + group_level,
+        startkey=[campaign.token_type, state], endkey=[campaign.token_type, state, _LAST], **PAGE_READ,
+    )
     # A grouped key stops at group_level; the parts below it are the start of the period.
     start_of_period = (None, 1, 1, 0)
     return [
-        (datetime(*row["key"], *start_of_period[len(row["key"]):], tzinfo=UTC), row["value"])
+        (datetime(*row["key"][2:], *start_of_period[len(row["key"]) - 2:], tzinfo=UTC), row["value"])
         for row in result["rows"]
     ]
 
@@ -215,7 +309,18 @@ def discovered_designs(database: str | None = None) -> list[dict]:
 
 
 def token_views(campaign) -> list[str]:
-    """The views of the campaign that list tokens: the four states, every token, then user views."""
-    design = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type), default=None) or {}
-    added = sorted(name for name in design.get("views", {}) if name not in BUILTIN_VIEWS)
+    """The views of the campaign that list tokens: the four states, every token, then the map
+    views of ``_design/<type>`` (user views, another tool's lists); reduce views are no lists.
+
+    Raises CouchRequestError (404) when ``_design/<type>`` is missing: pilots find no work
+    without it, and the page offers to re-create it.
+    """
+    design = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+    if design is None:
+        error = CouchRequestError(f"the design document {design_doc_id(campaign.token_type)} of {campaign} is missing")
+        error.status = 404
+        raise error
+    views = design.get("views") if isinstance(design.get("views"), dict) else {}
+    added = sorted(name for name, view in views.items()
+                   if name not in TYPE_VIEWS and name != TOKENS_VIEW and is_token_list_view(name, view))
     return [*STATE_NAMES, TOKENS_VIEW, *added]

@@ -9,6 +9,7 @@ the queued row does the work (see :mod:`tokens_app.services.runs`).
 
 from django_tasks import task
 
+from . import counts
 from .services import runs
 
 
@@ -21,3 +22,10 @@ def run_operation(operation_id: int) -> str | None:
 def enqueue_operation(operation_id: int) -> str:
     """Hand the operation to the task backend; answer the backend's id of the task."""
     return run_operation.enqueue(operation_id).id
+
+
+@task()
+def refresh_counts(database: str) -> None:
+    """Count the campaigns of ``database`` with the full CouchDB timeout (a query too slow for a
+    request, see :mod:`tokens_app.counts`); the snapshot lands in the shared cache."""
+    counts.refresh(database)

@@ -20,6 +20,7 @@ urlpatterns = [
     path(campaign, views.CampaignDetailView.as_view(), name="campaign-detail"),
     path(campaign + "status/", views.CampaignStatusApiView.as_view(), name="campaign-status"),
     path(campaign + "archive/", views.ArchiveView.as_view(), name="campaign-archive"),
+    path(campaign + "srmlist/", views.SrmListView.as_view(), name="campaign-srmlist"),
     path(campaign + "reset/", views.ResetView.as_view(), name="campaign-reset"),
     path(campaign + "scrub/", views.ScrubView.as_view(), name="campaign-scrub"),
     path(campaign + "set-status/", views.SetStatusView.as_view(), name="campaign-set-status"),

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -21,11 +22,13 @@ from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView
 from django.views.generic.detail import SingleObjectMixin
 
+from locks_app.guard import ChangeRefused, ensure_can_change
 from locks_app.utility import TokenUtility
 from tokenportal.disclosure import shown_to
 
-from . import history, selectors, services
-from .couch import CouchError, DatabaseMissing
+from . import campaign_reads, history, selectors, services
+from .couch import CouchError, CouchTimeout, DatabaseMissing
+from .design import STATE_NAMES
 from .forms import (
     AddViewForm,
     AdoptForm,
@@ -43,14 +46,21 @@ from .forms import (
 from .health import couchdb_health, database_health
 from .models import CHANGE_CAMPAIGN, Campaign, Operation
 from .services import runs
+from .templatetags.campaigns import campaign_label, epoch_date
 
 DRAFT_SESSION_KEY = "tokens_app.campaign_draft"
+# The draft keeping the files of a refused new-campaign form.
+KEPT_SESSION_KEY = "tokens_app.kept_uploads"
 # The dashboard polls the campaigns it shows; more than this on one page is not a dashboard.
 MAX_POLLED_CAMPAIGNS = 200
 TOKENS_PER_PAGE = 25
 FIRST_IDS_SHOWN = 10
 # Text attachments up to this size are shown on the token page; larger ones only downloaded.
 INLINE_TEXT_BYTES = 64 * 1024
+# Token fields that PiCaS writes as Unix times: the token page shows them as dates too.
+EPOCH_FIELDS = ("created", "done", "lock")
+# Lines of the SRM list shown on the campaign page; the whole list is a download.
+SRMLIST_LINES_SHOWN = 5
 # Campaigns without tokens to read in CouchDB (nothing pushed yet, or archived/purged away).
 NO_TOKENS = (Campaign.Status.CREATING, Campaign.Status.ARCHIVED, Campaign.Status.PURGED)
 
@@ -164,10 +174,40 @@ class CampaignCreateView(ChangeCampaignRequired, FormView):
     form_class = CampaignForm
     template_name = "tokens_app/campaign_form.html"
 
+    def kept_draft(self):
+        """The draft keeping the files of this user's last refused post, if it is still there."""
+        draft_id = self.request.session.get(KEPT_SESSION_KEY)
+        draft = services.live_draft(draft_id) if isinstance(draft_id, int) else None
+        return draft if draft is not None and draft.owner_id == self.request.user.pk else None
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "kept": services.kept_uploads(self.kept_draft())}
+
     def form_valid(self, form):
         draft = services.save_draft(user=self.request.user, arguments=form.draft_arguments())
         self.request.session[DRAFT_SESSION_KEY] = draft.pk
+        self.forget_kept()
         return redirect("tokens:campaign-preview")
+
+    def form_invalid(self, form):
+        # The files that were read are kept, so that correcting an option does not mean
+        # choosing them again; the page names them.
+        kept = services.keep_uploads(
+            user=self.request.user, previous=self.kept_draft(),
+            config=form.readable_uploads().get("config"), srmlist=form.readable_uploads().get("srmlist"),
+        )
+        if kept is None:
+            self.request.session.pop(KEPT_SESSION_KEY, None)
+        else:
+            self.request.session[KEPT_SESSION_KEY] = kept.pk
+        form.kept = services.kept_uploads(kept)
+        return super().form_invalid(form)
+
+    def forget_kept(self):
+        draft = self.kept_draft()
+        if draft is not None:
+            services.discard_draft(draft)
+        self.request.session.pop(KEPT_SESSION_KEY, None)
 
 
 class CampaignPreviewView(ChangeCampaignRequired, TemplateView):
@@ -232,7 +272,9 @@ def announce(request, title: str, operation: Operation) -> None:
 
 class CampaignDetailView(DetailView):
     """The campaign page. It always renders: when CouchDB cannot show the tokens (no views yet,
-    database gone, server down) it says so and shows what the row knows and how to repair it."""
+    database gone, server down) it says so and shows what the row knows and how to repair it.
+    Its live parts are refreshed by the page script from :class:`CampaignStatusApiView`, which
+    renders the same fragments from the same :func:`live_context`."""
 
     model = Campaign
     template_name = "tokens_app/campaign_detail.html"
@@ -245,33 +287,98 @@ class CampaignDetailView(DetailView):
             "operation": history.current_operation(campaign),
             "operations": history.campaign_history(campaign),
             "lock": campaign_locks().get(campaign.lock_key),
+            "refusal": change_refusal(self.request.user, campaign) if may_change else None,
             "may_change": may_change,
             "may_resume": may_change and campaign.status in services.RESUMABLE,
             "has_tokens": campaign.status not in NO_TOKENS,
-            "forms": action_forms(),
+            "srmlist_head": campaign_reads.srmlist_head(campaign, SRMLIST_LINES_SHOWN),
         }
         if context["has_tokens"]:
             try:
-                context.update(self.tokens_context())
+                context.update(live_context(campaign, self.request.GET))
             except CouchError as exc:
                 context.update(has_tokens=False, couch_problem=couch_problem(campaign, exc))
+            else:
+                if context["unknown_view"]:
+                    messages.warning(
+                        self.request,
+                        f"This campaign has no view named '{context['unknown_view']}'; showing {context['view']}.",
+                    )
+        context["forms"] = action_forms(context.get("views"))
         return super().get_context_data(**context, **kwargs)
 
-    def tokens_context(self) -> dict:
-        """What CouchDB says about the campaign's tokens: counts, summaries, a page of a view."""
-        campaign = self.object
-        choice = TokenPageForm(self.request.GET)
-        page_data = choice.cleaned_data if choice.is_valid() else {}
-        views = selectors.token_views(campaign)
-        view = page_data.get("view") if page_data.get("view") in views else views[0]
-        return {
-            "counts": selectors.overview_counts_many([campaign])[campaign.pk],
-            "completions": selectors.completions(campaign),
-            "errors": selectors.error_summary(campaign),
-            "views": views,
-            "view": view,
-            "tokens": selectors.list_tokens(campaign, view, page=page_data.get("page") or 1, per_page=TOKENS_PER_PAGE),
-        }
+
+def change_refusal(user, campaign: Campaign) -> str | None:
+    """Why ``user`` may not change ``campaign`` now (frozen, or locked by someone else), in the
+    guard's own words; None when they may. The page disables its actions with this reason."""
+    try:
+        ensure_can_change(user, campaign)
+    except ChangeRefused as exc:
+        return str(exc)
+    return None
+
+
+def live_context(campaign: Campaign, params) -> dict:
+    """What the campaign page shows of the tokens, from CouchDB: counts, tab sizes, a page of
+    a view (or of a search), the error summaries and the completions chart."""
+    choice = TokenPageForm(params)
+    data = choice.cleaned_data if choice.is_valid() else {}
+    counts = selectors.overview_counts_many([campaign])[campaign.pk]
+    views = selectors.token_views(campaign)
+    requested = data.get("view")
+    context = {
+        "counts": counts,
+        "signature": json.dumps(counts),
+        "counts_state": selectors.counts_state(campaign),
+        "views_restored": selectors.views_restored(campaign),
+        "views": views,
+        "view": requested if requested in views else STATE_NAMES[0],
+        "unknown_view": requested if requested and requested not in views else None,
+        "search": campaign_reads.Search.parse(data.get("q") or ""),
+        "tabs": [(name, None) for name in views],
+        "tokens": None,
+        "errors": [],
+        "hosts": campaign_reads.ErrorScan(),
+        "chart": {"buckets": []},
+        "indexing": False,
+    }
+    if context["counts_state"]["indexing"]:
+        # The database's index is being built: every read below would wait for it.
+        return {**context, "indexing": True}
+    try:
+        return {**context, **_token_reads(campaign, data, counts, views)}
+    except CouchTimeout:
+        return {**context, "indexing": True}
+
+
+def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: list[str]) -> dict:
+    """The reads of :func:`live_context` that wait on the database's index."""
+    sizes = campaign_reads.view_sizes(campaign, views, counts or {})
+    requested = data.get("view")
+    view = requested if requested in views else campaign_reads.first_nonempty_view(sizes)
+    search = campaign_reads.Search.parse(data.get("q") or "")
+    page = data.get("page") or 1
+    if search:
+        tokens = campaign_reads.search_tokens(campaign, view, search, page=page, per_page=TOKENS_PER_PAGE)
+        listed = tokens.matched
+    else:
+        tokens = selectors.list_tokens(campaign, view, page=page, per_page=TOKENS_PER_PAGE)
+        listed = sizes.get(view)
+    scan = campaign_reads.error_scan(campaign)
+    chart = campaign_reads.completion_buckets(
+        campaign_reads.done_times(campaign), scan.finished, counts or {}, now=timezone.now()
+    )
+    return {
+        "sizes": sizes,
+        "tabs": [(name, sizes.get(name)) for name in views],
+        "view": view,
+        "search": search,
+        "tokens": tokens,
+        "pages": max(1, -(-listed // TOKENS_PER_PAGE)) if listed is not None else None,
+        "errors": selectors.error_summary(campaign),
+        "hosts": scan,
+        "chart": chart,
+    }
 
 
 def couch_problem(campaign: Campaign, error: CouchError) -> dict:
@@ -294,10 +401,11 @@ def couch_problem(campaign: Campaign, error: CouchError) -> dict:
     )}
 
 
-def action_forms() -> dict:
-    """Blank action forms of the campaign page; ids prefixed so that they stay unique."""
+def action_forms(views: list[str] | None = None) -> dict:
+    """Blank action forms of the campaign page; ids prefixed so that they stay unique. With the
+    campaign's ``views``, the forms that target a view offer them as a choice."""
     return {
-        name: form_class(auto_id=f"{name}-%s")
+        name: form_class(auto_id=f"{name}-%s", **({"views": views} if issubclass(form_class, TargetForm) else {}))
         for name, form_class in {
             "reset": ResetForm, "scrub": ScrubForm, "status": StatusForm, "field": FieldForm,
             "attach": AttachForm, "view": AddViewForm, "delete": TargetForm, "purge": ConfirmedForm,
@@ -306,7 +414,14 @@ def action_forms() -> dict:
 
 
 class CampaignStatusApiView(SingleObjectMixin, View):
-    """``/campaigns/<pk>/status/``: how far the creation is, polled by the campaign page."""
+    """``/campaigns/<pk>/status/``: polled by the campaign page; one request refreshes it all.
+
+    Always: the creation's progress and the counts. When the counts differ from the page's
+    ``known`` signature: the fragments that depend on them, rendered by the templates of the
+    page (tabs, token table, errors, chart), and with ``map=1`` the subband map's cells;
+    ``map=now`` asks for the map in any case (the page's first request: the page itself is
+    fresh, only its map is still to be drawn). ``view``, ``page`` and ``q`` are the page's own, so the table stays the one shown.
+    """
 
     model = Campaign
 
@@ -314,13 +429,35 @@ class CampaignStatusApiView(SingleObjectMixin, View):
         campaign = self.get_object()
         runs.expire_leases()
         operation = history.current_operation(campaign)
-        return JsonResponse({
+        answer = {
             "status": campaign.status,
             "written_count": campaign.written_count,
             "token_count": campaign.token_count,
             "last_error": shown_to(campaign.last_error, request.user),
             "operation": history.as_json(operation, request.user) if operation else None,
-        })
+        }
+        if campaign.status in NO_TOKENS:
+            return JsonResponse(answer)
+        try:
+            counts = selectors.overview_counts_many([campaign])[campaign.pk]
+            answer.update(counts=counts, label=campaign_label(campaign, counts), signature=json.dumps(counts))
+            changed = answer["signature"] != request.GET.get("known")
+            if changed:
+                context = {**live_context(campaign, request.GET), "campaign": campaign, "request": request}
+                answer["html"] = {
+                    name: render_to_string(f"tokens_app/_{name}.html", context, request=request)
+                    for name in LIVE_FRAGMENTS
+                }
+            wanted = request.GET.get("map")
+            if (changed and wanted == "1") or wanted == "now":
+                answer["map"] = campaign_reads.subband_map(campaign_reads.token_states(campaign))
+        except CouchError as exc:
+            answer.update(counts=None, couch_error=shown_to(str(exc), request.user))
+        return JsonResponse(answer)
+
+
+# The campaign page's parts that the status API renders again when the counts move.
+LIVE_FRAGMENTS = ("tabs", "token_table", "errors", "chart_card")
 
 
 class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):
@@ -355,6 +492,10 @@ class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):
     def form_valid(self, form):
         try:
             if self.confirm and not form.cleaned_data["confirmed"]:
+                # A campaign this user may not change is refused before its tokens are counted.
+                refusal = change_refusal(self.request.user, self.object)
+                if refusal:
+                    raise services.ServiceError(f"cannot {self.title.lower()} {self.object}: {refusal}")
                 return self.confirmation(form)
             outcome = self.perform(form)
         except services.ServiceError as exc:
@@ -455,13 +596,17 @@ class AddViewView(CampaignActionView):
     form_class = AddViewForm
     title = "Add view"
 
-    def perform(self, form):
+    def form_valid(self, form):
+        # A refused name or condition comes back on the form with what was typed, not as a
+        # redirect to a campaign page that has no such view.
         name = form.cleaned_data["name"]
-        services.add_view(self.object, name, form.cleaned_data["condition"], user=self.request.user)
-        return f"Added the view '{name}'."
-
-    def get_success_url(self):
-        return f"{self.object.get_absolute_url()}?{urlencode({'view': self.request.POST.get('name', '')})}#tokens"
+        try:
+            services.add_view(self.object, name, form.cleaned_data["condition"], user=self.request.user)
+        except services.ServiceError as exc:
+            form.add_error(None, str(exc))
+            return self.form_invalid(form)
+        messages.success(self.request, f"Added the view '{name}'.")
+        return redirect(f"{self.object.get_absolute_url()}?{urlencode({'view': name})}")
 
 
 class DeleteTokensView(CampaignActionView):
@@ -523,6 +668,23 @@ class ArchiveView(SingleObjectMixin, View):
         )
 
 
+class SrmListView(SingleObjectMixin, View):
+    """The campaign's SRM list as uploaded, as a download (the pages show its first lines)."""
+
+    model = Campaign
+
+    def get(self, request, *args, **kwargs):
+        campaign = self.get_object()
+        inputs = getattr(campaign, "inputs", None)
+        if inputs is None:
+            raise Http404("this campaign has no SRM list recorded")
+        name = services.safe_member_name(campaign.srmlist_name or f"{campaign.token_type}.srmlist")
+        return HttpResponse(
+            inputs.srmlist_text, content_type="text/plain; charset=utf-8",
+            headers={"Content-Disposition": content_disposition_header(True, name)},
+        )
+
+
 class TokenDetailView(SingleObjectMixin, TemplateView):
     model = Campaign
     template_name = "tokens_app/token_detail.html"
@@ -536,12 +698,18 @@ class TokenDetailView(SingleObjectMixin, TemplateView):
             detail = selectors.token_detail(self.object, self.kwargs["token_id"], text_up_to=INLINE_TEXT_BYTES)
         except selectors.TokenNotFound as exc:
             raise Http404(str(exc)) from None
+        may_change = self.request.user.has_perm(CHANGE_CAMPAIGN)
         return super().get_context_data(
             detail=detail,
-            fields=sorted((name, value) for name, value in detail["doc"].items() if name != "_attachments"),
+            fields=[
+                {"name": name, "value": value, "date": epoch_date(value) if name in EPOCH_FIELDS else ""}
+                for name, value in sorted(detail["doc"].items())
+                if name != "_attachments"
+            ],
             attachments=detail["attachments"],
             raw=json.dumps(detail["doc"], indent=2, sort_keys=True),
-            may_change=self.request.user.has_perm(CHANGE_CAMPAIGN),
+            may_change=may_change,
+            refusal=change_refusal(self.request.user, self.object) if may_change else None,
             **kwargs,
         )
 

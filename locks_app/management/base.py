@@ -41,13 +41,17 @@ class LockCommand(ObjectCommand):
     """A command in which an operator acts on the lock of one object."""
 
     takes_duration = False
+    # What the browser offers first: a lock for 1 hour, a freeze until it is ended.
+    default_duration = "until-ended"
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
         parser.add_argument("--user", required=True, help="the operator acting (a username)")
         if self.takes_duration:
             parser.add_argument(
-                "--duration", default="until-ended", help="e.g. 30m, 8h, 1h30m, 2d, until-ended (write --duration=VALUE)"
+                "--duration", default=self.default_duration,
+                help=f"how long: 30m, 8h, 1h30m, 2d or until-ended (default {self.default_duration}, as the browser offers; "
+                "write --duration=VALUE)",
             )
 
     def handle(self, *args, **options):

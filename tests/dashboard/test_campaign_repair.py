@@ -37,8 +37,10 @@ def bob_client(client, db):
 
 
 def couch_state(gateway, database: str) -> dict:
-    """Every document id of the database with its revision."""
-    return {row["id"]: row["value"]["rev"] for row in gateway.iter_all_docs(database)}
+    """Every document id of the database with its revision, but the database's shared
+    ``_design/tokenportal`` (an index of every campaign there, kept when one goes)."""
+    return {row["id"]: row["value"]["rev"] for row in gateway.iter_all_docs(database)
+            if row["id"] != "_design/tokenportal"}
 
 
 def archived(campaign, operator) -> Campaign:

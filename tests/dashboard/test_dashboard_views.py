@@ -136,9 +136,11 @@ def test_campaign_page_404(operator_client):
 
 def test_status_api(operator_client, campaign):
     response = operator_client.get(reverse("tokens:campaign-status", args=[campaign.pk]))
-    assert response.json() == {
+    answer = response.json()
+    assert {key: answer[key] for key in ("status", "written_count", "token_count", "last_error", "operation")} == {
         "status": "ready", "written_count": 12, "token_count": 12, "last_error": "", "operation": None
     }
+    assert answer["counts"] == {"todo": 12, "locked": 0, "done": 0, "error": 0, "total": 12}
 
 
 def test_token_page_shows_fields_attachments_and_raw_json(operator_client, campaign):

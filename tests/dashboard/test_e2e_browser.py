@@ -1,8 +1,10 @@
 """End to end in a real headless Chromium (Playwright, Debian's chromium) against a live server.
 
 One walk through what an operator does: sign in, create a campaign from the example files
-through the preview, watch simulated pilots move the counts without a reload, reset the error
-view, open a token, download the archive, lock the campaign and see a colleague refused. A
+through the preview, watch simulated pilots move the counts without a reload (on the dashboard,
+then on the campaign page: counts, tabs, errors by host, chart and subband map together), open
+a token from the map, reset the error view, download the archive, lock the campaign and see a
+colleague's actions disabled with the reason, then the pages at 1400 and 820 px wide. A
 second walk follows a lock from the campaign page to the locks page and to the admin, where a
 superuser ends it.
 
@@ -95,8 +97,67 @@ def test_operator_walkthrough(live_server, browser, couch_db, output_dir, tmp_pa
     page.screenshot(path=str(output_dir / "dashboard.png"), full_page=True)
 
     page.goto(campaign_url)
+    # The campaign page while pilots run: counts, tabs, errors by host, chart and map all move
+    # together, without a reload.
+    page.wait_for_selector("canvas[data-map][data-drawn]")
+    page.evaluate("window.notReloaded = true")
+    drawn_before = page.get_attribute("canvas[data-map]", "data-drawn")
+    errors_before = count_of(page, "error")
+    chart_bars_before = page.locator("[data-live=chart_card] rect.error").count()
+    running = subprocess.Popen(
+        [sys.executable, "manage.py", "simulate_pilots", "--type", TYPE, "--database", couch_db, "--workers", "2",
+         "--failure-rate", "0.5", "--job-seconds", "0.05", "--max-tokens", str(PILOT_TOKENS)],
+        cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        page.wait_for_function(
+            "(before) => Number(document.querySelector(\"[data-count='error']\").textContent) > before",
+            arg=errors_before, timeout=60_000,
+        )
+        page.wait_for_function(
+            "(before) => document.querySelector('canvas[data-map]').getAttribute('data-drawn') !== before",
+            arg=drawn_before, timeout=60_000,
+        )
+    finally:
+        output, _ = running.communicate(timeout=120)
+    assert running.returncode == 0, output
+    # Once the pilots are done, the page settles on the final counts by itself.
+    page.wait_for_function(
+        "(left) => Number(document.querySelector(\"[data-count='todo']\").textContent) <= left",
+        arg=token_count - 2 * PILOT_TOKENS, timeout=60_000,
+    )
+    page.wait_for_timeout(6_000)  # one more poll: the fragments follow the last counts
+    assert page.evaluate("window.notReloaded") is True
+    errors = count_of(page, "error")
+    tab = page.locator("[data-live=tabs] a[data-view=error] .tab-count").inner_text()
+    assert tab == str(errors)
+    assert "No token is in error" not in page.locator("[data-live=errors]").inner_text()
+    assert page.locator("[data-live=errors] table.hosts a").count() >= 1
+    assert page.locator("[data-live=chart_card] rect.error").count() >= chart_bars_before
+    assert page.get_attribute("canvas[data-map]", "data-drawn") == (
+        f"todo:{count_of(page, 'todo')} locked:{count_of(page, 'locked')} done:{count_of(page, 'done')} error:{errors}"
+    )
     page.screenshot(path=str(output_dir / "campaign-page.png"), full_page=True)
-    page.fill("#reset-view", "error")
+    page.locator("#subband-map").screenshot(path=str(output_dir / "subband-map.png"))
+
+    # The example list has no subbands 120 to 123: the map leaves their cells empty.
+    assert "a gap in the list" in page.locator("[data-map-info]").inner_text()
+
+    # A host's group opens its error tokens.
+    page.locator("[data-live=errors] table.hosts a").first.click()
+    page.wait_for_selector("[data-testid=search-result]")
+    assert page.locator("table.tokens tbody tr").count() >= 1
+
+    # Clicking a cell of the map opens its token.
+    page.goto(campaign_url)
+    canvas = page.locator("canvas[data-map][data-drawn]")
+    canvas.click(position={"x": canvas.bounding_box()["width"] - 5, "y": 3})
+    page.wait_for_selector("#raw-title")
+    assert "/tokens/t_pref_cal1_" in page.url
+    page.screenshot(path=str(output_dir / "token-page.png"), full_page=True)
+
+    page.goto(campaign_url)
+    page.select_option("#reset-view", "error")
     page.click("button:has-text('Reset…')")
     assert int(page.locator("[data-testid=confirm-count]").inner_text()) == errors
     page.click("button:has-text('Yes, reset')")
@@ -124,11 +185,29 @@ def test_operator_walkthrough(live_server, browser, couch_db, output_dir, tmp_pa
     colleague = sign_in(browser, live_server, "bob", problems)
     colleague.goto(campaign_url)
     assert "locked by alice" in colleague.content()
-    colleague.fill("#reset-view", "todo")
-    colleague.click("button:has-text('Reset…')")
-    colleague.click("button:has-text('Yes, reset')")
-    refusal = colleague.locator(".message.error").inner_text()
-    assert "locked by alice" in refusal
+    # The colleague is told before acting: the actions are disabled with the holder and expiry.
+    assert "locked by alice until" in colleague.locator("[data-testid=refusal]").inner_text()
+    assert colleague.locator("button:has-text('Reset…')").is_disabled()
+    colleague.screenshot(path=str(output_dir / "campaign-page-locked.png"), full_page=True)
+
+    # 820 px wide: nothing of the dashboard is cut off.
+    narrow = sign_in(browser, live_server, "bob", problems)
+    for width, height in ((1400, 900), (820, 900)):
+        narrow.set_viewport_size({"width": width, "height": height})
+        narrow.goto(f"{live_server.url}/")
+        last = narrow.locator("table.campaigns thead th").last
+        scroller = narrow.locator(".table-scroll").first
+        assert last.bounding_box()["x"] + last.bounding_box()["width"] <= scroller.bounding_box()["x"] + scroller.bounding_box()["width"] + 1
+        assert narrow.evaluate("document.documentElement.scrollWidth") <= width
+        narrow.screenshot(path=str(output_dir / f"dashboard-{width}.png"), full_page=True)
+        narrow.goto(campaign_url)
+        narrow.wait_for_selector("canvas[data-map][data-drawn]")
+        assert narrow.evaluate("document.documentElement.scrollWidth") <= width
+        narrow.screenshot(path=str(output_dir / f"campaign-page-{width}.png"), full_page=True)
+        narrow.locator("table.tokens a").first.click()
+        narrow.wait_for_selector("#raw-title")
+        assert narrow.evaluate("document.documentElement.scrollWidth") <= width
+        narrow.screenshot(path=str(output_dir / f"token-page-{width}.png"), full_page=True)
 
 
 def test_a_lock_from_the_panel_to_the_locks_page_and_ended_in_the_admin(

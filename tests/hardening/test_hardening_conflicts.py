@@ -17,7 +17,7 @@ import pytest
 from tokens_app.couch import Conflict, Gateway, document_path
 from tokens_app.design import state_of
 from tokens_app.pilots import claim_token, finish_token
-from tokens_app.selectors import overview_counts
+from tokens_app.selectors import iter_token_rows, overview_counts
 from tokens_app.services import reset_tokens, set_field
 from tokens_app.services.operations import reset_doc
 
@@ -132,7 +132,7 @@ def test_the_409_storm_loses_no_pilot_work_and_the_counts_add_up(settings, make_
     steps = {"set field": 0, "reset": 0, "pilot": 0, "illegal": 0}
     illegal = []
     final = []
-    for row in gateway.iter_view(campaign.database, campaign.token_type, "tokens"):
+    for row in iter_token_rows(campaign, "tokens"):
         history = revisions(gateway, campaign.database, row["id"])
         final.append(history[-1])
         for before, after in zip(history, history[1:]):

@@ -23,8 +23,9 @@ from django.utils.html import escape
 from hardening_support import documents, run_command, srm_list, yaml_config
 from recording_proxy import RecordingProxy, raw_segments, segments
 from tokens_app.couch import DATABASE_NAME, get_gateway
-from tokens_app.design import BUILTIN_VIEWS, TOKENS_VIEW, design_doc_id
+from tokens_app.design import PORTAL_DESIGN, PORTAL_VIEWS, TOKENS_VIEW, TYPE_VIEWS, design_doc_id
 from tokens_app.models import Campaign
+from tokens_app.selectors import iter_token_rows
 from tokens_app.services import ServiceError, archive_tokens, plan_tokenset
 
 pytestmark = pytest.mark.django_db
@@ -72,8 +73,11 @@ def campaign_paths(campaign, *documents_read) -> set[tuple[str, ...]]:
     """The paths a page or command of ``campaign`` may ask for, plus ``documents_read`` (each a
     tuple of segments after the database: an id, or an id and an attachment name)."""
     db, design = campaign.database, ("_design", campaign.token_type)
-    paths = {(), ("_session",), (db,), (db, "_all_docs"), (db, "_bulk_docs"), (db, *design)}
-    paths |= {(db, *design, "_view", view) for view in BUILTIN_VIEWS}
+    portal = ("_design", PORTAL_DESIGN)
+    paths = {(), ("_session",), ("_active_tasks",), (db,), (db, "_all_docs"), (db, "_bulk_docs"), (db, *design),
+             (db, *portal)}
+    paths |= {(db, *design, "_view", view) for view in TYPE_VIEWS}
+    paths |= {(db, *portal, "_view", view) for view in PORTAL_VIEWS}
     return paths | {(db, *document) for document in documents_read}
 
 
@@ -96,7 +100,7 @@ def seed_tokens(campaign, ids) -> None:
 
 def token_ids(campaign) -> list[str]:
     """The ids of the campaign's tokens, as its ``tokens`` view lists them."""
-    return [row["id"] for row in get_gateway().iter_view(campaign.database, campaign.token_type, TOKENS_VIEW)]
+    return [row["id"] for row in iter_token_rows(campaign, TOKENS_VIEW)]
 
 
 def token_url(campaign, token_id: str) -> str:

@@ -12,6 +12,8 @@ JSON value on stdout. Steps:
   loader) or a JSON file of token fields. Prints how many tokens it made.
 - ``add_views``: ``add_status_views`` and ``add_overview_view``, as scripts routinely re-run them.
 - ``load_views``: ``TokenHandler.load_views``; prints the view names.
+- ``add_mapreduce_view NAME CONDITION``: ``add_mapreduce_view``, a "mini-overview" (map and
+  reduce) of the tokens for which CONDITION holds; prints the view names.
 - ``reset VIEW``: ``reset_tokens(VIEW)``; prints how many tokens it reset.
 - ``set_view_to_status VIEW STATUS``: prints how many tokens the view listed before.
 - ``tokens``: ``TokenSet(th).tokens``, the ids of every view but ``overview_total``.
@@ -66,6 +68,13 @@ def add_views(connection):
     return sorted(thandler.views)
 
 
+def add_mapreduce_view(connection, name, condition):
+    thandler = handler(connection)
+    thandler.add_mapreduce_view(view_name=name, cond=condition)
+    thandler.load_views()
+    return sorted(thandler.views)
+
+
 def load_views(connection):
     thandler = handler(connection)
     thandler.load_views()
@@ -93,7 +102,7 @@ def overview(connection):
 
 
 STEPS = {function.__name__: function for function in (
-    create, add_views, load_views, reset, set_view_to_status, tokens, overview,
+    create, add_views, add_mapreduce_view, load_views, reset, set_view_to_status, tokens, overview,
 )}
 
 if __name__ == "__main__":

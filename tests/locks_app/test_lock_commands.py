@@ -68,7 +68,8 @@ def test_campaigns_by_type_and_database(alice, bob, campaign):
     run("extend_lock", "--type", "pref_cal1", "--user", "alice", "--by=1h")
     assert TokenUtility().get(campaign).duration == datetime.timedelta(hours=3)
     assert "Ended the exclusive lock" in run("unlock", "--type", "pref_cal1", "--user", "alice")
-    assert "Ended the endable freeze" in run("unlock", "--type", "pref_cal1", "--database", "elsewhere", "--user", "alice")
+    assert "Ended the freeze on pref_cal1 in elsewhere." in run(
+        "unlock", "--type", "pref_cal1", "--database", "elsewhere", "--user", "alice")
 
 
 def test_freeze_and_refusals(alice, bob, group, other_group):
@@ -89,7 +90,7 @@ def test_a_user_without_permissions_cannot_lock(make_user, campaign):
         run("lock", "--type", "pref_cal1", "--user", "nobody", "--duration", "1h")
     make_user("operator", "change_campaign")
     with pytest.raises(CommandError, match="lock_until_ended"):
-        run("lock", "--type", "pref_cal1", "--user", "operator")
+        run("lock", "--type", "pref_cal1", "--user", "operator", "--duration", "until-ended")
     with pytest.raises(CommandError, match="LOCK_MAX_DURATION"):
         run("lock", "--type", "pref_cal1", "--user", "operator", "--duration", "8d")
     assert not LockToken.objects.exists()

@@ -26,11 +26,11 @@ def test_locks_app_stands_alone(tmp_path):
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout)
     assert seen["modules"] >= 20
-    assert seen["lock"].startswith("Locked auth.group:1 for operator until")
-    assert seen["list"].startswith("auth.group:1\texclusive\toperator\t")
+    assert seen["lock"].startswith("Locked reprocessing for operator until")
+    assert seen["list"].startswith("reprocessing\texclusive lock\toperator\t") and seen["list"].endswith("\tauth.group:1")
     assert "is now locked until" in seen["extend"]
     assert "at most 1 d 0 h" in seen["capped"]
     assert "Locked by operator until" in seen["panel"] and "Extend by" in seen["panel"]
-    assert seen["unlock"] == "Ended the exclusive lock on auth.group:1."
+    assert seen["unlock"] == "Ended the exclusive lock on reprocessing."
     assert seen["cleanup"] == "Removed 0 expired token(s) from the indexes."
     assert seen["tokens_app_imported"] is False

@@ -53,7 +53,7 @@ def test_operations_followed_in_the_browser(
     services.set_status(campaign, "error", user=alice, ids=failing)
     workers.stop_all()  # the reset waits in the queue until a worker is there again
     page.goto(f"{live_server.url}{campaign.get_absolute_url()}")
-    page.fill("#reset-view", "error")
+    page.select_option("#reset-view", "error")
     page.click("button:has-text('Reset…')")
     assert int(page.locator("[data-testid=confirm-count]").inner_text()) == ERRORS
     page.click("button:has-text('Yes, reset')")

@@ -10,16 +10,17 @@ import pytest
 
 from tokens_app import pilots
 from tokens_app.couch import Conflict
-from tokens_app.design import build_design_doc, state_of
+from tokens_app.design import state_of
 from tokens_app.models import Campaign
 from tokens_app.selectors import overview_counts
+from tokens_app.services import ensure_design_doc
 
 TYPE = "sim"
 
 
 @pytest.fixture
 def campaign(gateway, couch_db):
-    gateway.put_doc(couch_db, build_design_doc(TYPE))
+    ensure_design_doc(couch_db, TYPE)
     gateway.bulk_docs(couch_db, [
         {"_id": f"{TYPE}_SB{n:03d}", "type": TYPE, "lock": 0, "done": 0, "status": "queued", "output": ""}
         for n in range(30)

@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 import pytest
 
 from tokens_app import selectors
-from tokens_app.design import build_design_doc
+from tokens_app.design import PORTAL_DESIGN, STATES_VIEW
 from tokens_app.models import Campaign
 from tokens_app.selectors import TokenNotFound
+from tokens_app.services import ensure_design_doc
 
 TYPE = "pref_cal1"
 HOUR = 3600
@@ -24,7 +25,7 @@ def token(number, **fields):
 
 
 def seed(gateway, db, docs, token_type=TYPE):
-    gateway.put_doc(db, build_design_doc(token_type))
+    ensure_design_doc(db, token_type)
     results = gateway.bulk_docs(db, docs)
     assert not [result for result in results if "error" in result]
 
@@ -69,17 +70,20 @@ def test_overview_counts_is_one_grouped_query(gateway, campaign, every_state, mo
     real_view = type(gateway).view
     monkeypatch.setattr(type(gateway), "view", lambda self, *a, **kw: calls.append((a, kw)) or real_view(self, *a, **kw))
     selectors.overview_counts(campaign)
-    assert calls == [((campaign.database, TYPE, "overview_total"), {"group": True})]
+    assert calls == [((campaign.database, PORTAL_DESIGN, STATES_VIEW),
+                      {"group_level": 2, "startkey": [TYPE], "endkey": [TYPE, {}]})]
 
 
-def test_overview_counts_many_runs_each_and_maps_failures_to_none(gateway, couch_db, every_state):
+@pytest.mark.django_db
+def test_overview_counts_many_counts_each_database_once_and_maps_failures_to_none(gateway, couch_db, every_state):
     campaigns = [
         Campaign(pk=1, token_type=TYPE, database=couch_db),
         Campaign(pk=2, token_type="nothing_here", database=couch_db),
         Campaign(pk=3, token_type=TYPE, database="no_such_database"),
     ]
     many = selectors.overview_counts_many(campaigns)
-    assert many == {1: selectors.overview_counts(campaigns[0]), 2: None, 3: None}
+    zeros = {"todo": 0, "locked": 0, "done": 0, "error": 0, "total": 0}
+    assert many == {1: selectors.overview_counts(campaigns[0]), 2: zeros, 3: None}
     assert selectors.overview_counts_many([]) == {}
 
 
@@ -190,6 +194,7 @@ def test_discovered_designs_lists_token_designs_no_campaign_knows(gateway, couch
     assert {"database": couch_db, "token_type": "stranger"} in selectors.discovered_designs()
 
 
+@pytest.mark.django_db
 def test_counting_again_reuses_the_sessions_of_the_query_threads(gateway, couch_db, every_state, monkeypatch):
     from cloudant._client_session import CookieSession
 

@@ -23,7 +23,15 @@ from .creation import (
     push_tokenset,
     start_campaign,
 )
-from .drafts import discard_draft, discard_expired_drafts, live_draft, plan_of_draft, save_draft
+from .drafts import (
+    discard_draft,
+    discard_expired_drafts,
+    keep_uploads,
+    kept_uploads,
+    live_draft,
+    plan_of_draft,
+    save_draft,
+)
 from .operations import (
     add_view,
     adopt_design,
@@ -57,6 +65,8 @@ __all__ = [
     "delete_tokens",
     "discard_draft",
     "discard_expired_drafts",
+    "keep_uploads",
+    "kept_uploads",
     "ensure_design_doc",
     "live_draft",
     "plan_of",

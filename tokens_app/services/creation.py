@@ -23,9 +23,10 @@ from functools import cached_property
 from django.db import transaction
 
 from tokens_app.bulk import EncodedDoc, SharedAttachments, batches, body_size, encode, max_batch_bytes
+from tokens_app import counts
 from tokens_app.configs import ConfigError, parse_config
-from tokens_app.couch import Conflict, CouchError, get_gateway
-from tokens_app.design import design_doc_id, merged_design_doc, validate_token_type
+from tokens_app.couch import CouchError, get_gateway
+from tokens_app.design import validate_token_type
 from tokens_app.models import Campaign, CampaignFile, CampaignInputs
 from tokens_app.pools import in_flight
 from tokens_app.srm import (
@@ -38,6 +39,7 @@ from tokens_app.srm import (
     slice_subbands,
 )
 
+from . import layout
 from .common import (
     ServiceError,
     batch_size_or_default,
@@ -56,7 +58,6 @@ from .common import (
 # GRID_LRT's ``id_append`` default: the OBSID part of the ids when a list mixes observations.
 NO_OBSID = "L000000"
 MAX_SRM_LINES = 100_000
-DESIGN_WRITE_ATTEMPTS = 3
 # Room for the ``"_rev"`` member an overwriting push adds to a token (a revision is "N-<32 hex>").
 REVISION_BYTES = 64
 _ID_PREFIX = re.compile(r"[A-Za-z0-9_.-]{0,20}")
@@ -453,20 +454,10 @@ def check_can_resume(campaign: Campaign, user) -> None:
     )
 
 
-def ensure_design_doc(database: str, token_type: str) -> None:
-    """Create the design document, or renew its built-in views keeping every other view."""
-    gateway = get_gateway()
-    for attempt in range(DESIGN_WRITE_ATTEMPTS):
-        existing = gateway.get_doc(database, design_doc_id(token_type), default=None)
-        wanted = merged_design_doc(token_type, existing)
-        if wanted == existing:
-            return
-        try:
-            gateway.put_doc(database, wanted)
-            return
-        except Conflict:
-            if attempt == DESIGN_WRITE_ATTEMPTS - 1:
-                raise
+def ensure_design_doc(database: str, token_type: str) -> list[str]:
+    """Create the campaign's design documents (``_design/<type>`` and the database's
+    ``_design/tokenportal``), or renew the portal's views keeping every other view."""
+    return layout.ensure_design_docs(database, token_type)
 
 
 def push_tokenset(
@@ -614,6 +605,8 @@ def _record(campaign: Campaign, report: CreationReport, status: str, error: str 
     campaign.status = status
     campaign.last_error = error if error is not None else report.error
     campaign.save(update_fields=["written_count", "status", "last_error", "updated_at"])
+    # The shared counts show the tokens just written at the next read, not an interval later.
+    counts.expire(campaign.database)
 
 
 def create_tokenset(

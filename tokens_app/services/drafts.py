@@ -61,3 +61,32 @@ def discard_expired_drafts() -> int:
     """Delete every draft older than ``DRAFT_LIFETIME``; answer how many."""
     _, deleted = CampaignDraft.objects.filter(created_at__lt=timezone.now() - DRAFT_LIFETIME).delete()
     return deleted.get(CampaignDraft._meta.label, 0)
+
+
+def keep_uploads(*, user, previous: CampaignDraft | None, config: tuple[str, str] | None,
+                 srmlist: tuple[str, str] | None) -> CampaignDraft | None:
+    """Keep the files of a refused new-campaign form, ``(name, text)`` each, so that the operator
+    corrects the options without choosing them again. A file not given again stays kept from
+    ``previous``; answers the draft that keeps them (None when nothing is kept)."""
+    kept = dict((previous.options.get("kept") or {}) if previous else {})
+    texts = {"config": previous.config_text if previous else "", "srmlist": previous.srmlist_text if previous else ""}
+    for what, upload in (("config", config), ("srmlist", srmlist)):
+        if upload is not None:
+            kept[what], texts[what] = upload
+    if previous is not None:
+        previous.delete()
+    if not kept:
+        return None
+    discard_expired_drafts()
+    return CampaignDraft.objects.create(
+        owner=user, config_text=texts["config"], srmlist_text=texts["srmlist"], options={"kept": kept}
+    )
+
+
+def kept_uploads(draft: CampaignDraft | None) -> dict[str, tuple[str, str]]:
+    """``{"config": (name, text), "srmlist": (name, text)}``: the files ``keep_uploads`` kept."""
+    if draft is None:
+        return {}
+    names = draft.options.get("kept") or {}
+    texts = {"config": draft.config_text, "srmlist": draft.srmlist_text}
+    return {what: (name, texts[what]) for what, name in names.items() if what in texts}

@@ -22,7 +22,9 @@ from tokens_app.design import (
     STATE_NAMES,
     TOKENS_VIEW,
     design_doc_id,
+    is_marked,
     merged_design_doc,
+    selected_type,
     validate_condition,
     validate_token_type,
     validate_view_name,
@@ -281,8 +283,10 @@ def _every_token(campaign) -> targets.Selection:
 def adopt_design(database, token_type, *, user) -> Campaign:
     """Make a campaign of a design document another tool made (GRID_LRT, PiCaS examples).
 
-    The built-in views are renewed so that counts follow the portal's one state rule; the
-    document's other views are kept.
+    The views pilots and GRID_LRT read (``todo``, ``locked``, ``done``, ``error``,
+    ``overview_total``) are rewritten with the portal's one state rule and keyed by id, the
+    document's other views kept (GRID_LRT 1.0's ``overview_view`` among them, a reduce view the
+    portal never takes as a selection); the database gets ``_design/tokenportal`` if it has none.
     """
     validate_database_name(database)
     try:
@@ -295,12 +299,22 @@ def adopt_design(database, token_type, *, user) -> Campaign:
             raise ServiceError(f"{known} is already a campaign of the portal")
         check_can_change(known, user, "adopt", refuse_statuses=())
     gateway = get_gateway()
-    if gateway.get_doc(database, design_doc_id(token_type), default=None) is None:
+    design = gateway.get_doc(database, design_doc_id(token_type), default=None)
+    if design is None:
         raise ServiceError(f"database '{database}' has no design document '{design_doc_id(token_type)}'")
+    listed = selected_type(design)
+    if listed is not None and listed != token_type and not is_marked(design):
+        # The portal names a campaign after its tokens' type and rewrites _design/<type>'s
+        # views to select that type: rewriting these would leave their pilots without work.
+        raise ServiceError(
+            f"the views of {design_doc_id(token_type)} in '{database}' list tokens of type '{listed}', "
+            f"not '{token_type}': the portal can only adopt a design document named after the type of its "
+            "tokens, so it leaves this one to the pilots that read it"
+        )
     ensure_design_doc(database, token_type)
-    sample = gateway.view(database, token_type, TOKENS_VIEW, include_docs=True, limit=1)
-    first = sample["rows"][0]["doc"] if sample["rows"] else {}
     campaign = known or Campaign(database=database, token_type=token_type)
+    sample = list(selectors.iter_token_rows(campaign, TOKENS_VIEW, include_docs=True, limit=1))
+    first = sample[0]["doc"] if sample else {}
     campaign.created_by = user if getattr(user, "is_authenticated", False) else None
     campaign.obsid = str(first.get("OBSID", ""))[:32]
     campaign.status = Campaign.Status.READY

@@ -6,8 +6,8 @@ by key, never held whole), documents are read a page at a time, and every change
 one ``_bulk_docs`` write.
 
 The walk must not lose its place while the operation changes what it walks. Every state (and
-"every token") is therefore found in the ``tokens`` view, keyed by token id with the state as
-value: a token stays in it whatever its state, so only a deletion takes a row out. And each page
+"every token") is therefore found in the portal's ``tokens`` view, keyed by ``[type, token id]``
+with the state as value: a token stays in it whatever its state, so only a deletion takes a row out. And each page
 is handed out only after the next page has been requested, so the walk always starts from a row
 the operation has not touched yet.
 
@@ -27,11 +27,20 @@ from itertools import islice
 
 from django.conf import settings
 
-from tokens_app import bulk
+from tokens_app import bulk, counts
 from tokens_app.couch import get_gateway
-from tokens_app.design import REDUCE_VIEWS, STATE_NAMES, TOKENS_VIEW, design_doc_id, state_of, validate_view_name
+from tokens_app.design import (
+    STATE_NAMES,
+    TOKENS_VIEW,
+    TYPE_VIEWS,
+    USER_VIEWS_FIELD,
+    design_doc_id,
+    is_token_list_view,
+    state_of,
+    validate_view_name,
+)
 from tokens_app.models import Campaign
-from tokens_app.selectors import overview_counts
+from tokens_app.selectors import iter_token_rows, overview_counts
 
 from .common import OperationResult, ServiceError, chunked, validate_field_name
 
@@ -81,13 +90,38 @@ def validate_view(campaign: Campaign, view: str) -> None:
         validate_view_name(view)
     except ValueError as exc:
         raise ServiceError(str(exc)) from None
-    if view in REDUCE_VIEWS:
-        raise ServiceError(f"'{view}' counts tokens; choose one of {', '.join(STATE_NAMES)} or a user view")
     if view in STATE_NAMES or view == TOKENS_VIEW:
         return
-    design = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
-    if view not in (design or {}).get("views", {}):
+    lists = f"choose one of {', '.join(STATE_NAMES)}, {TOKENS_VIEW} or a view that lists tokens"
+    if view in TYPE_VIEWS:
+        raise ServiceError(f"'{view}' counts tokens (a reduce view), it does not list them; {lists}")
+    design = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type), default=None) or {}
+    views = design.get("views") if isinstance(design.get("views"), dict) else {}
+    if view not in views:
         raise ServiceError(f"campaign {campaign} has no view '{view}'")
+    if not is_token_list_view(view, views[view]):
+        raise ServiceError(
+            f"'{view}' is a reduce view (its rows count tokens, they are not tokens): acting on it "
+            f"would act on every token it saw; {lists}"
+        )
+    written = design.get(USER_VIEWS_FIELD) if isinstance(design.get(USER_VIEWS_FIELD), dict) else {}
+    if view not in written:
+        _check_keyed_by_id(campaign, view, lists)
+
+
+# Rows of another tool's map view read to see that it lists tokens by id.
+KEY_SAMPLE = 20
+
+
+def _check_keyed_by_id(campaign: Campaign, view: str, lists: str) -> None:
+    """A map view the portal did not write must list documents by id (as GRID_LRT's and PiCaS's
+    do): one keyed otherwise may emit a row per token per value, or rows of other documents."""
+    rows = get_gateway().view(campaign.database, campaign.token_type, view, reduce=False, limit=KEY_SAMPLE)["rows"]
+    if any(row.get("key") != row.get("id") for row in rows):
+        raise ServiceError(
+            f"'{view}' was not written by the portal and is not keyed by document id (its rows are not "
+            f"one per token); {lists}"
+        )
 
 
 def page_size() -> int:
@@ -111,8 +145,8 @@ def id_pages(campaign: Campaign, selection: Selection) -> Iterator[list]:
 def iter_rows(campaign: Campaign, view: str | None, **params) -> Iterator[dict]:
     """The rows of a user view, or of the ``tokens`` view for a state (every token for None)."""
     if view is not None and view not in STATE_NAMES:
-        return get_gateway().iter_view(campaign.database, campaign.token_type, view, **params)
-    rows = get_gateway().iter_view(campaign.database, campaign.token_type, TOKENS_VIEW, **params)
+        return iter_token_rows(campaign, view, **params)
+    rows = iter_token_rows(campaign, TOKENS_VIEW, **params)
     return rows if view is None else (row for row in rows if row["value"] == view)
 
 
@@ -146,6 +180,8 @@ def apply(
                 docs = gateway.fetch_docs(campaign.database, conflicted)
         if progress is not None:
             progress(result.processed)
+    # The shared counts show the portal's own changes at the next read, not an interval later.
+    counts.expire(campaign.database)
     return result
 
 

@@ -1,12 +1,15 @@
-"""``{% load campaigns %}``: the state bar of a campaign and its completions chart (server-side SVG).
+"""``{% load campaigns %}``: the state bar of a campaign, its completions chart (server-side SVG)
+and the words and dates of the campaign and token pages.
 
-Both are drawn from numbers only, so the dashboard script can redraw a bar from the JSON counts
+The bar is drawn from numbers only, so the page script can redraw a bar from the JSON counts
 with the same arithmetic (``static/js/portal.js``).
 """
 
+import datetime
+
 from django import template
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from ..couch import addressable
 from ..design import STATE_NAMES
@@ -14,14 +17,19 @@ from ..design import STATE_NAMES
 register = template.Library()
 
 CHART_WIDTH = 640
-CHART_HEIGHT = 160
-CHART_MARGIN = 28
-# An operator reads the last two days hour by hour; older hours do not fit a laptop screen.
-CHART_MAX_BARS = 48
+CHART_HEIGHT = 190
+# Room for the axis labels: the count on the left, the times below.
+CHART_LEFT, CHART_RIGHT, CHART_TOP, CHART_BOTTOM = 44, 12, 14, 34
+CHART_X_LABELS = 6
+# A state with any token keeps at least this share of a bar (percent), so that 3 errors among
+# 20,000 tokens stay visible; the larger states give up the room.
+MIN_SEGMENT = 1.5
 
 
 def percent(part: int, total: int) -> float:
-    return round(100 * part / total, 1) if total else 0.0
+    """``part`` of ``total`` in percent to one decimal, halves rounded up, in integers: the page
+    script computes the same (``Math.round``), so the live bar and the page agree."""
+    return (2000 * part + total) // (2 * total) / 10 if total else 0.0
 
 
 @register.inclusion_tag("tokens_app/state_bar.html")
@@ -37,50 +45,132 @@ def state_bar(counts, campaign_id=None):
     }
 
 
+def bar_widths(counts: dict, total: int) -> list[float]:
+    """Each state's width in the bar (percent): its share, at least :data:`MIN_SEGMENT` when it
+    has any token, the others scaled down to make room (``static/js/portal.js`` does the same)."""
+    shares = [100 * counts.get(state, 0) / total if total else 0.0 for state in STATE_NAMES]
+    small = [0 < share < MIN_SEGMENT for share in shares]
+    large_total = sum(share for share, is_small in zip(shares, small) if not is_small)
+    room = 100 - MIN_SEGMENT * sum(small)
+    return [
+        round(MIN_SEGMENT if is_small else (share * room / large_total if large_total else 0.0), 1)
+        for share, is_small in zip(shares, small)
+    ]
+
+
 def _segments(counts: dict, total: int) -> list[dict]:
-    """Each state's share of the bar in percent, and where it starts (the states stack)."""
+    """Each state's part of the bar in percent, and where it starts (the states stack)."""
     segments, offset = [], 0.0
-    for state in STATE_NAMES:
-        width = percent(counts.get(state, 0), total)
-        segments.append({"state": state, "count": counts.get(state, 0), "width": width, "offset": offset})
+    for state, width in zip(STATE_NAMES, bar_widths(counts, total)):
+        segments.append({"state": state, "count": counts.get(state, 0), "width": width, "offset": round(offset, 1)})
         offset += width
     return segments
 
 
-@register.simple_tag
-def completions_chart(points):
-    """Bars of finished tokens per period from ``selectors.completions`` (``[(start, n), ...]``)."""
-    points = list(points)[-CHART_MAX_BARS:]
-    if not points:
-        return mark_safe('<p class="muted">No token has finished yet.</p>')
-    highest = max(count for _, count in points)
-    plot_height = CHART_HEIGHT - 2 * CHART_MARGIN
-    step = (CHART_WIDTH - 2 * CHART_MARGIN) / len(points)
+def _bucket_name(seconds: int) -> str:
+    """``5 minutes``, ``hour``, ``day``: what one bar of the chart covers."""
+    for unit, length in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % length == 0:
+            number = seconds // length
+            return unit if number == 1 else f"{number} {unit}s"
+    return f"{seconds} s"
+
+
+def _time_label(moment, seconds: int) -> str:
+    if seconds >= 86400:
+        return f"{moment:%d %b}"
+    if seconds >= 3600:
+        return f"{moment:%d %b %H:00}"
+    return f"{moment:%H:%M}"
+
+
+def duration(seconds) -> str:
+    """``2 h 05 min``, ``3 d 4 h``, ``40 s``: a duration as operators read it."""
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, hours, days = seconds // 60 % 60, seconds // 3600 % 24, seconds // 86400
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min"
+
+
+@register.inclusion_tag("tokens_app/_chart.html")
+def completions_chart(chart):
+    """Done (green) and error (red) per bucket of ``campaign_reads.completion_buckets``, every
+    bucket of the span in place (a stall is an empty stretch), and the pace under it."""
+    buckets = chart["buckets"]
+    if not buckets:
+        return {"empty": True}
+    highest = max(max(bucket["done"] + bucket["error"] for bucket in buckets), 1)
+    plot_width = CHART_WIDTH - CHART_LEFT - CHART_RIGHT
+    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    base = CHART_TOP + plot_height
+    step = plot_width / len(buckets)
+    name = _bucket_name(chart["size"])
     bars = []
-    for index, (start, count) in enumerate(points):
-        height = max(1.0, plot_height * count / highest)
-        x = CHART_MARGIN + index * step
-        bars.append((
-            f"{x:.1f}", f"{CHART_HEIGHT - CHART_MARGIN - height:.1f}", f"{max(1.0, step - 2):.1f}", f"{height:.1f}",
-            f"{start:%Y-%m-%d %H:00} UTC: {count} done",
-        ))
-    first, last = points[0][0], points[-1][0]
-    return format_html(
-        '<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="Tokens finished per hour, '
-        'at most {top} in an hour">'
-        '<line x1="{m}" y1="{base}" x2="{right}" y2="{base}" class="axis"/>'
-        '<text x="{m}" y="{top_y}" class="label">{top} per hour</text>'
-        "{bars}"
-        '<text x="{m}" y="{label_y}" class="label">{first}</text>'
-        '<text x="{right}" y="{label_y}" class="label" text-anchor="end">{last} UTC</text>'
-        "</svg>",
-        w=CHART_WIDTH, h=CHART_HEIGHT, m=CHART_MARGIN, right=CHART_WIDTH - CHART_MARGIN,
-        base=CHART_HEIGHT - CHART_MARGIN, top_y=CHART_MARGIN - 8, label_y=CHART_HEIGHT - 8,
-        top=highest, first=f"{first:%d %b %H:00}", last=f"{last:%d %b %H:00}",
-        bars=format_html_join(
-            "", '<rect x="{}" y="{}" width="{}" height="{}" class="done"><title>{}</title></rect>', bars
-        ),
-    )
+    for index, bucket in enumerate(buckets):
+        x = CHART_LEFT + index * step
+        done_height = plot_height * bucket["done"] / highest
+        error_height = plot_height * bucket["error"] / highest
+        bars.append({
+            "x": f"{x + step * 0.1:.1f}", "width": f"{max(step * 0.8, 1.0):.1f}",
+            "done_y": f"{base - done_height:.1f}", "done_height": f"{done_height:.1f}",
+            "error_y": f"{base - done_height - error_height:.1f}", "error_height": f"{error_height:.1f}",
+            "title": f"{bucket['start']:%Y-%m-%d %H:%M} UTC, {name}: {bucket['done']} done, {bucket['error']} error",
+        })
+    every = max(1, -(-len(buckets) // CHART_X_LABELS))
+    x_labels = [
+        {"x": f"{CHART_LEFT + index * step:.1f}", "text": _time_label(buckets[index]["start"], chart["size"])}
+        for index in range(0, len(buckets), every)
+    ]
+    eta = chart["eta_seconds"]
+    return {
+        "empty": False, "width": CHART_WIDTH, "height": CHART_HEIGHT, "left": CHART_LEFT, "base": base,
+        "right": CHART_WIDTH - CHART_RIGHT, "top": CHART_TOP, "middle": f"{CHART_TOP + plot_height / 2:.1f}",
+        "highest": highest, "half": f"{highest / 2:g}", "bars": bars, "x_labels": x_labels,
+        "label_y": CHART_HEIGHT - 12, "bucket": name,
+        "rate": f"{chart['rate_per_hour']:.0f}" if chart["rate_per_hour"] >= 10 else f"{chart['rate_per_hour']:.1f}",
+        "eta": None if eta is None else ("finished" if eta == 0 else duration(eta)),
+        "window": duration(chart.get("rate_window_seconds", 0)),
+    }
+
+
+@register.filter
+def ago(moment) -> str:
+    """``just now`` for under a minute, otherwise ``5 minutes ago`` (never ``0 minutes ago``)."""
+    if moment is None:
+        return ""
+    if timezone.now() - moment < datetime.timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment)} ago"
+
+
+@register.filter
+def epoch_date(value) -> str:
+    """A token's epoch field (``lock``, ``done``, ``created``) as a UTC date; ``""`` when it is
+    not a positive number (``0`` means not set)."""
+    if isinstance(value, bool):
+        return ""
+    try:
+        seconds = float(value)
+        return "" if seconds <= 0 else f"{datetime.datetime.fromtimestamp(seconds, datetime.UTC):%Y-%m-%d %H:%M:%S} UTC"
+    except (TypeError, ValueError, OverflowError, OSError):
+        return ""
+
+
+@register.simple_tag
+def campaign_label(campaign, counts) -> str:
+    """The status word of a campaign: ``finished, 21 errors`` for a ready campaign with nothing
+    left to do, ``ready`` while tokens wait or run, the stored status otherwise."""
+    if campaign.status != "ready" or not counts or not counts.get("total"):
+        return campaign.get_status_display()
+    if counts.get("todo") or counts.get("locked"):
+        return campaign.get_status_display()
+    errors = counts.get("error", 0)
+    return f"finished, {errors} error{'' if errors == 1 else 's'}" if errors else "finished"
 
 
 @register.filter

@@ -21,4 +21,4 @@ class Command(LockCommand):
             token = broker.extend(obj, by)
         else:
             token = broker.set_duration(obj, self.duration(options["duration"]))
-        return f"{token.object_key} is now locked {until(token)}."
+        return f"{token.context} is now locked {until(token)}."

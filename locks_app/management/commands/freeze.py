@@ -13,4 +13,4 @@ class Command(LockCommand):
     def act(self, broker, obj, options):
         duration = self.duration(options["duration"])
         token = broker.freeze(obj, endable=not options["permanent"], duration=duration)
-        return f"Froze {token.object_key} {'for good' if options['permanent'] else until(token)}."
+        return f"Froze {token.context} {'for good' if options['permanent'] else until(token)}."

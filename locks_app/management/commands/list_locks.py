@@ -7,7 +7,10 @@ from ..base import ObjectCommand
 
 
 class Command(ObjectCommand):
-    help = "List the active locks and freezes: all, one principal's, or one object's."
+    help = (
+        "List the active locks and freezes: all, one principal's, or one object's. One line each: "
+        "object, kind, held by, time left, object key."
+    )
     object_required = False
 
     def add_arguments(self, parser):
@@ -29,7 +32,7 @@ class Command(ObjectCommand):
             self.stdout.write("No active locks.")
         for row in rows:
             held = ", ".join(row["principals"]) or "-"
-            self.stdout.write(f"{row['object']}\t{row['kind']}\t{held}\t{row['remaining']}")
+            self.stdout.write(f"{row['name']}\t{row['kind_label']}\t{held}\t{row['remaining']}\t{row['object']}")
 
     @staticmethod
     def described(token) -> dict:
@@ -37,7 +40,10 @@ class Command(ObjectCommand):
         remaining = token.remaining_duration if hasattr(token, "end") else None
         return {
             "object": token.object_key,
+            # What operators call the object (a campaign's "pref_cal1 in tokens"); the key if it is gone.
+            "name": str(token.context),
             "kind": row.kind,
+            "kind_label": row.get_kind_display(),
             "principals": sorted(row.principal_ids),
             "started": row.started.isoformat(),
             "expiration": row.expiration.isoformat() if row.expiration else None,

@@ -4,7 +4,11 @@ from ..base import LockCommand
 
 class Command(LockCommand):
     takes_duration = True
-    help = "Lock an object for an operator (alone, or shared with other users)."
+    default_duration = "1h"
+    help = (
+        "Lock an object for an operator (alone, or shared with other users), for 1 hour unless --duration says "
+        "otherwise. until-ended, or longer than LOCK_MAX_DURATION, needs locks_app.lock_until_ended."
+    )
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
@@ -17,4 +21,4 @@ class Command(LockCommand):
             token = broker.lock_shared(obj, sharers, duration)
         else:
             token = broker.lock(obj, duration)
-        return f"Locked {token.object_key} for {', '.join(sorted(token.principal_ids))} {until(token)}."
+        return f"Locked {token.context} for {', '.join(sorted(token.principal_ids))} {until(token)}."

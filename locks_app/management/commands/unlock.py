@@ -6,4 +6,4 @@ class Command(LockCommand):
 
     def act(self, broker, obj, options):
         token = broker.end(obj)
-        return f"Ended the {token.row.get_kind_display()} on {token.object_key}."
+        return f"Ended the {token.row.get_kind_display()} on {token.context}."

@@ -1,8 +1,8 @@
 """``manage.py runportal``: the development server that ``make run`` starts.
 
-Migrates, starts the local CouchDB (pouchdb-server under ``var/couchdb/``) when COUCHDB_URL is the
-local default and nothing answers there, creates a first superuser ``admin`` with a random password
-when there are no users, starts one task worker (``manage.py db_worker``) when the task backend is
+Migrates, starts the local CouchDB (pouchdb-server under ``var/couchdb/``) when COUCHDB_URL is a
+plain ``http://127.0.0.1:PORT`` or ``http://localhost:PORT`` address and nothing answers there,
+creates a first superuser ``admin`` with a random password when there are no users, starts one task worker (``manage.py db_worker``) when the task backend is
 the database one, then serves the portal. Ctrl-C stops the worker and both servers.
 """
 
@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django_tasks import task_backends
 from django_tasks_db import DatabaseBackend
 
@@ -23,6 +24,7 @@ from tokens_app.localcouch import LocalCouchError, LocalCouchServer
 from tokens_app.management.base import PortalCommand
 
 LOCAL_DEFAULT = "http://127.0.0.1:5984"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 # How often the idle worker looks for queued work, and how long it may take to stop.
 WORKER_POLL_SECONDS = "0.5"
 WORKER_STOP_SECONDS = 10
@@ -80,13 +82,20 @@ class Command(PortalCommand):
 
     def _start_local_couchdb(self) -> LocalCouchServer | None:
         conf = settings.COUCHDB
-        if conf["URL"].rstrip("/") != LOCAL_DEFAULT:
+        port = bundled_port(conf["URL"])
+        if port is None:
             self.stdout.write(f"Using CouchDB at {get_gateway().server}.")
             return None
-        port = urlsplit(LOCAL_DEFAULT).port
+        # One data folder whatever the port: moving the server to another port keeps the tokens.
         server = LocalCouchServer(
             settings.VAR_DIR / "couchdb", port=port, user=conf["USER"], password=conf["PASSWORD"]
         )
+        if conf["URL"].rstrip("/") != LOCAL_DEFAULT:
+            # Other shells read only the environment and .env, not this process's make variables.
+            self.stdout.write(
+                f"Commands in other shells reach this CouchDB with COUCHDB_URL={conf['URL']} "
+                "(export it there, or set it in .env)."
+            )
         if server.answers():
             self.stdout.write(f"A CouchDB already answers at {server.url}; using it.")
             return None
@@ -107,3 +116,20 @@ class Command(PortalCommand):
         users.objects.create_superuser("admin", "", password)
         self.stdout.write(self.style.SUCCESS(f"Created the superuser 'admin' with password: {password}"))
         self.stdout.write("It is shown only this once; change it after signing in.")
+
+
+def bundled_port(url: str) -> int | None:
+    """The port to start the bundled CouchDB on for COUCHDB_URL: ``http://127.0.0.1:PORT`` or
+    ``http://localhost:PORT`` (what ``make run COUCHDB_PORT=PORT`` sets). None for a server of its
+    own: another host, https, a path, credentials, or no port (that is port 80, not ours to take).
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS or parts.username or parts.path not in ("", "/"):
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise CommandError(f"COUCHDB_URL={url!r} has no valid port: give a number from 1 to 65535")
+    return port

@@ -6,6 +6,8 @@ completes the campaign instead of duplicating it (creation leaves existing token
 is safe in set-up scripts.
 """
 
+import shlex
+
 from django.conf import settings
 
 from tokens_app.management.options import CampaignCommand, ProgressBar, creation_summary, read_file
@@ -32,5 +34,7 @@ class Command(CampaignCommand):
         )
         self.stdout.write(creation_summary(campaign, report))
         self.stdout.write(
-            f"Watch it move: manage.py simulate_pilots --type {campaign.token_type} --database {campaign.database}"
+            # A line to paste into a shell: database names may hold $ ( ) +, which the shell reads.
+            f"Watch it move: .venv/bin/python manage.py simulate_pilots --type {shlex.quote(campaign.token_type)} "
+            f"--database {shlex.quote(campaign.database)}"
         )

@@ -9,10 +9,12 @@ campaigns made by other tools too.
 
 from django.core.management.base import CommandError
 
-from tokens_app.couch import get_gateway, shown
+from tokens_app.couch import CouchError, get_gateway, shown
 from tokens_app.design import design_doc_id
-from tokens_app.management.options import CampaignCommand, fraction, positive_int, seconds
+from tokens_app.management.options import CampaignCommand, ProgressBar, fraction, positive_int, seconds
+from tokens_app.models import Campaign
 from tokens_app.pilots import CouchAccess, simulate
+from tokens_app.selectors import overview_counts
 
 
 class Command(CampaignCommand):
@@ -40,11 +42,21 @@ class Command(CampaignCommand):
                 f"no campaign of type {shown(token_type)} in database {shown(database)} "
                 f"(no design document {shown(design_doc_id(token_type))})"
             )
-        reports = simulate(
-            CouchAccess.of(gateway), database, token_type,
-            workers=options["workers"], failure_rate=options["failure_rate"],
-            job_seconds=options["job_seconds"], max_tokens=options["max_tokens"],
-        )
+        # The bar's end: the todo tokens now (or --max-tokens); an unsaved Campaign reads a
+        # design document no portal row knows too. One without the overview view gets a running
+        # count (each pilot's write is one token: a "batch" of one).
+        try:
+            todo = overview_counts(Campaign(token_type=token_type, database=database))["todo"]
+        except CouchError:
+            todo = None
+        if todo is not None and options["max_tokens"] is not None:
+            todo = min(todo, options["max_tokens"])
+        with ProgressBar(self.stderr, batch_size=1, total=todo) as progress:
+            reports = simulate(
+                CouchAccess.of(gateway), database, token_type,
+                workers=options["workers"], failure_rate=options["failure_rate"],
+                job_seconds=options["job_seconds"], max_tokens=options["max_tokens"], progress=progress,
+            )
         for report in reports:
             self.stdout.write(
                 f"{report.pilot}: {report.done} done, {report.failed} error, "

@@ -1,35 +1,48 @@
-"""``manage.py token_status --type T [--database DB] [--json]``: how far a campaign has got.
+"""``manage.py token_status [--type T] [--database DB] [--json]``: how far campaigns have got.
 
-An archived or purged campaign has no tokens left in CouchDB: it counts zero. Works for a
-design document no Campaign knows as well (one made by GRID_LRT scripts or another
-portal), so an operator can watch a campaign before adopting it.
+With ``--type``, one campaign; without it, every campaign the portal knows (in ``--database``
+when given), one line each. An archived or purged campaign has no tokens left in CouchDB: it
+counts zero. With ``--type`` it works for a design document no Campaign knows as well (one made
+by GRID_LRT scripts or another portal), so an operator can watch a campaign before adopting it.
 """
 
 import json
 
 from django.core.management.base import CommandError
 
-from tokens_app.couch import get_gateway
+from tokens_app.couch import CouchError, get_gateway
 from tokens_app.design import STATE_NAMES, design_doc_id
 from tokens_app.management.options import CampaignCommand
 from tokens_app.models import Campaign
 from tokens_app.selectors import overview_counts
+from tokens_app.services.layout import ensure_portal_design
+
+GONE = (Campaign.Status.ARCHIVED, Campaign.Status.PURGED)
 
 
 class Command(CampaignCommand):
-    help = "Show how many tokens of a campaign are todo, locked, done and error."
+    help = (
+        "Show how many tokens are todo, locked, done and error: of one campaign (--type), "
+        "or of every campaign the portal knows, one line each."
+    )
     mutating = False
+    type_required = False
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
         parser.add_argument(
             "--json", action="store_true",
-            help='print {"type", "database", "counts": {"todo", "locked", "done", "error"}, "total"}',
+            help='print {"type", "database", "counts": {"todo", "locked", "done", "error"}, "total"}; '
+            'without --type a list of them, each with its "status" (counts and total null when '
+            "CouchDB cannot count the campaign)",
         )
 
     def handle(self, *args, **options):
+        if options["token_type"] is None:
+            self.list_campaigns(options)
+            return
         campaign = self.campaign(options)
-        gone = campaign.status in (Campaign.Status.ARCHIVED, Campaign.Status.PURGED)
+        gone = campaign.status in GONE
         counts = dict.fromkeys(STATE_NAMES, 0) if gone else overview_counts(campaign)
         total = counts.pop("total", 0)
         if options["json"]:
@@ -43,6 +56,57 @@ class Command(CampaignCommand):
         for state in STATE_NAMES:
             self.stdout.write(f"  {state:<7} {counts[state]:>8}")
 
+    def list_campaigns(self, options) -> None:
+        """Every campaign (of ``--database`` when given): a table, or a JSON list."""
+        campaigns = Campaign.objects.order_by("database", "token_type")
+        if options["database"]:
+            campaigns = campaigns.filter(database=options["database"])
+        campaigns = list(campaigns)
+        reports = []
+        for campaign in campaigns:
+            counts = dict.fromkeys(STATE_NAMES, 0) if campaign.status in GONE else self.counts_or_none(campaign)
+            counts = dict(counts) if counts is not None else None
+            total = counts.pop("total", 0) if counts is not None else None
+            reports.append({
+                "type": campaign.token_type, "database": campaign.database, "status": campaign.status,
+                "counts": counts, "total": total,
+            })
+        if options["json"]:
+            self.stdout.write(json.dumps(reports))
+            return
+        if not reports:
+            where = f" in database '{options['database']}'" if options["database"] else ""
+            self.stdout.write(f"No campaigns{where} yet: create one with create_tokenset or seed_demo.")
+            return
+        self.stdout.write(self.table(reports))
+
+    @staticmethod
+    def counts_or_none(campaign: Campaign) -> dict | None:
+        """The campaign's counts now (a command may wait for the index, unlike a page), or None
+        when CouchDB cannot count it: one broken database does not stop the listing."""
+        try:
+            return overview_counts(campaign)
+        except CouchError:
+            return None
+
+    @staticmethod
+    def table(reports: list[dict]) -> str:
+        """Aligned columns: type, database, status, the four states, total ("?" where CouchDB
+        could not count; the campaign page says why)."""
+        header = ["type", "database", "status", *STATE_NAMES, "total"]
+        rows = [
+            [r["type"], r["database"], r["status"],
+             *(str(r["counts"][state]) if r["counts"] is not None else "?" for state in STATE_NAMES),
+             str(r["total"]) if r["total"] is not None else "?"]
+            for r in reports
+        ]
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        texts = 3  # type, database and status align left, the numbers right
+        return "\n".join(
+            "  ".join(cell.ljust(w) if i < texts else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+            for row in [header, *rows]
+        )
+
     def campaign(self, options) -> Campaign:
         """The Campaign, or an unsaved one for a design document that no Campaign knows."""
         try:
@@ -51,4 +115,8 @@ class Command(CampaignCommand):
             database, token_type = self.database(options), options["token_type"]
             if get_gateway().get_doc(database, design_doc_id(token_type), default=None) is None:
                 raise
+            # Counts come from the portal's own design document, never from another tool's
+            # overview view: a database the portal never wrote to gets it (an index, no token
+            # changes), as the count refresh of the dashboard would write it.
+            ensure_portal_design(database)
             return Campaign(token_type=token_type, database=database)

@@ -1,0 +1,333 @@
+"""Reads of the live campaign page: the subband map, errors by host, completions in time
+buckets, and token search.
+
+Built on the public reads of :mod:`tokens_app.selectors` and the gateway's ``iter_view``, so
+that they follow wherever the views live. Each read walks one view page by page (memory stays
+a page of rows) and is bounded where it needs documents: the error documents are read up to
+:data:`ERROR_SCAN_LIMIT` (the host of a failure is in the document only; a host-keyed view would
+make this a grouped query).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+
+from tokens_app.couch import get_gateway
+from tokens_app.design import STATE_NAMES, TOKENS_VIEW, state_of
+from tokens_app import selectors
+from tokens_app.selectors import WALK_PAGE_SIZE, TokenPage
+
+# Error documents read for the host groups and the error times of the chart.
+ERROR_SCAN_LIMIT = 5000
+# Rows a search looks through; a search over more asks the operator to narrow it.
+SEARCH_SCAN_LIMIT = 50_000
+# Subbands per row of the map: LOFAR's 488 subbands read as five rows of a hundred.
+MAP_COLUMNS = 100
+# One letter a cell in the map's state string (the page script knows the same letters).
+STATE_LETTERS = {"todo": "t", "locked": "l", "done": "d", "error": "e"}
+# A trailing number of a token id is its subband (or first subband of a slice): ``…_SB042``.
+_TRAILING_NUMBER = re.compile(r"^(.*?)(\d+)$")
+# Bucket sizes of the completions chart, smallest first; the first giving at most
+# CHART_MAX_BUCKETS buckets over the campaign's span is used.
+BUCKET_SIZES = (
+    timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1),
+    timedelta(hours=3), timedelta(hours=6), timedelta(days=1), timedelta(days=7),
+)
+CHART_MAX_BUCKETS = 60
+CHART_MIN_BUCKETS = 30
+# The rate of the estimate is that of the last buckets (a campaign's pace changes as pilots
+# come and go; the whole history would hide a stall).
+RATE_BUCKETS = 5
+
+
+def token_states(campaign) -> list[tuple[str, str]]:
+    """``(token id, state)`` of every token of the campaign, in id order (the ``tokens`` view)."""
+    walk = selectors.iter_token_rows(campaign, TOKENS_VIEW, page_size=WALK_PAGE_SIZE, **selectors.PAGE_READ)
+    return [(row["id"], row["value"]) for row in walk]
+
+
+def subband_map(states: list[tuple[str, str]], *, columns: int = MAP_COLUMNS) -> dict:
+    """The grid of the map from ``token_states``: tokens whose ids end in a number sit at that
+    number's column, in rows of ``columns`` per id stem (``t_T_OBSID_STEP_SB``), so that a gap
+    or a failing band shows where it is; other ids follow in id order.
+
+    ``{"columns", "rows", "prefix", "keys": [id without prefix], "states": "tdle…",
+    "cells": [row, column, …], "labels": [[row, text], …]}``: the prefix is shared by every id,
+    so the page receives each id once and short.
+    """
+    numbered: dict[str, list[tuple[int, str, str]]] = {}
+    others: list[tuple[str, str]] = []
+    for token_id, state in states:
+        match = _TRAILING_NUMBER.match(token_id)
+        if match:
+            numbered.setdefault(match.group(1), []).append((int(match.group(2)), token_id, state))
+        else:
+            others.append((token_id, state))
+    ids, letters, cells, labels, row = [], [], [], [], 0
+    for stem in sorted(numbered):
+        tokens = sorted(numbered[stem])
+        first_row = tokens[0][0] // columns
+        last_row = first_row
+        labels.append([row, f"{stem}{first_row * columns:03d}"])
+        for number, token_id, state in tokens:
+            place = number // columns
+            if place != last_row:
+                labels.append([row + place - first_row, f"{number - number % columns:03d}"])
+                last_row = place
+            ids.append(token_id)
+            letters.append(STATE_LETTERS.get(state, "t"))
+            cells += [row + place - first_row, number % columns]
+        row += last_row - first_row + 1
+    if others:
+        labels.append([row, "other ids"])
+        for index, (token_id, state) in enumerate(others):
+            ids.append(token_id)
+            letters.append(STATE_LETTERS.get(state, "t"))
+            cells += [row + index // columns, index % columns]
+        row += (len(others) - 1) // columns + 1
+    prefix = _common_prefix(ids)
+    return {
+        "columns": columns, "rows": row, "prefix": prefix, "keys": [token_id[len(prefix):] for token_id in ids],
+        "states": "".join(letters), "cells": cells, "labels": labels,
+    }
+
+
+def _common_prefix(ids: list[str]) -> str:
+    if not ids:
+        return ""
+    low, high = min(ids), max(ids)
+    length = 0
+    while length < min(len(low), len(high)) and low[length] == high[length]:
+        length += 1
+    return low[:length]
+
+
+@dataclass
+class ErrorScan:
+    """What the error documents say: failures by host, and when each failed (epoch seconds)."""
+
+    hosts: list[dict] = field(default_factory=list)
+    finished: list[float] = field(default_factory=list)
+    scanned: int = 0
+    complete: bool = True
+
+
+def error_scan(campaign, *, limit: int = ERROR_SCAN_LIMIT) -> ErrorScan:
+    """Read up to ``limit`` error tokens: ``hosts`` ``[{"host", "count", "exit_codes"}]``, the
+    most failures first (a token without ``hostname`` counts under ``""``)."""
+    walk = selectors.iter_token_rows(
+        campaign, "error", page_size=WALK_PAGE_SIZE, include_docs=True, limit=limit + 1, **selectors.PAGE_READ,
+    )
+    groups: dict[str, dict] = {}
+    scan = ErrorScan()
+    for row in walk:
+        if scan.scanned == limit:
+            scan.complete = False
+            break
+        scan.scanned += 1
+        doc = row.get("doc") or {}
+        host = doc.get("hostname") if isinstance(doc.get("hostname"), str) else ""
+        group = groups.setdefault(host, {"host": host, "count": 0, "exit_codes": set()})
+        group["count"] += 1
+        group["exit_codes"].add(str(doc.get("exit_code")))
+        moment = _epoch(doc.get("done")) or _epoch(doc.get("lock"))
+        if moment:
+            scan.finished.append(moment)
+    scan.hosts = sorted(
+        ({**group, "exit_codes": sorted(group["exit_codes"])} for group in groups.values()),
+        key=lambda group: (-group["count"], group["host"]),
+    )
+    return scan
+
+
+def _epoch(value) -> float | None:
+    """A positive timestamp of a token field (a number, or a decimal string as some tools write)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def done_times(campaign) -> list[float]:
+    """When each done token finished (the value of its row in the ``done`` view, which pilots
+    and GRID_LRT key by id)."""
+    walk = get_gateway().iter_view(
+        campaign.database, campaign.token_type, "done", page_size=WALK_PAGE_SIZE, **selectors.PAGE_READ,
+    )
+    return [moment for row in walk if (moment := _epoch(row["value"]))]
+
+
+def completion_buckets(done: list[float], errors: list[float], counts: dict, *, now: datetime) -> dict:
+    """Done and error per time bucket from the first finish to now, every bucket present (a
+    stall is a run of empty buckets), the bucket size chosen from the span; with the recent
+    throughput and the time to finish at that rate.
+
+    ``{"size": seconds, "buckets": [{"start", "done", "error"}], "rate_per_hour",
+    "eta_seconds"}``; ``buckets`` empty when nothing has finished.
+    """
+    moments = done + errors
+    if not moments:
+        return {"size": 0, "buckets": [], "rate_per_hour": 0.0, "eta_seconds": None, "rate_window_seconds": 0}
+    first = datetime.fromtimestamp(min(moments), UTC)
+    end = max(now, datetime.fromtimestamp(max(moments), UTC))
+    span = end - first
+    size = next((size for size in BUCKET_SIZES if span / size < CHART_MAX_BUCKETS), BUCKET_SIZES[-1])
+    origin = _floor(first, size)
+    count = int((end - origin) / size) + 1
+    if count < CHART_MIN_BUCKETS:
+        # A fresh campaign's minute of work is one bar among many, not a block filling the chart.
+        origin -= size * (CHART_MIN_BUCKETS - count)
+        count = CHART_MIN_BUCKETS
+    if count > CHART_MAX_BUCKETS:
+        # Spans beyond the largest bucket show their latest part.
+        origin += size * (count - CHART_MAX_BUCKETS)
+        count = CHART_MAX_BUCKETS
+    buckets = [{"start": origin + size * index, "done": 0, "error": 0} for index in range(count)]
+    for name, values in (("done", done), ("error", errors)):
+        for moment in values:
+            index = int((datetime.fromtimestamp(moment, UTC) - origin) / size)
+            if 0 <= index < count:
+                buckets[index][name] += 1
+    recent = buckets[-RATE_BUCKETS:]
+    # The current bucket has run only since its start: the rate counts the time really covered.
+    covered = (end - recent[0]["start"]).total_seconds() or size.total_seconds()
+    finished = sum(bucket["done"] + bucket["error"] for bucket in recent)
+    rate = finished / covered * 3600
+    left = counts.get("todo", 0) + counts.get("locked", 0)
+    eta = left / rate * 3600 if rate and left else (0 if not left else None)
+    return {
+        "size": int(size.total_seconds()), "buckets": buckets, "rate_per_hour": rate, "eta_seconds": eta,
+        "rate_window_seconds": int(size.total_seconds()) * len(recent),
+    }
+
+
+def _floor(moment: datetime, size: timedelta) -> datetime:
+    """The start of the bucket of ``moment`` (buckets are aligned on the epoch, UTC)."""
+    seconds = int(size.total_seconds())
+    return datetime.fromtimestamp(int(moment.timestamp()) // seconds * seconds, UTC)
+
+
+@dataclass
+class Search:
+    """What the operator searches for: an id part, a subband number, or ``host:NAME``."""
+
+    text: str = ""
+    host: str | None = None
+    subband: int | None = None
+
+    @classmethod
+    def parse(cls, query: str) -> Search:
+        query = (query or "").strip()
+        if query.lower().startswith("host:") and query[5:].strip():
+            return cls(text=query, host=query[5:].strip())
+        # ``SB042``, ``sb42`` and ``42`` are the same subband; longer numbers (an OBSID) are
+        # looked for in the ids.
+        number = re.fullmatch(r"(?i)(?:sb)?(\d{1,4})", query)
+        return cls(text=query, subband=int(number.group(1)) if number else None)
+
+    def __bool__(self):
+        return bool(self.text)
+
+    def matches(self, token_id: str, doc: dict | None) -> bool:
+        if self.host is not None:
+            return doc is not None and doc.get("hostname") == self.host
+        if self.subband is not None:
+            match = _TRAILING_NUMBER.match(token_id)
+            return bool(match) and int(match.group(2)) == self.subband
+        return self.text.lower() in token_id.lower()
+
+
+@dataclass
+class SearchPage(TokenPage):
+    """A page of search results, with how many tokens matched among those looked at."""
+
+    matched: int = 0
+    complete: bool = True
+
+
+def search_tokens(campaign, view: str, search: Search, *, page: int = 1, per_page: int = 25) -> SearchPage:
+    """Page ``page`` of the tokens of ``view`` that ``search`` matches, looking through at most
+    :data:`SEARCH_SCAN_LIMIT` rows (documents are read only for a host search)."""
+    if page < 1 or per_page < 1:
+        raise ValueError("page and per_page start at 1")
+    gateway = get_gateway()
+    walk = selectors.iter_token_rows(
+        campaign, view, page_size=WALK_PAGE_SIZE,
+        include_docs=search.host is not None, limit=SEARCH_SCAN_LIMIT + 1, **selectors.PAGE_READ,
+    )
+    matched, complete = [], True
+    for scanned, row in enumerate(walk):
+        if scanned == SEARCH_SCAN_LIMIT:
+            complete = False
+            break
+        if search.matches(row["id"], row.get("doc")):
+            matched.append(row)
+    start = (page - 1) * per_page
+    rows = list(islice(matched, start, start + per_page))
+    docs = gateway.fetch_docs(campaign.database, [row["id"] for row in rows])
+    result = SearchPage(
+        rows=[
+            {**row, "doc": docs.get(row["id"]), "state": state_of(docs[row["id"]]) if docs.get(row["id"]) else None}
+            for row in rows
+        ],
+        page=page, per_page=per_page, has_next=len(matched) > start + per_page,
+    )
+    result.matched, result.complete = len(matched), complete
+    return result
+
+
+def view_sizes(campaign, views: list[str], counts: dict) -> dict[str, int | None]:
+    """How many tokens each tab holds: the states from the counts, the others from their view's
+    ``total_rows`` (a map view's size, read with ``limit=0``)."""
+    gateway = get_gateway()
+    sizes: dict[str, int | None] = {}
+    for name in views:
+        if name in STATE_NAMES:
+            sizes[name] = counts.get(name, 0)
+        elif name == TOKENS_VIEW:
+            sizes[name] = counts.get("total", 0)
+        else:
+            result = gateway.view(campaign.database, campaign.token_type, name, limit=0, reduce=False,
+                                  **selectors.PAGE_READ)
+            sizes[name] = result.get("total_rows")
+    return sizes
+
+
+def first_nonempty_view(sizes: dict[str, int | None]) -> str:
+    """The tab a campaign page opens on: the first state that has tokens, else every token."""
+    return next((state for state in STATE_NAMES if sizes.get(state)), TOKENS_VIEW)
+
+
+def srmlist_head(campaign, lines: int) -> dict:
+    """``{"lines": the first lines, "count": lines in all}`` of the campaign's SRM list, read in
+    the database: a list of 20,000 lines is megabytes that no page needs whole."""
+    from django.db.models import F, Value
+    from django.db.models.functions import Length, Replace, Right, Substr
+
+    from tokens_app.models import CampaignInputs
+
+    # SRM lines are a few hundred characters; this many always holds the first ``lines``.
+    head_chars = 1000 * lines
+    row = (
+        CampaignInputs.objects.filter(campaign_id=campaign.pk)
+        .annotate(
+            head=Substr("srmlist_text", 1, head_chars),
+            newlines=Length("srmlist_text") - Length(Replace(F("srmlist_text"), Value("\n"), Value(""))),
+            size=Length("srmlist_text"),
+            last=Right("srmlist_text", 1),
+        )
+        .values("head", "newlines", "size", "last")
+        .first()
+    )
+    if row is None or not row["size"]:
+        return {"lines": [], "count": 0}
+    head = row["head"].splitlines()[:lines]
+    # A last line without a final newline is a line too.
+    count = row["newlines"] + (0 if row["last"] == "\n" else 1)
+    return {"lines": head, "count": count}

@@ -1,0 +1,236 @@
+"""Shared count snapshots: the counts of every campaign of a database, refreshed at most once
+per interval whatever the number of open dashboards, campaign pages and pollers.
+
+A snapshot is one grouped query of ``_design/tokenportal/_view/states`` (``group_level=2``: one
+row per type and state) plus the database's ``update_seq``, kept in Django's cache (shared by
+every process: the default cache is the database cache) as::
+
+    {"database", "counts": {type: {"todo", "locked", "done", "error", "total"}}, "at", "took",
+     "interval", "checked", "view_seq", "db_seq", "indexing": {"done", "total"} | None, "error",
+     "restored": {type: [views]}}
+
+``at`` is when the counts were read (None: never), ``checked`` the last attempt.
+
+Reading never waits on CouchDB longer than :data:`INLINE_TIMEOUT`: a snapshot that is due is
+refreshed by the one request that wins ``cache.add`` of the database's refresh lock (the others
+show the snapshot they have). That request asks for an up-to-date answer with a 1 s timeout.
+When the query is slower than that (an index being built, or pouchdb-server reducing a big
+database, which it does on every read) it is handed to the ``refresh_counts`` task, which a task
+worker runs with the full ``COUCHDB_TIMEOUT``; the page meanwhile shows the previous counts,
+their age and "indexing N of M". The server goes on with the build the timed-out query started.
+
+Why not ``stale=update_after`` (CouchDB 3's ``update=lazy``)? pouchdb-server takes it, but queues
+every query of a view behind that view's running build (pouchdb-abstract-mapreduce's per-view
+task queue), so a stale read waits exactly as long as a fresh one while an index is built; and
+on an index that is merely behind it answers the counts from before the portal's own last write
+(a campaign just created would show 0 tokens). A fresh read bounded by the timeout gives the same
+guarantee (no page waits longer than the timeout) with exact counts whenever they are cheap.
+Writes through the portal expire the snapshot (:func:`expire`), so its own changes show at once. The interval is :data:`BASE_INTERVAL`, or 1/:data:`SHARE`
+times the query's duration when that is longer, so counting takes at most that share of the
+server's time; a query that timed out doubles it (up to :data:`MAX_INTERVAL`).
+
+N of M is CouchDB's own index progress where ``_active_tasks`` shows it (Apache CouchDB, server
+admins); pouchdb-server keeps no active tasks, so N is the ``update_seq`` of the index as last
+answered and M the database's ``update_seq``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from django.core.cache import cache
+
+from tokens_app.couch import CouchError, CouchTimeout, get_gateway
+from tokens_app.design import PORTAL_DESIGN, STATE_NAMES, STATES_VIEW
+from tokens_app.pools import concurrently
+
+BASE_INTERVAL = 5.0
+MAX_INTERVAL = 300.0
+# The most of the server's time the counts may take: a refresh every took/SHARE seconds.
+SHARE = 0.05
+INLINE_TIMEOUT = 1.0
+# An index further behind the database than this many changes is shown as being built.
+INDEXING_LAG = 100
+# How long a snapshot is kept: old counts with their age beat no counts.
+KEEP_SECONDS = 7 * 24 * 3600
+
+
+def _key(kind: str, database: str) -> str:
+    # Database names may hold characters memcached refuses in a key: hash them.
+    return f"tokenportal:counts:{kind}:{hashlib.sha256(database.encode()).hexdigest()[:32]}"
+
+
+def cached(database: str) -> dict | None:
+    """The database's snapshot as it is in the cache (no refresh)."""
+    return cache.get(_key("snapshot", database))
+
+
+def snapshots(databases) -> dict[str, dict | None]:
+    """The snapshot of each database, those that are due refreshed first (side by side) unless
+    another request is at it. The cache and the ORM are used from this thread only; the threads
+    talk to CouchDB alone."""
+    databases = sorted(set(databases))
+    current = {database: cached(database) for database in databases}
+    due = [
+        database for database in databases
+        if (current[database] is None or time.time() - current[database]["checked"] >= current[database]["interval"])
+        and cache.add(_key("lock", database), time.time(),
+                      timeout=(current[database] or {}).get("interval") or BASE_INTERVAL)
+    ]
+    if not due:
+        return current
+    types = _campaign_types(due)
+    fresh = concurrently(
+        lambda database: count(database, types.get(database, set()), timeout=INLINE_TIMEOUT,
+                               previous=current[database]),
+        due,
+    )
+    for database, snap in zip(due, fresh):
+        _store(database, snap)
+        current[database] = snap
+        if snap.get("timed_out"):
+            _hand_over(database)
+    return current
+
+
+def snapshot(database: str) -> dict | None:
+    """The database's snapshot, refreshed first if it is due and no other request is at it."""
+    return snapshots([database])[database]
+
+
+def refresh(database: str) -> dict:
+    """Count every campaign of ``database`` now, with the full CouchDB timeout, and store the
+    snapshot (the ``refresh_counts`` task)."""
+    snap = count(database, _campaign_types([database]).get(database, set()), previous=cached(database))
+    _store(database, snap)
+    return snap
+
+
+def count(database: str, campaign_types: set[str], *, timeout: float | None = None,
+          previous: dict | None = None) -> dict:
+    """A new snapshot of ``database`` (CouchDB only: safe in a worker thread).
+
+    On the way, the database is brought to the design-document layout (the portal's design
+    document written when missing, version one's ``_design/<type>`` of ``campaign_types``
+    migrated, views another tool replaced restored; see
+    :func:`tokens_app.services.layout.ensure_layout`). A query slower than ``timeout`` leaves
+    the previous counts with ``timed_out`` set and the index progress.
+    """
+    from tokens_app.services import layout
+
+    gateway = get_gateway()
+    started = time.monotonic()
+    previous = previous or {}
+    base = {
+        "database": database, "counts": previous.get("counts", {}), "at": previous.get("at"),
+        "view_seq": previous.get("view_seq"), "db_seq": previous.get("db_seq"),
+        "restored": previous.get("restored", {}), "indexing": None, "error": None, "timed_out": False,
+    }
+    try:
+        base["db_seq"] = seq_number(gateway.database_info(database, timeout=timeout)["update_seq"])
+        restored = layout.ensure_layout(database, gateway.design_docs(database), campaign_types)
+        base["restored"] = {**base["restored"], **restored}
+        result = gateway.view(database, PORTAL_DESIGN, STATES_VIEW, group_level=2, update_seq=True, timeout=timeout)
+    except CouchTimeout:
+        # Slow because the index is being built, or (pouchdb-server, which reduces on every read)
+        # because the database is big and its index current: only the first is "indexing".
+        behind = base["view_seq"] is None or base["db_seq"] is None or base["db_seq"] - base["view_seq"] > INDEXING_LAG
+        return {**base, "took": time.monotonic() - started, "timed_out": True,
+                "interval": min(MAX_INTERVAL, 2 * (previous.get("interval") or BASE_INTERVAL)),
+                "indexing": _progress(database, base["view_seq"], base["db_seq"]) if behind else None}
+    except CouchError as exc:
+        return {**base, "took": time.monotonic() - started, "interval": BASE_INTERVAL, "error": str(exc)}
+    took = time.monotonic() - started
+    snap = {
+        **base, "counts": counts_by_type(result["rows"]), "at": time.time(), "took": took,
+        "interval": min(MAX_INTERVAL, max(BASE_INTERVAL, took / SHARE)),
+        "view_seq": seq_number(result.get("update_seq")),
+    }
+    if snap["view_seq"] is not None and snap["db_seq"] is not None and snap["db_seq"] - snap["view_seq"] > INDEXING_LAG:
+        snap["indexing"] = _progress(database, snap["view_seq"], snap["db_seq"])
+    return snap
+
+
+def expire(database: str) -> None:
+    """Make the database's snapshot due, so the next read counts again (after the portal changed
+    tokens: its own writes show at once, not an interval later)."""
+    current = cached(database)
+    if current is not None:
+        cache.set(_key("snapshot", database), {**current, "checked": 0}, timeout=KEEP_SECONDS)
+        cache.delete(_key("lock", database))
+
+
+def counts_by_type(rows: list[dict]) -> dict[str, dict]:
+    """``{type: {"todo", "locked", "done", "error", "total"}}`` from rows keyed ``[type, state]``."""
+    counts: dict[str, dict] = {}
+    for row in rows:
+        token_type, state = row["key"][:2]
+        if state in STATE_NAMES:
+            counts.setdefault(token_type, dict.fromkeys(STATE_NAMES, 0))[state] = row["value"]
+    for type_counts in counts.values():
+        type_counts["total"] = sum(type_counts[state] for state in STATE_NAMES)
+    return counts
+
+
+def counts_of(snap: dict | None, token_type: str) -> dict | None:
+    """One type's counts in a snapshot (zeros for a type without tokens); None when the
+    database was never counted (unreachable, missing, or its index not built yet)."""
+    if snap is None or snap.get("at") is None:
+        return None
+    return snap["counts"].get(token_type) or {**dict.fromkeys(STATE_NAMES, 0), "total": 0}
+
+
+def seq_number(seq) -> int | None:
+    """The number of a sequence: pouchdb-server's are integers, CouchDB's ``"<n>-<opaque>"``."""
+    if isinstance(seq, int):
+        return seq
+    if isinstance(seq, str) and seq.split("-", 1)[0].isdigit():
+        return int(seq.split("-", 1)[0])
+    return None
+
+
+def _progress(database: str, view_seq: int | None, db_seq: int | None) -> dict:
+    """``{"done", "total"}`` of the index build: CouchDB's own figures where it shows them."""
+    try:
+        tasks = get_gateway().active_tasks()
+    except CouchError:
+        tasks = []
+    builds = [
+        task for task in tasks
+        if task.get("type") == "indexer" and task.get("design_document") == f"_design/{PORTAL_DESIGN}"
+        and str(task.get("database", "")).rsplit("/", 1)[-1].split(".", 1)[0] == database
+    ]
+    if builds:
+        return {"done": sum(task.get("changes_done", 0) for task in builds),
+                "total": sum(task.get("total_changes", 0) for task in builds)}
+    return {"done": view_seq or 0, "total": db_seq}
+
+
+def _store(database: str, snap: dict) -> None:
+    snap["checked"] = time.time()
+    cache.set(_key("snapshot", database), snap, timeout=KEEP_SECONDS)
+
+
+def _hand_over(database: str) -> None:
+    """Queue the slow refresh for a task worker; never with a backend that runs tasks inside
+    the request (the immediate one, used by tests and single-process setups): that would make
+    this request wait for the full query, which is what the hand-over avoids."""
+    from django_tasks.backends.immediate import ImmediateBackend
+
+    from tokens_app.tasks import refresh_counts
+
+    if not isinstance(refresh_counts.get_backend(), ImmediateBackend):
+        refresh_counts.enqueue(database)
+
+
+def _campaign_types(databases: list[str]) -> dict[str, set[str]]:
+    """The token types of the portal's campaigns in each database (one query)."""
+    from tokens_app.models import Campaign
+
+    types: dict[str, set[str]] = {}
+    rows = (Campaign.objects.filter(database__in=databases).exclude(status=Campaign.Status.PURGED)
+            .values_list("database", "token_type"))
+    for database, token_type in rows:
+        types.setdefault(database, set()).add(token_type)
+    return types

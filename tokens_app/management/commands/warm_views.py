@@ -1,0 +1,53 @@
+"""Build the CouchDB views of every campaign's database now, instead of on the first page that
+needs them (a page would wait for the build, up to minutes on a large database)."""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from tokens_app.couch import CouchError
+from tokens_app.health import build_view, campaign_databases, design_views, gateway_with_timeout
+
+
+class Command(BaseCommand):
+    help = (
+        "Build every view of every design document in every CouchDB database holding a campaign. "
+        "Run it after creating campaigns (and after upgrading the portal), before users open the pages."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--timeout", type=float, default=3600.0,
+            help="seconds to wait for one design document's views to be built (default 3600)",
+        )
+
+    def handle(self, *args, timeout, **options):
+        if not timeout > 0:
+            raise CommandError(f"--timeout must be a positive number of seconds, not {timeout}")
+        gateway = gateway_with_timeout(timeout)
+        failed = 0
+        databases = campaign_databases()
+        if not databases:
+            self.stdout.write("No campaigns yet: nothing to build.")
+        for db in databases:
+            try:
+                views = design_views(gateway, db)
+            except CouchError as exc:
+                self.stderr.write(f"{db}: {exc}")
+                failed += 1
+                continue
+            for number, (ddoc, views_of_ddoc) in enumerate(views, 1):
+                started = time.monotonic()
+                try:
+                    for view, reduces in views_of_ddoc:
+                        build_view(gateway, db, ddoc, view, reduces)
+                except CouchError as exc:
+                    self.stderr.write(f"{db} _design/{ddoc} ({number}/{len(views)}): {exc}")
+                    failed += 1
+                    continue
+                self.stdout.write(
+                    f"{db} _design/{ddoc} ({number}/{len(views)}): {len(views_of_ddoc)} view(s) built in "
+                    f"{time.monotonic() - started:.1f} s"
+                )
+        if failed:
+            raise CommandError(f"{failed} design document(s) or database(s) could not be built; see above")

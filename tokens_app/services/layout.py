@@ -1,0 +1,110 @@
+"""Writing the design documents of a database: ``_design/tokenportal`` and each campaign's
+``_design/<type>`` (see :mod:`tokens_app.design` for the layout).
+
+Called when a campaign is created, adopted or repaired, and by the shared count refresh
+(:mod:`tokens_app.counts`), which is how a database made by version one is moved to this layout
+on first use and how views another tool replaced are put back: a GRID_LRT script that runs
+``add_status_views`` rewrites ``todo``/``locked``/``done``/``error`` with its own rule (its
+``locked`` keyed by ``doc.lock``), which pilots and counts would then follow.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from tokens_app.couch import Conflict, get_gateway
+from tokens_app.design import (
+    MARKER_FIELD,
+    PORTAL_DESIGN,
+    build_portal_design_doc,
+    design_doc_id,
+    is_marked,
+    merged_design_doc,
+    merged_portal_design_doc,
+    replaced_views,
+)
+
+DESIGN_WRITE_ATTEMPTS = 3
+PORTAL_DESIGN_ID = f"_design/{PORTAL_DESIGN}"
+
+
+def portal_design_current(design: dict | None) -> bool:
+    """Whether ``_design/tokenportal`` is there as this version of the portal writes it."""
+    wanted = build_portal_design_doc()
+    return design is not None and is_marked(design) and design.get("views") == wanted["views"]
+
+
+def ensure_portal_design(database: str, existing: dict | None = None) -> bool:
+    """Write ``_design/tokenportal`` unless it is current; True if it was written.
+
+    ``existing`` is the document when the caller has read it already (the count refresh reads
+    every design document in one request).
+    """
+    gateway = get_gateway()
+    for attempt in range(DESIGN_WRITE_ATTEMPTS):
+        if existing is None or attempt:
+            existing = gateway.get_doc(database, PORTAL_DESIGN_ID, default=None)
+        if portal_design_current(existing):
+            return False
+        try:
+            gateway.put_doc(database, merged_portal_design_doc(existing))
+            return True
+        except Conflict:
+            if attempt == DESIGN_WRITE_ATTEMPTS - 1:
+                raise
+    return False
+
+
+def ensure_type_design(database: str, token_type: str, existing: dict | None = None) -> list[str]:
+    """Write ``_design/<type>`` with the portal's views renewed and every other view kept, unless
+    it is current; answer the portal's views another tool had replaced (recorded in the marker
+    as ``restored_views``/``restored_at`` so the campaign page can say so), [] otherwise.
+
+    A design document without the marker (made by version one or by another tool) is brought to
+    the layout silently: that is adoption or migration, not a repair.
+    """
+    gateway = get_gateway()
+    doc_id = design_doc_id(token_type)
+    for attempt in range(DESIGN_WRITE_ATTEMPTS):
+        if existing is None or attempt:
+            existing = gateway.get_doc(database, doc_id, default=None)
+        wanted = merged_design_doc(token_type, existing)
+        if wanted == existing:
+            return []
+        replaced = replaced_views(token_type, existing)
+        if replaced:
+            wanted[MARKER_FIELD] = {
+                **wanted[MARKER_FIELD], "restored_views": replaced, "restored_at": timezone.now().isoformat(),
+            }
+        try:
+            gateway.put_doc(database, wanted)
+            return replaced
+        except Conflict:
+            if attempt == DESIGN_WRITE_ATTEMPTS - 1:
+                raise
+    return []
+
+
+def ensure_design_docs(database: str, token_type: str) -> list[str]:
+    """Both design documents a campaign needs; answers the views restored (see above)."""
+    ensure_portal_design(database)
+    return ensure_type_design(database, token_type)
+
+
+def ensure_layout(database: str, designs: list[dict], campaign_types: set[str]) -> dict[str, list[str]]:
+    """Bring a database to the layout given its design documents (read by the caller): the
+    portal's design document current, and the ``_design/<type>`` of every campaign the portal
+    knows in it migrated or repaired. Design documents of types no campaign knows (another tool's,
+    not adopted) are left alone. Answers ``{token type: views restored}`` for repaired ones."""
+    by_id = {design["_id"]: design for design in designs}
+    ensure_portal_design(database, by_id.get(PORTAL_DESIGN_ID))
+    restored = {}
+    for token_type in sorted(campaign_types):
+        existing = by_id.get(design_doc_id(token_type))
+        if existing is None:
+            continue  # never written (a push cut short) or deleted: "Re-create views" says so
+        if merged_design_doc(token_type, existing) != existing:
+            views = ensure_type_design(database, token_type, existing)
+            if views:
+                restored[token_type] = views
+    return restored
