@@ -5,6 +5,7 @@
     python -m bench --only locks --sizes 1000,10000
     python -m bench --only shared_file     # 5,000 tokens each carrying a 2 MB file
     python -m bench --only scale --sizes 1,10,50   # numbers of campaigns in one database
+    python -m bench --only scale --sizes 1,50 --tokens 2000 --validation off   # the issue's sizes
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def parse_args(argv):
     parser.add_argument("--only", default=",".join(BENCHMARKS),
                         help=f"comma-separated benchmarks to run (of {', '.join(BENCHMARKS)})")
     parser.add_argument("--sizes", help="comma-separated token counts replacing the chosen benchmarks' sizes")
+    parser.add_argument("--tokens", type=int, help="tokens per campaign of the scale benchmark")
+    parser.add_argument("--validation", choices=("on", "off", "both"),
+                        help="scale: pouchdb-server with its validation part, without, or both (default)")
     parser.add_argument("--write-docs", action="store_true",
                         help="write the tables to docs/benchmarks.md (a full run of all benchmarks always does)")
     args = parser.parse_args(argv)
@@ -64,6 +68,9 @@ def options_for(name: str, args) -> dict:
             options["size"] = max(sizes)
         else:
             options["sizes"] = sizes
+    if name == "scale":
+        options.update({key: value for key, value in (("tokens", args.tokens), ("validation", args.validation))
+                        if value is not None})
     return options
 
 

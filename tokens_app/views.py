@@ -127,7 +127,8 @@ class DashboardView(TemplateView):
 
 
 class CountsApiView(View):
-    """``/api/counts/?ids=1,2``: the live counts of those campaigns (null when unavailable)."""
+    """``/api/counts/?ids=1,2``: the live counts of those campaigns (null when unavailable) and
+    their status words (``finished, 3 errors``), so that the dashboard's labels move with its bars."""
 
     def get(self, request):
         try:
@@ -136,9 +137,12 @@ class CountsApiView(View):
             return HttpResponseBadRequest("ids is a comma-separated list of campaign numbers")
         if len(ids) > MAX_POLLED_CAMPAIGNS:
             return HttpResponseBadRequest(f"at most {MAX_POLLED_CAMPAIGNS} campaigns at a time")
-        campaigns = Campaign.objects.filter(pk__in=ids).exclude(status__in=NO_TOKENS)
+        campaigns = list(Campaign.objects.filter(pk__in=ids).exclude(status__in=NO_TOKENS))
         counts = selectors.overview_counts_many(campaigns)
-        return JsonResponse({"campaigns": {str(pk): value for pk, value in counts.items()}})
+        return JsonResponse({
+            "campaigns": {str(pk): value for pk, value in counts.items()},
+            "labels": {str(campaign.pk): campaign_label(campaign, counts.get(campaign.pk)) for campaign in campaigns},
+        })
 
 
 class AdoptDesignView(ChangeCampaignRequired, FormView):

@@ -64,6 +64,10 @@
               redrawBar(bar, data.campaigns[id]);
             });
           });
+          Object.keys(data.labels || {}).forEach(function (id) {
+            var label = document.querySelector('[data-label-for="' + id + '"]');
+            if (label) label.textContent = data.labels[id];
+          });
         })
         .catch(function () { /* the next tick tries again */ })
         .then(function () { window.setTimeout(tick, every); });

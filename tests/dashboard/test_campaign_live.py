@@ -249,7 +249,10 @@ def test_dashboard_says_just_now_and_finished(operator_client, campaign):
         run(campaign, token_id, host="wn1", failed=index == 0)
     text = operator_client.get(reverse("tokens:dashboard")).content.decode()
     assert "just now" in text and "0\xa0minutes" not in text
-    assert "finished, 1 error<" in text
+    assert f'data-label-for="{campaign.pk}">finished, 1 error<' in text
+    # The dashboard polls the counts API; the label comes with the counts, so it moves with the bar.
+    answer = operator_client.get(reverse("tokens:api-counts"), {"ids": campaign.pk}).json()
+    assert answer["labels"] == {str(campaign.pk): "finished, 1 error"}
 
 
 def test_a_frozen_campaign_disables_the_actions_even_for_its_owner(operator_client, campaign, operator):

@@ -27,6 +27,8 @@ MAX_RSS_GROWTH_MB = 25
 # server and the soak would measure the poller, not the pilots.
 POLL_SECONDS = 10
 RESET_EVERY_POLLS = 3
+# The pilots take a few minutes; far beyond that they are stuck, and the soak says so.
+PILOTS_DEADLINE_SECONDS = 1800
 
 
 def rss_mb(pid: int) -> float:
@@ -75,12 +77,17 @@ def test_soak_ten_thousand_tokens(portal_env, tmp_path):
             headers={"Referer": base + "/accounts/login/"}, timeout=30, allow_redirects=False)
         # The first query builds the view index of 10,000 documents: wait for it once.
         session.get(base + "/api/counts/?ids=1", timeout=600)
+        # The pilots' output goes to a file: a pipe nobody reads while they run would fill with
+        # their progress bar and stop them.
+        pilots_log = tmp_path / "pilots.log"
         pilots = subprocess.Popen(
             [sys.executable, "manage.py", "simulate_pilots", "--type", "soak", "--workers", "4",
              "--failure-rate", "0.1", "--job-seconds", "0"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            cwd=ROOT, env=env, stdout=pilots_log.open("w"), stderr=subprocess.STDOUT)
         samples, polls, resets = [], 0, 0
+        deadline = time.monotonic() + PILOTS_DEADLINE_SECONDS
         while pilots.poll() is None:
+            assert time.monotonic() < deadline, "pilots still running: " + pilots_log.read_text()[-3000:]
             counts = session.get(base + "/api/counts/?ids=1", timeout=60).json()["campaigns"]["1"]
             assert counts is None or counts["total"] == TOKENS
             polls += 1
@@ -89,7 +96,7 @@ def test_soak_ten_thousand_tokens(portal_env, tmp_path):
                 manage("reset_tokens", "--type", "soak", "--view", "error", "--yes", "--user", "soak")
                 resets += 1
             time.sleep(POLL_SECONDS)
-        assert pilots.returncode == 0, pilots.stderr.read()
+        assert pilots.returncode == 0, pilots_log.read_text()[-3000:]
         # A reset that came after the pilots had found nothing left to claim put tokens back in
         # todo with nobody to work them: as an operator would, send one more pilot round.
         manage("simulate_pilots", "--type", "soak", "--workers", "2", "--failure-rate", "0.1", "--job-seconds", "0")

@@ -102,3 +102,16 @@ def test_simulate_pilots_counts_along_on_a_design_document_without_the_overview_
                    "--job-seconds", "0.3", "--failure-rate", "0")
     assert "2 pilots processed 6 tokens: 6 done, 0 error." in out
     assert "6 tokens processed" in err and err.endswith("\n")
+
+
+def test_the_progress_bar_draws_a_frame_only_when_the_count_moves():
+    from django.core.management.base import OutputWrapper
+
+    from tokens_app.management.options import ProgressBar
+
+    stream = io.StringIO()
+    with ProgressBar(OutputWrapper(stream), batch_size=1, total=10) as progress:
+        for done in (1, 1, 1, 2, 2, 10):
+            progress(done)
+    frames = [frame for frame in stream.getvalue().split("\r") if frame.strip()]
+    assert [frame.split("] ")[1].strip() for frame in frames] == ["1/10 tokens", "2/10 tokens", "10/10 tokens"]

@@ -134,6 +134,7 @@ class ProgressBar:
         self.batch_size = batch_size or settings.COUCHDB["BATCH_SIZE"]
         self.total = total
         self.drawn = False
+        self.last = None
 
     def __call__(self, done: int, total: int | None = None) -> None:
         total = total if total is not None else self.total
@@ -141,6 +142,11 @@ class ProgressBar:
         # cut by COUCHDB_BATCH_BYTES can be far fewer tokens than the batch size).
         if not self.drawn and (done >= total if total is not None else done <= self.batch_size):
             return
+        # A frame only when the count moved: a long quiet run (pilots waiting on a slow server)
+        # adds nothing to a log or a pipe.
+        if self.drawn and done == self.last:
+            return
+        self.last = done
         if total:
             filled = self.width * min(done, total) // total
             self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} tokens", ending="")
