@@ -353,7 +353,7 @@ def run(args, workdir: Path, url_of_database: str) -> int:
         "TOKENPORTAL_VAR_DIR": str(workdir / "var"), "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(48),
         "ALLOWED_HOSTS": "127.0.0.1", "DATABASE_URL": url_of_database, "COUCHDB_URL": couch.url,
         "COUCHDB_USER": couch.user, "COUCHDB_PASSWORD": couch.password, "COUCHDB_DATABASE": DATABASE,
-        "LOG_LEVEL": "WARNING", "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",         "LOGIN_RATE_LIMIT": "100",
+        "LOG_LEVEL": "WARNING", "TASKS_BACKEND": "django_tasks_db.DatabaseBackend", "LOGIN_RATE_LIMIT": "100",
     }
     env.pop("STATIC_MANIFEST", None)
     os.environ.update(env)

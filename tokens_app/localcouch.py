@@ -42,7 +42,7 @@ class LocalCouchServer:
     """One pouchdb-server process keeping its data, config and log under ``workdir``."""
 
     def __init__(self, workdir: Path, *, port: int, user: str, password: str, host: str = "127.0.0.1",
-                 validation: bool = True):
+                 validation: bool = False):
         if not password:
             raise LocalCouchError("the local CouchDB needs a server-admin password (COUCHDB_PASSWORD)")
         self.workdir = Path(workdir)
@@ -51,8 +51,9 @@ class LocalCouchServer:
         self.user = user
         self.password = password
         # pouchdb-server reads every design document of a database for each document written,
-        # to run validate_doc_update functions; without it writes do not slow down with the
-        # number of campaigns (design documents) of a database. See docs/benchmarks.md.
+        # to run validate_doc_update functions, which neither the portal nor GRID_LRT nor PiCaS
+        # write: off by default, so that writes do not slow down with the number of campaigns
+        # (design documents) of a database. Measured both ways in docs/benchmarks.md (Scale).
         self.validation = validation
         self.process: subprocess.Popen | None = None
 
