@@ -13,9 +13,9 @@ from django.db.models import Q
 
 from . import services
 from .conditions import MAX_CONDITION_LENGTH, ConditionError
-from .design import STATE_NAMES, validate_condition
+from .design import STATE_NAMES, validate_condition, validate_token_type
 from .models import Campaign, Operation
-from .services.common import max_upload_bytes
+from .services.common import max_upload_bytes, validate_database_name
 from .srm import AS_GIVEN, LINK_FLAVORS
 
 # GRID_LRT campaigns slice by up to a few hundred subbands; anything larger is a typo.
@@ -62,8 +62,8 @@ class DashboardFilterForm(forms.Form):
             return []
         return [
             design for design in designs
-            if data["q"].lower() in f"{design['token_type']} {design['database']}".lower()
-            and data["token_type"].lower() in design["token_type"].lower()
+            if data["q"].lower() in f"{design['token_type']} {design['counted_type']} {design['database']}".lower()
+            and data["token_type"].lower() in f"{design['token_type']} {design['counted_type']}".lower()
         ]
 
 
@@ -211,8 +211,23 @@ class CampaignForm(forms.Form):
 
 
 class AdoptForm(forms.Form):
+    """A design document to adopt: its database and its name (``token_type``, the name of the
+    ``_design/<type>`` it usually is; the type it lists may differ, see ``adopt_design``)."""
+
     database = forms.CharField(max_length=238, widget=forms.HiddenInput)
     token_type = forms.CharField(max_length=100, widget=forms.HiddenInput)
+
+    def clean_database(self):
+        try:
+            return validate_database_name(self.cleaned_data["database"])
+        except services.ServiceError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_token_type(self):
+        try:
+            return validate_token_type(self.cleaned_data["token_type"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 class ConfirmedForm(forms.Form):

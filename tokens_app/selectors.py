@@ -42,6 +42,7 @@ from tokens_app.design import (
     design_doc_id,
     is_marked,
     is_token_list_view,
+    selected_type,
     state_of,
 )
 from tokens_app.pools import concurrently
@@ -294,9 +295,10 @@ def discovered_designs(database: str | None = None) -> list[dict]:
         except CouchAuthFailed:
             return []
         return [
-            {"database": db, "token_type": doc["_id"][len("_design/"):]}
+            {"database": db, "token_type": name, "counted_type": counted_type(name, doc)}
             for doc in docs
             if "todo" in doc.get("views", {})
+            for name in [doc["_id"][len("_design/"):]]
         ]
 
     found = [design for designs in concurrently(designs_in, databases) for design in designs]
@@ -305,7 +307,24 @@ def discovered_designs(database: str | None = None) -> list[dict]:
         .exclude(status="purged")
         .values_list("database", "token_type")
     )
-    return [design for design in found if (design["database"], design["token_type"]) not in known]
+    # A design document listing the tokens of a campaign the portal knows (``_design/Monitor``
+    # once its type ``token`` is adopted) is left out: the campaign's row counts those tokens.
+    return [design for design in found if (design["database"], design["counted_type"]) not in known]
+
+
+def counted_type(name: str, design: dict | None) -> str:
+    """The token type whose tokens ``_design/<name>`` lists, so the type it is counted (and
+    adopted) as: the type another tool's ``todo`` view selects (the PiCaS examples'
+    ``_design/Monitor`` lists type ``token``), else ``name`` (the portal's ``_design/<type>``,
+    or a foreign one that says no type)."""
+    listed = selected_type(design)
+    return listed if listed is not None and not is_marked(design) else name
+
+
+def design_counted_type(database: str, name: str) -> str:
+    """:func:`counted_type` of ``_design/<name>`` as it is in ``database`` now (``name`` when
+    there is no such design document)."""
+    return counted_type(name, get_gateway().get_doc(database, design_doc_id(name), default=None))
 
 
 def token_views(campaign) -> list[str]:

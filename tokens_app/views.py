@@ -102,9 +102,10 @@ class DashboardView(TemplateView):
             except CouchError as exc:
                 messages.warning(self.request, f"Design documents could not be discovered: {exc}")
         # Design documents no row knows are counted in the same concurrent round as the rows,
-        # as unsaved campaigns keyed by negative numbers (selectors read only type and database).
+        # as unsaved campaigns of the type each lists, keyed by negative numbers (selectors read
+        # only type and database).
         unsaved = [
-            Campaign(pk=-number, database=design["database"], token_type=design["token_type"])
+            Campaign(pk=-number, database=design["database"], token_type=design["counted_type"])
             for number, design in enumerate(designs, start=1)
         ]
         counts = selectors.overview_counts_many(
@@ -150,24 +151,34 @@ class AdoptDesignView(ChangeCampaignRequired, FormView):
     http_method_names = ["post"]
 
     def form_valid(self, form):
-        database, token_type = form.cleaned_data["database"], form.cleaned_data["token_type"]
+        database, name = form.cleaned_data["database"], form.cleaned_data["token_type"]
+        try:
+            # The campaign is the type the design document lists (``_design/Monitor`` lists
+            # ``token``): the guard is asked about that campaign, if the portal knows it.
+            token_type = selectors.design_counted_type(database, name)
+        except CouchError as exc:
+            messages.error(self.request, f"_design/{name} in '{database}' could not be read: {exc}")
+            return redirect("tokens:dashboard")
         known = Campaign.objects.filter(database=database, token_type=token_type).first()
         try:
             operation = runs.queue_operation(
                 Operation.Action.ADOPT, known, self.request.user, source=Operation.Source.BROWSER,
-                options={"database": database, "token_type": token_type}, target=f"{token_type} in {database}",
+                options={"database": database, "token_type": name}, target=f"{token_type} in {database}",
             )
         except services.ServiceError as exc:
             messages.error(self.request, str(exc))
             return redirect("tokens:dashboard")
         if operation.state == Operation.State.DONE:
-            messages.success(self.request, f"Adopted {operation.campaign}: {operation.campaign.token_count} tokens.")
-            return redirect(operation.campaign)
+            campaign = operation.campaign
+            listed = "" if campaign.token_type == name else f", the ones _design/{name} lists (left unchanged for the pilots reading it)"
+            messages.success(self.request, f"Adopted {campaign}: {campaign.token_count} tokens{listed}.")
+            return redirect(campaign)
         announce(self.request, "Adopt", operation)
         return redirect("tokens:dashboard")
 
     def form_invalid(self, form):
-        messages.error(self.request, "Adopting needs a database and a token type.")
+        problems = " ".join(error for errors in form.errors.values() for error in errors)
+        messages.error(self.request, f"Adopting needs a database and a token type: {problems}")
         return redirect("tokens:dashboard")
 
 

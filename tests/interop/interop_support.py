@@ -77,9 +77,11 @@ def token_status(database: str, token_type: str) -> dict:
 
 
 def selector_counts(database: str, token_type: str) -> dict:
-    """The selectors' counts (what the dashboard and the campaign page are given)."""
+    """The selectors' counts (what the dashboard and the campaign page are given): of the
+    campaign, or of the type a design document of that name lists when no campaign has it."""
     campaign = Campaign.objects.filter(database=database, token_type=token_type).first()
-    return selectors.overview_counts(campaign or Campaign(database=database, token_type=token_type))
+    return selectors.overview_counts(campaign or Campaign(
+        database=database, token_type=selectors.design_counted_type(database, token_type)))
 
 
 _COUNT = re.compile(r'data-count="(todo|locked|done|error|total)">(\d+)<')

@@ -22,9 +22,7 @@ from tokens_app.design import (
     STATE_NAMES,
     TOKENS_VIEW,
     design_doc_id,
-    is_marked,
     merged_design_doc,
-    selected_type,
     validate_condition,
     validate_token_type,
     validate_view_name,
@@ -280,37 +278,40 @@ def _every_token(campaign) -> targets.Selection:
     ))
 
 
-def adopt_design(database, token_type, *, user) -> Campaign:
-    """Make a campaign of a design document another tool made (GRID_LRT, PiCaS examples).
+def adopt_design(database, name, *, user) -> Campaign:
+    """Make a campaign of ``_design/<name>``, a design document another tool made (GRID_LRT,
+    PiCaS examples).
 
-    The views pilots and GRID_LRT read (``todo``, ``locked``, ``done``, ``error``,
-    ``overview_total``) are rewritten with the portal's one state rule and keyed by id, the
-    document's other views kept (GRID_LRT 1.0's ``overview_view`` among them, a reduce view the
-    portal never takes as a selection); the database gets ``_design/tokenportal`` if it has none.
+    The campaign's type is the type the document lists (:func:`selectors.counted_type`). Named
+    after it, the document becomes the campaign's ``_design/<type>``: the views pilots and
+    GRID_LRT read (``todo``, ``locked``, ``done``, ``error``, ``overview_total``) are rewritten
+    with the portal's one state rule and keyed by id, its other views kept (GRID_LRT 1.0's
+    ``overview_view`` among them, a reduce view the portal never takes as a selection). Named
+    otherwise (the PiCaS examples' ``_design/Monitor`` lists type ``token``), it is left exactly
+    as it is, since its pilots keep reading it, and the campaign gets its own ``_design/<type>``
+    beside it. Either way the database gets ``_design/tokenportal`` if it has none.
     """
     validate_database_name(database)
     try:
-        validate_token_type(token_type)
+        validate_token_type(name)
     except ValueError as exc:
         raise ServiceError(str(exc)) from None
+    design = get_gateway().get_doc(database, design_doc_id(name), default=None)
+    if design is None:
+        raise ServiceError(f"database '{database}' has no design document '{design_doc_id(name)}'")
+    token_type = selectors.counted_type(name, design)
+    try:
+        validate_token_type(token_type)
+    except ValueError as exc:
+        raise ServiceError(
+            f"{design_doc_id(name)} in '{database}' lists tokens of type {token_type!r}, which cannot name a "
+            f"campaign: {exc}"
+        ) from None
     known = Campaign.objects.filter(database=database, token_type=token_type).first()
     if known is not None:
         if known.status != Campaign.Status.PURGED:
             raise ServiceError(f"{known} is already a campaign of the portal")
         check_can_change(known, user, "adopt", refuse_statuses=())
-    gateway = get_gateway()
-    design = gateway.get_doc(database, design_doc_id(token_type), default=None)
-    if design is None:
-        raise ServiceError(f"database '{database}' has no design document '{design_doc_id(token_type)}'")
-    listed = selected_type(design)
-    if listed is not None and listed != token_type and not is_marked(design):
-        # The portal names a campaign after its tokens' type and rewrites _design/<type>'s
-        # views to select that type: rewriting these would leave their pilots without work.
-        raise ServiceError(
-            f"the views of {design_doc_id(token_type)} in '{database}' list tokens of type '{listed}', "
-            f"not '{token_type}': the portal can only adopt a design document named after the type of its "
-            "tokens, so it leaves this one to the pilots that read it"
-        )
     ensure_design_doc(database, token_type)
     campaign = known or Campaign(database=database, token_type=token_type)
     sample = list(selectors.iter_token_rows(campaign, TOKENS_VIEW, include_docs=True, limit=1))

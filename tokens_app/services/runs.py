@@ -114,6 +114,8 @@ ACTIONS = {
         campaign, user=user, progress=progress, **_selection(op)
     ),
     Action.PURGE: lambda op, campaign, user, progress: purge_campaign(campaign, user=user, progress=progress),
+    # ``token_type`` is the name of the design document adopted; the campaign is the type it
+    # lists (``_design/Monitor`` makes the campaign ``token``), decided when the work runs.
     Action.ADOPT: lambda op, campaign, user, progress: adopt_design(
         op.options.get("database"), op.options.get("token_type"), user=user
     ),

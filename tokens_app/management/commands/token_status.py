@@ -3,7 +3,9 @@
 With ``--type``, one campaign; without it, every campaign the portal knows (in ``--database``
 when given), one line each. An archived or purged campaign has no tokens left in CouchDB: it
 counts zero. With ``--type`` it works for a design document no Campaign knows as well (one made
-by GRID_LRT scripts or another portal), so an operator can watch a campaign before adopting it.
+by GRID_LRT scripts, the PiCaS examples or another portal), so an operator can watch a campaign
+before adopting it: the tokens counted are those its ``todo`` view lists (``--type Monitor``
+counts the PiCaS examples' tokens of type ``token``).
 """
 
 import json
@@ -14,7 +16,7 @@ from tokens_app.couch import CouchError, get_gateway
 from tokens_app.design import STATE_NAMES, design_doc_id
 from tokens_app.management.options import CampaignCommand
 from tokens_app.models import Campaign
-from tokens_app.selectors import overview_counts
+from tokens_app.selectors import counted_type, overview_counts
 from tokens_app.services.layout import ensure_portal_design
 
 GONE = (Campaign.Status.ARCHIVED, Campaign.Status.PURGED)
@@ -112,11 +114,14 @@ class Command(CampaignCommand):
         try:
             return super().campaign(options)
         except CommandError:
-            database, token_type = self.database(options), options["token_type"]
-            if get_gateway().get_doc(database, design_doc_id(token_type), default=None) is None:
+            database, name = self.database(options), options["token_type"]
+            design = get_gateway().get_doc(database, design_doc_id(name), default=None)
+            if design is None:
                 raise
             # Counts come from the portal's own design document, never from another tool's
             # overview view: a database the portal never wrote to gets it (an index, no token
             # changes), as the count refresh of the dashboard would write it.
             ensure_portal_design(database)
-            return Campaign(token_type=token_type, database=database)
+            # The tokens counted are those the design document lists (``_design/Monitor``
+            # lists type ``token``), as the dashboard counts it.
+            return Campaign(token_type=counted_type(name, design), database=database)
