@@ -29,7 +29,9 @@ MAP_COLUMNS = 100
 # One letter a cell in the map's state string (the page script knows the same letters).
 STATE_LETTERS = {"todo": "t", "locked": "l", "done": "d", "error": "e"}
 # A trailing number of a token id is its subband (or first subband of a slice): ``…_SB042``.
-_TRAILING_NUMBER = re.compile(r"^(.*?)(\d+)$")
+# Longer runs of digits are no subband (and Python refuses int() of over 4,300 digits).
+MAX_NUMBER_DIGITS = 15
+_DIGITS = "0123456789"
 # Bucket sizes of the completions chart, smallest first; the first giving at most
 # CHART_MAX_BUCKETS buckets over the campaign's span is used.
 BUCKET_SIZES = (
@@ -41,6 +43,22 @@ CHART_MIN_BUCKETS = 30
 # The rate of the estimate is that of the last buckets (a campaign's pace changes as pilots
 # come and go; the whole history would hide a stall).
 RATE_BUCKETS = 5
+# Times later than now by more than this are no finishing time (a pilot's clock or code is
+# wrong): the chart leaves them out rather than stretch its axis to them.
+CLOCK_SKEW = timedelta(hours=1)
+# 9999-12-31 UTC, the last second a datetime holds: a token's time past it is none.
+_LATEST_EPOCH = 253_402_300_799
+
+
+def trailing_number(token_id: str) -> tuple[str, int] | None:
+    """``(stem, number)`` of an id ending in digits (``t_x_SB042`` → ``("t_x_SB", 42)``), else
+    None. Linear in the id's length: a regular expression over an id of many digits followed
+    by a letter backtracks quadratically, and any tool may write such an id."""
+    stem = token_id.rstrip(_DIGITS)
+    digits = token_id[len(stem):]
+    if not digits or len(digits) > MAX_NUMBER_DIGITS:
+        return None
+    return stem, int(digits)
 
 
 def token_states(campaign) -> list[tuple[str, str]]:
@@ -52,7 +70,8 @@ def token_states(campaign) -> list[tuple[str, str]]:
 def subband_map(states: list[tuple[str, str]], *, columns: int = MAP_COLUMNS) -> dict:
     """The grid of the map from ``token_states``: tokens whose ids end in a number sit at that
     number's column, in rows of ``columns`` per id stem (``t_T_OBSID_STEP_SB``), so that a gap
-    or a failing band shows where it is; other ids follow in id order.
+    or a failing band shows where it is (a run of empty rows shows as one, labelled where the
+    numbers go on); other ids follow in id order.
 
     ``{"columns", "rows", "prefix", "keys": [id without prefix], "states": "tdle…",
     "cells": [row, column, …], "labels": [[row, text], …]}``: the prefix is shared by every id,
@@ -61,26 +80,28 @@ def subband_map(states: list[tuple[str, str]], *, columns: int = MAP_COLUMNS) ->
     numbered: dict[str, list[tuple[int, str, str]]] = {}
     others: list[tuple[str, str]] = []
     for token_id, state in states:
-        match = _TRAILING_NUMBER.match(token_id)
-        if match:
-            numbered.setdefault(match.group(1), []).append((int(match.group(2)), token_id, state))
+        split = trailing_number(token_id)
+        if split:
+            numbered.setdefault(split[0], []).append((split[1], token_id, state))
         else:
             others.append((token_id, state))
     ids, letters, cells, labels, row = [], [], [], [], 0
     for stem in sorted(numbered):
         tokens = sorted(numbered[stem])
-        first_row = tokens[0][0] // columns
-        last_row = first_row
-        labels.append([row, f"{stem}{first_row * columns:03d}"])
+        last_place = tokens[0][0] // columns
+        labels.append([row, f"{stem}{last_place * columns:03d}"])
         for number, token_id, state in tokens:
             place = number // columns
-            if place != last_row:
-                labels.append([row + place - first_row, f"{number - number % columns:03d}"])
-                last_row = place
+            if place != last_place:
+                # Rows without a token show as one empty row, however many there are: the
+                # label says where the numbers go on (so 000 and 10**12 make three rows, not 10**10).
+                row += min(place - last_place, 2)
+                labels.append([row, f"{number - number % columns:03d}"])
+                last_place = place
             ids.append(token_id)
             letters.append(STATE_LETTERS.get(state, "t"))
-            cells += [row + place - first_row, number % columns]
-        row += last_row - first_row + 1
+            cells += [row, number % columns]
+        row += 1
     if others:
         labels.append([row, "other ids"])
         for index, (token_id, state) in enumerate(others):
@@ -144,15 +165,15 @@ def error_scan(campaign, *, limit: int = ERROR_SCAN_LIMIT) -> ErrorScan:
 
 
 def _epoch(value) -> float | None:
-    """A positive timestamp of a token field (a number, or a decimal string as some tools write)."""
+    """A positive timestamp of a token field (a number, or a decimal string as some tools write);
+    None for anything else, ``inf`` and ``1e300`` included."""
     if isinstance(value, bool):
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return number if number > 0 else None
-
+    return number if 0 < number < _LATEST_EPOCH else None
 
 def done_times(campaign) -> list[float]:
     """When each done token finished (the value of its row in the ``done`` view, which pilots
@@ -171,6 +192,10 @@ def completion_buckets(done: list[float], errors: list[float], counts: dict, *, 
     ``{"size": seconds, "buckets": [{"start", "done", "error"}], "rate_per_hour",
     "eta_seconds"}``; ``buckets`` empty when nothing has finished.
     """
+    # Times in the future are left out (``_epoch`` already left out the impossible ones).
+    latest = (now + CLOCK_SKEW).timestamp()
+    done = [moment for moment in done if moment <= latest]
+    errors = [moment for moment in errors if moment <= latest]
     moments = done + errors
     if not moments:
         return {"size": 0, "buckets": [], "rate_per_hour": 0.0, "eta_seconds": None, "rate_window_seconds": 0}
@@ -238,8 +263,8 @@ class Search:
         if self.host is not None:
             return doc is not None and doc.get("hostname") == self.host
         if self.subband is not None:
-            match = _TRAILING_NUMBER.match(token_id)
-            return bool(match) and int(match.group(2)) == self.subband
+            split = trailing_number(token_id)
+            return split is not None and split[1] == self.subband
         return self.text.lower() in token_id.lower()
 
 
@@ -266,11 +291,19 @@ def search_tokens(campaign, view: str, search: Search, *, page: int = 1, per_pag
         if scanned == SEARCH_SCAN_LIMIT:
             complete = False
             break
-        if search.matches(row["id"], row.get("doc")):
+        doc = row.pop("doc", None)
+        # Another tool's view may list documents of other types: they are no token of this campaign.
+        if doc is not None and doc.get("type") != campaign.token_type:
+            continue
+        if search.matches(row["id"], doc):
+            # Only the row is kept: the page's documents are read below, not every match's.
             matched.append(row)
     start = (page - 1) * per_page
     rows = list(islice(matched, start, start + per_page))
     docs = gateway.fetch_docs(campaign.database, [row["id"] for row in rows])
+    # As in selectors.list_tokens: a document no longer of the campaign's type is not shown.
+    docs = {token_id: doc for token_id, doc in docs.items()
+            if isinstance(doc, dict) and doc.get("type") == campaign.token_type}
     result = SearchPage(
         rows=[
             {**row, "doc": docs.get(row["id"]), "state": state_of(docs[row["id"]]) if docs.get(row["id"]) else None}

@@ -53,6 +53,8 @@ DRAFT_SESSION_KEY = "tokens_app.campaign_draft"
 KEPT_SESSION_KEY = "tokens_app.kept_uploads"
 # The dashboard polls the campaigns it shows; more than this on one page is not a dashboard.
 MAX_POLLED_CAMPAIGNS = 200
+# The largest primary key (a BigAutoField, a signed 64-bit integer).
+MAX_PRIMARY_KEY = 2**63 - 1
 TOKENS_PER_PAGE = 25
 FIRST_IDS_SHOWN = 10
 # Text attachments up to this size are shown on the token page; larger ones only downloaded.
@@ -135,6 +137,9 @@ class CountsApiView(View):
         try:
             ids = {int(part) for part in request.GET.get("ids", "").split(",") if part.strip()}
         except ValueError:
+            return HttpResponseBadRequest("ids is a comma-separated list of campaign numbers")
+        # A number no primary key can be is refused here: the database driver cannot even send it.
+        if any(not 0 < pk <= MAX_PRIMARY_KEY for pk in ids):
             return HttpResponseBadRequest("ids is a comma-separated list of campaign numbers")
         if len(ids) > MAX_POLLED_CAMPAIGNS:
             return HttpResponseBadRequest(f"at most {MAX_POLLED_CAMPAIGNS} campaigns at a time")
@@ -314,6 +319,8 @@ class CampaignDetailView(DetailView):
             except CouchError as exc:
                 context.update(has_tokens=False, couch_problem=couch_problem(campaign, exc))
             else:
+                for name, error in context["refused"].items():
+                    messages.warning(self.request, f"The {name} asked for is ignored: {error}")
                 if context["unknown_view"]:
                     messages.warning(
                         self.request,
@@ -337,7 +344,9 @@ def live_context(campaign: Campaign, params) -> dict:
     """What the campaign page shows of the tokens, from CouchDB: counts, tab sizes, a page of
     a view (or of a search), the error summaries and the completions chart."""
     choice = TokenPageForm(params)
-    data = choice.cleaned_data if choice.is_valid() else {}
+    # A refused field reads as its default; the others are kept (a bad page keeps the view).
+    choice.is_valid()
+    data = choice.cleaned_data
     counts = selectors.overview_counts_many([campaign])[campaign.pk]
     views = selectors.token_views(campaign)
     requested = data.get("view")
@@ -356,6 +365,7 @@ def live_context(campaign: Campaign, params) -> dict:
         "hosts": campaign_reads.ErrorScan(),
         "chart": {"buckets": []},
         "indexing": False,
+        "refused": {name: " ".join(errors) for name, errors in choice.errors.items()},
     }
     if context["counts_state"]["indexing"]:
         # The database's index is being built: every read below would wait for it.

@@ -163,3 +163,23 @@ def test_every_acting_command_refuses_while_someone_else_holds_the_lock(
         run_command(name, *command_arguments(campaign, tmp_path)[name], "--user", colleague.username)
     assert documents(gateway, campaign.database) == before
 
+
+
+# -- the live campaign page's own reads, with their parameters -----------------------------------
+
+@pytest.mark.parametrize("name, params", [
+    ("tokens:campaign-status", {"map": "now", "known": "x", "view": "error", "q": "host:wn1", "page": "2"}),
+    ("tokens:campaign-status", {"map": "1"}),
+    ("tokens:campaign-srmlist", {}),
+    ("tokens:campaign-detail", {"view": "tokens", "q": "SB001"}),
+])
+def test_the_live_reads_of_a_real_campaign_send_an_anonymous_user_to_login(client, campaign, name, params):
+    response = client.get(reverse(name, args=[campaign.pk]), params)
+    assert is_login_redirect(response), (name, response.status_code)
+    assert campaign.token_type.encode() not in response.content
+
+
+@pytest.mark.parametrize("name", ["tokens:campaign-status", "tokens:campaign-srmlist", "tokens:campaign-detail"])
+def test_the_live_reads_of_a_campaign_that_does_not_exist_are_404(client, viewer, campaign, name):
+    client.force_login(viewer)
+    assert client.get(reverse(name, args=[campaign.pk + 1000]), {"map": "now"}).status_code == 404
