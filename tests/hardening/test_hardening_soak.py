@@ -42,7 +42,9 @@ def portal_env(couch_server, tmp_path):
     from hardening_support import new_type
 
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'soak.sqlite3'}",
-           "COUCHDB_DATABASE": f"soak_{new_type()}", "LOG_LEVEL": "WARNING"}
+           "COUCHDB_DATABASE": f"soak_{new_type()}", "LOG_LEVEL": "WARNING",
+           # The deployed backend (the test session's default runs tasks inside the request).
+           "TASKS_BACKEND": "django_tasks_db.DatabaseBackend"}
     manage = lambda *args, **kw: subprocess.run(  # noqa: E731
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True,
         timeout=kw.get("timeout", 600))
@@ -66,8 +68,9 @@ def test_soak_ten_thousand_tokens(portal_env, tmp_path):
     # As deployed (and as `make run` does): a task worker beside the web process. Counting 10,000
     # tokens takes pouchdb-server longer than a request may wait, so the counts are refreshed by
     # the task the portal hands that query to.
+    worker_log = tmp_path / "worker.log"
     worker = subprocess.Popen([sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.5"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              cwd=ROOT, env=env, stdout=worker_log.open("w"), stderr=subprocess.STDOUT)
     pilots = None
     try:
         base = f"http://127.0.0.1:{port}"
@@ -114,6 +117,7 @@ def test_soak_ten_thousand_tokens(portal_env, tmp_path):
             if final["todo"] == final["locked"] == 0 or time.monotonic() > settle:
                 break
             time.sleep(POLL_SECONDS / 2)
+        assert worker.poll() is None, "the task worker stopped: " + worker_log.read_text()[-3000:]
         assert final["todo"] == final["locked"] == 0
         assert final["done"] + final["error"] == final["total"] == TOKENS
         errors = manage("token_status", "--type", "soak", "--json").stdout
