@@ -15,11 +15,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
+from django.core.cache import cache
+
 from tokens_app.couch import get_gateway
 from tokens_app.design import STATE_NAMES, TOKENS_VIEW, state_of
 from tokens_app import selectors
 from tokens_app.selectors import WALK_PAGE_SIZE, TokenPage
 
+# How long a read shared by everyone watching a campaign is kept (see :func:`shared`); a
+# newer counts snapshot replaces it well before.
+SHARED_READ_SECONDS = 120
 # Error documents read for the host groups and the error times of the chart.
 ERROR_SCAN_LIMIT = 5000
 # Rows a search looks through; a search over more asks the operator to narrow it.
@@ -364,3 +369,19 @@ def srmlist_head(campaign, lines: int) -> dict:
     # A last line without a final newline is a line too.
     count = row["newlines"] + (0 if row["last"] == "\n" else 1)
     return {"lines": head, "count": count}
+
+
+def shared(campaign, name: str, read):
+    """``read()`` of a whole campaign (its error documents, finishing times, error groups, every
+    token's state for the map), made once per counts snapshot of its database and shared through
+    the cache: everyone watching sees the same counts until the next refresh, so twenty open
+    pages cost CouchDB what one does. Without a snapshot yet, read directly."""
+    at = selectors.counts_state(campaign)["at"]
+    if at is None or campaign.pk is None:
+        return read()
+    key = f"tokenportal:reads:{name}:{campaign.pk}:{at!r}"
+    found = cache.get(key)
+    if found is None:
+        found = read()
+        cache.set(key, found, SHARED_READ_SECONDS)
+    return found

@@ -389,10 +389,9 @@ def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: lis
     else:
         tokens = selectors.list_tokens(campaign, view, page=page, per_page=TOKENS_PER_PAGE)
         listed = sizes.get(view)
-    scan = campaign_reads.error_scan(campaign)
-    chart = campaign_reads.completion_buckets(
-        campaign_reads.done_times(campaign), scan.finished, counts or {}, now=timezone.now()
-    )
+    scan = campaign_reads.shared(campaign, "error_scan", lambda: campaign_reads.error_scan(campaign))
+    done = campaign_reads.shared(campaign, "done_times", lambda: campaign_reads.done_times(campaign))
+    chart = campaign_reads.completion_buckets(done, scan.finished, counts or {}, now=timezone.now())
     return {
         "sizes": sizes,
         "tabs": [(name, sizes.get(name)) for name in views],
@@ -400,7 +399,7 @@ def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: lis
         "search": search,
         "tokens": tokens,
         "pages": max(1, -(-listed // TOKENS_PER_PAGE)) if listed is not None else None,
-        "errors": selectors.error_summary(campaign),
+        "errors": campaign_reads.shared(campaign, "error_summary", lambda: selectors.error_summary(campaign)),
         "hosts": scan,
         "chart": chart,
     }
@@ -475,7 +474,8 @@ class CampaignStatusApiView(SingleObjectMixin, View):
                 }
             wanted = request.GET.get("map")
             if (changed and wanted == "1") or wanted == "now":
-                answer["map"] = campaign_reads.subband_map(campaign_reads.token_states(campaign))
+                answer["map"] = campaign_reads.shared(
+                    campaign, "map", lambda: campaign_reads.subband_map(campaign_reads.token_states(campaign)))
         except CouchError as exc:
             answer.update(counts=None, couch_error=shown_to(str(exc), request.user))
         return JsonResponse(answer)

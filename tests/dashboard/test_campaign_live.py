@@ -262,3 +262,32 @@ def test_a_frozen_campaign_disables_the_actions_even_for_its_owner(operator_clie
     token_id = services.plan_of(campaign).token_ids[0]
     token_page = operator_client.get(reverse("tokens:token-detail", args=[campaign.pk, token_id])).content.decode()
     assert 'data-testid="refusal">Disabled:' in token_page and '<fieldset class="actions-row" disabled>' in token_page
+
+
+def test_everyone_watching_shares_the_campaign_wide_reads_of_one_snapshot(operator_client, campaign, monkeypatch):
+    """Twenty open pages must cost CouchDB what one does: the error documents, finishing times,
+    error groups and the map are read once per counts snapshot, not once per poll."""
+    ids = services.plan_of(campaign).token_ids
+    run(campaign, ids[0], host="wn-bad", failed=True)
+    walked = []
+    real = campaign_reads.selectors.iter_token_rows
+
+    def counting(campaign, view, **kwargs):
+        if view in ("error", "tokens"):  # the table's page (the todo tab here) is each viewer's own
+            walked.append(view)
+        return real(campaign, view, **kwargs)
+
+    monkeypatch.setattr(campaign_reads.selectors, "iter_token_rows", counting)
+    first = status(operator_client, campaign, map="1")
+    once = sorted(walked)
+    assert set(once) == {"error", "tokens"}  # the error documents and the map (done times: another walk)
+    for _ in range(3):  # other viewers, each with a page that had older counts
+        again = status(operator_client, campaign, map="1", known="{}")
+        assert again["html"] == first["html"] and again["map"] == first["map"]
+    assert sorted(walked) == once
+
+    # The next snapshot (here: a pilot finished a token) is read anew, once.
+    run(campaign, ids[1], host="wn-bad", failed=True)
+    moved = status(operator_client, campaign, map="1", known="{}")
+    assert moved["counts"]["error"] == 2 and moved["map"]["states"].count("e") == 2
+    assert len(walked) == 2 * len(once)
