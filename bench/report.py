@@ -39,10 +39,14 @@ class Table:
     title: str
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Print each row as it is measured: a long benchmark stopped midway still tells what it found.
+    echo: bool = False
 
     def add(self, *args, **kwargs) -> Row:
         row = Row(*args, **kwargs)
         self.rows.append(row)
+        if self.echo:
+            print("  " + " | ".join(row.cells()), flush=True)
         return row
 
     @property

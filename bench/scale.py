@@ -170,7 +170,7 @@ def _one_server(workdir, *, validation: bool, campaign_counts, tokens, before_up
 
 def run(workdir, *, campaign_counts: list[int], tokens: int, before_up_to: int, pilot_tokens: int,
         validation: str = "both", sizes: list[int] | None = None) -> Table:
-    table = Table(f"Scale: cost versus number of campaigns in one database ({tokens:,} tokens each)")
+    table = Table(f"Scale: cost versus number of campaigns in one database ({tokens:,} tokens each)", echo=True)
     if sizes:
         campaign_counts = sizes
     modes = {"both": (True, False), "on": (True,), "off": (False,)}[validation]
