@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -76,6 +77,9 @@ def options_for(name: str, args) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # A terminated run (a timeout, kill) still stops the pouchdb-servers it started: they would
+    # go on indexing and take a core from whatever runs next.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
     tables = []
     with tempfile.TemporaryDirectory(prefix="tokenportal-bench-") as tmp:
