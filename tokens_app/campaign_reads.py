@@ -371,12 +371,12 @@ def srmlist_head(campaign, lines: int) -> dict:
     return {"lines": head, "count": count}
 
 
-def shared(campaign, name: str, read):
+def shared(campaign, name: str, read, *, at: float | None):
     """``read()`` of a whole campaign (its error documents, finishing times, error groups, every
-    token's state for the map), made once per counts snapshot of its database and shared through
-    the cache: everyone watching sees the same counts until the next refresh, so twenty open
-    pages cost CouchDB what one does. Without a snapshot yet, read directly."""
-    at = selectors.counts_state(campaign)["at"]
+    token's state for the map), made once per counts snapshot of its database (``at``: the
+    snapshot's time, from :func:`selectors.counts_state`) and shared through the cache: everyone
+    watching sees the same counts until the next refresh, so twenty open pages cost CouchDB what
+    one does. Without a snapshot yet, read directly."""
     if at is None or campaign.pk is None:
         return read()
     key = f"tokenportal:reads:{name}:{campaign.pk}:{at!r}"

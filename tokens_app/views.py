@@ -371,13 +371,14 @@ def live_context(campaign: Campaign, params) -> dict:
         # The database's index is being built: every read below would wait for it.
         return {**context, "indexing": True}
     try:
-        return {**context, **_token_reads(campaign, data, counts, views)}
+        return {**context, **_token_reads(campaign, data, counts, views, at=context["counts_state"]["at"])}
     except CouchTimeout:
         return {**context, "indexing": True}
 
 
-def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: list[str]) -> dict:
-    """The reads of :func:`live_context` that wait on the database's index."""
+def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: list[str], *, at: float | None) -> dict:
+    """The reads of :func:`live_context` that wait on the database's index; ``at`` is the time of
+    the counts snapshot, which keys the reads shared by everyone watching."""
     sizes = campaign_reads.view_sizes(campaign, views, counts or {})
     requested = data.get("view")
     view = requested if requested in views else campaign_reads.first_nonempty_view(sizes)
@@ -389,8 +390,8 @@ def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: lis
     else:
         tokens = selectors.list_tokens(campaign, view, page=page, per_page=TOKENS_PER_PAGE)
         listed = sizes.get(view)
-    scan = campaign_reads.shared(campaign, "error_scan", lambda: campaign_reads.error_scan(campaign))
-    done = campaign_reads.shared(campaign, "done_times", lambda: campaign_reads.done_times(campaign))
+    scan = campaign_reads.shared(campaign, "error_scan", lambda: campaign_reads.error_scan(campaign), at=at)
+    done = campaign_reads.shared(campaign, "done_times", lambda: campaign_reads.done_times(campaign), at=at)
     chart = campaign_reads.completion_buckets(done, scan.finished, counts or {}, now=timezone.now())
     return {
         "sizes": sizes,
@@ -399,7 +400,7 @@ def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: lis
         "search": search,
         "tokens": tokens,
         "pages": max(1, -(-listed // TOKENS_PER_PAGE)) if listed is not None else None,
-        "errors": campaign_reads.shared(campaign, "error_summary", lambda: selectors.error_summary(campaign)),
+        "errors": campaign_reads.shared(campaign, "error_summary", lambda: selectors.error_summary(campaign), at=at),
         "hosts": scan,
         "chart": chart,
     }
@@ -444,7 +445,8 @@ class CampaignStatusApiView(SingleObjectMixin, View):
     ``known`` signature: the fragments that depend on them, rendered by the templates of the
     page (tabs, token table, errors, chart), and with ``map=1`` the subband map's cells;
     ``map=now`` asks for the map in any case (the page's first request: the page itself is
-    fresh, only its map is still to be drawn). ``view``, ``page`` and ``q`` are the page's own, so the table stays the one shown.
+    fresh, only its map is still to be drawn). ``view``, ``page`` and ``q`` are the page's own,
+    so the table stays the one shown.
     """
 
     model = Campaign
@@ -475,7 +477,8 @@ class CampaignStatusApiView(SingleObjectMixin, View):
             wanted = request.GET.get("map")
             if (changed and wanted == "1") or wanted == "now":
                 answer["map"] = campaign_reads.shared(
-                    campaign, "map", lambda: campaign_reads.subband_map(campaign_reads.token_states(campaign)))
+                    campaign, "map", lambda: campaign_reads.subband_map(campaign_reads.token_states(campaign)),
+                    at=selectors.counts_state(campaign)["at"])
         except CouchError as exc:
             answer.update(counts=None, couch_error=shown_to(str(exc), request.user))
         return JsonResponse(answer)
