@@ -11,6 +11,7 @@ make this a grouped query).
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -25,6 +26,11 @@ from tokens_app.selectors import WALK_PAGE_SIZE, TokenPage
 # How long a read shared by everyone watching a campaign is kept (see :func:`shared`); a
 # newer counts snapshot replaces it well before.
 SHARED_READ_SECONDS = 120
+# The most of the server's time one shared read may take: made again at most every took/share
+# seconds (as the counts, tokens_app.counts.SHARE).
+READ_SHARE = 0.05
+# How long one request may hold the right to re-read before another may try.
+READ_BUSY_SECONDS = 60
 # Error documents read for the host groups and the error times of the chart.
 ERROR_SCAN_LIMIT = 5000
 # Rows a search looks through; a search over more asks the operator to narrow it.
@@ -373,15 +379,41 @@ def srmlist_head(campaign, lines: int) -> dict:
 
 def shared(campaign, name: str, read, *, at: float | None):
     """``read()`` of a whole campaign (its error documents, finishing times, error groups, every
-    token's state for the map), made once per counts snapshot of its database (``at``: the
-    snapshot's time, from :func:`selectors.counts_state`) and shared through the cache: everyone
-    watching sees the same counts until the next refresh, so twenty open pages cost CouchDB what
-    one does. Without a snapshot yet, read directly."""
+    token's state for the map, a page of its table), shared by everyone watching through the
+    cache: twenty open pages cost CouchDB what one does.
+
+    A read is made again when the database's counts snapshot (``at``, from
+    :func:`selectors.counts_state`) is newer than the one it was made under, but not before
+    ``took / READ_SHARE`` seconds have passed since it was made: a walk over every token of a
+    big campaign runs at most that share of the time, however fast the pilots move the counts
+    (the page shows it a little behind the counts meanwhile), unless the portal changed the
+    campaign since (:func:`expire`). One request re-reads; the others show the read they have.
+    Without a snapshot yet, read directly."""
     if at is None or campaign.pk is None:
         return read()
-    key = f"tokenportal:reads:{name}:{campaign.pk}:{at!r}"
-    found = cache.get(key)
-    if found is None:
-        found = read()
-        cache.set(key, found, SHARED_READ_SECONDS)
-    return found
+    key, expired_key = f"tokenportal:reads:{name}:{campaign.pk}", _expired_key(campaign)
+    found = cache.get_many([key, expired_key])
+    kept, expired = found.get(key), found.get(expired_key, 0)
+    if kept is not None and (kept["at"] == at or (time.time() < kept["next"] and kept["read"] >= expired)):
+        return kept["value"]
+    if kept is not None and not cache.add(f"{key}:busy", True, READ_BUSY_SECONDS):
+        return kept["value"]
+    try:
+        started, now = time.monotonic(), time.time()
+        value = read()
+        took = time.monotonic() - started
+        cache.set(key, {"value": value, "at": at, "read": now, "next": now + took / READ_SHARE}, SHARED_READ_SECONDS)
+    finally:
+        if kept is not None:
+            cache.delete(f"{key}:busy")
+    return value
+
+
+def expire(campaign) -> None:
+    """Make the campaign's shared reads due with the next counts snapshot, whatever they cost
+    (after the portal changed its tokens: an operator sees the change at once)."""
+    cache.set(_expired_key(campaign), time.time(), SHARED_READ_SECONDS)
+
+
+def _expired_key(campaign) -> str:
+    return f"tokenportal:reads:expired:{campaign.pk}"

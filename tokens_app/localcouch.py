@@ -25,6 +25,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 POUCHDB_SERVER = BASE_DIR / "couchdb" / "node_modules" / ".bin" / "pouchdb-server"
 # Preloaded to run the server without its validation part (see the file, and docs/benchmarks.md).
 WITHOUT_VALIDATION = BASE_DIR / "couchdb" / "without-validation.js"
+# Preloaded always: map functions compiled once instead of once per document, and attachments
+# shared by many documents without a list of every revision that uses them (see the files).
+COMPILED_VIEWS = BASE_DIR / "couchdb" / "compiled-views.js"
+SMALL_ATTACHMENT_REFS = BASE_DIR / "couchdb" / "small-attachment-refs.js"
 
 
 class LocalCouchError(RuntimeError):
@@ -111,10 +115,9 @@ class LocalCouchServer:
         self.ensure_admin()
 
     def _environment(self) -> dict[str, str]:
-        if self.validation:
-            return dict(os.environ)
-        preload = f"--require={WITHOUT_VALIDATION}"
-        return {**os.environ, "NODE_OPTIONS": f"{os.environ.get('NODE_OPTIONS', '')} {preload}".strip()}
+        preloads = [COMPILED_VIEWS, SMALL_ATTACHMENT_REFS] + ([] if self.validation else [WITHOUT_VALIDATION])
+        options = " ".join([os.environ.get("NODE_OPTIONS", ""), *(f"--require={path}" for path in preloads)])
+        return {**os.environ, "NODE_OPTIONS": options.strip()}
 
     def ensure_admin(self) -> None:
         """Create the server admin on a fresh server; check the password on an existing one."""

@@ -121,10 +121,16 @@ def counts_state(campaign) -> dict:
             "indexing": snap.get("indexing"), "error": snap.get("error")}
 
 
-def views_restored(campaign) -> dict | None:
+def type_design(campaign) -> dict | None:
+    """The campaign's ``_design/<type>`` (None when missing)."""
+    return get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+
+
+def views_restored(campaign, design: dict | None = None) -> dict | None:
     """``{"views", "at"}`` when the portal put back views of the campaign's ``_design/<type>``
-    that another tool had replaced (GRID_LRT's ``add_status_views``), else None."""
-    design = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+    (``design``, read when not given) that another tool had replaced (GRID_LRT's
+    ``add_status_views``), else None."""
+    design = design or type_design(campaign)
     mark = (design or {}).get(MARKER_FIELD) if is_marked(design) else None
     if not mark or not mark.get("restored_views"):
         return None
@@ -327,14 +333,15 @@ def design_counted_type(database: str, name: str) -> str:
     return counted_type(name, get_gateway().get_doc(database, design_doc_id(name), default=None))
 
 
-def token_views(campaign) -> list[str]:
+def token_views(campaign, design: dict | None = None) -> list[str]:
     """The views of the campaign that list tokens: the four states, every token, then the map
-    views of ``_design/<type>`` (user views, another tool's lists); reduce views are no lists.
+    views of ``_design/<type>`` (``design``, read when not given: user views, another tool's
+    lists); reduce views are no lists.
 
     Raises CouchRequestError (404) when ``_design/<type>`` is missing: pilots find no work
     without it, and the page offers to re-create it.
     """
-    design = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+    design = design or type_design(campaign)
     if design is None:
         error = CouchRequestError(f"the design document {design_doc_id(campaign.token_type)} of {campaign} is missing")
         error.status = 404

@@ -5,6 +5,7 @@ answers with a page, a message and a redirect, or JSON. Everything a page may ch
 ``tokens_app.change_campaign`` permission; reading needs a login (LoginRequiredMiddleware).
 """
 
+import hashlib
 import json
 
 from django.contrib import messages
@@ -348,13 +349,15 @@ def live_context(campaign: Campaign, params) -> dict:
     choice.is_valid()
     data = choice.cleaned_data
     counts = selectors.overview_counts_many([campaign])[campaign.pk]
-    views = selectors.token_views(campaign)
+    counts_state = selectors.counts_state(campaign)
+    design = campaign_reads.shared(campaign, "design", lambda: selectors.type_design(campaign), at=counts_state["at"])
+    views = selectors.token_views(campaign, design)
     requested = data.get("view")
     context = {
         "counts": counts,
         "signature": json.dumps(counts),
-        "counts_state": selectors.counts_state(campaign),
-        "views_restored": selectors.views_restored(campaign),
+        "counts_state": counts_state,
+        "views_restored": selectors.views_restored(campaign, design),
         "views": views,
         "view": requested if requested in views else STATE_NAMES[0],
         "unknown_view": requested if requested and requested not in views else None,
@@ -388,7 +391,10 @@ def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: lis
         tokens = campaign_reads.search_tokens(campaign, view, search, page=page, per_page=TOKENS_PER_PAGE)
         listed = tokens.matched
     else:
-        tokens = selectors.list_tokens(campaign, view, page=page, per_page=TOKENS_PER_PAGE)
+        tokens = campaign_reads.shared(
+            # A view's name is anyone's text (another tool's views): hashed, it is a valid cache key.
+            campaign, f"page:{hashlib.sha256(view.encode()).hexdigest()[:16]}:{page}",
+            lambda: selectors.list_tokens(campaign, view, page=page, per_page=TOKENS_PER_PAGE), at=at)
         listed = sizes.get(view)
     scan = campaign_reads.shared(campaign, "error_scan", lambda: campaign_reads.error_scan(campaign), at=at)
     done = campaign_reads.shared(campaign, "done_times", lambda: campaign_reads.done_times(campaign), at=at)

@@ -2,7 +2,9 @@
 by exit code and by host, the chart and the subband map; search, jump and tab counts; the
 lock's reason before any action; the SRM list's head and download; the token page's dates."""
 
+import time
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from dashboard_data import CONFIG, SMALL_SRMLIST, make_user
@@ -19,15 +21,18 @@ from tokens_app.models import Campaign
 pytestmark = pytest.mark.django_db
 
 
-def run(campaign, token_id, *, host, failed=False, at=1_700_000_100):
+def run(campaign, token_id, *, host, failed=False, at=1_700_000_100, reads_due=True):
     """What a pilot writes: claimed on ``host``, then done or failed at ``at``."""
     gateway = get_gateway()
     doc = gateway.get_doc(campaign.database, token_id)
     doc.update(lock=at - 60, done=at, hostname=host, exit_code=1 if failed else 0, output=1 if failed else 0,
                status="error" if failed else "done")
     gateway.put_doc(campaign.database, doc)
-    # The shared counts are read again once their interval has passed; a test does not wait.
+    # The shared counts and reads are made again once their interval has passed; a test does not
+    # wait (``reads_due=False``: only the counts' interval has passed).
     counts.expire(campaign.database)
+    if reads_due:
+        campaign_reads.expire(campaign)
 
 
 def status(client, campaign, **params):
@@ -291,3 +296,23 @@ def test_everyone_watching_shares_the_campaign_wide_reads_of_one_snapshot(operat
     moved = status(operator_client, campaign, map="1", known="{}")
     assert moved["counts"]["error"] == 2 and moved["map"]["states"].count("e") == 2
     assert len(walked) == 2 * len(once)
+
+
+def test_a_campaign_wide_read_waits_its_share_of_time_before_a_new_snapshot_repeats_it(
+        operator_client, campaign, monkeypatch):
+    """A walk over every token is made again at most every took / READ_SHARE seconds, however
+    often the pilots move the counts: meanwhile the page shows the last one (a little behind the
+    counts), and once that time has passed the next poll reads anew."""
+    monkeypatch.setattr(campaign_reads, "READ_SHARE", 1e-9)  # any read's time is "a long time"
+    ids = services.plan_of(campaign).token_ids
+    run(campaign, ids[0], host="wn-bad", failed=True)
+    assert status(operator_client, campaign, map="1")["map"]["states"].count("e") == 1
+
+    run(campaign, ids[1], host="wn-bad", failed=True, reads_due=False)
+    behind = status(operator_client, campaign, map="1", known="{}")
+    assert behind["counts"]["error"] == 2 and behind["map"]["states"].count("e") == 1
+
+    later = time.time() + 10**9  # the module's clock only: the cache keeps its own
+    monkeypatch.setattr(campaign_reads, "time", SimpleNamespace(time=lambda: later, monotonic=time.monotonic))
+    caught_up = status(operator_client, campaign, map="1", known="{}")
+    assert caught_up["counts"]["error"] == 2 and caught_up["map"]["states"].count("e") == 2

@@ -23,7 +23,7 @@ from functools import cached_property
 from django.db import transaction
 
 from tokens_app.bulk import EncodedDoc, SharedAttachments, batches, body_size, encode, max_batch_bytes
-from tokens_app import counts
+from tokens_app import campaign_reads, counts
 from tokens_app.configs import ConfigError, parse_config
 from tokens_app.couch import CouchError, get_gateway
 from tokens_app.design import validate_token_type
@@ -605,8 +605,9 @@ def _record(campaign: Campaign, report: CreationReport, status: str, error: str 
     campaign.status = status
     campaign.last_error = error if error is not None else report.error
     campaign.save(update_fields=["written_count", "status", "last_error", "updated_at"])
-    # The shared counts show the tokens just written at the next read, not an interval later.
+    # The shared counts and reads show the tokens just written at the next read, not an interval later.
     counts.expire(campaign.database)
+    campaign_reads.expire(campaign)
 
 
 def create_tokenset(

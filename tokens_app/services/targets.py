@@ -27,7 +27,7 @@ from itertools import islice
 
 from django.conf import settings
 
-from tokens_app import bulk, counts
+from tokens_app import bulk, campaign_reads, counts
 from tokens_app.couch import get_gateway
 from tokens_app.design import (
     STATE_NAMES,
@@ -180,8 +180,9 @@ def apply(
                 docs = gateway.fetch_docs(campaign.database, conflicted)
         if progress is not None:
             progress(result.processed)
-    # The shared counts show the portal's own changes at the next read, not an interval later.
+    # The shared counts and reads show the portal's own changes at the next read, not an interval later.
     counts.expire(campaign.database)
+    campaign_reads.expire(campaign)
     return result
 
 
