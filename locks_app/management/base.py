@@ -77,6 +77,6 @@ class LockCommand(ObjectCommand):
     @staticmethod
     def duration(text):
         try:
-            return parse_duration(text)
+            return parse_duration(text, until_ended=True)
         except ValueError as exc:
             raise CommandError(str(exc)) from None

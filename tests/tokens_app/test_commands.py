@@ -258,11 +258,24 @@ def test_scrub_tokens_resets_only_old_locks(campaign, couch_db, gateway):
 
 @pytest.mark.parametrize("age, message", [
     ("6x", "'6x' is not a duration"), ("-1h", "'-1h' is not a duration"), ("0h", "must be more than zero"),
-    ("", "'' is not a duration"), ("1h30", "'1h30' is not a duration"),
+    ("", "'' is not a duration"), ("1h30", "'1h30' is not a duration"), ("1.5h", "'1.5h' is not a duration"),
+    ("until-ended", "'until-ended' is not a duration"), ("9" * 40 + "w", "too long to be a duration"),
 ])
 def test_scrub_tokens_refuses_bad_ages(age, message, campaign, couch_db):
     with pytest.raises(CommandError, match=f"--older-than: .*{message}"):
         run("scrub_tokens", "--type", TYPE, "--database", couch_db, f"--older-than={age}")
+
+
+@pytest.mark.parametrize("age, seconds", [
+    ("90s", 90), ("30m", 1800), ("6h", 6 * 3600), ("2d", 2 * 86400), ("1w", 7 * 86400), ("1h30m", 5400),
+    # Forms only the lock commands accepted before the grammar was one: spaces, any case.
+    ("1h 30m", 5400), (" 2H ", 7200), ("1 w 1 d", 8 * 86400),
+    # An age is not capped at ten years as a lock is.
+    ("5000d", 5000 * 86400),
+])
+def test_scrub_tokens_reads_ages_with_the_one_duration_grammar(age, seconds):
+    parser = load_command_class("tokens_app", "scrub_tokens").create_parser("manage.py", "scrub_tokens")
+    assert parser.parse_args(["--type", TYPE, f"--older-than={age}"]).older_than.total_seconds() == seconds
 
 
 def test_set_token_status_and_field(campaign, couch_db, gateway):

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
+from locks_app.management.arguments import duration_type
 from tokens_app.couch import shown
 from tokens_app.management.base import PortalCommand
 from tokens_app.models import CHANGE_CAMPAIGN, Campaign, Operation
@@ -35,22 +34,11 @@ from tokens_app.services import (
 )
 from tokens_app.services.common import batch_size_or_default
 
-_DURATION_PART = re.compile(r"(\d+)([smhdw])")
-_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+# Any age a timedelta holds: a lock's ten-year cap is no limit for how long tokens have been locked.
+duration = duration_type(longest=None)
 
 
 # -- argument types: a bad value is refused by the parser with the option's name ---------------
-
-def duration(text: str) -> timedelta:
-    """``90s``, ``30m``, ``6h``, ``2d``, ``1w`` or combinations such as ``1h30m``; more than zero."""
-    parts = _DURATION_PART.findall(text)
-    if not parts or "".join(number + unit for number, unit in parts) != text:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a duration such as 30m, 6h, 2d or 1h30m")
-    value = sum((timedelta(**{_DURATION_UNITS[unit]: int(number)}) for number, unit in parts), timedelta())
-    if not value:
-        raise argparse.ArgumentTypeError(f"the duration must be more than zero, not '{text}'")
-    return value
-
 
 def _number(text: str, convert, what: str):
     try:

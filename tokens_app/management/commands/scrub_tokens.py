@@ -16,7 +16,7 @@ class Command(CampaignCommand):
         super().add_arguments(parser)
         parser.add_argument(
             "--older-than", type=duration, required=True, metavar="AGE",
-            help="how long a token must have been locked: 90s, 30m, 6h, 2d, 1w, 1h30m",
+            help="how long a token must have been locked: 90s, 30m, 6h, 2d, 1w, 1h30m or '1h 30m'",
         )
 
     def handle(self, *args, **options):
