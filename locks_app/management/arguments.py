@@ -19,6 +19,18 @@ def duration_type(*, until_ended: bool = False, longest=LONGEST):
     return duration
 
 
+def name_type(what: str):
+    """An argparse ``type`` for the name of a ``what`` (a user, a campaign): text without control
+    characters, which no name made here holds (and PostgreSQL cannot even be asked for a NUL)."""
+
+    def name(text: str) -> str:
+        if any(not char.isprintable() for char in text):
+            raise argparse.ArgumentTypeError(f"{text!r} contains a control character; no {what} is named so")
+        return text
+
+    return name
+
+
 # How long a lock or freeze runs: a duration, or until-ended.
 lock_duration = duration_type(until_ended=True)
 # How much longer a lock runs: a duration only.

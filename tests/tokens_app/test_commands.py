@@ -151,6 +151,7 @@ def test_bulk_operations_draw_progress_when_more_than_one_batch_is_written(campa
     (["--link-flavor", "ftp"], "--link-flavor: invalid choice: 'ftp'"),
     (["--attach", "nothing.txt"], "no such file: nothing.txt"),
     (["--user", "ghost"], "no active user 'ghost'"),
+    (["--user", "op\x7f"], "--user: 'op.x7f' contains a control character; no user is named so"),
 ])
 def test_create_tokenset_refuses_bad_arguments(args, message, couch_db, operator):
     base = {"--config": str(EXAMPLES / "pref_cal1.yaml"), "--srmlist": str(EXAMPLES / "L229507.srmlist")}
@@ -206,6 +207,15 @@ def test_the_only_superuser_is_the_default_operator(campaign, couch_db, django_u
     with pytest.raises(CommandError, match="--user NAME"):
         run("set_token_status", "--type", TYPE, "--database", couch_db, "--view", "todo", "queued")
     run("set_token_status", "--type", TYPE, "--database", couch_db, "--view", "todo", "queued", "--user", "second")
+
+
+def test_an_operator_without_the_change_permission_or_unknown_is_refused(campaign, couch_db, django_user_model):
+    django_user_model.objects.create_user("viewer", "", "pw")
+    with pytest.raises(CommandError, match="^user 'viewer' lacks the permission tokens_app.change_campaign to change "
+                                           "campaigns$"):
+        run("set_token_status", "--type", TYPE, "--database", couch_db, "--view", "todo", "queued", "--user", "viewer")
+    with pytest.raises(CommandError, match="^no active user 'ghost'$"):
+        run("set_token_status", "--type", TYPE, "--database", couch_db, "--view", "todo", "queued", "--user", "ghost")
 
 
 def test_a_lock_of_another_user_refuses_the_change(campaign, couch_db, django_user_model, gateway):

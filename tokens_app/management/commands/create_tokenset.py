@@ -10,7 +10,9 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from tokens_app.management.options import CampaignCommand, ProgressBar, creation_summary, positive_int, read_file
+from tokens_app.management.arguments import positive_int, read_file
+from tokens_app.management.base import CampaignCommand, creation_summary
+from tokens_app.management.progress import ProgressBar
 from tokens_app.srm import AS_GIVEN, LINK_FLAVORS
 
 
