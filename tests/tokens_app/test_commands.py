@@ -112,7 +112,7 @@ def test_create_tokenset_options_and_progress(couch_db, operator, gateway, tmp_p
     out, err = run(
         "create_tokenset", "--config", EXAMPLES / "pref_cal1.json", "--srmlist", EXAMPLES / "L229507.srmlist",
         "--database", couch_db, "--type", "json_step", "--slice-size", "10", "--id-prefix", "CH",
-        "--key-name", "FIRSTSB", "--srm-file-name", "links.txt", "--link-flavor", "gsiftp", "--attach", str(parset),
+        "--key-name", "FIRSTSB", "--srm-attachment", "links.txt", "--link-flavor", "gsiftp", "--attach", str(parset),
         "--batch-size", "5",
     )
     campaign = Campaign.objects.get(token_type="json_step", database=couch_db)
@@ -123,6 +123,16 @@ def test_create_tokenset_options_and_progress(couch_db, operator, gateway, tmp_p
     assert set(first["_attachments"]) == {"links.txt", "cal.parset"}
     links, _ = gateway.get_attachment(couch_db, first["_id"], "links.txt")
     assert links.startswith(b"gsiftp://")
+
+
+def test_the_srm_attachment_option_keeps_its_old_name():
+    parser = load_command_class("tokens_app", "create_tokenset").create_parser("manage.py", "create_tokenset")
+    required = ["--config", "c", "--srmlist", "s"]
+    for option in ("--srm-attachment", "--srm-file-name"):
+        assert parser.parse_args([*required, option, "links.txt"]).srm_attachment == "links.txt"
+    assert parser.parse_args(required).srm_attachment == "srm.txt"
+    usage = " ".join(parser.format_help().split())
+    assert "--srm-attachment NAME, --srm-file-name NAME the SRM attachment name" in usage
 
 
 def test_create_tokenset_single_batch_draws_no_progress_bar(campaign, couch_db):
@@ -152,6 +162,8 @@ def test_bulk_operations_draw_progress_when_more_than_one_batch_is_written(campa
     (["--attach", "nothing.txt"], "no such file: nothing.txt"),
     (["--user", "ghost"], "no active user 'ghost'"),
     (["--user", "op\x7f"], "--user: 'op.x7f' contains a control character; no user is named so"),
+    (["--srm-attachment", "_srm.txt"], "'_srm.txt' starts with '_'"),
+    (["--srm-file-name", "srm\x01.txt"], "contains control characters"),
 ])
 def test_create_tokenset_refuses_bad_arguments(args, message, couch_db, operator):
     base = {"--config": str(EXAMPLES / "pref_cal1.yaml"), "--srmlist": str(EXAMPLES / "L229507.srmlist")}
