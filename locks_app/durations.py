@@ -1,38 +1,53 @@
-"""Durations as operators type and read them: ``90m``, ``1h``, ``1h30m``, ``2d``, ``until-ended``."""
+"""Durations as operators type and read them: the one grammar of every command, form and setting
+of the project (tokens_app's commands use it too).
+
+A duration is one or more parts, each a whole number and a unit: ``s`` (seconds), ``m``
+(minutes), ``h`` (hours), ``d`` (days) or ``w`` (weeks): ``90s``, ``30m``, ``6h``, ``2d``,
+``1w``, ``1h30m``, ``1h 30m``, ``1d 12h``. Spaces are ignored and case does not matter; the
+sum must be more than zero. Where a lock asks for it (``until_ended=True``), ``until-ended``
+(also ``until_ended``, ``none``, ``forever``) names a lock without expiry and reads as ``None``.
+"""
 
 import datetime
 import re
 
 UNTIL_ENDED = ("until-ended", "until_ended", "none", "forever")
-_PART = re.compile(r"(\d+)\s*([dhms])")
-_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_PART = re.compile(r"(\d+)([smhdw])")
+EXAMPLES = "90s, 30m, 6h, 1h30m, 2d or 1w"
 # Longer than any lock should run and short enough that every expiration is a valid date.
 LONGEST = datetime.timedelta(days=3650)
 
 
-def parse_duration(text: str) -> datetime.timedelta | None:
-    """The duration ``text`` names; ``None`` for "until-ended". ``ValueError`` (one line) for
-    anything else, including zero and negative durations."""
+def parse_duration(
+    text: str, *, until_ended: bool = False, longest: datetime.timedelta | None = LONGEST
+) -> datetime.timedelta | None:
+    """The duration ``text`` names; ``None`` for "until-ended" when ``until_ended`` allows it.
+    ``ValueError`` (one line) for anything else: garbage, zero, and more than ``longest``
+    (``None``: no limit but what a ``timedelta`` holds)."""
     cleaned = text.strip().lower()
-    if cleaned in UNTIL_ENDED:
+    if until_ended and cleaned in UNTIL_ENDED:
         return None
     compact = cleaned.replace(" ", "")
     parts = _PART.findall(compact)
-    if not parts or "".join(n + u for n, u in parts) != compact:
-        raise ValueError(
-            f"{text!r} is not a duration: write e.g. 90m, 1h, 1h30m, 2d or until-ended"
-        )
+    if not parts or "".join(number + unit for number, unit in parts) != compact:
+        also = " or until-ended" if until_ended else ""
+        raise ValueError(f"{text!r} is not a duration: write e.g. {EXAMPLES}{also}")
     try:
         duration = sum(
-            (datetime.timedelta(**{_UNITS[unit]: int(number)}) for number, unit in parts),
-            datetime.timedelta(),
+            (datetime.timedelta(**{UNITS[unit]: int(number)}) for number, unit in parts), datetime.timedelta()
         )
     except OverflowError:
-        duration = LONGEST * 2
-    if duration <= datetime.timedelta():
-        raise ValueError(f"{text!r} is not a positive duration")
-    if duration > LONGEST:
-        raise ValueError(f"{text!r} is longer than ten years: write until-ended for a lock without expiry")
+        duration = None
+    if duration is not None and duration <= datetime.timedelta():
+        raise ValueError(f"{text!r} is not a positive duration: it must be more than zero")
+    if duration is None or (longest is not None and duration > longest):
+        if longest is None:
+            limit = "too long to be a duration"
+        else:
+            limit = "longer than ten years" if longest == LONGEST else f"longer than {format_duration(longest)}"
+        hint = ": write until-ended for a lock without expiry" if until_ended else ""
+        raise ValueError(f"{text!r} is {limit}{hint}")
     return duration
 
 

@@ -1,19 +1,13 @@
 """Forms of the lock panel and the lock list; each names the object by its key."""
 
-import datetime
-
 from django import forms
 
 from . import keys, lockables
+from .durations import parse_duration
 from .models import LockToken
 
-DURATIONS = {
-    "1h": datetime.timedelta(hours=1),
-    "8h": datetime.timedelta(hours=8),
-    "until-ended": None,
-}
+# The values are durations of the project's one grammar (see durations.py), read by it.
 DURATION_CHOICES = [("1h", "1 hour"), ("8h", "8 hours"), ("until-ended", "until ended")]
-EXTENSIONS = {"1h": datetime.timedelta(hours=1), "2h": datetime.timedelta(hours=2), "8h": datetime.timedelta(hours=8)}
 EXTENSION_CHOICES = [("1h", "1 hour"), ("2h", "2 hours"), ("8h", "8 hours")]
 
 
@@ -33,14 +27,14 @@ class DurationForm(ObjectForm):
     duration = forms.ChoiceField(choices=DURATION_CHOICES, initial="1h")
 
     def clean_duration(self):
-        return DURATIONS[self.cleaned_data["duration"]]
+        return parse_duration(self.cleaned_data["duration"], until_ended=True)
 
 
 class ExtendForm(ObjectForm):
     by = forms.ChoiceField(choices=EXTENSION_CHOICES, initial="1h")
 
     def clean_by(self):
-        return EXTENSIONS[self.cleaned_data["by"]]
+        return parse_duration(self.cleaned_data["by"])
 
 
 class UsernamesForm(ObjectForm):

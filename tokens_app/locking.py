@@ -9,7 +9,8 @@ from django.conf import settings
 
 from locks_app import lockables
 
-from .management.options import CampaignCommand, campaign_name
+from .management.arguments import campaign_name
+from .management.base import CampaignCommand
 from .models import CHANGE_CAMPAIGN, Campaign
 
 

@@ -1,8 +1,12 @@
-"""What the lock tests share: users with permissions, and groups as the lockable objects (any
-model will do; groups keep locks_app's tests free of the campaign model)."""
+"""What the lock tests share: users with permissions, groups as the lockable objects (any
+model will do; groups keep locks_app's tests free of the campaign model), a campaign for the
+tests of where the two apps meet, and ``run`` for the command tests."""
+
+from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
+from django.core.management import call_command
 
 
 @pytest.fixture
@@ -33,3 +37,24 @@ def group(db, groups_lockable):
 @pytest.fixture
 def other_group(db, groups_lockable):
     return Group.objects.create(name="calibration")
+
+
+@pytest.fixture
+def campaign(db):
+    """A campaign row (no tokens): the lockable object where locks_app meets tokens_app."""
+    from tokens_app.models import Campaign
+
+    return Campaign.objects.create(token_type="pref_cal1", database="tokens")
+
+
+@pytest.fixture
+def run():
+    """``run(name, *args)``: run a management command in-process; what it printed on stdout,
+    stripped of the last newline."""
+
+    def run_command(*args) -> str:
+        out = StringIO()
+        call_command(*args, stdout=out)
+        return out.getvalue().strip()
+
+    return run_command

@@ -2,10 +2,9 @@
 
 import datetime
 import json
-from io import StringIO
+import re
 
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from locks_app import tokens, utils
@@ -26,18 +25,7 @@ def bob(make_user):
     return make_user("bob", "change_campaign", "change_group")
 
 
-@pytest.fixture
-def campaign(db):
-    return Campaign.objects.create(token_type="pref_cal1", database="tokens")
-
-
-def run(*args):
-    out = StringIO()
-    call_command(*args, stdout=out)
-    return out.getvalue()
-
-
-def test_lock_list_extend_unlock_by_key(alice, bob, group):
+def test_lock_list_extend_unlock_by_key(alice, bob, group, run):
     key = f"auth.group:{group.pk}"
     assert "Locked" in run("lock", key, "--user", "alice", "--duration", "1h30m", "--share", "bob")
     assert TokenUtility().get(group).principal_ids == {"alice", "bob"}
@@ -56,7 +44,7 @@ def test_lock_list_extend_unlock_by_key(alice, bob, group):
     assert TokenUtility().get(group) is None
 
 
-def test_campaigns_by_type_and_database(alice, bob, campaign):
+def test_campaigns_by_type_and_database(alice, bob, campaign, run):
     """#15: operators name a campaign as every other command does."""
     other = Campaign.objects.create(token_type="pref_cal1", database="elsewhere")
     run("lock", "--type", "pref_cal1", "--user", "alice", "--duration", "2h")
@@ -72,7 +60,7 @@ def test_campaigns_by_type_and_database(alice, bob, campaign):
         "unlock", "--type", "pref_cal1", "--database", "elsewhere", "--user", "alice")
 
 
-def test_freeze_and_refusals(alice, bob, group, other_group):
+def test_freeze_and_refusals(alice, bob, group, other_group, run):
     key = f"auth.group:{group.pk}"
     assert "for good" in run("freeze", key, "--user", "alice", "--permanent")
     with pytest.raises(CommandError, match="frozen since .* by alice"):
@@ -83,7 +71,7 @@ def test_freeze_and_refusals(alice, bob, group, other_group):
         run("freeze", f"auth.group:{other_group.pk}", "--user", "bob")
 
 
-def test_a_user_without_permissions_cannot_lock(make_user, campaign):
+def test_a_user_without_permissions_cannot_lock(make_user, campaign, run):
     """#11 finding 5, from the command line: no lock, and "until ended" needs its permission."""
     make_user("nobody")
     with pytest.raises(CommandError, match="tokens_app.change_campaign"):
@@ -96,7 +84,7 @@ def test_a_user_without_permissions_cannot_lock(make_user, campaign):
     assert not LockToken.objects.exists()
 
 
-def test_only_lockable_models_can_be_named(alice, campaign):
+def test_only_lockable_models_can_be_named(alice, campaign, run):
     """#11 finding 5: a user record cannot be locked, and the answer does not say whether it exists."""
     for key in (f"auth.user:{alice.pk}", "auth.user:999999"):
         with pytest.raises(CommandError, match="names nothing that can be locked here"):
@@ -107,11 +95,13 @@ def test_only_lockable_models_can_be_named(alice, campaign):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["lock", "{key}", "--user", "ghost"], "No active user 'ghost'"),
-        (["lock", "{key}", "--user", ""], "No active user ''"),
-        (["lock", "{key}", "--user", "alice", "--duration", "abc"], "'abc' is not a duration"),
+        (["lock", "{key}", "--user", "ghost"], "no active user 'ghost'"),
+        (["lock", "{key}", "--user", ""], "name the operator with --user NAME"),
+        (["lock", "{key}", "--user", "al\x00ice"], "--user: 'al.x00ice' contains a control character; no user is named so"),
+        (["lock", "{key}", "--user", "alice", "--duration", "abc"], "--duration: 'abc' is not a duration"),
         (["lock", "{key}", "--user", "alice", "--duration=-5m"], "'-5m' is not a duration"),
-        (["lock", "{key}", "--user", "alice", "--duration", "0m"], "not a positive duration"),
+        (["lock", "{key}", "--user", "alice", "--duration", "0m"], "not a positive duration: it must be more than zero"),
+        (["lock", "{key}", "--user", "alice", "--duration", "1.5h"], "'1.5h' is not a duration"),
         (["lock", "{key}", "--user", "alice", "--duration=99999999d"], "longer than ten years"),
         (["lock", "{key}", "--user", "alice", "--duration=" + "9" * 40 + "d"], "longer than ten years"),
         (["lock", "{key}", "--user", "alice", "--duration", "1h\n2h"], "is not a duration"),
@@ -131,13 +121,15 @@ def test_only_lockable_models_can_be_named(alice, campaign):
         (["freeze", "{key}", "--user", "alice", "--duration", "soon"], "is not a duration"),
         (["extend_lock", "{key}", "--user", "alice", "--by=2h"], "neither locked nor frozen"),
         (["extend_lock", "{key}", "--user", "alice", "--by=soon"], "is not a duration"),
-        (["extend_lock", "{key}", "--user", "alice", "--by=until-ended"], "--by takes a duration"),
+        (["extend_lock", "{key}", "--user", "alice", "--by=until-ended"], "--by: 'until-ended' is not a duration"),
+        (["extend_lock", "{key}", "--user", "alice", "--by=0h"], "--by: '0h' is not a positive duration"),
         (["extend_lock", "{key}", "--user", "alice", "--duration=99999999d"], "longer than ten years"),
         (["list_locks", "--type", "nosuch"], "no campaign of type"),
         (["list_locks", "auth.user:1"], "names nothing that can be locked here"),
+        (["list_locks", "--principal", "bob\nalice"], "--principal: 'bob.nalice' contains a control character"),
     ],
 )
-def test_garbage_gives_one_line_errors(alice, campaign, args, message):
+def test_garbage_gives_one_line_errors(alice, campaign, args, message, run):
     args = [arg.format(key=campaign.lock_key) for arg in args]
     with pytest.raises(CommandError, match=message) as raised:
         run(*args)
@@ -148,17 +140,89 @@ def test_garbage_gives_one_line_errors(alice, campaign, args, message):
 @pytest.mark.parametrize("args", [
     ["extend_lock", "tokens_app.campaign:1", "--user", "alice"],
     ["extend_lock", "tokens_app.campaign:1", "--user", "alice", "--by=1h", "--duration=1h"],
-    ["lock", "tokens_app.campaign:1"],
     ["list_locks", "--nosuch"],
 ])
-def test_argument_mistakes_are_usage_errors(alice, args):
+def test_argument_mistakes_are_usage_errors(alice, args, run):
     with pytest.raises(CommandError):
         run(*args)
 
 
-def test_cleanup_locks(monkeypatch):
+def test_cleanup_locks(monkeypatch, run):
     TokenUtility().register(tokens.ExclusiveLock("doc:1", "alice", datetime.timedelta(minutes=1)))
     later = utils.now() + datetime.timedelta(minutes=2)
     monkeypatch.setattr(utils, "now", lambda: later)
-    assert run("cleanup_locks") == "Removed 1 expired token(s) from the indexes.\n"
+    assert run("cleanup_locks") == "Removed 1 expired token(s) from the indexes."
     assert not LockedObject.objects.exists()
+
+
+# -- the operator: one lookup for the commands of both apps -------------------------------------
+
+def test_the_only_superuser_is_the_default_operator(campaign, django_user_model, run):
+    root = django_user_model.objects.create_superuser("root", "", "pw")
+    assert run("lock", "--type", "pref_cal1").startswith("Locked pref_cal1 in tokens for root until ")
+    assert "is now locked until" in run("extend_lock", campaign.lock_key, "--by=1h")
+    assert run("unlock", "--type", "pref_cal1", "--user", "") == "Ended the exclusive lock on pref_cal1 in tokens."
+    assert run("freeze", "--type", "pref_cal1") == "Froze pref_cal1 in tokens until ended."
+    second = django_user_model.objects.create_superuser("second", "", "pw")
+    with pytest.raises(CommandError, match=re.escape(
+        "name the operator with --user NAME (it may be left out only when there is exactly one active superuser)"
+    )):
+        run("unlock", "--type", "pref_cal1")
+    second.is_active = False
+    second.save()
+    assert run("unlock", "--type", "pref_cal1") == "Ended the freeze on pref_cal1 in tokens."
+    assert LockToken.objects.filter(created_by=root).count() == 2
+
+
+def test_without_a_superuser_the_operator_must_be_named(alice, campaign, run):
+    for command in ("lock", "unlock", "freeze", "extend_lock"):
+        extra = ["--by=1h"] if command == "extend_lock" else []
+        with pytest.raises(CommandError, match="name the operator with --user NAME"):
+            run(command, campaign.lock_key, *extra)
+    assert not LockToken.objects.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["lock", "{campaign}"], "user 'viewer' lacks the permission tokens_app.change_campaign to lock pref_cal1 in tokens"),
+    (["lock", "{group}"], "user 'viewer' lacks the permission auth.change_group to lock reprocessing"),
+    (["freeze", "{campaign}"], "user 'viewer' lacks the permission locks_app.freeze_object to freeze pref_cal1 in tokens"),
+])
+def test_an_operator_without_the_commands_permission_is_refused(
+    make_user, campaign, group, settings, run, args, message
+):
+    settings.LOCKABLE_MODELS = ["tokens_app.campaign", "auth.group"]
+    make_user("viewer", "view_campaign", "view_group")
+    args = [arg.format(campaign=campaign.lock_key, group=f"auth.group:{group.pk}") for arg in args]
+    with pytest.raises(CommandError, match=f"^{re.escape(message)}$"):
+        run(*args, "--user", "viewer")
+    assert not LockToken.objects.exists()
+
+
+@pytest.mark.parametrize("command", ["lock", "unlock", "freeze", "extend_lock"])
+def test_an_unknown_or_inactive_user_is_a_clear_error(make_user, campaign, run, command):
+    retired = make_user("retired", "change_campaign", "freeze_object")
+    retired.is_active = False
+    retired.save()
+    extra = ["--by=1h"] if command == "extend_lock" else []
+    for name in ("ghost", "retired"):
+        with pytest.raises(CommandError, match=f"^no active user '{name}'$"):
+            run(command, campaign.lock_key, "--user", name, *extra)
+    assert not LockToken.objects.exists()
+
+
+def test_every_command_of_both_apps_is_an_operator_command_declaring_its_permission(campaign):
+    from django.core.management import get_commands, load_command_class
+
+    from locks_app.management.base import OperatorCommand
+
+    commands = {name: load_command_class(app, name) for name, app in get_commands().items()
+                if app in ("tokens_app", "locks_app")}
+    assert all(isinstance(command, OperatorCommand) for command in commands.values())
+    declared = {name: command.required_permission(campaign) for name, command in commands.items()
+                if command.takes_operator}
+    assert declared == {
+        "lock": "tokens_app.change_campaign", "freeze": "locks_app.freeze_object", "unlock": None, "extend_lock": None,
+        **{name: "tokens_app.change_campaign" for name in (
+            "add_token_view", "archive_tokens", "attach_to_tokens", "create_tokenset", "delete_tokens", "purge_tokens",
+            "reset_tokens", "resume_operation", "scrub_tokens", "seed_demo", "set_token_field", "set_token_status")},
+    }

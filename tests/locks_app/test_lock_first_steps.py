@@ -5,10 +5,9 @@ the kinds, and the admin is tokenportal's."""
 import datetime
 import json
 import re
-from io import StringIO
 
 import pytest
-from django.core.management import call_command, load_command_class
+from django.core.management import load_command_class
 from django.urls import reverse
 
 from locks_app.forms import DURATION_CHOICES, DurationForm
@@ -20,18 +19,7 @@ pytestmark = pytest.mark.django_db
 HOUR = datetime.timedelta(hours=1)
 
 
-@pytest.fixture
-def campaign(db):
-    return Campaign.objects.create(token_type="pref_cal1", database="tokens")
-
-
-def run(*args):
-    out = StringIO()
-    call_command(*args, stdout=out)
-    return out.getvalue().strip()
-
-
-def test_the_lock_command_defaults_to_one_hour_as_the_browser_does(make_user, campaign):
+def test_the_lock_command_defaults_to_one_hour_as_the_browser_does(make_user, campaign, run):
     make_user("operator", "change_campaign")  # may not lock until ended: the default must not need it
     said = run("lock", "--type", "pref_cal1", "--user", "operator")
     token = TokenUtility().get(campaign)
@@ -42,7 +30,7 @@ def test_the_lock_command_defaults_to_one_hour_as_the_browser_does(make_user, ca
     assert "for 1 hour unless --duration" in usage and "(default 1h, as the browser offers" in usage
 
 
-def test_freeze_still_defaults_to_until_ended_as_the_browser_does(make_user, campaign):
+def test_freeze_still_defaults_to_until_ended_as_the_browser_does(make_user, campaign, run):
     make_user("alice", "change_campaign", "freeze_object")
     assert run("freeze", "--type", "pref_cal1", "--user", "alice") == "Froze pref_cal1 in tokens until ended."
     assert TokenUtility().get(campaign).row.get_kind_display() == "freeze"
@@ -50,7 +38,7 @@ def test_freeze_still_defaults_to_until_ended_as_the_browser_does(make_user, cam
     assert "(default until-ended, as the browser offers" in usage
 
 
-def test_list_locks_names_the_campaign(make_user, campaign):
+def test_list_locks_names_the_campaign(make_user, campaign, run):
     make_user("alice", "change_campaign", "freeze_object")
     other = Campaign.objects.create(token_type="pref_targ1", database="tokens")
     run("lock", "--type", "pref_cal1", "--user", "alice")
@@ -69,7 +57,7 @@ def test_list_locks_names_the_campaign(make_user, campaign):
     assert f"{key}\texclusive lock\talice\t" in run("list_locks")
 
 
-def test_the_admin_is_tokenportals_and_names_locked_campaigns(admin_client, make_user, campaign):
+def test_the_admin_is_tokenportals_and_names_locked_campaigns(admin_client, make_user, campaign, run):
     make_user("alice", "change_campaign")
     run("lock", "--type", "pref_cal1", "--user", "alice")
     index = admin_client.get(reverse("admin:index")).content.decode()
@@ -80,7 +68,7 @@ def test_the_admin_is_tokenportals_and_names_locked_campaigns(admin_client, make
         assert "pref_cal1 in tokens" in page and campaign.lock_key in page, model
 
 
-def test_no_kind_is_called_endable(client, make_user, campaign):
+def test_no_kind_is_called_endable(client, make_user, campaign, run):
     staff = make_user("staffer", "change_campaign", "freeze_object")
     staff.is_staff = True
     staff.save()
@@ -130,7 +118,7 @@ def test_names_of_many_keys_take_one_query_per_model_and_keep_garbage_as_keys(ca
     }
 
 
-def test_the_admin_names_a_page_of_locks_without_a_query_per_lock(admin_client, make_user, campaign):
+def test_the_admin_names_a_page_of_locks_without_a_query_per_lock(admin_client, make_user, campaign, run):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

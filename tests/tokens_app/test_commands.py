@@ -112,7 +112,7 @@ def test_create_tokenset_options_and_progress(couch_db, operator, gateway, tmp_p
     out, err = run(
         "create_tokenset", "--config", EXAMPLES / "pref_cal1.json", "--srmlist", EXAMPLES / "L229507.srmlist",
         "--database", couch_db, "--type", "json_step", "--slice-size", "10", "--id-prefix", "CH",
-        "--key-name", "FIRSTSB", "--srm-file-name", "links.txt", "--link-flavor", "gsiftp", "--attach", str(parset),
+        "--key-name", "FIRSTSB", "--srm-attachment", "links.txt", "--link-flavor", "gsiftp", "--attach", str(parset),
         "--batch-size", "5",
     )
     campaign = Campaign.objects.get(token_type="json_step", database=couch_db)
@@ -123,6 +123,16 @@ def test_create_tokenset_options_and_progress(couch_db, operator, gateway, tmp_p
     assert set(first["_attachments"]) == {"links.txt", "cal.parset"}
     links, _ = gateway.get_attachment(couch_db, first["_id"], "links.txt")
     assert links.startswith(b"gsiftp://")
+
+
+def test_the_srm_attachment_option_keeps_its_old_name():
+    parser = load_command_class("tokens_app", "create_tokenset").create_parser("manage.py", "create_tokenset")
+    required = ["--config", "c", "--srmlist", "s"]
+    for option in ("--srm-attachment", "--srm-file-name"):
+        assert parser.parse_args([*required, option, "links.txt"]).srm_attachment == "links.txt"
+    assert parser.parse_args(required).srm_attachment == "srm.txt"
+    usage = " ".join(parser.format_help().split())
+    assert "--srm-attachment NAME, --srm-file-name NAME the SRM attachment name" in usage
 
 
 def test_create_tokenset_single_batch_draws_no_progress_bar(campaign, couch_db):
@@ -151,6 +161,9 @@ def test_bulk_operations_draw_progress_when_more_than_one_batch_is_written(campa
     (["--link-flavor", "ftp"], "--link-flavor: invalid choice: 'ftp'"),
     (["--attach", "nothing.txt"], "no such file: nothing.txt"),
     (["--user", "ghost"], "no active user 'ghost'"),
+    (["--user", "op\x7f"], "--user: 'op.x7f' contains a control character; no user is named so"),
+    (["--srm-attachment", "_srm.txt"], "'_srm.txt' starts with '_'"),
+    (["--srm-file-name", "srm\x01.txt"], "contains control characters"),
 ])
 def test_create_tokenset_refuses_bad_arguments(args, message, couch_db, operator):
     base = {"--config": str(EXAMPLES / "pref_cal1.yaml"), "--srmlist": str(EXAMPLES / "L229507.srmlist")}
@@ -208,6 +221,15 @@ def test_the_only_superuser_is_the_default_operator(campaign, couch_db, django_u
     run("set_token_status", "--type", TYPE, "--database", couch_db, "--view", "todo", "queued", "--user", "second")
 
 
+def test_an_operator_without_the_change_permission_or_unknown_is_refused(campaign, couch_db, django_user_model):
+    django_user_model.objects.create_user("viewer", "", "pw")
+    with pytest.raises(CommandError, match="^user 'viewer' lacks the permission tokens_app.change_campaign to change "
+                                           "campaigns$"):
+        run("set_token_status", "--type", TYPE, "--database", couch_db, "--view", "todo", "queued", "--user", "viewer")
+    with pytest.raises(CommandError, match="^no active user 'ghost'$"):
+        run("set_token_status", "--type", TYPE, "--database", couch_db, "--view", "todo", "queued", "--user", "ghost")
+
+
 def test_a_lock_of_another_user_refuses_the_change(campaign, couch_db, django_user_model, gateway):
     django_user_model.objects.create_user("alice", "", "pw")
     TokenUtility().register(ExclusiveLock(campaign, "alice"))
@@ -258,11 +280,24 @@ def test_scrub_tokens_resets_only_old_locks(campaign, couch_db, gateway):
 
 @pytest.mark.parametrize("age, message", [
     ("6x", "'6x' is not a duration"), ("-1h", "'-1h' is not a duration"), ("0h", "must be more than zero"),
-    ("", "'' is not a duration"), ("1h30", "'1h30' is not a duration"),
+    ("", "'' is not a duration"), ("1h30", "'1h30' is not a duration"), ("1.5h", "'1.5h' is not a duration"),
+    ("until-ended", "'until-ended' is not a duration"), ("9" * 40 + "w", "too long to be a duration"),
 ])
 def test_scrub_tokens_refuses_bad_ages(age, message, campaign, couch_db):
     with pytest.raises(CommandError, match=f"--older-than: .*{message}"):
         run("scrub_tokens", "--type", TYPE, "--database", couch_db, f"--older-than={age}")
+
+
+@pytest.mark.parametrize("age, seconds", [
+    ("90s", 90), ("30m", 1800), ("6h", 6 * 3600), ("2d", 2 * 86400), ("1w", 7 * 86400), ("1h30m", 5400),
+    # Forms only the lock commands accepted before the grammar was one: spaces, any case.
+    ("1h 30m", 5400), (" 2H ", 7200), ("1 w 1 d", 8 * 86400),
+    # An age is not capped at ten years as a lock is.
+    ("5000d", 5000 * 86400),
+])
+def test_scrub_tokens_reads_ages_with_the_one_duration_grammar(age, seconds):
+    parser = load_command_class("tokens_app", "scrub_tokens").create_parser("manage.py", "scrub_tokens")
+    assert parser.parse_args(["--type", TYPE, f"--older-than={age}"]).older_than.total_seconds() == seconds
 
 
 def test_set_token_status_and_field(campaign, couch_db, gateway):

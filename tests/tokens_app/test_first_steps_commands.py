@@ -107,7 +107,7 @@ def test_simulate_pilots_counts_along_on_a_design_document_without_the_overview_
 def test_the_progress_bar_draws_a_frame_only_when_the_count_moves():
     from django.core.management.base import OutputWrapper
 
-    from tokens_app.management.options import ProgressBar
+    from tokens_app.management.progress import ProgressBar
 
     stream = io.StringIO()
     with ProgressBar(OutputWrapper(stream), batch_size=1, total=10) as progress:

@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
-
 from ...utility import TokenUtility
+from ..base import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Remove expired locks and freezes from the indexes (registrations also do it; run it from cron like clearsessions)."
 
     def handle(self, *args, **options):

@@ -3,6 +3,7 @@ import json
 from ...durations import format_duration
 from ...keys import object_key
 from ...utility import TokenUtility
+from ..arguments import name_type
 from ..base import ObjectCommand
 
 
@@ -15,16 +16,16 @@ class Command(ObjectCommand):
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
-        parser.add_argument("--principal", help="only the tokens this principal (username) holds")
+        parser.add_argument("--principal", type=name_type("principal"), help="only the locks this principal (username) holds")
         parser.add_argument("--json", action="store_true", help="one JSON array instead of a table")
 
     def handle(self, *args, **options):
         obj = self.target(options)
-        tokens = TokenUtility().filter(principal_id=options["principal"])
+        lock_tokens = TokenUtility().filter(principal_id=options["principal"])
         if obj is not None:
             key = object_key(obj)
-            tokens = (token for token in tokens if token.object_key == key)
-        rows = [self.described(token) for token in tokens]
+            lock_tokens = (lock_token for lock_token in lock_tokens if lock_token.object_key == key)
+        rows = [self.described(lock_token) for lock_token in lock_tokens]
         if options["json"]:
             self.stdout.write(json.dumps(rows, indent=2))
             return
@@ -35,18 +36,18 @@ class Command(ObjectCommand):
             self.stdout.write(f"{row['name']}\t{row['kind_label']}\t{held}\t{row['remaining']}\t{row['object']}")
 
     @staticmethod
-    def described(token) -> dict:
-        row = token.row
-        remaining = token.remaining_duration if hasattr(token, "end") else None
+    def described(lock_token) -> dict:
+        row = lock_token.row
+        remaining = lock_token.remaining_duration if hasattr(lock_token, "end") else None
         return {
-            "object": token.object_key,
+            "object": lock_token.object_key,
             # What operators call the object (a campaign's "pref_cal1 in tokens"); the key if it is gone.
-            "name": str(token.context),
+            "name": str(lock_token.context),
             "kind": row.kind,
             "kind_label": row.get_kind_display(),
             "principals": sorted(row.principal_ids),
             "started": row.started.isoformat(),
             "expiration": row.expiration.isoformat() if row.expiration else None,
-            "created_by": token.creator.get_username() if token.creator else None,
+            "created_by": lock_token.creator.get_username() if lock_token.creator else None,
             "remaining": format_duration(remaining),
         }

@@ -10,7 +10,7 @@ import argparse
 
 from tokens_app.conditions import ConditionError
 from tokens_app.design import validate_condition
-from tokens_app.management.options import CampaignCommand
+from tokens_app.management.base import CampaignCommand
 from tokens_app.services import add_view
 
 

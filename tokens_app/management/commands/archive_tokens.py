@@ -10,7 +10,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from tokens_app.management.options import CampaignCommand
+from tokens_app.management.base import CampaignCommand
 from tokens_app.models import Operation
 from tokens_app.services import archive_file_name, archive_tokens
 

@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
-from tokens_app.management.options import CampaignCommand, ProgressBar, read_file
+from tokens_app.management.arguments import read_file
+from tokens_app.management.base import CampaignCommand
+from tokens_app.management.progress import ProgressBar
 from tokens_app.models import Operation
 from tokens_app.services import attach_file
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from tokens_app.management.options import CampaignCommand, ProgressBar, creation_summary, positive_int, read_file
+from tokens_app.management.arguments import positive_int, read_file
+from tokens_app.management.base import CampaignCommand, creation_summary
+from tokens_app.management.progress import ProgressBar
 from tokens_app.srm import AS_GIVEN, LINK_FLAVORS
 
 
@@ -27,8 +29,9 @@ class Command(CampaignCommand):
         parser.add_argument("--id-prefix", default="SB", help="token ids end in PREFIX + key (default SB)")
         parser.add_argument("--key-name", default="STARTSB", help="the token field holding the key (default STARTSB)")
         parser.add_argument(
-            "--srm-file-name", default="srm.txt", metavar="NAME",
-            help="the attachment holding each token's links (default srm.txt)",
+            "--srm-attachment", "--srm-file-name", dest="srm_attachment", default="srm.txt", metavar="NAME",
+            help="the SRM attachment name: each token's links are attached to it under this name (default srm.txt; "
+            "--srm-file-name is its old name)",
         )
         parser.add_argument(
             "--link-flavor", choices=LINK_FLAVORS, default=AS_GIVEN,
@@ -63,7 +66,7 @@ class Command(CampaignCommand):
             slice_size=options["slice_size"],
             id_prefix=options["id_prefix"],
             key_name=options["key_name"],
-            file_upload=options["srm_file_name"],
+            file_upload=options["srm_attachment"],  # GRID_LRT's name for the SRM attachment name
             link_flavor=options["link_flavor"],
             attachments=attachments,
             allow_mixed=options["allow_mixed"],

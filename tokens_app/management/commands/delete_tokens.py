@@ -1,6 +1,7 @@
 """``manage.py delete_tokens``: remove tokens from CouchDB (the campaign and its views stay)."""
 
-from tokens_app.management.options import CampaignCommand, ProgressBar
+from tokens_app.management.base import CampaignCommand
+from tokens_app.management.progress import ProgressBar
 from tokens_app.models import Operation
 from tokens_app.services import delete_tokens
 

@@ -3,7 +3,8 @@
 The Campaign row stays, marked purged, as the record of what was run.
 """
 
-from tokens_app.management.options import CampaignCommand, ProgressBar
+from tokens_app.management.base import CampaignCommand
+from tokens_app.management.progress import ProgressBar
 from tokens_app.models import Operation
 from tokens_app.services import purge_campaign
 

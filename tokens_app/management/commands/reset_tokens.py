@@ -1,6 +1,7 @@
 """``manage.py reset_tokens``: put tokens back in todo so pilots run them again."""
 
-from tokens_app.management.options import CampaignCommand, ProgressBar
+from tokens_app.management.base import CampaignCommand
+from tokens_app.management.progress import ProgressBar
 from tokens_app.models import Operation
 from tokens_app.services import reset_tokens
 

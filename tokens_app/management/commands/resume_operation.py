@@ -6,9 +6,10 @@ has lapsed; its work is safe to run again, and a worker completes it.
 
 from django.core.management.base import CommandError
 
-from tokens_app.management.options import CampaignCommand, positive_int
+from tokens_app.management.arguments import positive_int
+from tokens_app.management.base import CampaignCommand
 from tokens_app.models import Operation
-from tokens_app.services import ServiceError, runs
+from tokens_app.services import runs
 
 
 class Command(CampaignCommand):
@@ -16,18 +17,12 @@ class Command(CampaignCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("operation", type=positive_int, metavar="ID", help="the operation's number")
-        parser.add_argument(
-            "--user", metavar="NAME",
-            help="the operator (a portal user); may be left out when there is exactly one superuser",
-        )
+        self.add_operator_argument(parser)
 
     def handle(self, *args, **options):
         try:
             operation = Operation.objects.get(pk=options["operation"])
         except Operation.DoesNotExist:
             raise CommandError(f"no operation #{options['operation']}") from None
-        try:
-            runs.resume_operation(operation, self.operator(options))
-        except ServiceError as exc:
-            raise CommandError(str(exc)) from None
+        runs.resume_operation(operation, self.operator(options))
         self.stdout.write(f"Operation #{operation.pk} ({operation.get_action_display()} of {operation.target}) is queued again.")

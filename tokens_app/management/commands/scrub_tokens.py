@@ -4,9 +4,14 @@ A pilot that dies (killed by the batch system, node lost) leaves its token locke
 token locked for longer than any job runs belongs to such a pilot and is put back in todo.
 """
 
-from tokens_app.management.options import CampaignCommand, ProgressBar, duration
+from locks_app.management.arguments import duration_type
+from tokens_app.management.base import CampaignCommand
+from tokens_app.management.progress import ProgressBar
 from tokens_app.models import Operation
 from tokens_app.services import scrub_stale
+
+# Any age a timedelta holds: a lock's ten-year cap is no limit for how long tokens have been locked.
+age = duration_type(longest=None)
 
 
 class Command(CampaignCommand):
@@ -15,8 +20,8 @@ class Command(CampaignCommand):
     def add_arguments(self, parser):
         super().add_arguments(parser)
         parser.add_argument(
-            "--older-than", type=duration, required=True, metavar="AGE",
-            help="how long a token must have been locked: 90s, 30m, 6h, 2d, 1w, 1h30m",
+            "--older-than", type=age, required=True, metavar="AGE",
+            help="how long a token must have been locked: 90s, 30m, 6h, 2d, 1w, 1h30m or '1h 30m'",
         )
 
     def handle(self, *args, **options):

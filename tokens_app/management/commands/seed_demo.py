@@ -10,7 +10,9 @@ import shlex
 
 from django.conf import settings
 
-from tokens_app.management.options import CampaignCommand, ProgressBar, creation_summary, read_file
+from tokens_app.management.arguments import read_file
+from tokens_app.management.base import CampaignCommand, creation_summary
+from tokens_app.management.progress import ProgressBar
 
 EXAMPLES = settings.BASE_DIR / "examples"
 DEMO_CONFIG = "pref_cal1.yaml"

@@ -1,6 +1,8 @@
 """``manage.py set_token_field FIELD VALUE``: set one field on tokens (GRID_LRT's add_keys_to_list)."""
 
-from tokens_app.management.options import CampaignCommand, ProgressBar, field_value
+from tokens_app.management.arguments import field_value
+from tokens_app.management.base import CampaignCommand
+from tokens_app.management.progress import ProgressBar
 from tokens_app.models import Operation
 from tokens_app.services import set_field
 

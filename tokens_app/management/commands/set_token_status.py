@@ -3,7 +3,8 @@
 Changing the status of every token of a campaign asks for confirmation first.
 """
 
-from tokens_app.management.options import CampaignCommand, ProgressBar
+from tokens_app.management.base import CampaignCommand
+from tokens_app.management.progress import ProgressBar
 from tokens_app.models import Operation
 from tokens_app.services import set_status
 

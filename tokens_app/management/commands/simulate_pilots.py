@@ -11,7 +11,9 @@ from django.core.management.base import CommandError
 
 from tokens_app.couch import CouchError, get_gateway, shown
 from tokens_app.design import design_doc_id
-from tokens_app.management.options import CampaignCommand, ProgressBar, fraction, positive_int, seconds
+from tokens_app.management.arguments import fraction, positive_int, seconds
+from tokens_app.management.base import CampaignCommand
+from tokens_app.management.progress import ProgressBar
 from tokens_app.models import Campaign
 from tokens_app.pilots import CouchAccess, simulate
 from tokens_app.selectors import overview_counts
@@ -19,7 +21,7 @@ from tokens_app.selectors import overview_counts
 
 class Command(CampaignCommand):
     help = "Run simulated PiCaS pilots on a campaign until no todo token is left."
-    mutating = False
+    takes_operator = False
 
     def add_arguments(self, parser):
         super().add_arguments(parser)

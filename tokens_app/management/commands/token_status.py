@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 
 from tokens_app.couch import CouchError, get_gateway
 from tokens_app.design import STATE_NAMES, design_doc_id
-from tokens_app.management.options import CampaignCommand
+from tokens_app.management.base import CampaignCommand
 from tokens_app.models import Campaign
 from tokens_app.selectors import counted_type, overview_counts
 from tokens_app.services.layout import ensure_portal_design
@@ -27,7 +27,7 @@ class Command(CampaignCommand):
         "Show how many tokens are todo, locked, done and error: of one campaign (--type), "
         "or of every campaign the portal knows, one line each."
     )
-    mutating = False
+    takes_operator = False
     type_required = False
 
     def add_arguments(self, parser):

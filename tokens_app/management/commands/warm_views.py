@@ -3,13 +3,14 @@ needs them (a page would wait for the build, up to minutes on a large database).
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from tokens_app.couch import CouchError
 from tokens_app.health import build_view, campaign_databases, design_views, gateway_with_timeout
+from tokens_app.management.base import PortalCommand
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = (
         "Build every view of every design document in every CouchDB database holding a campaign. "
         "Run it after creating campaigns (and after upgrading the portal), before users open the pages."
