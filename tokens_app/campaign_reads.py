@@ -377,8 +377,26 @@ def srmlist_head(campaign, lines: int) -> dict:
     return {"lines": head, "count": count}
 
 
-def shared(campaign, name: str, read, *, at: float | None):
-    """``read()`` of a whole campaign (its error documents, finishing times, error groups, every
+# The reads of a whole campaign, by name: shared by everyone watching, and made again in the
+# background by a task worker (:func:`whole_campaign`).
+WHOLE_CAMPAIGN_READS = {
+    "error_scan": lambda campaign: error_scan(campaign),
+    "done_times": lambda campaign: done_times(campaign),
+    "error_summary": lambda campaign: selectors.error_summary(campaign),
+    "map": lambda campaign: subband_map(token_states(campaign)),
+}
+
+
+def whole_campaign(campaign, name: str, *, at: float | None):
+    """One of :data:`WHOLE_CAMPAIGN_READS`, shared as :func:`shared` says, except that a read
+    that is due while an earlier one is kept is made again by a task worker: the page shows
+    the earlier one (a snapshot or two behind) and never waits on a walk that grows with the
+    campaign. Only the first read of a campaign is made by a request."""
+    return shared(campaign, name, lambda: WHOLE_CAMPAIGN_READS[name](campaign), at=at, background=True)
+
+
+def shared(campaign, name: str, read, *, at: float | None, background: bool = False):
+    """``read()`` of a campaign (its error documents, finishing times, error groups, every
     token's state for the map, a page of its table), shared by everyone watching through the
     cache: twenty open pages cost CouchDB what one does.
 
@@ -387,26 +405,63 @@ def shared(campaign, name: str, read, *, at: float | None):
     ``took / READ_SHARE`` seconds have passed since it was made: a walk over every token of a
     big campaign runs at most that share of the time, however fast the pilots move the counts
     (the page shows it a little behind the counts meanwhile), unless the portal changed the
-    campaign since (:func:`expire`). One request re-reads; the others show the read they have.
-    Without a snapshot yet, read directly."""
+    campaign since (:func:`expire`). One request re-reads (or, with ``background``, hands the
+    read to a task worker); the others show the read they have. Without a snapshot yet, read
+    directly."""
     if at is None or campaign.pk is None:
         return read()
-    key, expired_key = f"tokenportal:reads:{name}:{campaign.pk}", _expired_key(campaign)
+    key, expired_key = _read_key(campaign.pk, name), _expired_key(campaign)
     found = cache.get_many([key, expired_key])
     kept, expired = found.get(key), found.get(expired_key, 0)
-    if kept is not None and (kept["at"] == at or (time.time() < kept["next"] and kept["read"] >= expired)):
+    if kept is None:
+        return _read_and_keep(key, read, at)
+    if kept["at"] == at or (time.time() < kept["next"] and kept["read"] >= expired):
         return kept["value"]
-    if kept is not None and not cache.add(f"{key}:busy", True, READ_BUSY_SECONDS):
+    if not cache.add(f"{key}:busy", True, READ_BUSY_SECONDS):
+        return kept["value"]
+    if background and _hand_over(campaign, name, at):
         return kept["value"]
     try:
-        started, now = time.monotonic(), time.time()
-        value = read()
-        took = time.monotonic() - started
-        cache.set(key, {"value": value, "at": at, "read": now, "next": now + took / READ_SHARE}, SHARED_READ_SECONDS)
+        return _read_and_keep(key, read, at)
     finally:
-        if kept is not None:
-            cache.delete(f"{key}:busy")
+        cache.delete(f"{key}:busy")
+
+
+def remake(campaign_id: int, name: str, at: float) -> None:
+    """Make the shared read ``name`` of a campaign again (the ``refresh_campaign_read`` task),
+    then let the next due request hand it over again."""
+    from tokens_app.models import Campaign
+
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    key = _read_key(campaign_id, name)
+    try:
+        if campaign is not None and name in WHOLE_CAMPAIGN_READS:
+            _read_and_keep(key, lambda: WHOLE_CAMPAIGN_READS[name](campaign), at)
+    finally:
+        cache.delete(f"{key}:busy")
+
+
+def _read_and_keep(key: str, read, at: float):
+    started, now = time.monotonic(), time.time()
+    value = read()
+    took = time.monotonic() - started
+    cache.set(key, {"value": value, "at": at, "read": now, "next": now + took / READ_SHARE}, SHARED_READ_SECONDS)
     return value
+
+
+def _hand_over(campaign, name: str, at: float) -> bool:
+    """Queue the read for a task worker; False with a backend that would run it inside this
+    request (the immediate one: tests and single-process setups read inline instead)."""
+    from tokens_app.tasks import refresh_campaign_read, runs_apart
+
+    if not runs_apart(refresh_campaign_read):
+        return False
+    refresh_campaign_read.enqueue(campaign.pk, name, at)
+    return True
+
+
+def _read_key(campaign_id: int, name: str) -> str:
+    return f"tokenportal:reads:{name}:{campaign_id}"
 
 
 def expire(campaign) -> None:

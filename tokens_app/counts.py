@@ -216,11 +216,9 @@ def _hand_over(database: str) -> None:
     """Queue the slow refresh for a task worker; never with a backend that runs tasks inside
     the request (the immediate one, used by tests and single-process setups): that would make
     this request wait for the full query, which is what the hand-over avoids."""
-    from django_tasks.backends.immediate import ImmediateBackend
+    from tokens_app.tasks import refresh_counts, runs_apart
 
-    from tokens_app.tasks import refresh_counts
-
-    if not isinstance(refresh_counts.get_backend(), ImmediateBackend):
+    if runs_apart(refresh_counts):
         refresh_counts.enqueue(database)
 
 

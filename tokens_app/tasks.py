@@ -8,8 +8,9 @@ the queued row does the work (see :mod:`tokens_app.services.runs`).
 """
 
 from django_tasks import task
+from django_tasks.backends.immediate import ImmediateBackend
 
-from . import counts
+from . import campaign_reads, counts
 from .services import runs
 
 
@@ -29,3 +30,17 @@ def refresh_counts(database: str) -> None:
     """Count the campaigns of ``database`` with the full CouchDB timeout (a query too slow for a
     request, see :mod:`tokens_app.counts`); the snapshot lands in the shared cache."""
     counts.refresh(database)
+
+
+@task()
+def refresh_campaign_read(campaign_id: int, name: str, at: float) -> None:
+    """Make one of a campaign's shared whole-campaign reads again (the map, the error documents,
+    the finishing times, the error groups: see :func:`campaign_reads.whole_campaign`)."""
+    campaign_reads.remake(campaign_id, name, at)
+
+
+def runs_apart(task_function) -> bool:
+    """Whether ``task_function`` runs apart from the request that enqueues it: not with the
+    immediate backend (tests, single-process setups), which would make that request wait for
+    the very work it hands over."""
+    return not isinstance(task_function.get_backend(), ImmediateBackend)

@@ -396,8 +396,8 @@ def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: lis
             campaign, f"page:{hashlib.sha256(view.encode()).hexdigest()[:16]}:{page}",
             lambda: selectors.list_tokens(campaign, view, page=page, per_page=TOKENS_PER_PAGE), at=at)
         listed = sizes.get(view)
-    scan = campaign_reads.shared(campaign, "error_scan", lambda: campaign_reads.error_scan(campaign), at=at)
-    done = campaign_reads.shared(campaign, "done_times", lambda: campaign_reads.done_times(campaign), at=at)
+    scan = campaign_reads.whole_campaign(campaign, "error_scan", at=at)
+    done = campaign_reads.whole_campaign(campaign, "done_times", at=at)
     chart = campaign_reads.completion_buckets(done, scan.finished, counts or {}, now=timezone.now())
     return {
         "sizes": sizes,
@@ -406,7 +406,7 @@ def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: lis
         "search": search,
         "tokens": tokens,
         "pages": max(1, -(-listed // TOKENS_PER_PAGE)) if listed is not None else None,
-        "errors": campaign_reads.shared(campaign, "error_summary", lambda: selectors.error_summary(campaign), at=at),
+        "errors": campaign_reads.whole_campaign(campaign, "error_summary", at=at),
         "hosts": scan,
         "chart": chart,
     }
@@ -482,9 +482,7 @@ class CampaignStatusApiView(SingleObjectMixin, View):
                 }
             wanted = request.GET.get("map")
             if (changed and wanted == "1") or wanted == "now":
-                answer["map"] = campaign_reads.shared(
-                    campaign, "map", lambda: campaign_reads.subband_map(campaign_reads.token_states(campaign)),
-                    at=selectors.counts_state(campaign)["at"])
+                answer["map"] = campaign_reads.whole_campaign(campaign, "map", at=selectors.counts_state(campaign)["at"])
         except CouchError as exc:
             answer.update(counts=None, couch_error=shown_to(str(exc), request.user))
         return JsonResponse(answer)
