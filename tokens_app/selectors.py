@@ -26,6 +26,7 @@ from tokens_app.couch import (
     CouchError,
     CouchRequestError,
     InvalidName,
+    design_name,
     get_gateway,
     shown,
 )
@@ -124,7 +125,7 @@ def counts_state(campaign) -> dict:
 def views_restored(campaign) -> dict | None:
     """``{"views", "at"}`` when the portal put back views of the campaign's ``_design/<type>``
     that another tool had replaced (GRID_LRT's ``add_status_views``), else None."""
-    design = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+    design = get_gateway().get_design(campaign.database, campaign.token_type)
     mark = (design or {}).get(MARKER_FIELD) if is_marked(design) else None
     if not mark or not mark.get("restored_views"):
         return None
@@ -298,7 +299,7 @@ def discovered_designs(database: str | None = None) -> list[dict]:
             {"database": db, "token_type": name, "counted_type": counted_type(name, doc)}
             for doc in docs
             if "todo" in doc.get("views", {})
-            for name in [doc["_id"][len("_design/"):]]
+            for name in [design_name(doc["_id"])]
         ]
 
     found = [design for designs in concurrently(designs_in, databases) for design in designs]
@@ -324,7 +325,7 @@ def counted_type(name: str, design: dict | None) -> str:
 def design_counted_type(database: str, name: str) -> str:
     """:func:`counted_type` of ``_design/<name>`` as it is in ``database`` now (``name`` when
     there is no such design document)."""
-    return counted_type(name, get_gateway().get_doc(database, design_doc_id(name), default=None))
+    return counted_type(name, get_gateway().get_design(database, name))
 
 
 def token_views(campaign) -> list[str]:
@@ -334,7 +335,7 @@ def token_views(campaign) -> list[str]:
     Raises CouchRequestError (404) when ``_design/<type>`` is missing: pilots find no work
     without it, and the page offers to re-create it.
     """
-    design = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+    design = get_gateway().get_design(campaign.database, campaign.token_type)
     if design is None:
         error = CouchRequestError(f"the design document {design_doc_id(campaign.token_type)} of {campaign} is missing")
         error.status = 404

@@ -18,6 +18,7 @@ from tokens_app.couch import (
     InvalidName,
     addressable,
     attachment_path,
+    bulk_error,
     couch_url,
     database_path,
     document_path,
@@ -229,3 +230,62 @@ def test_awkward_ids_and_attachment_names_round_trip_on_the_server(gateway, couc
 def test_addressable_tells_which_ids_have_a_path():
     assert all(addressable(name) for name in (*AWKWARD_NAMES, "_design/x", "_local/y"))
     assert not any(addressable(name) for name in (".", "..", "", "_design/..", "_changes"))
+
+
+# -- design documents: exists, read, written with a retry on conflict ---------------------------
+
+def test_a_design_document_is_read_by_its_name(gateway, couch_db):
+    assert gateway.get_design(couch_db, "t") is None and not gateway.design_exists(couch_db, "t")
+    gateway.put_doc(couch_db, {"_id": "_design/t", "views": {}})
+    assert gateway.get_design(couch_db, "t")["_id"] == "_design/t" and gateway.design_exists(couch_db, "t")
+    with pytest.raises(DatabaseMissing):
+        gateway.design_exists("no_such_db", "t")
+    with pytest.raises(InvalidName):
+        gateway.get_design(couch_db, "..")
+
+
+def test_update_design_writes_what_the_change_makes_of_the_current_document(gateway, couch_db):
+    seen = []
+
+    def add_view(current):
+        seen.append(current)
+        return {**(current or {"_id": "_design/t"}), "views": {"v": {"map": "function(doc){}"}}}
+
+    written = gateway.update_design(couch_db, "t", add_view)
+    assert seen == [None] and written["views"] == gateway.get_design(couch_db, "t")["views"]
+    assert gateway.update_design(couch_db, "t", lambda current: None) is None
+
+
+def test_update_design_reads_again_after_a_conflict_then_gives_up(gateway, couch_db):
+    gateway.put_doc(couch_db, {"_id": "_design/t", "n": 0})
+    changes = []
+
+    def someone_else_writes_first(current):
+        changes.append(current["n"])
+        gateway.put_doc(couch_db, {**current, "n": current["n"] + 1})  # the other writer wins
+        return {**current, "mine": True}
+
+    with pytest.raises(Conflict):
+        gateway.update_design(couch_db, "t", someone_else_writes_first)
+    assert changes == [0, 1, 2]  # each attempt saw the other writer's latest revision
+
+    stale = gateway.get_design(couch_db, "t")
+    gateway.put_doc(couch_db, {**stale, "n": 99})
+    written = gateway.update_design(couch_db, "t", lambda current: {**current, "mine": True}, current=stale)
+    assert written["n"] == 99 and gateway.get_design(couch_db, "t")["mine"] is True
+
+
+def test_a_refused_bulk_write_is_worded_once():
+    assert bulk_error({"id": "t1", "error": "forbidden", "reason": "no"}) == "t1: forbidden no"
+    assert bulk_error({"id": "t1", "error": "conflict"}) == "t1: conflict"
+
+
+def test_a_missing_database_is_told_from_a_missing_document_everywhere(gateway, couch_db):
+    with pytest.raises(DatabaseMissing):
+        gateway.get_attachment("no_such_db", "x", "y")
+    with pytest.raises(DatabaseMissing):
+        gateway.view("no_such_db", "t", "v")
+    with pytest.raises(CouchRequestError, match="answered 404"):
+        gateway.get_attachment(couch_db, "x", "y")
+    with pytest.raises(CouchRequestError, match="answered 404"):
+        gateway.view(couch_db, "t", "v")

@@ -29,7 +29,7 @@ class Databases(Transport):
     def require_database(self, db: str) -> None:
         """Raise DatabaseMissing unless ``db`` exists."""
         if not self.database_exists(db):
-            raise self._database_missing(db)
+            raise self.database_missing(db)
 
     def create_database(self, db: str, *, exist_ok: bool = True) -> bool:
         """Create ``db``; returns False when it existed already (and ``exist_ok``)."""

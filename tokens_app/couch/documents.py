@@ -1,4 +1,4 @@
-"""Documents: read, write one, write many (``_bulk_docs``), attachments.
+"""Documents: read, write one, write many (``_bulk_docs``), attachments, design documents.
 
 Attachments are written inline through ``_bulk_docs``: pouchdb-server ignores cloudant's
 ``If-Match`` revision header.
@@ -6,16 +6,24 @@ Attachments are written inline through ``_bulk_docs``: pouchdb-server ignores cl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tokens_app.bulk import Body, EncodedDoc, encode
 
-from .errors import CouchRequestError, shown
-from .paths import attachment_path, database_path, document_path
-from .transport import _MISSING_DB_REASONS, MISSING, Transport
+from .errors import Conflict, CouchRequestError, shown
+from .paths import attachment_path, database_path, design_id, document_path
+from .transport import MISSING, Transport
 
 # Per-document refusals a stale session earns where a server does not answer 401 outright.
 _AUTH_ERRORS = frozenset({"unauthorized", "forbidden"})
+# How often a design document is read and written again when someone else wrote it meanwhile.
+DESIGN_WRITE_ATTEMPTS = 3
+
+
+def bulk_error(result: dict) -> str:
+    """One refused document of a ``_bulk_docs`` answer as an operator reads it: ``id: error reason``."""
+    return f"{result['id']}: {result['error']} {result.get('reason', '')}".strip()
 
 
 class Documents(Transport):
@@ -33,9 +41,9 @@ class Documents(Transport):
             ok_statuses=(404,),
         )
         if response.status_code == 404:
-            reason = response.json().get("reason")
-            if reason in _MISSING_DB_REASONS:
-                raise self._database_missing(db)
+            missing = self._missing_database(response, db)
+            if missing is not None:
+                raise missing
             if default is MISSING:
                 raise CouchRequestError(f"document {shown(doc_id)} does not exist in database {shown(db)}")
             return default
@@ -54,9 +62,10 @@ class Documents(Transport):
         Documents come as dicts or already encoded (``tokens_app.bulk``); bounding the size of
         the request is the caller's job (``bulk.batches``).
 
-        A result is ``{"id", "rev"}`` or ``{"id", "error", "reason"}``; ``error == "conflict"``
-        marks a document someone else changed meanwhile. Documents refused as unauthorized
-        because the session went stale are sent once more after logging in again.
+        A result is ``{"id", "rev"}`` or ``{"id", "error", "reason"}`` (:func:`bulk_error` words
+        it); ``error == "conflict"`` marks a document someone else changed meanwhile. Documents
+        refused as unauthorized because the session went stale are sent once more after logging
+        in again.
         """
         if not docs:
             return []
@@ -105,3 +114,37 @@ class Documents(Transport):
             what=f"read attachment {shown(name)} of {shown(doc_id)}", db=db,
         )
         return response.content, response.headers.get("Content-Type", "application/octet-stream")
+
+    # -- design documents -------------------------------------------------------------------
+
+    def get_design(self, db: str, name: str) -> dict | None:
+        """The design document ``_design/<name>`` of ``db``, None when there is none
+        (DatabaseMissing when ``db`` is missing)."""
+        return self.get_doc(db, design_id(name), default=None)
+
+    def design_exists(self, db: str, name: str) -> bool:
+        return self.get_design(db, name) is not None
+
+    def update_design(
+        self, db: str, name: str, change: Callable[[dict | None], dict | None], *, current: dict | None = None,
+    ) -> dict | None:
+        """Write ``_design/<name>`` as ``change`` makes it from the document as it is (None when
+        there is none); nothing when ``change`` answers None. Answers what was written, or None.
+
+        When someone else wrote the document meanwhile (Conflict), it is read again and ``change``
+        asked again, up to DESIGN_WRITE_ATTEMPTS writes; the last conflict is raised. ``current``
+        is the document when the caller has read it already (for the first attempt).
+        """
+        for attempt in range(DESIGN_WRITE_ATTEMPTS):
+            if current is None or attempt:
+                current = self.get_design(db, name)
+            wanted = change(current)
+            if wanted is None:
+                return None
+            try:
+                self.put_doc(db, wanted)
+                return wanted
+            except Conflict:
+                if attempt == DESIGN_WRITE_ATTEMPTS - 1:
+                    raise
+        return None

@@ -16,7 +16,7 @@ class Gateway(Databases, Documents, Views):
     of request: :class:`Databases`, :class:`Documents`, :class:`Views`. Mixins rather than part
     objects the gateway delegates to, because every part, and every caller, must go through the
     same methods of the same object: a part calls ``self.request`` (and ``self.put_doc``,
-    ``self.get_doc``…), so whoever replaces one of them on a gateway or its class (the tests
+    ``self.get_design``…), so whoever replaces one of them on a gateway or its class (the tests
     that count requests, inject a conflict or a refusal) sees every call that goes through it,
     and there is one session per thread for all parts. Delegation would give each part its own
     reference to a transport and hide those calls.

@@ -15,16 +15,17 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from .errors import InvalidName, shown
 
 __all__ = [
-    "DATABASE_NAME", "addressable", "attachment_path", "couch_url", "database_path", "document_path", "safe_url",
-    "view_path",
+    "DATABASE_NAME", "addressable", "attachment_path", "couch_url", "database_path", "design_id", "design_name",
+    "document_path", "safe_url", "view_path",
 ]
 
 # CouchDB's rule for database names; anything else would address a server endpoint (``_config``).
 DATABASE_NAME = re.compile(r"[a-z][a-z0-9_$()+/-]*")
 # Path segments every HTTP client and server may fold into the parent path (RFC 3986 5.2.4).
 _DOT_SEGMENTS = frozenset({".", ".."})
+DESIGN_PREFIX = "_design/"
 # Documents whose id is a prefix and a name: they live one path segment deeper.
-_PREFIXED_IDS = ("_design/", "_local/")
+_PREFIXED_IDS = (DESIGN_PREFIX, "_local/")
 
 
 def _segment(name: object, what: str) -> str:
@@ -58,9 +59,19 @@ def document_path(db: str, doc_id: str) -> tuple[str, ...]:
     return (*database_path(db), *_document_segments(doc_id))
 
 
+def design_id(name: str) -> str:
+    """The id of the design document ``name`` (``_design/<name>``)."""
+    return f"{DESIGN_PREFIX}{name}"
+
+
+def design_name(doc_id: str) -> str:
+    """The name of the design document whose id is ``doc_id``."""
+    return doc_id.removeprefix(DESIGN_PREFIX)
+
+
 def view_path(db: str, ddoc: str, view: str) -> tuple[str, ...]:
     """The path of the view ``view`` of the design document ``_design/<ddoc>``."""
-    return (*document_path(db, f"_design/{ddoc}"), "_view", _segment(view, "a view name"))
+    return (*document_path(db, design_id(ddoc)), "_view", _segment(view, "a view name"))
 
 
 def attachment_path(db: str, doc_id: str, name: str) -> tuple[str, ...]:

@@ -39,6 +39,17 @@ _MISSING_DB_REASONS = ("no_db_file", "Database does not exist.")
 _JSON_PARAMS = frozenset({"key", "keys", "startkey", "endkey", "start_key", "end_key"})
 
 
+def _reason(response: requests.Response) -> str:
+    """CouchDB's reason for an error answer (its JSON ``reason``, else ``error``, else HTTP's)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    return body.get("reason") or body.get("error") or response.reason
+
+
 def _encode_params(params: dict[str, Any]) -> dict[str, str]:
     encoded = {}
     for name, value in params.items():
@@ -111,16 +122,19 @@ class Transport:
         except requests.HTTPError as exc:
             raise self._http_error(exc.response, what=what, db=db) from None
 
-    def _database_missing(self, db: str) -> DatabaseMissing:
+    def database_missing(self, db: str) -> DatabaseMissing:
+        """The error that says ``db`` does not exist."""
         return DatabaseMissing(f"database {shown(db)} does not exist on CouchDB at {self.server}")
 
+    def _missing_database(self, response: requests.Response, db: str | None) -> DatabaseMissing | None:
+        """DatabaseMissing when ``response`` is CouchDB's 404 for ``db`` itself, not for a
+        document, view or attachment in it; None otherwise."""
+        if db is not None and response.status_code == 404 and _reason(response) in _MISSING_DB_REASONS:
+            return self.database_missing(db)
+        return None
+
     def _http_error(self, response: requests.Response, *, what: str, db: str | None) -> CouchError:
-        status = response.status_code
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        reason = body.get("reason") or body.get("error") or response.reason
+        status, reason = response.status_code, _reason(response)
         if status == 401 or (status == 403 and what == "log in"):
             error: CouchError = CouchAuthFailed(
                 f"CouchDB at {self.server} refused the credentials of user '{self.user}' ({what})"
@@ -129,12 +143,12 @@ class Transport:
             error = CouchAuthFailed(
                 f"user '{self.user}' may not {what} on CouchDB at {self.server}: {reason}"
             )
-        elif status == 404 and db is not None and reason in _MISSING_DB_REASONS:
-            error = self._database_missing(db)
         elif status == 409:
             error = Conflict(f"conflict: {what} changed meanwhile ({reason})")
         else:
-            error = CouchRequestError(f"CouchDB at {self.server} answered {status} to {what}: {reason}")
+            error = self._missing_database(response, db) or CouchRequestError(
+                f"CouchDB at {self.server} answered {status} to {what}: {reason}"
+            )
         error.status = status
         return error
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .paths import database_path, view_path
+from .paths import DESIGN_PREFIX, database_path, view_path
 from .transport import MISSING, Transport
 
 
@@ -51,7 +51,7 @@ class Views(Transport):
     def design_docs(self, db: str) -> list[dict]:
         """Every design document of ``db``."""
         # "0" follows "/": the range holds exactly the ids starting with "_design/".
-        rows = self.iter_all_docs(db, include_docs=True, startkey="_design/", endkey="_design0")
+        rows = self.iter_all_docs(db, include_docs=True, startkey=DESIGN_PREFIX, endkey="_design0")
         return [row["doc"] for row in rows]
 
     def _paged(
