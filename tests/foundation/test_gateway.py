@@ -22,10 +22,12 @@ from tokens_app.couch import (
     couch_url,
     database_path,
     document_path,
+    get_gateway,
     safe_url,
     shown,
     view_path,
 )
+from tokens_app.couch import gateway as gateway_cache
 from tokens_app.localcouch import free_port
 
 
@@ -289,3 +291,39 @@ def test_a_missing_database_is_told_from_a_missing_document_everywhere(gateway, 
         gateway.get_attachment(couch_db, "x", "y")
     with pytest.raises(CouchRequestError, match="answered 404"):
         gateway.view(couch_db, "t", "v")
+
+
+# -- the process's shared gateway ---------------------------------------------------------------
+
+def test_shared_gateways_are_kept_without_their_password(couch_server, settings):
+    secret = "cache-secret-pw-1618"
+    couch = settings.COUCHDB
+    settings.COUCHDB = {**couch, "URL": f"http://portal:{secret}@127.0.0.1:{free_port()}", "PASSWORD": secret}
+    gateway = get_gateway()
+    assert get_gateway() is gateway
+    assert secret not in repr(gateway_cache._gateways.keys())
+    assert all(secret not in str(part) for key in gateway_cache._gateways for part in key)
+
+
+def test_a_new_password_setting_replaces_the_shared_gateway(couch_server, settings):
+    couch = settings.COUCHDB
+    first = get_gateway()
+    settings.COUCHDB = {**couch, "PASSWORD": "rotated-pw-2718"}
+    rotated = get_gateway()
+    assert rotated is not first and rotated.password == "rotated-pw-2718"
+    assert get_gateway() is rotated
+    settings.COUCHDB = couch
+    again = get_gateway()
+    assert again is not rotated and again.password == couch["PASSWORD"]
+    assert again.server_info()["version"]
+    same_server = [key for key in gateway_cache._gateways if key[:2] == (couch_server.url, couch_server.user)]
+    assert len(same_server) == 1  # replaced, not piled up
+
+
+def test_credentials_in_the_url_are_compared_not_keyed(couch_server, settings):
+    couch = settings.COUCHDB
+    host = couch_server.url.removeprefix("http://")
+    settings.COUCHDB = {**couch, "URL": f"http://{couch_server.user}:one-pw@{host}"}
+    first = get_gateway()
+    settings.COUCHDB = {**couch, "URL": f"http://{couch_server.user}:other-pw@{host}"}
+    assert get_gateway() is not first and get_gateway().url.endswith(f":other-pw@{host}")

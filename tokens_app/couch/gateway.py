@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
 import threading
 
 from .databases import Databases
 from .documents import Documents
+from .paths import safe_url
 from .views import Views
 
 
@@ -23,18 +25,39 @@ class Gateway(Databases, Documents, Views):
     """
 
 
-_gateways: dict[tuple, Gateway] = {}
+def _configured() -> tuple[str, str, str, float]:
+    from django.conf import settings
+
+    conf = settings.COUCHDB
+    return conf["URL"], conf["USER"], conf["PASSWORD"], float(conf["TIMEOUT"])
+
+
+def configured_gateway(timeout: float | None = None) -> Gateway:
+    """A new gateway to the configured server (``settings.COUCHDB``), waiting ``timeout``
+    seconds for an answer instead of ``COUCHDB_TIMEOUT`` when given."""
+    url, user, password, default_timeout = _configured()
+    return Gateway(url, user, password, default_timeout if timeout is None else float(timeout))
+
+
+# Shared gateways by (server without credentials, user, timeout): no key holds a secret.
+_gateways: dict[tuple[str, str, float], Gateway] = {}
 _gateways_lock = threading.Lock()
 
 
 def get_gateway() -> Gateway:
-    """The gateway for the configured server (``settings.COUCHDB``), shared by the process."""
-    from django.conf import settings
+    """The gateway for the configured server (``settings.COUCHDB``), shared by the process.
 
-    conf = settings.COUCHDB
-    key = (conf["URL"], conf["USER"], conf["PASSWORD"], float(conf["TIMEOUT"]))
+    One per server address, user and timeout. A cached gateway whose password, or URL with the
+    credentials it may carry, is no longer the configured one is replaced by a new one.
+    """
+    url, user, password, timeout = _configured()
+    key = (safe_url(url), user, timeout)
     with _gateways_lock:
         gateway = _gateways.get(key)
-        if gateway is None:
-            gateway = _gateways[key] = Gateway(conf["URL"], conf["USER"], conf["PASSWORD"], float(conf["TIMEOUT"]))
+        if gateway is None or gateway.url != url or not _same_secret(gateway.password, password):
+            gateway = _gateways[key] = Gateway(url, user, password, timeout)
         return gateway
+
+
+def _same_secret(kept: str, configured: str) -> bool:
+    return hmac.compare_digest(kept.encode(), configured.encode())
