@@ -22,10 +22,10 @@ from itertools import islice
 
 from tokens_app import counts as shared_counts
 from tokens_app.couch import (
+    ABSENT,
     CouchAuthFailed,
-    CouchError,
-    CouchRequestError,
     InvalidName,
+    NotFound,
     design_name,
     get_gateway,
     shown,
@@ -224,10 +224,8 @@ def _token_doc(campaign, token_id: str) -> dict:
 def _read_attachment(campaign, token_id: str, name: str) -> tuple[bytes, str]:
     try:
         return get_gateway().get_attachment(campaign.database, token_id, name)
-    except CouchError as exc:
-        if exc.status == 404:
-            raise _no_attachment(campaign, token_id, name) from None
-        raise
+    except ABSENT:
+        raise _no_attachment(campaign, token_id, name) from None
 
 
 def _no_attachment(campaign, token_id: str, name: str) -> TokenNotFound:
@@ -332,14 +330,12 @@ def token_views(campaign) -> list[str]:
     """The views of the campaign that list tokens: the four states, every token, then the map
     views of ``_design/<type>`` (user views, another tool's lists); reduce views are no lists.
 
-    Raises CouchRequestError (404) when ``_design/<type>`` is missing: pilots find no work
-    without it, and the page offers to re-create it.
+    Raises NotFound when ``_design/<type>`` is missing: pilots find no work without it, and the
+    page offers to re-create it.
     """
     design = get_gateway().get_design(campaign.database, campaign.token_type)
     if design is None:
-        error = CouchRequestError(f"the design document {design_doc_id(campaign.token_type)} of {campaign} is missing")
-        error.status = 404
-        raise error
+        raise NotFound(f"the design document {design_doc_id(campaign.token_type)} of {campaign} is missing")
     views = design.get("views") if isinstance(design.get("views"), dict) else {}
     added = sorted(name for name, view in views.items()
                    if name not in TYPE_VIEWS and name != TOKENS_VIEW and is_token_list_view(name, view))

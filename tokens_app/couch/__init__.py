@@ -7,7 +7,7 @@ operator: they name the server and the database, never the password.
 The methods speak the CouchDB HTTP API (``_bulk_docs``, ``_all_docs``, views, attachments) so
 that the portal behaves the same on Apache CouchDB and on the pouchdb-server used locally.
 
-- :mod:`.errors`: the exceptions;
+- :mod:`.errors`: the exceptions, each with the HTTP status and the words the portal answers it with;
 - :mod:`.paths`: path segments and :func:`couch_url`, the one place a CouchDB URL is built;
 - :mod:`.transport`: the session of each thread, its renewal, one request, error translation;
 - :mod:`.databases`, :mod:`.documents`, :mod:`.views`: the requests, by what they act on;

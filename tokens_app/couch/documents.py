@@ -11,7 +11,7 @@ from typing import Any
 
 from tokens_app.bulk import Body, EncodedDoc, encode
 
-from .errors import Conflict, CouchRequestError, shown
+from .errors import Conflict, NotFound, shown
 from .paths import attachment_path, database_path, design_id, document_path
 from .transport import MISSING, Transport
 
@@ -30,7 +30,8 @@ class Documents(Transport):
     """Reads and writes of documents; a write with a stale ``_rev`` is a Conflict."""
 
     def get_doc(self, db: str, doc_id: str, *, attachments: bool = False, default: Any = MISSING) -> Any:
-        """The document, or ``default`` when it does not exist (DatabaseMissing if ``db`` doesn't)."""
+        """The document, or ``default`` when it does not exist (NotFound without one;
+        DatabaseMissing if ``db`` doesn't exist)."""
         response = self.request(
             "GET",
             document_path(db, doc_id),
@@ -45,7 +46,7 @@ class Documents(Transport):
             if missing is not None:
                 raise missing
             if default is MISSING:
-                raise CouchRequestError(f"document {shown(doc_id)} does not exist in database {shown(db)}")
+                raise NotFound(f"document {shown(doc_id)} does not exist in database {shown(db)}")
             return default
         return response.json()
 

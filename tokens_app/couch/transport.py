@@ -27,6 +27,7 @@ from .errors import (
     CouchTimeout,
     CouchUnreachable,
     DatabaseMissing,
+    NotFound,
     shown,
 )
 from .paths import couch_url, safe_url
@@ -136,21 +137,16 @@ class Transport:
     def _http_error(self, response: requests.Response, *, what: str, db: str | None) -> CouchError:
         status, reason = response.status_code, _reason(response)
         if status == 401 or (status == 403 and what == "log in"):
-            error: CouchError = CouchAuthFailed(
-                f"CouchDB at {self.server} refused the credentials of user '{self.user}' ({what})"
+            return CouchAuthFailed(f"CouchDB at {self.server} refused the credentials of user '{self.user}' ({what})")
+        if status == 403:
+            return CouchAuthFailed(f"user '{self.user}' may not {what} on CouchDB at {self.server}: {reason}")
+        if status == 409:
+            return Conflict(f"conflict: {what} changed meanwhile ({reason})")
+        if status == 404:
+            return self._missing_database(response, db) or NotFound(
+                f"CouchDB at {self.server} answered 404 to {what}: {reason}"
             )
-        elif status == 403:
-            error = CouchAuthFailed(
-                f"user '{self.user}' may not {what} on CouchDB at {self.server}: {reason}"
-            )
-        elif status == 409:
-            error = Conflict(f"conflict: {what} changed meanwhile ({reason})")
-        else:
-            error = self._missing_database(response, db) or CouchRequestError(
-                f"CouchDB at {self.server} answered {status} to {what}: {reason}"
-            )
-        error.status = status
-        return error
+        return CouchRequestError(f"CouchDB at {self.server} answered {status} to {what}: {reason}")
 
     # -- one request ------------------------------------------------------------------------
 
