@@ -108,7 +108,6 @@ def safe_member_name(original: str) -> str:
 
 
 def _archive_stream(campaign: Campaign, design: dict | None, delete: bool) -> Iterator[bytes]:
-    gateway = get_gateway()
     root = safe_member_name(campaign.token_type)
     sink = _Sink()
     archived: list[tuple[str, str]] = []
