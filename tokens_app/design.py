@@ -26,6 +26,7 @@ import re
 from numbers import Number
 
 from tokens_app.conditions import FIELD_FUNCTION, compile_condition, parse
+from tokens_app.couch import design_id
 
 STATE_NAMES = ("todo", "locked", "done", "error")
 # The views of ``_design/<type>`` the portal writes, all read by pilots or GRID_LRT scripts.
@@ -137,8 +138,8 @@ def selected_type(design: dict | None) -> str | None:
     return (match.group("a") if match.group("a") is not None else match.group("b")) if match else None
 
 
-def design_doc_id(token_type: str) -> str:
-    return f"_design/{token_type}"
+# The id of a campaign's design document, ``_design/<type>``.
+design_doc_id = design_id
 
 
 def validate_token_type(name) -> str:
@@ -219,7 +220,7 @@ def portal_views() -> dict[str, dict]:
 
 def build_portal_design_doc() -> dict:
     """``_design/tokenportal`` as the portal writes it."""
-    return {"_id": f"_design/{PORTAL_DESIGN}", "language": "javascript", MARKER_FIELD: marker(),
+    return {"_id": design_id(PORTAL_DESIGN), "language": "javascript", MARKER_FIELD: marker(),
             "views": portal_views()}
 
 

@@ -7,7 +7,7 @@ from django.db import DatabaseError, connection
 
 from tokenportal.disclosure import shown_to
 
-from .couch import CouchError, CouchTimeout, CouchUnreachable, Gateway, get_gateway
+from .couch import CouchError, CouchTimeout, CouchUnreachable, Gateway, configured_gateway, design_name, get_gateway
 
 
 def database_health() -> dict:
@@ -58,7 +58,7 @@ def design_views(gateway: Gateway, db: str) -> list[tuple[str, list[tuple[str, b
     for doc in gateway.design_docs(db):
         views = doc.get("views") or {}
         if views:
-            found.append((doc["_id"].removeprefix("_design/"), [(name, "reduce" in views[name]) for name in sorted(views)]))
+            found.append((design_name(doc["_id"]), [(name, "reduce" in views[name]) for name in sorted(views)]))
     return found
 
 
@@ -70,7 +70,4 @@ def build_view(gateway: Gateway, db: str, ddoc: str, view: str, reduces: bool) -
 
 def gateway_with_timeout(seconds: float) -> Gateway:
     """A gateway to the configured CouchDB that waits ``seconds`` for an answer."""
-    from django.conf import settings
-
-    conf = settings.COUCHDB
-    return Gateway(conf["URL"], conf["USER"], conf["PASSWORD"], float(seconds))
+    return configured_gateway(seconds)

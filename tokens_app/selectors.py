@@ -22,10 +22,11 @@ from itertools import islice
 
 from tokens_app import counts as shared_counts
 from tokens_app.couch import (
+    ABSENT,
     CouchAuthFailed,
-    CouchError,
-    CouchRequestError,
     InvalidName,
+    NotFound,
+    design_name,
     get_gateway,
     shown,
 )
@@ -123,7 +124,7 @@ def counts_state(campaign) -> dict:
 
 def type_design(campaign) -> dict | None:
     """The campaign's ``_design/<type>`` (None when missing)."""
-    return get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+    return get_gateway().get_design(campaign.database, campaign.token_type)
 
 
 def views_restored(campaign, design: dict | None = None) -> dict | None:
@@ -229,10 +230,8 @@ def _token_doc(campaign, token_id: str) -> dict:
 def _read_attachment(campaign, token_id: str, name: str) -> tuple[bytes, str]:
     try:
         return get_gateway().get_attachment(campaign.database, token_id, name)
-    except CouchError as exc:
-        if exc.status == 404:
-            raise _no_attachment(campaign, token_id, name) from None
-        raise
+    except ABSENT:
+        raise _no_attachment(campaign, token_id, name) from None
 
 
 def _no_attachment(campaign, token_id: str, name: str) -> TokenNotFound:
@@ -304,7 +303,7 @@ def discovered_designs(database: str | None = None) -> list[dict]:
             {"database": db, "token_type": name, "counted_type": counted_type(name, doc)}
             for doc in docs
             if "todo" in doc.get("views", {})
-            for name in [doc["_id"][len("_design/"):]]
+            for name in [design_name(doc["_id"])]
         ]
 
     found = [design for designs in concurrently(designs_in, databases) for design in designs]
@@ -330,7 +329,7 @@ def counted_type(name: str, design: dict | None) -> str:
 def design_counted_type(database: str, name: str) -> str:
     """:func:`counted_type` of ``_design/<name>`` as it is in ``database`` now (``name`` when
     there is no such design document)."""
-    return counted_type(name, get_gateway().get_doc(database, design_doc_id(name), default=None))
+    return counted_type(name, get_gateway().get_design(database, name))
 
 
 def token_views(campaign, design: dict | None = None) -> list[str]:
@@ -338,14 +337,12 @@ def token_views(campaign, design: dict | None = None) -> list[str]:
     views of ``_design/<type>`` (``design``, read when not given: user views, another tool's
     lists); reduce views are no lists.
 
-    Raises CouchRequestError (404) when ``_design/<type>`` is missing: pilots find no work
-    without it, and the page offers to re-create it.
+    Raises NotFound when ``_design/<type>`` is missing: pilots find no work without it, and the
+    page offers to re-create it.
     """
     design = design or type_design(campaign)
     if design is None:
-        error = CouchRequestError(f"the design document {design_doc_id(campaign.token_type)} of {campaign} is missing")
-        error.status = 404
-        raise error
+        raise NotFound(f"the design document {design_doc_id(campaign.token_type)} of {campaign} is missing")
     views = design.get("views") if isinstance(design.get("views"), dict) else {}
     added = sorted(name for name, view in views.items()
                    if name not in TYPE_VIEWS and name != TOKENS_VIEW and is_token_list_view(name, view))

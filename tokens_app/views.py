@@ -28,7 +28,7 @@ from locks_app.utility import TokenUtility
 from tokenportal.disclosure import shown_to
 
 from . import campaign_reads, history, selectors, services
-from .couch import CouchError, CouchTimeout, DatabaseMissing
+from .couch import CouchError, CouchTimeout
 from .design import STATE_NAMES
 from .forms import (
     AddViewForm,
@@ -45,6 +45,7 @@ from .forms import (
     TokenPageForm,
 )
 from .health import couchdb_health, database_health
+from .middleware import couch_problem
 from .models import CHANGE_CAMPAIGN, Campaign, Operation
 from .services import runs
 from .templatetags.campaigns import campaign_label, epoch_date
@@ -410,26 +411,6 @@ def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: lis
         "hosts": scan,
         "chart": chart,
     }
-
-
-def couch_problem(campaign: Campaign, error: CouchError) -> dict:
-    """Why CouchDB cannot show a campaign's tokens, in words, and whether re-creating its views
-    would help (``kind``: ``database``, ``views`` or ``server``)."""
-    if isinstance(error, DatabaseMissing):
-        return {"kind": "database", "error": error, "explanation": (
-            f"The database '{campaign.database}' does not exist on CouchDB: it was deleted, or the "
-            "tokens were never written. Create the campaign again to write them anew."
-        )}
-    if error.status == 404:
-        return {"kind": "views", "error": error, "explanation": (
-            "The views of this campaign are missing (a push that stopped before writing them, or a "
-            "design document deleted by hand): its tokens cannot be counted or listed until the views "
-            "are re-created."
-        )}
-    return {"kind": "server", "error": error, "explanation": (
-        "CouchDB cannot show this campaign's tokens right now (the server is down or refused the "
-        "request); below is what the portal last knew."
-    )}
 
 
 def action_forms(views: list[str] | None = None) -> dict:

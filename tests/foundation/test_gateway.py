@@ -16,15 +16,19 @@ from tokens_app.couch import (
     DatabaseMissing,
     Gateway,
     InvalidName,
+    NotFound,
     addressable,
     attachment_path,
+    bulk_error,
     couch_url,
     database_path,
     document_path,
+    get_gateway,
     safe_url,
     shown,
     view_path,
 )
+from tokens_app.couch import gateway as gateway_cache
 from tokens_app.localcouch import free_port
 
 
@@ -229,3 +233,98 @@ def test_awkward_ids_and_attachment_names_round_trip_on_the_server(gateway, couc
 def test_addressable_tells_which_ids_have_a_path():
     assert all(addressable(name) for name in (*AWKWARD_NAMES, "_design/x", "_local/y"))
     assert not any(addressable(name) for name in (".", "..", "", "_design/..", "_changes"))
+
+
+# -- design documents: exists, read, written with a retry on conflict ---------------------------
+
+def test_a_design_document_is_read_by_its_name(gateway, couch_db):
+    assert gateway.get_design(couch_db, "t") is None and not gateway.design_exists(couch_db, "t")
+    gateway.put_doc(couch_db, {"_id": "_design/t", "views": {}})
+    assert gateway.get_design(couch_db, "t")["_id"] == "_design/t" and gateway.design_exists(couch_db, "t")
+    with pytest.raises(DatabaseMissing):
+        gateway.design_exists("no_such_db", "t")
+    with pytest.raises(InvalidName):
+        gateway.get_design(couch_db, "..")
+
+
+def test_update_design_writes_what_the_change_makes_of_the_current_document(gateway, couch_db):
+    seen = []
+
+    def add_view(current):
+        seen.append(current)
+        return {**(current or {"_id": "_design/t"}), "views": {"v": {"map": "function(doc){}"}}}
+
+    written = gateway.update_design(couch_db, "t", add_view)
+    assert seen == [None] and written["views"] == gateway.get_design(couch_db, "t")["views"]
+    assert gateway.update_design(couch_db, "t", lambda current: None) is None
+
+
+def test_update_design_reads_again_after_a_conflict_then_gives_up(gateway, couch_db):
+    gateway.put_doc(couch_db, {"_id": "_design/t", "n": 0})
+    changes = []
+
+    def someone_else_writes_first(current):
+        changes.append(current["n"])
+        gateway.put_doc(couch_db, {**current, "n": current["n"] + 1})  # the other writer wins
+        return {**current, "mine": True}
+
+    with pytest.raises(Conflict):
+        gateway.update_design(couch_db, "t", someone_else_writes_first)
+    assert changes == [0, 1, 2]  # each attempt saw the other writer's latest revision
+
+    stale = gateway.get_design(couch_db, "t")
+    gateway.put_doc(couch_db, {**stale, "n": 99})
+    written = gateway.update_design(couch_db, "t", lambda current: {**current, "mine": True}, current=stale)
+    assert written["n"] == 99 and gateway.get_design(couch_db, "t")["mine"] is True
+
+
+def test_a_refused_bulk_write_is_worded_once():
+    assert bulk_error({"id": "t1", "error": "forbidden", "reason": "no"}) == "t1: forbidden no"
+    assert bulk_error({"id": "t1", "error": "conflict"}) == "t1: conflict"
+
+
+def test_a_missing_database_is_told_from_a_missing_document_everywhere(gateway, couch_db):
+    with pytest.raises(DatabaseMissing):
+        gateway.get_attachment("no_such_db", "x", "y")
+    with pytest.raises(DatabaseMissing):
+        gateway.view("no_such_db", "t", "v")
+    with pytest.raises(NotFound):
+        gateway.get_attachment(couch_db, "x", "y")
+    with pytest.raises(NotFound):
+        gateway.view(couch_db, "t", "v")
+
+
+# -- the process's shared gateway ---------------------------------------------------------------
+
+def test_shared_gateways_are_kept_without_their_password(couch_server, settings):
+    secret = "cache-secret-pw-1618"
+    couch = settings.COUCHDB
+    settings.COUCHDB = {**couch, "URL": f"http://portal:{secret}@127.0.0.1:{free_port()}", "PASSWORD": secret}
+    gateway = get_gateway()
+    assert get_gateway() is gateway
+    assert secret not in repr(gateway_cache._gateways.keys())
+    assert all(secret not in str(part) for key in gateway_cache._gateways for part in key)
+
+
+def test_a_new_password_setting_replaces_the_shared_gateway(couch_server, settings):
+    couch = settings.COUCHDB
+    first = get_gateway()
+    settings.COUCHDB = {**couch, "PASSWORD": "rotated-pw-2718"}
+    rotated = get_gateway()
+    assert rotated is not first and rotated.password == "rotated-pw-2718"
+    assert get_gateway() is rotated
+    settings.COUCHDB = couch
+    again = get_gateway()
+    assert again is not rotated and again.password == couch["PASSWORD"]
+    assert again.server_info()["version"]
+    same_server = [key for key in gateway_cache._gateways if key[:2] == (couch_server.url, couch_server.user)]
+    assert len(same_server) == 1  # replaced, not piled up
+
+
+def test_credentials_in_the_url_are_compared_not_keyed(couch_server, settings):
+    couch = settings.COUCHDB
+    host = couch_server.url.removeprefix("http://")
+    settings.COUCHDB = {**couch, "URL": f"http://{couch_server.user}:one-pw@{host}"}
+    first = get_gateway()
+    settings.COUCHDB = {**couch, "URL": f"http://{couch_server.user}:other-pw@{host}"}
+    assert get_gateway() is not first and get_gateway().url.endswith(f":other-pw@{host}")

@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from tokens_app.couch import get_gateway
-from tokens_app.design import design_doc_id
 from tokens_app.models import Campaign
 
 from . import targets
@@ -50,7 +49,7 @@ def archive_tokens(campaign: Campaign, *, user, delete: bool = False) -> Iterato
         check_can_change(campaign, user, "archive and delete the tokens of")
     elif campaign.status in (Campaign.Status.ARCHIVED, Campaign.Status.PURGED):
         raise ServiceError(f"cannot archive {campaign}: the campaign is {campaign.status}")
-    design = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+    design = get_gateway().get_design(campaign.database, campaign.token_type)
     return _archive_stream(campaign, design, delete)
 
 
@@ -109,7 +108,6 @@ def safe_member_name(original: str) -> str:
 
 
 def _archive_stream(campaign: Campaign, design: dict | None, delete: bool) -> Iterator[bytes]:
-    gateway = get_gateway()
     root = safe_member_name(campaign.token_type)
     sink = _Sink()
     archived: list[tuple[str, str]] = []

@@ -21,11 +21,22 @@ _TEXT_EXTENSIONS = (".parset", ".cfg", ".txt", ".sh", ".py")
 
 
 class ServiceError(Exception):
-    """A one-line message for the operator: bad input, or an operation that cannot be done."""
+    """A one-line message for the operator: bad input, or an operation that cannot be done.
+
+    Views show it as a message where they expect it; one that reaches no such view is answered
+    with the page ``template``, headed ``title``, with HTTP ``status`` (tokens_app.middleware).
+    """
+
+    status = 400
+    title = "The portal cannot do this"
+    template = "service_error.html"
 
 
 class Refused(ServiceError):
     """Someone else holds the campaign (lock or freeze); the message names them."""
+
+    status = 409
+    title = "Someone else holds this campaign"
 
 
 @dataclass

@@ -25,7 +25,7 @@ from django.db import transaction
 from tokens_app.bulk import EncodedDoc, SharedAttachments, batches, body_size, encode, max_batch_bytes
 from tokens_app import campaign_reads, counts
 from tokens_app.configs import ConfigError, parse_config
-from tokens_app.couch import CouchError, get_gateway
+from tokens_app.couch import CouchError, bulk_error, get_gateway
 from tokens_app.design import validate_token_type
 from tokens_app.models import Campaign, CampaignFile, CampaignInputs
 from tokens_app.pools import in_flight
@@ -586,7 +586,7 @@ def _count_results(results: list[dict], replaced: set[str], overwrite: bool, rep
             report.existing += 1
         else:
             report.failed += 1
-            report.error = report.error or f"{result['id']}: {result['error']} {result.get('reason', '')}".strip()
+            report.error = report.error or bulk_error(result)
 
 
 def _token_doc(plan: TokenSetPlan, key: str, links: list[str], token_id: str, created: int, rev: str | None) -> dict:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from tokens_app.couch import Conflict, get_gateway
+from tokens_app.couch import get_gateway
 from tokens_app.design import (
     MARKER_FIELD,
     PORTAL_DESIGN,
@@ -24,8 +24,7 @@ from tokens_app.design import (
     replaced_views,
 )
 
-DESIGN_WRITE_ATTEMPTS = 3
-PORTAL_DESIGN_ID = f"_design/{PORTAL_DESIGN}"
+PORTAL_DESIGN_ID = design_doc_id(PORTAL_DESIGN)
 
 
 def portal_design_current(design: dict | None) -> bool:
@@ -40,19 +39,10 @@ def ensure_portal_design(database: str, existing: dict | None = None) -> bool:
     ``existing`` is the document when the caller has read it already (the count refresh reads
     every design document in one request).
     """
-    gateway = get_gateway()
-    for attempt in range(DESIGN_WRITE_ATTEMPTS):
-        if existing is None or attempt:
-            existing = gateway.get_doc(database, PORTAL_DESIGN_ID, default=None)
-        if portal_design_current(existing):
-            return False
-        try:
-            gateway.put_doc(database, merged_portal_design_doc(existing))
-            return True
-        except Conflict:
-            if attempt == DESIGN_WRITE_ATTEMPTS - 1:
-                raise
-    return False
+    def renewed(current: dict | None) -> dict | None:
+        return None if portal_design_current(current) else merged_portal_design_doc(current)
+
+    return get_gateway().update_design(database, PORTAL_DESIGN, renewed, current=existing) is not None
 
 
 def ensure_type_design(database: str, token_type: str, existing: dict | None = None) -> list[str]:
@@ -63,26 +53,22 @@ def ensure_type_design(database: str, token_type: str, existing: dict | None = N
     A design document without the marker (made by version one or by another tool) is brought to
     the layout silently: that is adoption or migration, not a repair.
     """
-    gateway = get_gateway()
-    doc_id = design_doc_id(token_type)
-    for attempt in range(DESIGN_WRITE_ATTEMPTS):
-        if existing is None or attempt:
-            existing = gateway.get_doc(database, doc_id, default=None)
-        wanted = merged_design_doc(token_type, existing)
-        if wanted == existing:
-            return []
-        replaced = replaced_views(token_type, existing)
-        if replaced:
+    restored: list[str] = []
+
+    def renewed(current: dict | None) -> dict | None:
+        nonlocal restored
+        wanted = merged_design_doc(token_type, current)
+        if wanted == current:
+            return None
+        restored = replaced_views(token_type, current)
+        if restored:
             wanted[MARKER_FIELD] = {
-                **wanted[MARKER_FIELD], "restored_views": replaced, "restored_at": timezone.now().isoformat(),
+                **wanted[MARKER_FIELD], "restored_views": restored, "restored_at": timezone.now().isoformat(),
             }
-        try:
-            gateway.put_doc(database, wanted)
-            return replaced
-        except Conflict:
-            if attempt == DESIGN_WRITE_ATTEMPTS - 1:
-                raise
-    return []
+        return wanted
+
+    written = get_gateway().update_design(database, token_type, renewed, current=existing)
+    return restored if written is not None else []
 
 
 def ensure_design_docs(database: str, token_type: str) -> list[str]:

@@ -17,7 +17,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from tokens_app import bulk, selectors
-from tokens_app.couch import Conflict, CouchRequestError, DatabaseMissing, addressable, get_gateway
+from tokens_app.couch import CouchRequestError, DatabaseMissing, addressable, get_gateway
 from tokens_app.design import (
     STATE_NAMES,
     TOKENS_VIEW,
@@ -48,7 +48,6 @@ MAX_STATUS_LENGTH = 100
 # Room for a token's own fields beside a file attached to it, when checking that both fit into
 # one request before anything is written.
 TOKEN_BYTES = 16 * 1024
-DESIGN_WRITE_ATTEMPTS = 3
 # Fields a bulk "set field" may not touch: ``type`` decides which campaign a token is in.
 PROTECTED_FIELDS = frozenset({"type"})
 
@@ -216,23 +215,19 @@ def add_view(campaign, name, condition, *, user) -> None:
         validate_condition(condition)
     except ValueError as exc:
         raise ServiceError(str(exc)) from None
-    gateway = get_gateway()
-    for attempt in range(DESIGN_WRITE_ATTEMPTS):
-        existing = gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+
+    def with_view(current: dict | None) -> dict:
         try:
-            design = with_user_view(
-                merged_design_doc(campaign.token_type, existing), campaign.token_type, name, condition
+            return with_user_view(
+                merged_design_doc(campaign.token_type, current), campaign.token_type, name, condition
             )
         except ValueError as exc:
             raise ServiceError(str(exc)) from None
-        try:
-            gateway.put_doc(campaign.database, design)
-            return
-        except Conflict:
-            if attempt == DESIGN_WRITE_ATTEMPTS - 1:
-                raise
-        except CouchRequestError as exc:
-            raise ServiceError(f"CouchDB refused the view '{name}': {exc}") from None
+
+    try:
+        get_gateway().update_design(campaign.database, campaign.token_type, with_view)
+    except CouchRequestError as exc:
+        raise ServiceError(f"CouchDB refused the view '{name}': {exc}") from None
 
 
 def recreate_views(campaign, *, user) -> None:
@@ -296,7 +291,7 @@ def adopt_design(database, name, *, user) -> Campaign:
         validate_token_type(name)
     except ValueError as exc:
         raise ServiceError(str(exc)) from None
-    design = get_gateway().get_doc(database, design_doc_id(name), default=None)
+    design = get_gateway().get_design(database, name)
     if design is None:
         raise ServiceError(f"database '{database}' has no design document '{design_doc_id(name)}'")
     token_type = selectors.counted_type(name, design)

@@ -28,13 +28,12 @@ from itertools import islice
 from django.conf import settings
 
 from tokens_app import bulk, campaign_reads, counts
-from tokens_app.couch import get_gateway
+from tokens_app.couch import bulk_error, get_gateway
 from tokens_app.design import (
     STATE_NAMES,
     TOKENS_VIEW,
     TYPE_VIEWS,
     USER_VIEWS_FIELD,
-    design_doc_id,
     is_token_list_view,
     state_of,
     validate_view_name,
@@ -95,7 +94,7 @@ def validate_view(campaign: Campaign, view: str) -> None:
     lists = f"choose one of {', '.join(STATE_NAMES)}, {TOKENS_VIEW} or a view that lists tokens"
     if view in TYPE_VIEWS:
         raise ServiceError(f"'{view}' counts tokens (a reduce view), it does not list them; {lists}")
-    design = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type), default=None) or {}
+    design = get_gateway().get_design(campaign.database, campaign.token_type) or {}
     views = design.get("views") if isinstance(design.get("views"), dict) else {}
     if view not in views:
         raise ServiceError(f"campaign {campaign} has no view '{view}'")
@@ -198,7 +197,7 @@ def write(database: str, changes: list[dict], result: OperationResult) -> list[s
                 conflicted.append(outcome["id"])
             else:
                 result.failed += 1
-                result.error = result.error or f"{outcome['id']}: {outcome['error']} {outcome.get('reason', '')}".strip()
+                result.error = result.error or bulk_error(outcome)
     return conflicted
 
 
