@@ -11,13 +11,15 @@ every process: the default cache is the database cache) as::
 
 ``at`` is when the counts were read (None: never), ``checked`` the last attempt.
 
-Reading never waits on CouchDB longer than :data:`INLINE_TIMEOUT`: a snapshot that is due is
-refreshed by the one request that wins ``cache.add`` of the database's refresh lock (the others
-show the snapshot they have). That request asks for an up-to-date answer with a 1 s timeout.
-When the query is slower than that (an index being built, or pouchdb-server reducing a big
-database, which it does on every read) it is handed to the ``refresh_counts`` task, which a task
-worker runs with the full ``COUCHDB_TIMEOUT``; the page meanwhile shows the previous counts,
-their age and "indexing N of M". The server goes on with the build the timed-out query started.
+Reading never waits on CouchDB longer than :data:`INLINE_TIMEOUT`, and in steady state not at
+all: a snapshot that is due is handed by the one request that wins ``cache.add`` of the
+database's refresh lock to the ``refresh_counts`` task, which a task worker runs with the full
+``COUCHDB_TIMEOUT``; every request meanwhile shows the snapshot there is, with its age (a count
+over a big database takes pouchdb-server seconds: it reduces every row on each read). Only a
+database never counted yet, or a backend that runs tasks inside the request (the immediate one:
+tests, single-process setups), is counted by the request itself, with a 1 s timeout; a query
+slower than that (an index being built) is handed over the same way, and the page says
+"indexing N of M". The server goes on with the build the timed-out query started.
 
 Why not ``stale=update_after`` (CouchDB 3's ``update=lazy``)? pouchdb-server takes it, but queues
 every query of a view behind that view's running build (pouchdb-abstract-mapreduce's per-view
@@ -78,15 +80,17 @@ def snapshots(databases) -> dict[str, dict | None]:
         and cache.add(_key("lock", database), time.time(),
                       timeout=(current[database] or {}).get("interval") or BASE_INTERVAL)
     ]
-    if not due:
+    # Counted before: a worker counts again while everyone shows what there is.
+    inline = [database for database in due if (current[database] or {}).get("at") is None or not _hand_over(database)]
+    if not inline:
         return current
-    types = _campaign_types(due)
+    types = _campaign_types(inline)
     fresh = concurrently(
         lambda database: count(database, types.get(database, set()), timeout=INLINE_TIMEOUT,
                                previous=current[database]),
-        due,
+        inline,
     )
-    for database, snap in zip(due, fresh):
+    for database, snap in zip(inline, fresh):
         _store(database, snap)
         current[database] = snap
         if snap.get("timed_out"):
@@ -212,14 +216,16 @@ def _store(database: str, snap: dict) -> None:
     cache.set(_key("snapshot", database), snap, timeout=KEEP_SECONDS)
 
 
-def _hand_over(database: str) -> None:
-    """Queue the slow refresh for a task worker; never with a backend that runs tasks inside
-    the request (the immediate one, used by tests and single-process setups): that would make
-    this request wait for the full query, which is what the hand-over avoids."""
+def _hand_over(database: str) -> bool:
+    """Queue the refresh for a task worker; never with a backend that runs tasks inside the
+    request (the immediate one, used by tests and single-process setups): that would make this
+    request wait for the full query, which is what the hand-over avoids. True when queued."""
     from tokens_app.tasks import refresh_counts, runs_apart
 
-    if runs_apart(refresh_counts):
-        refresh_counts.enqueue(database)
+    if not runs_apart(refresh_counts):
+        return False
+    refresh_counts.enqueue(database)
+    return True
 
 
 def _campaign_types(databases: list[str]) -> dict[str, set[str]]:
