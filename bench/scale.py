@@ -67,6 +67,8 @@ def _expire_all(databases) -> None:
 def _pilot_rate(gateway, database: str, token_type: str, *, pilot_tokens: int, dashboards: list | None) -> float:
     """Tokens per second of 2 pilot processes taking ``pilot_tokens`` tokens, while
     ``dashboards`` (campaign lists) are polled every few seconds by threads."""
+    from django.test import override_settings
+
     from tokens_app import pilots, selectors
     from tokens_app.design import PORTAL_DESIGN, STATES_VIEW, TYPE_VIEWS
 
@@ -84,16 +86,19 @@ def _pilot_rate(gateway, database: str, token_type: str, *, pilot_tokens: int, d
             stop.wait(POLL_SECONDS)
 
     threads = [threading.Thread(target=poll, args=(campaigns,), daemon=True) for campaigns in dashboards or []]
-    for thread in threads:
-        thread.start()
-    try:
-        elapsed, reports = timed(lambda: pilots.simulate(
-            pilots.CouchAccess.of(gateway), database, token_type, workers=2, failure_rate=0.1, job_seconds=0.0,
-            max_tokens=pilot_tokens))
-    finally:
-        stop.set()
+    # The pollers count inline when a snapshot is due, as the worker they would hand it to: the
+    # server does the same work, here measured against the pilots.
+    with override_settings(TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}):
         for thread in threads:
-            thread.join()
+            thread.start()
+        try:
+            elapsed, reports = timed(lambda: pilots.simulate(
+                pilots.CouchAccess.of(gateway), database, token_type, workers=2, failure_rate=0.1, job_seconds=0.0,
+                max_tokens=pilot_tokens))
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
     return sum(report.done + report.failed for report in reports) / elapsed
 
 
@@ -132,10 +137,18 @@ def _one_server(workdir, *, validation: bool, campaign_counts, tokens, before_up
             while (selectors.counts_snapshots([database])[database] or {}).get("at") is None:
                 time.sleep(0.5)  # a first load that timed out: wait for the index before the steady state
                 _expire_all([database])
-            _expire_all([database])
+            # Steady state: the snapshot is there and due; the load hands the count to a worker
+            # (queued in the ORM database here) and shows the snapshot it has.
+            from django.core.cache import cache
+
+            from tokens_app import counts
+
+            counts.expire(database)
+            cache.delete(counts._key("lock", database))
             steady, steady_requests, result = _requests_of(lambda: selectors.overview_counts_many(campaigns))
             if sum((value or {}).get("total", 0) for value in result.values()) != count * tokens:
                 raise RuntimeError(f"the dashboard counted {result} for {count} × {tokens} tokens")
+            refresh, refresh_requests, _ = _requests_of(lambda: counts.refresh(database))
             cached, _, _ = _requests_of(lambda: selectors.overview_counts_many(campaigns))
             if count <= before_up_to:
                 old_first, _ = timed(lambda: [gateway.view(database, c.token_type, "overview_total", group=True)
@@ -149,10 +162,12 @@ def _one_server(workdir, *, validation: bool, campaign_counts, tokens, before_up
             table.add(f"{label}, {count} campaigns: dashboard first load after the last creation",
                       f"{seconds(first)}, {first_requests} requests", f"{before_first} (v1: per-type overview_total)",
                       "—", f"< {FIRST_LOAD_TARGET:g} s", first < FIRST_LOAD_TARGET)
-            table.add(f"{label}, {count} campaigns: dashboard steady state (snapshot due)",
+            table.add(f"{label}, {count} campaigns: dashboard steady state (snapshot due: a worker counts)",
                       f"{seconds(steady)}, {steady_requests} requests",
                       f"{before_steady}, {before_requests} requests (v1)", "—",
                       f"< {STEADY_TARGET * 1000:g} ms", steady < STEADY_TARGET)
+            table.add(f"{label}, {count} campaigns: the worker's count of the database",
+                      f"{seconds(refresh)}, {refresh_requests} requests")
             table.add(f"{label}, {count} campaigns: dashboard while the snapshot is fresh", seconds(cached) + ", 0 requests")
             quiet = _pilot_rate(gateway, database, campaigns[1 % count].token_type, pilot_tokens=pilot_tokens,
                                 dashboards=None)
@@ -184,7 +199,7 @@ def run(workdir, *, campaign_counts: list[int], tokens: int, before_up_to: int, 
     )
     table.notes.append(
         "Dashboard loads are `selectors.overview_counts_many` over every campaign of the database with the "
-        "snapshot expired (first load: right after the last creation; steady: again once the index is current). "
+        "snapshot expired (first load: right after the last creation, no snapshot yet, counted by the request; steady: the snapshot there and due, handed to a worker, whose count is the next row). "
         "The v1 baseline sends one grouped `overview_total` query per campaign, as version one's dashboard did."
     )
     table.notes.append(
