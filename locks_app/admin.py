@@ -4,7 +4,7 @@ tables read-only, for looking into what the utility sees."""
 from django.contrib import admin, messages
 from django.db.models import Q
 
-from . import utils
+from . import selectors, utils
 from .interfaces import TokenError
 from .keys import names
 from .models import LockedObject, LockPrincipal, LockToken
@@ -57,8 +57,7 @@ class PrincipalFilter(admin.SimpleListFilter):
     parameter_name = "principal"
 
     def lookups(self, request, model_admin):
-        principals = LockPrincipal.objects.order_by("principal_id").values_list("principal_id", flat=True)
-        return [(pid, pid) for pid in principals.distinct()]
+        return [(pid, pid) for pid in selectors.indexed_principals()]
 
     def queryset(self, request, queryset):
         if self.value():

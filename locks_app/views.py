@@ -5,10 +5,10 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import FormView, TemplateView
 
+from . import selectors
 from .broker import BrokerError, TokenBroker
 from .guard import until
 from .forms import DurationForm, ExtendForm, LockFilterForm, ObjectForm, UsernamesForm
-from .utility import TokenUtility
 
 
 class LockListView(TemplateView):
@@ -18,18 +18,13 @@ class LockListView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        utility = TokenUtility()
-        context["my_tokens"] = list(utility.iter_for_principal(self.request.user.get_username()))
+        context["my_tokens"] = selectors.tokens_of_principal(self.request.user.get_username())
         if self.request.user.is_staff:
             form = LockFilterForm(self.request.GET or None)
             filters = form.cleaned_data if form.is_valid() else {}
             context["filter_form"] = form
-            context["all_tokens"] = list(
-                utility.filter(
-                    kind=filters.get("kind"),
-                    principal_id=filters.get("principal"),
-                    key_contains=filters.get("object"),
-                )
+            context["all_tokens"] = selectors.active_tokens(
+                kind=filters.get("kind"), principal_id=filters.get("principal"), key_contains=filters.get("object"),
             )
         return context
 

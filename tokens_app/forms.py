@@ -9,7 +9,6 @@ import json
 from datetime import timedelta
 
 from django import forms
-from django.db.models import Q
 
 from . import services
 from .conditions import MAX_CONDITION_LENGTH, ConditionError
@@ -34,37 +33,12 @@ class DashboardFilterForm(forms.Form):
     status = forms.ChoiceField(label="State", required=False, choices=[("", "any state"), *Campaign.Status.choices])
     owner = forms.CharField(label="Owner", required=False, max_length=150)
 
-    def filter(self, campaigns):
-        """``campaigns`` narrowed to what the filters ask for (all of them when invalid)."""
+    def filters(self) -> dict:
+        """The keyword arguments of ``campaign_selectors.campaign_list`` and ``designs_matching``:
+        what was asked for, or no filter at all when the form is invalid."""
         if not self.is_valid():
-            return campaigns
-        data = self.cleaned_data
-        if data["q"]:
-            campaigns = campaigns.filter(
-                Q(token_type__icontains=data["q"]) | Q(database__icontains=data["q"]) | Q(obsid__icontains=data["q"])
-            )
-        if data["token_type"]:
-            campaigns = campaigns.filter(token_type__icontains=data["token_type"])
-        if data["obsid"]:
-            campaigns = campaigns.filter(obsid__icontains=data["obsid"])
-        if data["status"]:
-            campaigns = campaigns.filter(status=data["status"])
-        if data["owner"]:
-            campaigns = campaigns.filter(created_by__username__iexact=data["owner"])
-        return campaigns
-
-    def filter_designs(self, designs: list[dict]) -> list[dict]:
-        """Discovered design documents matching the filters; they have no OBSID, state or owner."""
-        if not self.is_valid():
-            return designs
-        data = self.cleaned_data
-        if data["obsid"] or data["status"] or data["owner"]:
-            return []
-        return [
-            design for design in designs
-            if data["q"].lower() in f"{design['token_type']} {design['counted_type']} {design['database']}".lower()
-            and data["token_type"].lower() in f"{design['token_type']} {design['counted_type']}".lower()
-        ]
+            return {}
+        return {name: self.cleaned_data[name] for name in self.fields}
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -1,12 +1,19 @@
-"""Reading the operations history: a campaign's running operation and recent ones, the list of
-every operation with its filters, and how one reads as a sentence or as JSON for the page."""
+"""Reading the operations history (the selectors of Operation rows): one operation, a
+campaign's running operation and recent ones, the list of every operation with its filters, and
+how one reads as a sentence or as JSON for the page."""
 
 from tokenportal.disclosure import shown_to
 
+from .campaign_selectors import narrowed
 from .models import Campaign, Operation
 from .services import CreationReport, OperationResult
 
 CAMPAIGN_HISTORY_ROWS = 20
+
+
+def operation(pk: int) -> Operation | None:
+    """The operation numbered ``pk``, None when there is none."""
+    return Operation.objects.filter(pk=pk).select_related("campaign").first()
 
 
 def current_operation(campaign: Campaign) -> Operation | None:
@@ -26,16 +33,8 @@ def campaign_history(campaign: Campaign, limit: int = CAMPAIGN_HISTORY_ROWS) -> 
 
 def filtered_operations(*, user=None, campaign=None, action=None, state=None):
     """Every operation, newest first, narrowed by whichever filters are given."""
-    rows = Operation.objects.select_related("campaign", "user")
-    if user:
-        rows = rows.filter(username=user)
-    if campaign:
-        rows = rows.filter(campaign_id=campaign)
-    if action:
-        rows = rows.filter(action=action)
-    if state:
-        rows = rows.filter(state=state)
-    return rows
+    return narrowed(Operation.objects.select_related("campaign", "user"),
+                    username=user, campaign_id=campaign, action=action, state=state)
 
 
 def filter_choices() -> dict:

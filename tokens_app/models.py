@@ -10,6 +10,8 @@ the last error).
 from django.conf import settings
 from django.db import models
 
+from .tokensets import TokenSet
+
 # The permission every interface asks of a user who changes a campaign or its tokens.
 CHANGE_CAMPAIGN = "tokens_app.change_campaign"
 
@@ -61,6 +63,11 @@ class Campaign(models.Model):
 
     def __str__(self):
         return f"{self.token_type} in {self.database}"
+
+    @property
+    def token_set(self) -> TokenSet:
+        """The campaign's tokens as the selectors name them: ``(database, token type)``."""
+        return TokenSet(database=self.database, token_type=self.token_type)
 
     @property
     def lock_key(self) -> str:

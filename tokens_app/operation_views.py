@@ -2,13 +2,14 @@
 button of an interrupted operation."""
 
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404
+from django.shortcuts import redirect
 from django.views import View
 from django.views.generic import ListView
 
 from . import history, services
 from .forms import OperationFilterForm
-from .models import CHANGE_CAMPAIGN, Operation
+from .models import CHANGE_CAMPAIGN
 from .services import runs
 from .views import ChangeCampaignRequired
 
@@ -39,7 +40,9 @@ class ResumeOperationView(ChangeCampaignRequired, View):
     """Queue an interrupted operation again (the guard is asked first); back to where it shows."""
 
     def post(self, request, pk):
-        operation = get_object_or_404(Operation, pk=pk)
+        operation = history.operation(pk)
+        if operation is None:
+            raise Http404("no such operation")
         try:
             runs.resume_operation(operation, request.user)
         except services.ServiceError as exc:

@@ -8,8 +8,11 @@ snapshot of :mod:`tokens_app.counts`, pages of a view are fetched by key (a page
 whole view in memory), summaries use the reduce views. Reads for pages wait at most :data:`PAGE_TIMEOUT`
 (CouchTimeout after it): a page never waits on an index build, the caller shows "indexing"
 instead (why not ``stale``: see :mod:`tokens_app.counts`).
-Selectors take a :class:`~tokens_app.models.Campaign` but only read its ``token_type`` and
-``database``, so an unsaved Campaign describes a design document no row knows yet.
+Selectors of tokens take a :class:`~tokens_app.tokensets.TokenSet`, the ``(database, token
+type)`` pair, or a :class:`~tokens_app.models.Campaign` (which offers its own as ``token_set``):
+they read only ``database`` and ``token_type``, so a design document no row knows yet is read
+as a bare TokenSet. The reads of the portal's own rows (campaigns, their locks) are in
+:mod:`tokens_app.campaign_selectors`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from datetime import UTC, datetime
 from itertools import islice
 
 from tokens_app import counts as shared_counts
+from tokens_app import health
 from tokens_app.couch import (
     ABSENT,
     CouchAuthFailed,
@@ -47,6 +51,7 @@ from tokens_app.design import (
     state_of,
 )
 from tokens_app.pools import concurrently
+from tokens_app.tokensets import TokenSet
 
 # Rows read per request while walking a view to the first row of a later page.
 WALK_PAGE_SIZE = 1000
@@ -94,18 +99,23 @@ def overview_counts(campaign) -> dict:
         **dict.fromkeys(STATE_NAMES, 0), "total": 0}
 
 
-def overview_counts_many(campaigns: Iterable) -> dict[int, dict | None]:
-    """Counts of many campaigns by primary key from the shared snapshots of their databases
+def overview_counts_many(items: Iterable) -> dict:
+    """Counts of many campaigns and token sets from the shared snapshots of their databases
     (one grouped query per database at most every few seconds, whatever the number of
-    campaigns and viewers; see :mod:`tokens_app.counts`).
+    campaigns and viewers; see :mod:`tokens_app.counts`), in one round for every database.
 
-    A campaign whose database could not be counted yet maps to None, so one broken database
-    does not blank a whole dashboard.
+    A Campaign is keyed by its primary key, a bare :class:`TokenSet` (a design document no
+    Campaign knows) by itself. One whose database could not be counted yet maps to None, so one
+    broken database does not blank a whole dashboard.
     """
-    campaigns = list(campaigns)
-    snapshots = counts_snapshots({campaign.database for campaign in campaigns})
-    return {campaign.pk: shared_counts.counts_of(snapshots.get(campaign.database), campaign.token_type)
-            for campaign in campaigns}
+    items = list(items)
+    snapshots = counts_snapshots({item.database for item in items})
+    return {_counts_key(item): shared_counts.counts_of(snapshots.get(item.database), item.token_type)
+            for item in items}
+
+
+def _counts_key(item) -> int | TokenSet:
+    return item if isinstance(item, TokenSet) else item.pk
 
 
 def counts_snapshots(databases: Iterable[str]) -> dict[str, dict | None]:
@@ -326,6 +336,19 @@ def counted_type(name: str, design: dict | None) -> str:
     return listed if listed is not None and not is_marked(design) else name
 
 
+def design_exists(token_set) -> bool:
+    """Whether the set's ``_design/<type>`` is in its database (DatabaseMissing when the
+    database is not): pilots find no work without it."""
+    return get_gateway().design_exists(token_set.database, token_set.token_type)
+
+
+def listed_token_set(database: str, name: str) -> TokenSet | None:
+    """The tokens ``_design/<name>`` of ``database`` lists (:func:`counted_type`), None when
+    there is no such design document."""
+    design = get_gateway().get_design(database, name)
+    return None if design is None else TokenSet(database=database, token_type=counted_type(name, design))
+
+
 def design_counted_type(database: str, name: str) -> str:
     """:func:`counted_type` of ``_design/<name>`` as it is in ``database`` now (``name`` when
     there is no such design document)."""
@@ -347,3 +370,36 @@ def token_views(campaign, design: dict | None = None) -> list[str]:
     added = sorted(name for name, view in views.items()
                    if name not in TYPE_VIEWS and name != TOKENS_VIEW and is_token_list_view(name, view))
     return [*STATE_NAMES, TOKENS_VIEW, *added]
+
+
+def views_of_designs(database: str, *, timeout: float) -> list[tuple[str, list[tuple[str, bool]]]]:
+    """The design documents of ``database`` that have views: ``(design name, [(view, reduces)])``
+    (:func:`tokens_app.health.design_views`), read waiting at most ``timeout`` seconds."""
+    return health.design_views(health.gateway_with_timeout(timeout), database)
+
+
+def build_views(database: str, design: str, views: list[tuple[str, bool]], *, timeout: float) -> None:
+    """Query each of ``views`` of ``_design/<design>`` for no rows, so that CouchDB builds its
+    index now; each query waits at most ``timeout`` seconds (CouchTimeout, the build going on)."""
+    gateway = health.gateway_with_timeout(timeout)
+    for view, reduces in views:
+        health.build_view(gateway, database, design, view, reduces)
+
+
+@dataclass(frozen=True)
+class CouchConnection:
+    """Where and as whom the portal reaches CouchDB, for processes that open their own
+    connections (the simulated pilots); ``server`` is the address without credentials."""
+
+    url: str = field(repr=False)
+    user: str
+    password: str = field(repr=False)
+    timeout: float
+    server: str
+
+
+def couch_connection() -> CouchConnection:
+    """The connection of the portal's configured gateway."""
+    gateway = get_gateway()
+    return CouchConnection(url=gateway.url, user=gateway.user, password=gateway.password,
+                           timeout=gateway.timeout, server=gateway.server)

@@ -24,10 +24,10 @@ from django.views.generic import DetailView, FormView, TemplateView
 from django.views.generic.detail import SingleObjectMixin
 
 from locks_app.guard import ChangeRefused, ensure_can_change
-from locks_app.utility import TokenUtility
 from tokenportal.disclosure import shown_to
 
-from . import campaign_reads, history, selectors, services
+from . import campaign_reads, campaign_selectors, history, selectors, services
+from .campaign_selectors import NO_TOKENS
 from .couch import CouchError, CouchTimeout
 from .design import STATE_NAMES
 from .forms import (
@@ -49,6 +49,7 @@ from .middleware import couch_problem
 from .models import CHANGE_CAMPAIGN, Campaign, Operation
 from .services import runs
 from .templatetags.campaigns import campaign_label, epoch_date
+from .tokensets import TokenSet
 
 DRAFT_SESSION_KEY = "tokens_app.campaign_draft"
 # The draft keeping the files of a refused new-campaign form.
@@ -65,8 +66,6 @@ INLINE_TEXT_BYTES = 64 * 1024
 EPOCH_FIELDS = ("created", "done", "lock")
 # Lines of the SRM list shown on the campaign page; the whole list is a download.
 SRMLIST_LINES_SHOWN = 5
-# Campaigns without tokens to read in CouchDB (nothing pushed yet, or archived/purged away).
-NO_TOKENS = (Campaign.Status.CREATING, Campaign.Status.ARCHIVED, Campaign.Status.PURGED)
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -86,36 +85,20 @@ class ChangeCampaignRequired(PermissionRequiredMixin):
     raise_exception = True
 
 
-def campaign_locks() -> dict:
-    """The active lock or freeze of every campaign that has one, by lock key (one query)."""
-    return {token.object_key: token for token in TokenUtility().filter(key_contains="tokens_app.campaign:")}
-
-
 class DashboardView(TemplateView):
     template_name = "tokens_app/dashboard.html"
 
     def get_context_data(self, **kwargs):
         form = DashboardFilterForm(self.request.GET or None)
-        campaigns = list(form.filter(Campaign.objects.select_related("created_by")))
-        designs = []
-        # Only those who may adopt a design document are shown the ones other tools made: the
-        # discovery reads every database of the server, which a read-only user has no need to see.
-        if self.request.user.has_perm(CHANGE_CAMPAIGN):
-            try:
-                designs = form.filter_designs(selectors.discovered_designs())
-            except CouchError as exc:
-                messages.warning(self.request, f"Design documents could not be discovered: {exc}")
+        campaigns = list(campaign_selectors.campaign_list(**form.filters()))
+        designs = self.discovered_designs(form)
         # Design documents no row knows are counted in the same concurrent round as the rows,
-        # as unsaved campaigns of the type each lists, keyed by negative numbers (selectors read
-        # only type and database).
-        unsaved = [
-            Campaign(pk=-number, database=design["database"], token_type=design["counted_type"])
-            for number, design in enumerate(designs, start=1)
-        ]
+        # as the token sets they list (keyed by the set itself).
+        listed = [TokenSet(database=design["database"], token_type=design["counted_type"]) for design in designs]
         counts = selectors.overview_counts_many(
-            [campaign for campaign in campaigns if campaign.status not in NO_TOKENS] + unsaved
+            [campaign for campaign in campaigns if campaign.status not in NO_TOKENS] + listed
         )
-        locks = campaign_locks()
+        locks = campaign_selectors.campaign_locks()
         return super().get_context_data(
             form=form,
             rows=[
@@ -123,12 +106,24 @@ class DashboardView(TemplateView):
                 for campaign in campaigns
             ],
             designs=[
-                {**design, "counts": counts.get(campaign.pk), "form": AdoptForm(initial=design, auto_id=False)}
-                for design, campaign in zip(designs, unsaved)
+                {**design, "counts": counts.get(token_set), "form": AdoptForm(initial=design, auto_id=False)}
+                for design, token_set in zip(designs, listed)
             ],
             polled=",".join(str(campaign.pk) for campaign in campaigns[:MAX_POLLED_CAMPAIGNS]),
             **kwargs,
         )
+
+    def discovered_designs(self, form: DashboardFilterForm) -> list[dict]:
+        """The design documents other tools made that the filters keep, for those who may adopt
+        them: the discovery reads every database of the server, which a read-only user has no
+        need to see. A discovery that fails is a warning, not a broken dashboard."""
+        if not self.request.user.has_perm(CHANGE_CAMPAIGN):
+            return []
+        try:
+            return campaign_selectors.designs_matching(selectors.discovered_designs(), **form.filters())
+        except CouchError as exc:
+            messages.warning(self.request, f"Design documents could not be discovered: {exc}")
+            return []
 
 
 class CountsApiView(View):
@@ -145,7 +140,7 @@ class CountsApiView(View):
             return HttpResponseBadRequest("ids is a comma-separated list of campaign numbers")
         if len(ids) > MAX_POLLED_CAMPAIGNS:
             return HttpResponseBadRequest(f"at most {MAX_POLLED_CAMPAIGNS} campaigns at a time")
-        campaigns = list(Campaign.objects.filter(pk__in=ids).exclude(status__in=NO_TOKENS))
+        campaigns = campaign_selectors.campaigns_with_tokens(ids)
         counts = selectors.overview_counts_many(campaigns)
         return JsonResponse({
             "campaigns": {str(pk): value for pk, value in counts.items()},
@@ -166,7 +161,7 @@ class AdoptDesignView(ChangeCampaignRequired, FormView):
         except CouchError as exc:
             messages.error(self.request, f"_design/{name} in '{database}' could not be read: {exc}")
             return redirect("tokens:dashboard")
-        known = Campaign.objects.filter(database=database, token_type=token_type).first()
+        known = campaign_selectors.campaign_of(TokenSet(database=database, token_type=token_type))
         try:
             operation = runs.queue_operation(
                 Operation.Action.ADOPT, known, self.request.user, source=Operation.Source.BROWSER,
@@ -253,7 +248,7 @@ class CampaignPreviewView(ChangeCampaignRequired, TemplateView):
         except services.ServiceError as exc:
             messages.error(request, str(exc))
             return redirect("tokens:campaign-new")
-        existing = Campaign.objects.filter(database=plan.database, token_type=plan.token_type).first()
+        existing = campaign_selectors.campaign_of(TokenSet(database=plan.database, token_type=plan.token_type))
         return self.render_to_response(
             self.get_context_data(plan=plan, existing=existing, first_ids=plan.token_ids[:FIRST_IDS_SHOWN])
         )
@@ -308,7 +303,7 @@ class CampaignDetailView(DetailView):
         context = {
             "operation": history.current_operation(campaign),
             "operations": history.campaign_history(campaign),
-            "lock": campaign_locks().get(campaign.lock_key),
+            "lock": campaign_selectors.campaign_locks().get(campaign.lock_key),
             "refusal": change_refusal(self.request.user, campaign) if may_change else None,
             "may_change": may_change,
             "may_resume": may_change and campaign.status in services.RESUMABLE,

@@ -14,6 +14,7 @@ from tokens_app.design import PORTAL_DESIGN, STATES_VIEW
 from tokens_app.models import Campaign
 from tokens_app.selectors import TokenNotFound
 from tokens_app.services import ensure_design_doc
+from tokens_app.tokensets import TokenSet
 
 TYPE = "pref_cal1"
 HOUR = 3600
@@ -32,7 +33,8 @@ def seed(gateway, db, docs, token_type=TYPE):
 
 @pytest.fixture
 def campaign(couch_db):
-    return Campaign(pk=1, token_type=TYPE, database=couch_db)
+    """The selectors read only the database and the type: a bare TokenSet, no row."""
+    return TokenSet(database=couch_db, token_type=TYPE)
 
 
 @pytest.fixture
@@ -85,6 +87,32 @@ def test_overview_counts_many_counts_each_database_once_and_maps_failures_to_non
     zeros = {"todo": 0, "locked": 0, "done": 0, "error": 0, "total": 0}
     assert many == {1: selectors.overview_counts(campaigns[0]), 2: zeros, 3: None}
     assert selectors.overview_counts_many([]) == {}
+
+
+@pytest.mark.django_db
+def test_overview_counts_many_keys_a_bare_token_set_by_itself(couch_db, every_state):
+    row = Campaign(pk=1, token_type=TYPE, database=couch_db)
+    listed = TokenSet(database=couch_db, token_type="other")
+    many = selectors.overview_counts_many([row, listed])
+    assert many == {1: selectors.overview_counts(row), listed: selectors.overview_counts(listed)}
+    assert many[listed]["total"] == 1
+    assert row.token_set == TokenSet(couch_db, TYPE) and str(row.token_set) == str(row)
+
+
+def test_design_exists_and_listed_token_set(gateway, couch_db, every_state):
+    assert selectors.design_exists(TokenSet(couch_db, TYPE))
+    assert not selectors.design_exists(TokenSet(couch_db, "nothing_here"))
+    gateway.put_doc(couch_db, {"_id": "_design/Monitor", "views": {
+        "todo": {"map": "function(doc){ if (doc.type == 'token' && doc.lock == 0) emit(doc._id, doc._id); }"}}})
+    assert selectors.listed_token_set(couch_db, "Monitor") == TokenSet(couch_db, "token")
+    assert selectors.listed_token_set(couch_db, TYPE) == TokenSet(couch_db, TYPE)
+    assert selectors.listed_token_set(couch_db, "nothing_here") is None
+
+
+def test_couch_connection_keeps_its_secrets_out_of_its_repr(gateway):
+    connection = selectors.couch_connection()
+    assert (connection.url, connection.user, connection.password) == (gateway.url, gateway.user, gateway.password)
+    assert gateway.password not in repr(connection)
 
 
 def test_list_tokens_pages_through_a_view_by_key(gateway, couch_db, campaign, monkeypatch):

@@ -498,7 +498,7 @@ def push_tokenset(
             raise ServiceError(f"the plan given is not the plan of {campaign}")
         report.total = plan.token_count
         if plan.database == default_database():
-            get_gateway().create_database(plan.database)
+            layout.create_default_database()
         failure = _write_tokens(campaign, plan, overwrite, batch_size, report, progress)
         # The design document goes in after the tokens: pouchdb-server reads every design
         # document of a database for each document written to it (looking for validation

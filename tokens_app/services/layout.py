@@ -24,7 +24,15 @@ from tokens_app.design import (
     replaced_views,
 )
 
+from .common import default_database
+
 PORTAL_DESIGN_ID = design_doc_id(PORTAL_DESIGN)
+
+
+def create_default_database() -> None:
+    """Create the portal's default database (``COUCHDB_DATABASE``) unless it exists: the only
+    database the portal creates; any other must exist."""
+    get_gateway().create_database(default_database())
 
 
 def portal_design_current(design: dict | None) -> bool:

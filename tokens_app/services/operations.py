@@ -14,6 +14,7 @@ import json
 import time
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from tokens_app import bulk, selectors
@@ -29,6 +30,7 @@ from tokens_app.design import (
     with_user_view,
 )
 from tokens_app.models import Campaign
+from tokens_app.tokensets import TokenSet
 
 from . import targets
 from .common import (
@@ -243,7 +245,17 @@ def recreate_views(campaign, *, user) -> None:
 
 
 def purge_campaign(campaign, *, user, progress=None) -> OperationResult:
-    """Delete every token of the type and the design document; the campaign becomes ``purged``."""
+    """Delete every token of the type and the design document; the campaign becomes ``purged``.
+
+    CouchDB first, the row last: CouchDB is not transactional, so the steps are ordered for a
+    failure to leave what the next purge repairs. Until the CouchDB part is through, the row is
+    untouched (its status, counts and error as they were): the tokens deleted so far stay
+    deleted, and purging again deletes the rest and the design document. The row's changes
+    (status, written count, error, counts) are written together in one transaction; if that
+    rolls back, CouchDB holds neither tokens nor the design document while the row still says
+    what it said before, and purging again (which re-creates the design document to walk the
+    tokens, finds none and deletes it) records the purge.
+    """
     check_can_change(campaign, user, "purge", refuse_statuses=(Campaign.Status.PURGED,))
     if addressable(design_doc_id(campaign.token_type)):
         ensure_design_doc(campaign.database, campaign.token_type)
@@ -253,11 +265,12 @@ def purge_campaign(campaign, *, user, progress=None) -> OperationResult:
     design = gateway.fetch_docs(campaign.database, [design_id]).get(design_id)
     if design is not None:
         gateway.bulk_docs(campaign.database, [_deletion(design)])
-    campaign.status = Campaign.Status.PURGED
-    campaign.written_count = 0
-    campaign.last_error = "" if not result.conflicted else f"purge: {result.message()}"
-    campaign.save(update_fields=["status", "written_count", "last_error", "updated_at"])
-    _save_counts(campaign, {**dict.fromkeys(STATE_NAMES, 0), "total": 0})
+    with transaction.atomic():
+        campaign.status = Campaign.Status.PURGED
+        campaign.written_count = 0
+        campaign.last_error = "" if not result.conflicted else f"purge: {result.message()}"
+        campaign.save(update_fields=["status", "written_count", "last_error", "updated_at"])
+        _save_counts(campaign, {**dict.fromkeys(STATE_NAMES, 0), "total": 0})
     return result
 
 
@@ -285,6 +298,14 @@ def adopt_design(database, name, *, user) -> Campaign:
     otherwise (the PiCaS examples' ``_design/Monitor`` lists type ``token``), it is left exactly
     as it is, since its pilots keep reading it, and the campaign gets its own ``_design/<type>``
     beside it. Either way the database gets ``_design/tokenportal`` if it has none.
+
+    CouchDB first, the row last: CouchDB is not transactional. The design documents are written
+    and the tokens sampled and counted before the row is touched; the row (a new one, or the
+    purged one adopted again) is then written with its counts in one transaction. A failure
+    before it leaves no row (or the purged one as it was) and design documents that are
+    current, which adopting again rewrites as they are (no change); a rollback of the row's
+    transaction leaves the same, and the design document is still listed on the dashboard to
+    be adopted again.
     """
     validate_database_name(database)
     try:
@@ -308,17 +329,19 @@ def adopt_design(database, name, *, user) -> Campaign:
             raise ServiceError(f"{known} is already a campaign of the portal")
         check_can_change(known, user, "adopt", refuse_statuses=())
     ensure_design_doc(database, token_type)
-    campaign = known or Campaign(database=database, token_type=token_type)
-    sample = list(selectors.iter_token_rows(campaign, TOKENS_VIEW, include_docs=True, limit=1))
+    token_set = TokenSet(database=database, token_type=token_type)
+    sample = list(selectors.iter_token_rows(token_set, TOKENS_VIEW, include_docs=True, limit=1))
     first = sample[0]["doc"] if sample else {}
-    campaign.created_by = user if getattr(user, "is_authenticated", False) else None
-    campaign.obsid = str(first.get("OBSID", ""))[:32]
-    campaign.status = Campaign.Status.READY
-    campaign.last_error = ""
-    campaign.save()
-    counts = refresh_counts(campaign)
-    campaign.token_count = campaign.written_count = counts["total"]
-    campaign.save(update_fields=["token_count", "written_count", "updated_at"])
+    counts = selectors.overview_counts(token_set)
+    campaign = known or Campaign(database=database, token_type=token_type)
+    with transaction.atomic():
+        campaign.created_by = user if getattr(user, "is_authenticated", False) else None
+        campaign.obsid = str(first.get("OBSID", ""))[:32]
+        campaign.status = Campaign.Status.READY
+        campaign.last_error = ""
+        campaign.token_count = campaign.written_count = counts["total"]
+        campaign.save()
+        _save_counts(campaign, counts)
     return campaign
 
 

@@ -6,9 +6,9 @@ has lapsed; its work is safe to run again, and a worker completes it.
 
 from django.core.management.base import CommandError
 
+from tokens_app import history
 from tokens_app.management.arguments import positive_int
 from tokens_app.management.base import CampaignCommand
-from tokens_app.models import Operation
 from tokens_app.services import runs
 
 
@@ -20,9 +20,8 @@ class Command(CampaignCommand):
         self.add_operator_argument(parser)
 
     def handle(self, *args, **options):
-        try:
-            operation = Operation.objects.get(pk=options["operation"])
-        except Operation.DoesNotExist:
-            raise CommandError(f"no operation #{options['operation']}") from None
+        operation = history.operation(options["operation"])
+        if operation is None:
+            raise CommandError(f"no operation #{options['operation']}")
         runs.resume_operation(operation, self.operator(options))
         self.stdout.write(f"Operation #{operation.pk} ({operation.get_action_display()} of {operation.target}) is queued again.")

@@ -19,9 +19,10 @@ from django.core.management.base import CommandError
 from django_tasks import task_backends
 from django_tasks_db import DatabaseBackend
 
-from tokens_app.couch import get_gateway
 from tokens_app.localcouch import LocalCouchError, LocalCouchServer
 from tokens_app.management.base import PortalCommand
+from tokens_app.selectors import couch_connection
+from tokens_app.services.layout import create_default_database
 
 LOCAL_DEFAULT = "http://127.0.0.1:5984"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
@@ -84,7 +85,7 @@ class Command(PortalCommand):
         conf = settings.COUCHDB
         port = bundled_port(conf["URL"])
         if port is None:
-            self.stdout.write(f"Using CouchDB at {get_gateway().server}.")
+            self.stdout.write(f"Using CouchDB at {couch_connection().server}.")
             return None
         # One data folder whatever the port: moving the server to another port keeps the tokens.
         server = LocalCouchServer(
@@ -105,7 +106,7 @@ class Command(PortalCommand):
         except LocalCouchError as exc:
             server.stop()
             raise SystemExit(f"Error: {exc}") from None
-        get_gateway().create_database(conf["DATABASE"])
+        create_default_database()
         return server
 
     def _create_first_superuser(self) -> None:

@@ -9,14 +9,14 @@ campaigns made by other tools too.
 
 from django.core.management.base import CommandError
 
-from tokens_app.couch import CouchError, get_gateway, shown
+from tokens_app.couch import CouchError, shown
 from tokens_app.design import design_doc_id
 from tokens_app.management.arguments import fraction, positive_int, seconds
 from tokens_app.management.base import CampaignCommand
 from tokens_app.management.progress import ProgressBar
-from tokens_app.models import Campaign
 from tokens_app.pilots import CouchAccess, simulate
-from tokens_app.selectors import overview_counts
+from tokens_app.selectors import couch_connection, design_exists, overview_counts
+from tokens_app.tokensets import TokenSet
 
 
 class Command(CampaignCommand):
@@ -38,24 +38,24 @@ class Command(CampaignCommand):
 
     def handle(self, *args, **options):
         database, token_type = self.database(options), options["token_type"]
-        gateway = get_gateway()
-        if gateway.get_doc(database, design_doc_id(token_type), default=None) is None:
+        token_set = TokenSet(database=database, token_type=token_type)
+        if not design_exists(token_set):
             raise CommandError(
                 f"no campaign of type {shown(token_type)} in database {shown(database)} "
                 f"(no design document {shown(design_doc_id(token_type))})"
             )
-        # The bar's end: the todo tokens now (or --max-tokens); an unsaved Campaign reads a
-        # design document no portal row knows too. One without the overview view gets a running
-        # count (each pilot's write is one token: a "batch" of one).
+        # The bar's end: the todo tokens now (or --max-tokens); the token set may be one no
+        # portal row knows. One without the overview view gets a running count (each pilot's
+        # write is one token: a "batch" of one).
         try:
-            todo = overview_counts(Campaign(token_type=token_type, database=database))["todo"]
+            todo = overview_counts(token_set)["todo"]
         except CouchError:
             todo = None
         if todo is not None and options["max_tokens"] is not None:
             todo = min(todo, options["max_tokens"])
         with ProgressBar(self.stderr, batch_size=1, total=todo) as progress:
             reports = simulate(
-                CouchAccess.of(gateway), database, token_type,
+                CouchAccess.of(couch_connection()), database, token_type,
                 workers=options["workers"], failure_rate=options["failure_rate"],
                 job_seconds=options["job_seconds"], max_tokens=options["max_tokens"], progress=progress,
             )

@@ -12,12 +12,14 @@ import json
 
 from django.core.management.base import CommandError
 
-from tokens_app.couch import CouchError, get_gateway
-from tokens_app.design import STATE_NAMES, design_doc_id
+from tokens_app.campaign_selectors import campaigns_in
+from tokens_app.couch import CouchError
+from tokens_app.design import STATE_NAMES
 from tokens_app.management.base import CampaignCommand
 from tokens_app.models import Campaign
-from tokens_app.selectors import counted_type, overview_counts
+from tokens_app.selectors import listed_token_set, overview_counts
 from tokens_app.services.layout import ensure_portal_design
+from tokens_app.tokensets import TokenSet
 
 GONE = (Campaign.Status.ARCHIVED, Campaign.Status.PURGED)
 
@@ -44,7 +46,7 @@ class Command(CampaignCommand):
             self.list_campaigns(options)
             return
         campaign = self.campaign(options)
-        gone = campaign.status in GONE
+        gone = isinstance(campaign, Campaign) and campaign.status in GONE
         counts = dict.fromkeys(STATE_NAMES, 0) if gone else overview_counts(campaign)
         total = counts.pop("total", 0)
         if options["json"]:
@@ -60,10 +62,7 @@ class Command(CampaignCommand):
 
     def list_campaigns(self, options) -> None:
         """Every campaign (of ``--database`` when given): a table, or a JSON list."""
-        campaigns = Campaign.objects.order_by("database", "token_type")
-        if options["database"]:
-            campaigns = campaigns.filter(database=options["database"])
-        campaigns = list(campaigns)
+        campaigns = campaigns_in(options["database"])
         reports = []
         for campaign in campaigns:
             counts = dict.fromkeys(STATE_NAMES, 0) if campaign.status in GONE else self.counts_or_none(campaign)
@@ -109,14 +108,14 @@ class Command(CampaignCommand):
             for row in [header, *rows]
         )
 
-    def campaign(self, options) -> Campaign:
-        """The Campaign, or an unsaved one for a design document that no Campaign knows."""
+    def campaign(self, options) -> Campaign | TokenSet:
+        """The Campaign, or the token set of a design document that no Campaign knows."""
         try:
             return super().campaign(options)
         except CommandError:
             database, name = self.database(options), options["token_type"]
-            design = get_gateway().get_doc(database, design_doc_id(name), default=None)
-            if design is None:
+            token_set = listed_token_set(database, name)
+            if token_set is None:
                 raise
             # Counts come from the portal's own design document, never from another tool's
             # overview view: a database the portal never wrote to gets it (an index, no token
@@ -124,4 +123,4 @@ class Command(CampaignCommand):
             ensure_portal_design(database)
             # The tokens counted are those the design document lists (``_design/Monitor``
             # lists type ``token``), as the dashboard counts it.
-            return Campaign(token_type=counted_type(name, design), database=database)
+            return token_set

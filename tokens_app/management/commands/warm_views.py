@@ -6,7 +6,8 @@ import time
 from django.core.management.base import CommandError
 
 from tokens_app.couch import CouchError
-from tokens_app.health import build_view, campaign_databases, design_views, gateway_with_timeout
+from tokens_app.health import campaign_databases
+from tokens_app.selectors import build_views, views_of_designs
 from tokens_app.management.base import PortalCommand
 
 
@@ -25,14 +26,13 @@ class Command(PortalCommand):
     def handle(self, *args, timeout, **options):
         if not timeout > 0:
             raise CommandError(f"--timeout must be a positive number of seconds, not {timeout}")
-        gateway = gateway_with_timeout(timeout)
         failed = 0
         databases = campaign_databases()
         if not databases:
             self.stdout.write("No campaigns yet: nothing to build.")
         for db in databases:
             try:
-                views = design_views(gateway, db)
+                views = views_of_designs(db, timeout=timeout)
             except CouchError as exc:
                 self.stderr.write(f"{db}: {exc}")
                 failed += 1
@@ -40,8 +40,7 @@ class Command(PortalCommand):
             for number, (ddoc, views_of_ddoc) in enumerate(views, 1):
                 started = time.monotonic()
                 try:
-                    for view, reduces in views_of_ddoc:
-                        build_view(gateway, db, ddoc, view, reduces)
+                    build_views(db, ddoc, views_of_ddoc, timeout=timeout)
                 except CouchError as exc:
                     self.stderr.write(f"{db} _design/{ddoc} ({number}/{len(views)}): {exc}")
                     failed += 1

@@ -1,0 +1,73 @@
+"""Reads of the portal's own records of campaigns: the dashboard's list and its filters, one
+campaign by its token set, the campaigns a command lists, and the locks of campaigns.
+
+The reads of the tokens themselves (CouchDB, through the gateway) are in
+:mod:`tokens_app.selectors`; the operations history is read by :mod:`tokens_app.history`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Q, QuerySet
+
+from locks_app import selectors as lock_selectors
+
+from .models import Campaign
+from .tokensets import TokenSet
+
+# Campaigns without tokens to read in CouchDB (nothing pushed yet, or archived/purged away).
+NO_TOKENS = (Campaign.Status.CREATING, Campaign.Status.ARCHIVED, Campaign.Status.PURGED)
+# The start of every campaign's lock key (``Campaign.lock_key``).
+CAMPAIGN_LOCK_KEYS = "tokens_app.campaign:"
+
+
+def campaign_list(*, q: str = "", token_type: str = "", obsid: str = "", status: str = "",
+                  owner: str = "") -> QuerySet[Campaign]:
+    """The campaigns of the dashboard, newest first, with their creators, narrowed by the
+    filters given: ``q`` a part of the type, database or OBSID; ``token_type`` and ``obsid`` a
+    part of theirs; ``status`` exactly; ``owner`` the creator's user name (any case)."""
+    campaigns = Campaign.objects.select_related("created_by")
+    if q:
+        campaigns = campaigns.filter(Q(token_type__icontains=q) | Q(database__icontains=q) | Q(obsid__icontains=q))
+    return narrowed(campaigns, token_type__icontains=token_type, obsid__icontains=obsid, status=status,
+                    created_by__username__iexact=owner)
+
+
+def narrowed(rows: QuerySet, **lookups) -> QuerySet:
+    """``rows`` filtered by each of ``lookups`` whose value is given (not empty or None)."""
+    return rows.filter(**{lookup: value for lookup, value in lookups.items() if value})
+
+
+def designs_matching(designs: list[dict], *, q: str = "", token_type: str = "", obsid: str = "",
+                     status: str = "", owner: str = "") -> list[dict]:
+    """The discovered design documents (``selectors.discovered_designs``) that the dashboard's
+    filters keep: they have no OBSID, state or owner, so filtering by one leaves none."""
+    if obsid or status or owner:
+        return []
+    return [
+        design for design in designs
+        if q.lower() in f"{design['token_type']} {design['counted_type']} {design['database']}".lower()
+        and token_type.lower() in f"{design['token_type']} {design['counted_type']}".lower()
+    ]
+
+
+def campaigns_with_tokens(pks: Iterable[int]) -> list[Campaign]:
+    """The campaigns of these primary keys that have tokens in CouchDB to count."""
+    return list(Campaign.objects.filter(pk__in=set(pks)).exclude(status__in=NO_TOKENS))
+
+
+def campaign_of(token_set: TokenSet) -> Campaign | None:
+    """The Campaign of that database and type, if the portal knows one (of any status)."""
+    return Campaign.objects.filter(database=token_set.database, token_type=token_set.token_type).first()
+
+
+def campaigns_in(database: str | None = None) -> list[Campaign]:
+    """Every campaign (of ``database`` when given), by database and type."""
+    campaigns = Campaign.objects.order_by("database", "token_type")
+    return list(campaigns.filter(database=database) if database else campaigns)
+
+
+def campaign_locks() -> dict:
+    """The active lock or freeze of every campaign that has one, by lock key (one query)."""
+    return lock_selectors.active_tokens_by_key(CAMPAIGN_LOCK_KEYS)
