@@ -216,7 +216,7 @@ def test_every_command_of_both_apps_is_an_operator_command_declaring_its_permiss
     from locks_app.management.base import OperatorCommand
 
     commands = {name: load_command_class(app, name) for name, app in get_commands().items()
-                if app in ("tokens_app", "locks_app")}
+                if app in ("tokens_app", "locks_app", "devtools")}
     assert all(isinstance(command, OperatorCommand) for command in commands.values())
     declared = {name: command.required_permission(campaign) for name, command in commands.items()
                 if command.takes_operator}

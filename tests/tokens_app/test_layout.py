@@ -9,7 +9,8 @@ import time
 import pytest
 from django.core.cache import cache
 
-from tokens_app import counts, pilots, selectors, services
+from devtools import pilots
+from tokens_app import counts, selectors, services
 from tokens_app.design import (
     MARKER_FIELD,
     STATE_FUNCTION,

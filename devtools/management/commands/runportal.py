@@ -19,8 +19,8 @@ from django.core.management.base import CommandError
 from django_tasks import task_backends
 from django_tasks_db import DatabaseBackend
 
+from devtools.localcouch import LocalCouchError, LocalCouchServer
 from tokens_app.couch import get_gateway
-from tokens_app.localcouch import LocalCouchError, LocalCouchServer
 from tokens_app.management.base import PortalCommand
 
 LOCAL_DEFAULT = "http://127.0.0.1:5984"
