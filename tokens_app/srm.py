@@ -124,7 +124,8 @@ class Link(NamedTuple):
     """One input file: its link as given (normalised) and what the link says about the file.
 
     A named tuple rather than a frozen dataclass: a list has up to 100,000 of them, and a
-    frozen dataclass's __init__ costs about a microsecond each.
+    frozen dataclass's __init__ (which sets each field through ``object.__setattr__``) is
+    slower to build (docs/benchmarks.md, "Figures behind design choices").
     """
 
     url: str

@@ -503,7 +503,8 @@ def push_tokenset(
         failure = _write_tokens(campaign, plan, overwrite, batch_size, report, progress)
         # The design document goes in after the tokens: pouchdb-server reads every design
         # document of a database for each document written to it (looking for validation
-        # functions), which slowed a 10,000-token push by a fifth. The views are wanted for a
+        # functions), so a design document written first would slow every batch of the push
+        # (see docs/benchmarks.md, "Figures behind design choices"). The views are wanted for a
         # part-written set too, but when the server is gone the batch's error is the one to
         # report.
         try:
