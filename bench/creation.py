@@ -33,7 +33,7 @@ def token_docs(plan) -> list[dict]:
     docs = []
     for key, links in plan.slices.items():
         doc = {**plan.fields, "_id": plan.token_id(key), plan.key_name: key, "created": created}
-        doc["_attachments"] = {**shared, plan.file_upload: _inline("".join(f"{link}\n" for link in links).encode(),
+        doc["_attachments"] = {**shared, plan.srm_attachment: _inline("".join(f"{link}\n" for link in links).encode(),
                                                                    "text/plain")}
         docs.append(doc)
     return docs

@@ -59,7 +59,7 @@ def couch_server(workdir: Path, *, validation: bool = True):
     """A fresh pouchdb-server in ``workdir``; settings.COUCHDB points at it while it runs."""
     from django.conf import settings
 
-    from tokens_app.localcouch import LocalCouchServer, free_port
+    from devtools.localcouch import LocalCouchServer, free_port
 
     server = LocalCouchServer(workdir / "couchdb", port=free_port(), user=COUCH_USER,
                               password=secrets.token_urlsafe(16), validation=validation)

@@ -277,8 +277,8 @@ def operator(username: str, small_ids: list[int], queued: list[int], actions: de
 
 def pilot(access, deadline: float, counter) -> None:
     """A pilot process: claim, run and finish tokens of the big campaign until ``deadline``."""
+    from devtools.pilots import claim_token, finish_token
     from tokens_app.couch import Conflict
-    from tokens_app.pilots import claim_token, finish_token
 
     gateway = access.gateway()
     rng = random.Random()
@@ -343,7 +343,7 @@ def main(argv=None) -> int:
 
 
 def run(args, workdir: Path, url_of_database: str) -> int:
-    from tokens_app.localcouch import LocalCouchServer, free_port
+    from devtools.localcouch import LocalCouchServer, free_port
 
     couch = LocalCouchServer(workdir / "couchdb", port=free_port(), user="admin", password=secrets.token_urlsafe(16))
     couch.start()
@@ -373,8 +373,8 @@ def load(args, workdir: Path, couch, port: int, processes: Processes) -> int:
 
     from bench.inputs import campaign_kwargs
     from bench.report import machine
+    from devtools.pilots import CouchAccess
     from tokens_app.couch import get_gateway
-    from tokens_app.pilots import CouchAccess
     from tokens_app.services import create_tokenset
 
     print("\n".join(f"{name}: {value}" for name, value in machine().items()), flush=True)

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import requests
 
-from tokens_app.design import PORTAL_DESIGN, STATES_VIEW, build_portal_design_doc, type_views
-from tokens_app.localcouch import COMPILED_VIEWS, POUCHDB_SERVER, SMALL_ATTACHMENT_REFS, WITHOUT_VALIDATION, free_port
+from devtools.localcouch import COMPILED_VIEWS, POUCHDB_SERVER, SMALL_ATTACHMENT_REFS, WITHOUT_VALIDATION, free_port
 from tokens_app.couch import couch_url, database_path, document_path, view_path
+from tokens_app.design import PORTAL_DESIGN, STATES_VIEW, build_portal_design_doc, type_views
 
 from .report import Table
 from .timing import seconds, timed

@@ -45,7 +45,7 @@ def _fill(start: int, stop: int, *, expired: int = 0) -> None:
     from django.db import transaction
 
     from locks_app.models import LockedObject, LockPrincipal, LockToken
-    from locks_app.utils import now
+    from locks_app.clock import now
 
     moment = now()
     day = datetime.timedelta(days=1)
@@ -102,7 +102,7 @@ def _register_floor(operations: int) -> float:
     from locks_app import statements
     from locks_app.models import LockedObject, LockPrincipal, LockToken
     from locks_app.tokens import ExclusiveLock
-    from locks_app.utils import now
+    from locks_app.clock import now
 
     sqlite = connection.vendor == "sqlite"
 

@@ -33,7 +33,7 @@ def start_worker(server, workdir):
     """A ``db_worker`` process on the benchmark's databases, polling as ``runportal``'s does."""
     from django.conf import settings
 
-    from tokens_app.management.commands.runportal import WORKER_POLL_SECONDS
+    from devtools.management.commands.runportal import WORKER_POLL_SECONDS
 
     env = {
         **os.environ, "TASKS_BACKEND": DATABASE_BACKEND, "COUCHDB_URL": server.url, "COUCHDB_USER": server.user,

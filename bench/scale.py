@@ -69,7 +69,8 @@ def _pilot_rate(gateway, database: str, token_type: str, *, pilot_tokens: int, d
     ``dashboards`` (campaign lists) are polled every few seconds by threads."""
     from django.test import override_settings
 
-    from tokens_app import pilots, selectors
+    from devtools import pilots
+    from tokens_app import selectors
     from tokens_app.design import PORTAL_DESIGN, STATES_VIEW, TYPE_VIEWS
 
     # Throughput once the views are built, as after `warm_views` (the README's step after

@@ -1,4 +1,4 @@
-// Loaded with NODE_OPTIONS=--require by tokens_app/localcouch.py. pouchdb-mapreduce runs a map
+// Loaded with NODE_OPTIONS=--require by devtools/localcouch.py. pouchdb-mapreduce runs a map
 // function by pasting the function and the document's JSON into a new script and running it in
 // a new V8 context, for every document and every view: a context and a compilation per call,
 // which made index builds and updates the local server's main cost (docs/benchmarks.md, "Local

@@ -1,4 +1,4 @@
-// Loaded with NODE_OPTIONS=--require by tokens_app/localcouch.py. pouchdb's LevelDB adapter
+// Loaded with NODE_OPTIONS=--require by devtools/localcouch.py. pouchdb's LevelDB adapter
 // stores an attachment once per digest, with a map of every document revision that refers to
 // it ("refs"), read and written whole on each write of any of those documents. A campaign's
 // tokens all carry the same files: after a few thousand pilot writes that map held tens of

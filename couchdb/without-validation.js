@@ -1,4 +1,4 @@
-// Loaded with NODE_OPTIONS=--require by tokens_app/localcouch.py when the local server runs
+// Loaded with NODE_OPTIONS=--require by devtools/localcouch.py when the local server runs
 // without document validation. pouchdb-server's command line cannot pass express-pouchdb's
 // ``overrideMode``, so this wraps express-pouchdb's factory to exclude its "validation" part,
 // which reads every design document of a database on each document written (the portal never

@@ -4,7 +4,7 @@ tables read-only, for looking into what the utility sees."""
 from django.contrib import admin, messages
 from django.db.models import Q
 
-from . import selectors, utils
+from . import clock, selectors
 from .interfaces import TokenError
 from .keys import names
 from .models import LockedObject, LockPrincipal, LockToken
@@ -38,7 +38,7 @@ class StateFilter(admin.SimpleListFilter):
         return [("active", "active"), ("expired", "expired"), ("ended", "ended")]
 
     def queryset(self, request, queryset):
-        now = utils.now()
+        now = clock.now()
         not_ended = Q(ended_at__isnull=True)
         expired = Q(end_reason=LockToken.EndReason.EXPIRED) | (not_ended & Q(expiration__lte=now))
         if self.value() == "active":

@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from . import lockables, utils
+from . import clock, lockables
 from .durations import format_duration
 from .guard import describe, principal_id
 from .handlers import handler_for
@@ -134,15 +134,15 @@ class TokenBroker:
         token = self._held(obj)
         if token.expiration is None:
             raise BrokerError(f"{token.context} is locked until ended: there is nothing to extend.")
-        expiration = max(token.expiration, utils.now()) + by
-        self._check_duration(expiration - utils.now())
+        expiration = max(token.expiration, clock.now()) + by
+        self._check_duration(expiration - clock.now())
         self._apply(setattr, self._handler(token), "expiration", expiration)
         return token
 
     def set_duration(self, obj, duration):
         """Make this user's lock of ``obj`` run ``duration`` from its start (``None``: until ended)."""
         token = self._held(obj)
-        self._check_duration(None if duration is None else token.started + duration - utils.now())
+        self._check_duration(None if duration is None else token.started + duration - clock.now())
         self._apply(setattr, self._handler(token), "duration", duration)
         return token
 

@@ -21,23 +21,23 @@ def when(moment) -> str:
     return f"{moment.astimezone(datetime.UTC):%Y-%m-%d %H:%M} UTC"
 
 
-def until(token) -> str:
-    """``until 2026-11-23 10:00 UTC``, or ``until ended`` for a token without expiration."""
-    expiration = getattr(token, "expiration", None)
+def until(lock) -> str:
+    """``until 2026-11-23 10:00 UTC``, or ``until ended`` for a lock without expiration."""
+    expiration = getattr(lock, "expiration", None)
     return f"until {when(expiration)}" if expiration else "until ended"
 
 
-def describe(token) -> str:
+def describe(lock) -> str:
     """What holds the object, in one phrase: ``frozen since … by …`` or ``locked by … until …``."""
-    if isinstance(token, FREEZES):
-        creator = token.creator.get_username() if token.creator else "an unknown user"
-        expiring = f" {until(token)}" if getattr(token, "expiration", None) else ""
-        return f"frozen since {when(token.started)} by {creator}{expiring}"
-    return f"locked by {', '.join(sorted(token.principal_ids))} {until(token)}"
+    if isinstance(lock, FREEZES):
+        creator = lock.creator.get_username() if lock.creator else "an unknown user"
+        expiring = f" {until(lock)}" if getattr(lock, "expiration", None) else ""
+        return f"frozen since {when(lock.started)} by {creator}{expiring}"
+    return f"locked by {', '.join(sorted(lock.principal_ids))} {until(lock)}"
 
 
 def principal_id(user) -> str | None:
-    """The principal id of a user in lock tokens: the username (``None`` for nobody)."""
+    """The principal id of a user in locks: the username (``None`` for nobody)."""
     if user is None or not user.is_authenticated:
         return None
     return user.get_username()
@@ -45,10 +45,10 @@ def principal_id(user) -> str | None:
 
 def ensure_can_change(user, obj, *, utility=None) -> None:
     """Raise ``ChangeRefused`` unless ``user`` may change ``obj`` now."""
-    token = (utility or TokenUtility()).get(obj)
-    if token is None:
+    lock = (utility or TokenUtility()).get(obj)
+    if lock is None:
         return
-    if not isinstance(token, FREEZES) and principal_id(user) in token.row.principal_ids:
+    if not isinstance(lock, FREEZES) and principal_id(user) in lock.row.principal_ids:
         # The row was read by ``get`` a moment ago: reading it again would tell nothing newer.
         return
-    raise ChangeRefused(f"{token.context} is {describe(token)}.")
+    raise ChangeRefused(f"{lock.context} is {describe(lock)}.")

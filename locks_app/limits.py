@@ -30,7 +30,7 @@ def max_duration() -> datetime.timedelta:
     return value
 
 
-def about_to_expire(token) -> bool:
+def about_to_expire(lock) -> bool:
     """Whether a lock that expires has less than ``EXPIRY_WARNING`` left."""
-    remaining = getattr(token, "remaining_duration", None)
+    remaining = getattr(lock, "remaining_duration", None)
     return remaining is not None and remaining < EXPIRY_WARNING

@@ -12,18 +12,18 @@ from .tokens import Token
 from .utility import TokenUtility
 
 
-def tokens_of_principal(principal_id: str) -> list[Token]:
+def locks_of_principal(principal_id: str) -> list[Token]:
     """The active tokens ``principal_id`` holds, by object key."""
     return list(TokenUtility().iter_for_principal(principal_id))
 
 
-def active_tokens(*, kind: str | None = None, principal_id: str | None = None,
+def active_locks(*, kind: str | None = None, principal_id: str | None = None,
                   key_contains: str | None = None) -> list[Token]:
     """The active tokens, narrowed by whichever filters are given (one query)."""
     return list(TokenUtility().filter(kind=kind, principal_id=principal_id, key_contains=key_contains))
 
 
-def active_tokens_by_key(key_contains: str) -> dict[str, Token]:
+def active_locks_by_key(key_contains: str) -> dict[str, Token]:
     """The active token of every object whose key contains ``key_contains``, by object key."""
     return {token.object_key: token for token in TokenUtility().filter(key_contains=key_contains)}
 

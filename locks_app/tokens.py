@@ -16,7 +16,7 @@ import datetime
 
 from django.db import transaction
 
-from . import indexes, signals, statements, utils
+from . import clock, indexes, signals, statements
 from .interfaces import EndedError, UnregisteredError
 from .keys import object_key, resolve
 from .models import LockToken
@@ -120,13 +120,13 @@ class Token:
             try:
                 if self._has_ended(self._row):
                     raise EndedError(f"{self!r} has ended")
-                yield self._row, utils.now()
+                yield self._row, clock.now()
             finally:
                 self._held = False
 
     @staticmethod
     def _has_ended(row) -> bool:
-        return row.ended_at is not None or (row.expiration is not None and row.expiration <= utils.now())
+        return row.ended_at is not None or (row.expiration is not None and row.expiration <= clock.now())
 
     def _new_row(self, now, created_by) -> LockToken:
         expiration = None if self._duration is None else now + self._duration
@@ -178,7 +178,7 @@ class EndableToken(Token):
             return NO_TIME
         if row.expiration is None:
             return None
-        return row.expiration - utils.now()
+        return row.expiration - clock.now()
 
     @remaining_duration.setter
     def remaining_duration(self, value):
@@ -191,7 +191,7 @@ class EndableToken(Token):
         row = self._current()
         if row.ended_at is not None:
             return row.ended_at
-        if row.expiration is not None and row.expiration <= utils.now():
+        if row.expiration is not None and row.expiration <= clock.now():
             return row.expiration
         return None
 

@@ -7,7 +7,7 @@ tables, so any number of processes share one utility through the database.
 from django.db import transaction
 from django.db.models import Q
 
-from . import indexes, signals, statements, utils
+from . import clock, indexes, signals, statements
 from .interfaces import EndedError, RegistrationError, UnregisteredError  # noqa: F401 (public names)
 from .keys import object_key
 from .models import LockedObject, LockToken
@@ -25,12 +25,12 @@ class TokenUtility:
         before is re-indexed (``EndedError`` if it has ended).
         """
         with transaction.atomic():
-            indexes.clean_expired(utils.now())
+            indexes.clean_expired(clock.now())
             if token._row is not None:
                 with token._changing() as (row, _):
                     indexes.reindex(row)
                 return token
-            row = token._new_row(utils.now(), by)
+            row = token._new_row(clock.now(), by)
             statements.insert(row)
             indexes.claim(row)
             self._start_when_granted(row)
@@ -43,7 +43,7 @@ class TokenUtility:
         """Take the start time after the database granted the object key: every token that
         held the key before ended at or before it, so the history never shows two tokens
         of one object active at the same moment."""
-        row.started = utils.now()
+        row.started = clock.now()
         row.expiration = None if row.duration is None else row.started + row.duration
         statements.update(LockToken, "pk", row.pk, started=row.started, expiration=row.expiration)
         # Without a duration, the index row was written with no expiration, which stays right.
@@ -56,7 +56,7 @@ class TokenUtility:
         ``get`` runs on every page and every guarded change, so its query is written once
         (``statements.active_token``).
         """
-        row = statements.active_token(object_key(obj), utils.now())
+        row = statements.active_token(object_key(obj), clock.now())
         if row is None:
             return default
         token = Token.from_row(row)
@@ -74,7 +74,7 @@ class TokenUtility:
 
     def filter(self, *, kind=None, principal_id=None, key_contains=None):
         """The active tokens of one kind, of one principal, or whose key contains a text."""
-        rows = self._active(utils.now()).select_related("token__created_by")
+        rows = self._active(clock.now()).select_related("token__created_by")
         if kind:
             rows = rows.filter(token__kind=kind)
         if principal_id:
@@ -86,7 +86,7 @@ class TokenUtility:
     def cleanup(self) -> int:
         """Remove every expired token from the indexes now; answer how many."""
         with transaction.atomic():
-            return indexes.clean_expired(utils.now())
+            return indexes.clean_expired(clock.now())
 
     @staticmethod
     def _active(now):

@@ -18,12 +18,12 @@ class LockListView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["my_tokens"] = selectors.tokens_of_principal(self.request.user.get_username())
+        context["my_locks"] = selectors.locks_of_principal(self.request.user.get_username())
         if self.request.user.is_staff:
             form = LockFilterForm(self.request.GET or None)
             filters = form.cleaned_data if form.is_valid() else {}
             context["filter_form"] = form
-            context["all_tokens"] = selectors.active_tokens(
+            context["all_locks"] = selectors.active_locks(
                 kind=filters.get("kind"), principal_id=filters.get("principal"), key_contains=filters.get("object"),
             )
         return context
@@ -65,42 +65,42 @@ class LockView(BrokerActionView):
     form_class = DurationForm
 
     def act(self, broker, data):
-        token = broker.lock(data["object"], data["duration"])
-        return f"Locked {token.context} {until(token)}."
+        lock = broker.lock(data["object"], data["duration"])
+        return f"Locked {lock.context} {until(lock)}."
 
 
 class ShareView(BrokerActionView):
     form_class = UsernamesForm
 
     def act(self, broker, data):
-        token = broker.share(data["object"], data["usernames"])
-        return f"{token.context} is now locked by {', '.join(sorted(token.principal_ids))}."
+        lock = broker.share(data["object"], data["usernames"])
+        return f"{lock.context} is now locked by {', '.join(sorted(lock.principal_ids))}."
 
 
 class UnshareView(BrokerActionView):
     form_class = UsernamesForm
 
     def act(self, broker, data):
-        token = broker.unshare(data["object"], data["usernames"])
-        if token.ended:
-            return f"Unlocked {token.context}: nobody holds it any more."
-        return f"{token.context} is now locked by {', '.join(sorted(token.principal_ids))}."
+        lock = broker.unshare(data["object"], data["usernames"])
+        if lock.ended:
+            return f"Unlocked {lock.context}: nobody holds it any more."
+        return f"{lock.context} is now locked by {', '.join(sorted(lock.principal_ids))}."
 
 
 class FreezeView(BrokerActionView):
     form_class = DurationForm
 
     def act(self, broker, data):
-        token = broker.freeze(data["object"], duration=data["duration"])
-        return f"Froze {token.context} {until(token)}."
+        lock = broker.freeze(data["object"], duration=data["duration"])
+        return f"Froze {lock.context} {until(lock)}."
 
 
 class EndView(BrokerActionView):
     form_class = ObjectForm
 
     def act(self, broker, data):
-        token = broker.end(data["object"])
-        return f"Ended the {token.row.get_kind_display()} on {token.context}."
+        lock = broker.end(data["object"])
+        return f"Ended the {lock.row.get_kind_display()} on {lock.context}."
 
 
 
@@ -108,13 +108,13 @@ class ExtendView(BrokerActionView):
     form_class = ExtendForm
 
     def act(self, broker, data):
-        token = broker.extend(data["object"], data["by"])
-        return f"{token.context} is now locked {until(token)}."
+        lock = broker.extend(data["object"], data["by"])
+        return f"{lock.context} is now locked {until(lock)}."
 
 
 class JoinView(BrokerActionView):
     form_class = ObjectForm
 
     def act(self, broker, data):
-        token = broker.join(data["object"])
-        return f"{token.context} is now locked by {', '.join(sorted(token.principal_ids))}."
+        lock = broker.join(data["object"])
+        return f"{lock.context} is now locked by {', '.join(sorted(lock.principal_ids))}."

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from devtools.localcouch import LocalCouchServer, free_port
 from tokens_app.couch import get_gateway
-from tokens_app.localcouch import LocalCouchServer, free_port
 
 OUTPUT_DIR = Path(__file__).resolve().parent.parent / "test-output"
 

@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "tokens_app",
     "locks_app",
+    "devtools",
 ]
 
 MIDDLEWARE = [

@@ -1,7 +1,8 @@
 """Bodies of ``_bulk_docs`` requests: documents encoded once, batches cut by count and by bytes.
 
-A batch capped by document count alone can be any size: 240 tokens carrying a 2 MB file made a
-650 MB request, which pouchdb-server cannot even hold as a string. So every bulk writer encodes
+A batch capped by document count alone can be any size: a few hundred tokens carrying a large
+file make a request pouchdb-server cannot even hold as a string (docs/benchmarks.md, "Figures
+behind design choices"). So every bulk writer encodes
 its documents first (:func:`encode`), cuts them into batches of at most ``COUCHDB_BATCH_SIZE``
 documents and ``COUCHDB_BATCH_BYTES`` bytes as sent (:func:`batches`), and the gateway sends a
 batch's parts as they are (:class:`Body`) without joining them into one string.

@@ -70,4 +70,4 @@ def campaigns_in(database: str | None = None) -> list[Campaign]:
 
 def campaign_locks() -> dict:
     """The active lock or freeze of every campaign that has one, by lock key (one query)."""
-    return lock_selectors.active_tokens_by_key(CAMPAIGN_LOCK_KEYS)
+    return lock_selectors.active_locks_by_key(CAMPAIGN_LOCK_KEYS)

@@ -259,25 +259,12 @@ def with_user_view(design: dict, token_type: str, name: str, condition: str) -> 
     }
 
 
-def build_design_doc(token_type: str, extra_views: dict[str, str] | None = None) -> dict:
-    """``_design/<type>`` with the portal's views, its marker and ``extra_views``.
-
-    ``extra_views`` maps view names to conditions (user views, see :func:`with_user_view`).
-    """
+def build_design_doc(token_type: str) -> dict:
+    """``_design/<type>`` with the portal's views and its marker (user views are added by
+    :func:`with_user_view`)."""
     validate_token_type(token_type)
-    design = {"_id": design_doc_id(token_type), "language": "javascript", MARKER_FIELD: marker(),
-              "views": type_views(token_type)}
-    for name, condition in (extra_views or {}).items():
-        design = with_user_view(design, token_type, name, condition)
-    return design
-
-
-def type_views_intact(token_type: str, design: dict | None) -> bool:
-    """Whether ``design`` (a ``_design/<type>``) is marked and holds the portal's views as written."""
-    views = (design or {}).get("views")
-    return is_marked(design) and isinstance(views, dict) and all(
-        views.get(name) == view for name, view in type_views(token_type).items()
-    )
+    return {"_id": design_doc_id(token_type), "language": "javascript", MARKER_FIELD: marker(),
+            "views": type_views(token_type)}
 
 
 def replaced_views(token_type: str, design: dict | None) -> list[str]:

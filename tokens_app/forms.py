@@ -88,6 +88,8 @@ class CampaignForm(forms.Form):
     )
     id_prefix = forms.CharField(label="Id prefix", initial="SB", required=False, max_length=20)
     key_name = forms.CharField(label="Key name", initial="STARTSB", max_length=100)
+    # The SRM attachment's name. The field keeps the POST name ``file_upload`` (the model column's,
+    # GRID_LRT's name for it): the page's tests and scripts post it under that name.
     file_upload = forms.CharField(
         label="SRM attachment name", initial="srm.txt", required=False, max_length=255,
         help_text="The attachment holding each token's links; empty for none.",
@@ -170,7 +172,7 @@ class CampaignForm(forms.Form):
             "slice_size": data["slice_size"],
             "id_prefix": data["id_prefix"],
             "key_name": data["key_name"],
-            "file_upload": data["file_upload"],
+            "srm_attachment": data["file_upload"],
             "link_flavor": data["link_flavor"],
             "attachments": data["attachments"],
             "allow_mixed": data["allow_mixed"],

@@ -82,8 +82,8 @@ class CampaignInputs(models.Model):
     """The config and the SRM list of a campaign as uploaded.
 
     Kept out of the campaign row: an SRM list runs to megabytes, SQLite rewrites a whole row on
-    every update, and a push updates its campaign after every batch (a 10,000-token push spent
-    0.7 s rewriting its list), while the dashboard lists campaigns every few seconds.
+    every update, and a push updates its campaign after every batch, while the dashboard lists
+    campaigns every few seconds (the cost: docs/benchmarks.md, "Figures behind design choices").
     """
 
     campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, primary_key=True, related_name="inputs")
@@ -117,8 +117,9 @@ class CampaignDraft(models.Model):
     """The uploads of a new campaign between its form and its confirmation.
 
     Kept in the database, not in the session: a session row is read and written on every request
-    of its user, and a 45 MB upload made a 58 MB session row. The session holds only the id; a
-    draft is its owner's alone and expires (``services.drafts``).
+    of its user, and would carry every uploaded megabyte, and more once encoded (the figure:
+    docs/benchmarks.md, "Figures behind design choices"). The session holds only the id; a draft
+    is its owner's alone and expires (``services.drafts``).
     """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="campaign_drafts")

@@ -33,8 +33,8 @@ def _share_malloc_arenas() -> None:
     """Make threads share malloc arenas, where the C library is glibc.
 
     glibc gives each new thread an arena of its own; writer threads building megabyte request
-    bodies left them fragmented, and a 100,000-token push peaked at 515 MB above its start
-    instead of ~115 MB with shared arenas.
+    bodies left them fragmented, so a big push held several times the memory it needs (the
+    figures: docs/benchmarks.md, "Figures behind design choices").
     """
     try:
         libc = ctypes.CDLL("libc.so.6")

@@ -124,13 +124,14 @@ class Link(NamedTuple):
     """One input file: its link as given (normalised) and what the link says about the file.
 
     A named tuple rather than a frozen dataclass: a list has up to 100,000 of them, and a
-    frozen dataclass's __init__ costs about a microsecond each.
+    frozen dataclass's __init__ (which sets each field through ``object.__setattr__``) is
+    slower to build (docs/benchmarks.md, "Figures behind design choices").
     """
 
     url: str
     obsid: str
     location: str
-    subband: int | None
+    subband: int
     line: int
 
 
@@ -156,8 +157,6 @@ class SrmList:
         by_subband: dict[int, list[str]] = {}
         for link in self.links:
             subband = link.subband
-            if subband is None:
-                continue
             urls = by_subband.get(subband)
             if urls is None:
                 by_subband[subband] = [link.url]
@@ -165,14 +164,6 @@ class SrmList:
                 urls.append(link.url)
         # Sorting the numbers alone: sorting the items costs a tuple per subband.
         return {subband: by_subband[subband] for subband in sorted(by_subband)}
-
-    def slices(self, size: int) -> dict[str, list[str]]:
-        """Group the links into chunks of ``size`` subbands; see :func:`slice_subbands`."""
-        return slice_subbands(self.subbands(), size)
-
-    def gaps(self) -> list[tuple[int, int]]:
-        """Return the missing subband ranges (first, last inclusive) between lowest and highest."""
-        return gaps_of(list(self.subbands()))
 
 
 def gaps_of(subbands: list[int]) -> list[tuple[int, int]]:
@@ -221,12 +212,11 @@ def parse_srmlist(
     data: bytes | str,
     *,
     allow_mixed: bool = False,
-    require_subband: bool = True,
     max_lines: int | None = None,
 ) -> SrmList:
     """Parse an uploaded SRM list: one link per line, blank lines ignored, duplicates dropped.
 
-    Every link must name an OBSID and, when ``require_subband`` is set, a subband. All links must
+    Every link must name an OBSID and a subband. All links must
     share one OBSID and one site unless ``allow_mixed`` is set, since a campaign processes one
     observation and stages it from one archive; the links on hosts of no known site count as one
     site, as in GRID_LRT. Raises SrmListError naming the first offending line.
@@ -245,7 +235,7 @@ def parse_srmlist(
         non_blank += 1
         if max_lines is not None and non_blank > max_lines:
             raise SrmListError(f"the SRM list has more than {max_lines} lines", number)
-        link = _common_link(common, number) if common else _parse_line(raw, number, require_subband)
+        link = _common_link(common, number) if common else _parse_line(raw, number)
         if link.url in seen:
             continue
         seen.add(link.url)
@@ -284,7 +274,7 @@ def _common_link(common: re.Match[str], line: int) -> Link:
     return _new_link((url, sys.intern(obsid), location, int(subband), line))
 
 
-def _parse_line(raw: str, line: int, require_subband: bool) -> Link:
+def _parse_line(raw: str, line: int) -> Link:
     """Parse one non-blank line of an SRM list into a Link, or raise SrmListError for ``line``."""
     field = _pick_field(raw.split(), line)
     try:
@@ -297,14 +287,14 @@ def _parse_line(raw: str, line: int, require_subband: bool) -> Link:
     if obsid is None:
         raise SrmListError(f"no OBSID (L<digits>) in the link {_excerpt(url)}", line)
     subband = _SUBBAND.search(url)
-    if subband is None and require_subband:
+    if subband is None:
         raise SrmListError(f"no subband (SB<number>_) in the link {_excerpt(url)}", line)
     return Link(
         url,
         # One string per OBSID, not one per line: a list of 100,000 lines has one or a few.
         sys.intern(obsid.group(0)),
         location,
-        int(subband.group(1)) if subband else None,
+        int(subband.group(1)),
         line,
     )
 

@@ -20,27 +20,27 @@ def lock_panel(context, obj):
     """The panel: who holds ``obj`` and for how long, and the forms this user may post."""
     request = context["request"]
     user = request.user
-    token = TokenUtility().get(obj)
-    holders = token.row.principal_ids if token is not None else []
+    lock = TokenUtility().get(obj)
+    holders = lock.row.principal_ids if lock is not None else []
     holds = principal_id(user) in holders
     lockable = lockables.of(obj)
     may_lock = lockable is not None and user.has_perm(lockable.permission)
-    expiration = getattr(token, "expiration", None)
+    expiration = getattr(lock, "expiration", None)
     return {
         "csrf_token": context.get("csrf_token"),
         "key": object_key(obj),
         "next": request.get_full_path(),
-        "token": token,
+        "lock": lock,
         "expiration": expiration,
-        "ending_soon": expiration is not None and about_to_expire(token),
-        "state": describe(token) if token else "not locked",
+        "ending_soon": expiration is not None and about_to_expire(lock),
+        "state": describe(lock) if lock else "not locked",
         "locked": bool(holders),
         "holds": holds,
-        "shared": isinstance(token, SharedLock),
+        "shared": isinstance(lock, SharedLock),
         "may_lock": may_lock,
-        "may_join": may_lock and isinstance(token, SharedLock) and not holds and user.has_perm(JOIN_LOCK),
+        "may_join": may_lock and isinstance(lock, SharedLock) and not holds and user.has_perm(JOIN_LOCK),
         "may_extend": holds and expiration is not None,
-        "may_end": holds or _may_end_for_others(user, token),
+        "may_end": holds or _may_end_for_others(user, lock),
         "may_freeze": lockable is not None and user.has_perm(FREEZE_OBJECT),
         "durations": [
             (value, label) for value, label in DURATION_CHOICES
@@ -51,14 +51,14 @@ def lock_panel(context, obj):
     }
 
 
-def _may_end_for_others(user, token) -> bool:
-    """The broker's rule for ending a token this user does not hold, to show the button."""
-    if isinstance(token, FREEZES):
-        return hasattr(token, "end") and (user.has_perm(FREEZE_OBJECT) or user.has_perm(BREAK_LOCK))
-    return token is not None and user.has_perm(BREAK_LOCK)
+def _may_end_for_others(user, lock) -> bool:
+    """The broker's rule for ending a lock this user does not hold, to show the button."""
+    if isinstance(lock, FREEZES):
+        return hasattr(lock, "end") and (user.has_perm(FREEZE_OBJECT) or user.has_perm(BREAK_LOCK))
+    return lock is not None and user.has_perm(BREAK_LOCK)
 
 
 @register.filter
-def remaining(token) -> str:
-    """What is left of a token: ``1 h 05 min``, or ``until ended``."""
-    return format_duration(getattr(token, "remaining_duration", None))
+def remaining(lock) -> str:
+    """What is left of a lock: ``1 h 05 min``, or ``until ended``."""
+    return format_duration(getattr(lock, "remaining_duration", None))

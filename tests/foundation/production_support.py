@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from tokens_app.localcouch import free_port
+from devtools.localcouch import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,8 @@ from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from devtools.localcouch import free_port
 from tokenportal import checks
-from tokens_app.localcouch import free_port
 from tokens_app.models import Campaign
 
 pytestmark = pytest.mark.django_db

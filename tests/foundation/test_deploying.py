@@ -20,7 +20,7 @@ import pytest
 import requests
 from django.conf import settings
 
-from tokens_app.localcouch import free_port
+from devtools.localcouch import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"^( *)<!-- deploy:(\w+) -->\n\1```sh\n(.*?)^\1```$", re.M | re.S)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tokens_app.localcouch import free_port
+from devtools.localcouch import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 START_SECONDS = 120
@@ -188,6 +188,6 @@ def test_a_couchdb_port_that_is_no_port_is_one_line(fresh_copy, couch_port):
     ("http://couch.example.org:5984", None), ("http://127.0.0.1:5984/prefix", None), ("http://127.0.0.1", None),
 ])
 def test_which_couchdb_url_gets_the_bundled_server(url, port):
-    from tokens_app.management.commands.runportal import bundled_port
+    from devtools.management.commands.runportal import bundled_port
 
     assert bundled_port(url) == port

@@ -7,6 +7,7 @@ from urllib.parse import unquote
 import pytest
 import requests
 
+from devtools.localcouch import free_port
 from tokens_app.couch import (
     Conflict,
     CouchAuthFailed,
@@ -29,7 +30,6 @@ from tokens_app.couch import (
     view_path,
 )
 from tokens_app.couch import gateway as gateway_cache
-from tokens_app.localcouch import free_port
 
 
 def test_connects_and_reports_the_server_version(gateway):

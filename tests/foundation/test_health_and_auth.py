@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from tokens_app.localcouch import free_port
+from devtools.localcouch import free_port
 
 
 def test_anonymous_dashboard_redirects_to_login(client):

@@ -3,8 +3,8 @@ names an internal address (it answers anyone)."""
 
 import pytest
 
+from devtools.localcouch import free_port
 from tokens_app.couch import get_gateway
-from tokens_app.localcouch import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ a file every token carries stays readable through rewrites, deletions and compac
 import base64
 import time
 
+from devtools.localcouch import COMPILED_VIEWS, SMALL_ATTACHMENT_REFS
 from tokens_app.couch import database_path, document_path
-from tokens_app.localcouch import COMPILED_VIEWS, SMALL_ATTACHMENT_REFS
 
 
 def _design(gateway, db, views: dict) -> None:

@@ -130,7 +130,7 @@ def acting_commands() -> list[str]:
     """The token commands that take ``--user``: the ones that change something."""
     names = []
     for name, app in sorted(get_commands().items()):
-        if app != "tokens_app":
+        if app not in ("tokens_app", "devtools"):
             continue
         parser = load_command_class(app, name).create_parser("manage.py", name)
         if any("--user" in action.option_strings for action in parser._actions):

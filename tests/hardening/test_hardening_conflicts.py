@@ -14,9 +14,9 @@ import time
 
 import pytest
 
+from devtools.pilots import claim_token, finish_token
 from tokens_app.couch import Conflict, Gateway, document_path
 from tokens_app.design import state_of
-from tokens_app.pilots import claim_token, finish_token
 from tokens_app.selectors import iter_token_rows, overview_counts
 from tokens_app.services import reset_tokens, set_field
 from tokens_app.services.operations import reset_doc

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from devtools.localcouch import free_port
 from tokenportal.disclosure import HIDDEN, shown_to
-from tokens_app.localcouch import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -16,10 +16,10 @@ from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.management.base import CommandError
 from django.urls import reverse
 
+from devtools.localcouch import free_port
 from hardening_support import run_command, srm_list, yaml_config
 from hardening_urls import routes
 from tokens_app.couch import CouchError, Gateway, get_gateway
-from tokens_app.localcouch import free_port
 from tokens_app.services import archive_tokens, attach_file
 
 pytestmark = pytest.mark.django_db

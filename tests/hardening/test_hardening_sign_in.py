@@ -22,9 +22,9 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from devtools.localcouch import free_port
 from hardening_support import PASSWORD
 from tokenportal.login import slot_keys
-from tokens_app.localcouch import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tokens_app.localcouch import free_port
+from devtools.localcouch import free_port
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group
 
-from locks_app import utils
+from locks_app import clock
 from locks_app.broker import BrokerError, BrokerPermissionDenied, TokenBroker
 from locks_app.models import LockToken
 from locks_app.tokens import ExclusiveLock, SharedLock
@@ -153,8 +153,8 @@ def test_extend_and_set_duration_are_for_holders(alice, bob, group):
 
 def test_extending_an_expired_lock_is_refused(monkeypatch, alice, group):
     TokenBroker(alice).lock(group, HOUR)
-    later = utils.now() + 2 * HOUR
-    monkeypatch.setattr(utils, "now", lambda: later)
+    later = clock.now() + 2 * HOUR
+    monkeypatch.setattr(clock, "now", lambda: later)
     with pytest.raises(BrokerError, match="neither locked nor frozen"):
         TokenBroker(alice).extend(group, HOUR)
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.core.management.base import CommandError
 
-from locks_app import tokens, utils
+from locks_app import clock, tokens
 from locks_app.models import LockedObject, LockToken
 from locks_app.utility import TokenUtility
 from tokens_app.models import Campaign
@@ -149,8 +149,8 @@ def test_argument_mistakes_are_usage_errors(alice, args, run):
 
 def test_cleanup_locks(monkeypatch, run):
     TokenUtility().register(tokens.ExclusiveLock("doc:1", "alice", datetime.timedelta(minutes=1)))
-    later = utils.now() + datetime.timedelta(minutes=2)
-    monkeypatch.setattr(utils, "now", lambda: later)
+    later = clock.now() + datetime.timedelta(minutes=2)
+    monkeypatch.setattr(clock, "now", lambda: later)
     assert run("cleanup_locks") == "Removed 1 expired token(s) from the indexes."
     assert not LockedObject.objects.exists()
 
@@ -216,7 +216,7 @@ def test_every_command_of_both_apps_is_an_operator_command_declaring_its_permiss
     from locks_app.management.base import OperatorCommand
 
     commands = {name: load_command_class(app, name) for name, app in get_commands().items()
-                if app in ("tokens_app", "locks_app")}
+                if app in ("tokens_app", "locks_app", "devtools")}
     assert all(isinstance(command, OperatorCommand) for command in commands.values())
     declared = {name: command.required_permission(campaign) for name, command in commands.items()
                 if command.takes_operator}

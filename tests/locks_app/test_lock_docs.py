@@ -5,16 +5,16 @@ from pathlib import Path
 
 import pytest
 
-from locks_app import utils
+from locks_app import clock
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "locks.md"
 
 
 @pytest.mark.django_db
 def test_the_contract_document_runs(monkeypatch):
-    # The document moves time by replacing utils.now and puts it back at its end; should an
+    # The document moves time by replacing clock.now and puts it back at its end; should an
     # example fail before that, monkeypatch puts it back.
-    monkeypatch.setattr(utils, "now", utils.now)
+    monkeypatch.setattr(clock, "now", clock.now)
     result = doctest.testfile(
         str(DOC), module_relative=False, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
         raise_on_error=False, verbose=False,

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.contrib.auth.models import AnonymousUser, User
 
-from locks_app import tokens, utils
+from locks_app import clock, tokens
 from locks_app.guard import ChangeRefused, ensure_can_change
 from locks_app.utility import TokenUtility
 
@@ -16,7 +16,7 @@ NOON = datetime.datetime(2026, 11, 23, 9, 0, tzinfo=datetime.UTC)
 
 @pytest.fixture
 def fixed_now(monkeypatch):
-    monkeypatch.setattr(utils, "now", lambda: NOON)
+    monkeypatch.setattr(clock, "now", lambda: NOON)
 
 
 @pytest.fixture
@@ -76,8 +76,8 @@ def test_anonymous_or_missing_user_is_refused_by_any_lock(alice):
 def test_expired_or_ended_lock_no_longer_refuses(monkeypatch, alice, bob):
     util = TokenUtility()
     lock = util.register(tokens.ExclusiveLock("campaign:1", "alice", datetime.timedelta(minutes=5)))
-    later = utils.now() + datetime.timedelta(minutes=6)
-    monkeypatch.setattr(utils, "now", lambda: later)
+    later = clock.now() + datetime.timedelta(minutes=6)
+    monkeypatch.setattr(clock, "now", lambda: later)
     ensure_can_change(bob, "campaign:1")
     util.register(tokens.ExclusiveLock("campaign:2", "alice")).end()
     ensure_can_change(bob, "campaign:2")

@@ -2,14 +2,14 @@
 
 The seed's three indexes become: ``_locks`` → ``LockedObject`` rows, ``_principal_ids`` → the
 distinct principal ids of ``LockPrincipal``, ``_expirations`` → the distinct non-null
-expirations of ``LockedObject``. Time moves by patching ``locks_app.utils.now`` as the seed does.
+expirations of ``LockedObject``. Time moves by patching ``locks_app.clock.now`` as the seed does.
 """
 
 import datetime
 
 import pytest
 
-from locks_app import tokens, utils
+from locks_app import clock, tokens
 from locks_app.models import LockedObject, LockPrincipal
 from locks_app.utility import TokenUtility
 
@@ -34,10 +34,10 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    clock = Clock(utils.now)
-    monkeypatch.setattr(utils, "now", clock)
-    return clock
+def moving_clock(monkeypatch):
+    moving = Clock(clock.now)
+    monkeypatch.setattr(clock, "now", moving)
+    return moving
 
 
 def locks_index():
@@ -66,7 +66,7 @@ def expiration_index():
     return index
 
 
-def test_seed_walkthrough(clock):
+def test_seed_walkthrough(moving_clock):
     util = TokenUtility()
     demo = "demo:0"
 
@@ -94,7 +94,7 @@ def test_seed_walkthrough(clock):
     assert expiration_index() == {lock.expiration: {lock.row.pk}}
 
     # Expiration: the lock has ended, but the indexes keep it until the next registration
-    clock.offset = TWO_HOURS
+    moving_clock.offset = TWO_HOURS
     assert lock.ended == lock.expiration
     assert util.get(demo) is None
     assert list(util) == [freeze]
@@ -112,7 +112,7 @@ def test_seed_walkthrough(clock):
     assert expiration_index() == {lock.expiration: {lock.row.pk}}
 
     # The same story when the new token is for the object of the expired one
-    clock.offset = THREE_HOURS
+    moving_clock.offset = THREE_HOURS
     assert lock.ended == lock.expiration
     assert len(locks_index()) == 2
     assert locks_index()[another_demo] == (lock.row.pk, ["john"], lock.started + ONE_HOUR)
@@ -128,7 +128,7 @@ def test_seed_walkthrough(clock):
     # Several expired tokens: cleaning them must not touch the token being registered
     second_lock = util.register(tokens.ExclusiveLock("demo:3", "john", THREE_HOURS))
     assert len(expiration_index()) == 2
-    clock.offset = THREE_HOURS + FOUR_HOURS
+    moving_clock.offset = THREE_HOURS + FOUR_HOURS
     third_lock = util.register(tokens.ExclusiveLock("demo:4", "michael", ONE_HOUR))
     assert expiration_index() == {third_lock.expiration: {third_lock.row.pk}}
     assert second_lock.ended == second_lock.expiration

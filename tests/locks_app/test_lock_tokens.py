@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 
-from locks_app import signals, statements, tokens, utils
+from locks_app import clock, signals, statements, tokens
 from locks_app.interfaces import EndedError, RegistrationError, UnregisteredError
 from locks_app.models import LockedObject, LockPrincipal, LockToken
 from locks_app.utility import TokenUtility
@@ -24,10 +24,10 @@ def util():
 @pytest.fixture
 def later(monkeypatch):
     """Move time forward by a timedelta."""
-    real_now = utils.now
+    real_now = clock.now
 
     def move(delta):
-        monkeypatch.setattr(utils, "now", lambda: real_now() + delta)
+        monkeypatch.setattr(clock, "now", lambda: real_now() + delta)
 
     return move
 
@@ -207,7 +207,7 @@ def test_expiration_can_be_set(util, later):
         lock.expiration = lock.started - HOUR
     lock.end()
     with pytest.raises(EndedError):
-        lock.expiration = utils.now() + HOUR
+        lock.expiration = clock.now() + HOUR
 
 
 def test_remaining_duration_may_be_set_to_none(util):
@@ -328,7 +328,7 @@ def test_get_is_one_query(util, django_assert_num_queries):
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plan")
 def test_hot_lookups_use_indexes():
-    now = utils.now()
+    now = clock.now()
 
     def query_plan(sql, params):
         with connection.cursor() as cursor:

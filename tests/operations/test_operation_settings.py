@@ -10,7 +10,7 @@ import sys
 import pytest
 from operation_support import DATABASE_BACKEND, ROOT, wait_until
 
-from tokens_app.localcouch import free_port
+from devtools.localcouch import free_port
 
 PROBE = (
     "import json, django; from django.conf import settings; django.setup();"

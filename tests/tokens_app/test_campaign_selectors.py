@@ -78,7 +78,7 @@ def test_campaign_locks_are_the_active_tokens_of_campaign_keys(rows):
     locks = campaign_selectors.campaign_locks()
     assert list(locks) == [rows["cal"].lock_key]
     assert locks[rows["cal"].lock_key].principal_ids == frozenset({"alice"})
-    assert [token.object_key for token in lock_selectors.tokens_of_principal("bob")] == ["doc:elsewhere"]
-    assert len(lock_selectors.active_tokens()) == 2
-    assert [t.object_key for t in lock_selectors.active_tokens(principal_id="bob")] == ["doc:elsewhere"]
+    assert [token.object_key for token in lock_selectors.locks_of_principal("bob")] == ["doc:elsewhere"]
+    assert len(lock_selectors.active_locks()) == 2
+    assert [t.object_key for t in lock_selectors.active_locks(principal_id="bob")] == ["doc:elsewhere"]
     assert lock_selectors.indexed_principals() == ["alice", "bob"]

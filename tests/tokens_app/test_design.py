@@ -14,7 +14,6 @@ from tokens_app.design import (
     build_portal_design_doc,
     is_token_list_view,
     replaced_views,
-    type_views_intact,
     USER_VIEWS_FIELD,
     STATE_NAMES,
     build_design_doc,
@@ -152,7 +151,7 @@ def test_the_type_design_holds_only_what_pilots_and_grid_lrt_read():
     assert set(design["views"]) == set(TYPE_VIEWS)
     assert [name for name, view in design["views"].items() if "reduce" in view] == ["overview_total"]
     assert design[MARKER_FIELD] == {"version": 2} and build_portal_design_doc()[MARKER_FIELD] == {"version": 2}
-    assert type_views_intact(TYPE, design)
+    assert replaced_views(TYPE, design) == []
 
 
 def test_views_another_tool_replaced_are_found():
@@ -160,11 +159,11 @@ def test_views_another_tool_replaced_are_found():
     grid_lrt = {"map": 'function(doc) { if (doc.type == "pref_cal1") { if (doc.lock > 0 && doc.done == 0) '
                        'emit(doc.lock, doc._id); } }'}
     edited = {**design, "views": {**design["views"], "locked": grid_lrt}}
-    assert replaced_views(TYPE, edited) == ["locked"] and not type_views_intact(TYPE, edited)
+    assert replaced_views(TYPE, edited) == ["locked"]
     # Without the marker it is another tool's document (adopted, not repaired).
     assert replaced_views(TYPE, {"views": edited["views"]}) == []
     restored = merged_design_doc(TYPE, edited)
-    assert restored["views"]["locked"] == design["views"]["locked"] and type_views_intact(TYPE, restored)
+    assert restored["views"]["locked"] == design["views"]["locked"] and replaced_views(TYPE, restored) == []
 
 
 def test_version_one_documents_lose_the_views_that_moved_to_the_portal_document():
@@ -192,7 +191,7 @@ def test_only_map_views_list_tokens(view, lists):
 
 
 def test_a_user_view_lists_the_tokens_its_condition_holds_for(gateway, tokens):
-    design = build_design_doc(TYPE, {"long_runs": 'doc.status == "running"'})
+    design = with_user_view(build_design_doc(TYPE), TYPE, "long_runs", 'doc.status == "running"')
     design["_rev"] = gateway.get_doc(tokens, design_doc_id(TYPE))["_rev"]
     gateway.put_doc(tokens, design)
     rows = gateway.view(tokens, TYPE, "long_runs")["rows"]
@@ -251,7 +250,7 @@ def test_bad_view_names_are_refused(name):
 
 def test_builtin_view_names_cannot_be_user_views():
     with pytest.raises(ValueError, match="built-in"):
-        build_design_doc(TYPE, {"todo": "doc.lock == 0"})
+        with_user_view(build_design_doc(TYPE), TYPE, "todo", "doc.lock == 0")
 
 
 @pytest.mark.parametrize(
@@ -284,6 +283,6 @@ def test_the_portal_records_the_user_views_it_writes_and_may_replace_only_those(
 
 @pytest.mark.parametrize("record", [None, "mine", ["mine"], 42])
 def test_a_garbled_record_of_user_views_protects_every_view(record):
-    design = {**build_design_doc(TYPE, {"mine": "true"}), USER_VIEWS_FIELD: record}
+    design = {**with_user_view(build_design_doc(TYPE), TYPE, "mine", "true"), USER_VIEWS_FIELD: record}
     with pytest.raises(ValueError, match="not written by the portal"):
         with_user_view(design, TYPE, "mine", "false")

@@ -9,7 +9,8 @@ import time
 import pytest
 from django.core.cache import cache
 
-from tokens_app import counts, pilots, selectors, services
+from devtools import pilots
+from tokens_app import counts, selectors, services
 from tokens_app.couch import CouchTimeout, Gateway
 from tokens_app.design import (
     MARKER_FIELD,
@@ -21,8 +22,9 @@ from tokens_app.design import (
     _map_function,
     build_design_doc,
     design_doc_id,
+    is_marked,
+    replaced_views,
     state_of,
-    type_views_intact,
 )
 from tokens_app.models import Campaign
 from tokens_app.services import ServiceError, ensure_design_doc
@@ -112,7 +114,8 @@ def test_views_a_grid_lrt_script_rewrote_are_restored_and_reported(gateway, couc
     snap = counts.refresh(couch_db)
     assert snap["restored"] == {"alpha": list(TYPE_VIEWS)}
     assert snap["counts"]["alpha"] == {"todo": 3, "locked": 1, "done": 0, "error": 0, "total": 4}
-    assert type_views_intact("alpha", gateway.get_doc(couch_db, design_doc_id("alpha")))
+    restored_design = gateway.get_doc(couch_db, design_doc_id("alpha"))
+    assert is_marked(restored_design) and replaced_views("alpha", restored_design) == []
     restored = selectors.views_restored(campaign)
     assert restored["views"] == list(TYPE_VIEWS) and restored["at"]
 
@@ -143,7 +146,7 @@ def test_adopting_grid_lrt_designs_keeps_their_extra_views_and_counts_stay_right
     gateway.bulk_docs(couch_db, tokens_of("lrt", 5) + [{"_id": "held", "type": "lrt", "lock": 9, "done": 0}])
     campaign = services.adopt_design(couch_db, "lrt", user=user)
     design = gateway.get_doc(couch_db, design_doc_id("lrt"))
-    assert type_views_intact("lrt", design) and "overview_view" in design["views"]
+    assert is_marked(design) and replaced_views("lrt", design) == [] and "overview_view" in design["views"]
     assert campaign.token_count == 6 and selectors.overview_counts(campaign)["locked"] == 1
     assert selectors.overview_counts_many([campaign])[campaign.pk]["locked"] == 1
     # GRID_LRT reads every row key as a document id: now it may.

@@ -104,7 +104,7 @@ def test_links_are_converted_to_the_chosen_flavour(couch_db, user):
 def test_options_shape_ids_keys_and_attachment_names(couch_db, user):
     campaign, _ = services.create_tokenset(
         user=user, config_data=b"Token:\n  type: cal\n", srmlist_data=srmlist(range(4)), database=couch_db,
-        token_type="calib", slice_size=2, id_prefix="S", key_name="FIRST", file_upload="inputs.txt",
+        token_type="calib", slice_size=2, id_prefix="S", key_name="FIRST", srm_attachment="inputs.txt",
     )
     tokens = tokens_of(couch_db, "calib")
     assert sorted(tokens) == ["t_calib_L229507_S000", "t_calib_L229507_S002"]
@@ -113,9 +113,9 @@ def test_options_shape_ids_keys_and_attachment_names(couch_db, user):
     assert campaign.token_type == "calib"
 
 
-def test_no_srm_file_when_file_upload_is_empty(couch_db, user):
+def test_no_srm_attachment_when_it_is_unnamed(couch_db, user):
     services.create_tokenset(
-        user=user, config_data=CONFIG, srmlist_data=srmlist(range(2)), database=couch_db, file_upload="",
+        user=user, config_data=CONFIG, srmlist_data=srmlist(range(2)), database=couch_db, srm_attachment="",
     )
     assert all("_attachments" not in doc for doc in tokens_of(couch_db).values())
 
@@ -280,7 +280,7 @@ GOOD = dict(config_data=CONFIG, srmlist_data=srmlist())
         ({"key_name": "_key"}, r"key name '_key' starts with '_'"),
         ({"key_name": ""}, r"key name is empty"),
         ({"key_name": "lock"}, r"key name 'lock' is a PiCaS bookkeeping field"),
-        ({"file_upload": "_srm.txt"}, r"SRM file name '_srm.txt' starts with '_'"),
+        ({"srm_attachment": "_srm.txt"}, r"SRM attachment '_srm.txt' starts with '_'"),
         ({"link_flavor": "ftp"}, r"unknown link flavour 'ftp'; choose one of srm, gsiftp, https \(or none"),
         ({"link_flavor": None}, r"unknown link flavour None"),
         (
@@ -293,7 +293,7 @@ GOOD = dict(config_data=CONFIG, srmlist_data=srmlist())
         ({"config_data": b"Token:\n  type: x\n  status:\n"}, r"the config's status must be text .* not None"),
         ({"attachments": {"_x": b"1"}}, r"attachment name '_x' starts with '_'"),
         ({"attachments": {"": b"1"}}, r"attachment name is empty"),
-        ({"attachments": {"srm.txt": b"1"}}, r"has the name of the SRM file"),
+        ({"attachments": {"srm.txt": b"1"}}, r"has the name of the SRM attachment"),
         ({"attachments": {"a.txt": "text"}}, r"is not a file's bytes"),
         ({"attachments": {"a\x00b": b"1"}}, r"control characters"),
         ({"database": "Tokens"}, r"database name 'Tokens' is not valid"),

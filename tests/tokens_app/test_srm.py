@@ -12,6 +12,7 @@ from tokens_app.srm import (
     SrmListError,
     _parse_line,
     convert_link,
+    gaps_of,
     parse_srmlist,
     slice_subbands,
 )
@@ -62,11 +63,11 @@ def test_example_list_has_one_link_per_line_with_its_obsid_and_site(example_list
 
 
 def test_example_list_gap_is_reported(example_list):
-    assert example_list.gaps() == [(120, 123)]
+    assert gaps_of(list(example_list.subbands())) == [(120, 123)]
 
 
 def test_example_list_slices_keep_the_gap_in_its_chunk(example_list):
-    chunks = example_list.slices(10)
+    chunks = slice_subbands(example_list.subbands(), 10)
     assert list(chunks) == [f"{start:03d}" for start in range(0, 250, 10)]
     assert [url.split("_SB")[1][:3] for url in chunks["120"]] == [
         "124", "125", "126", "127", "128", "129"
@@ -122,7 +123,7 @@ def test_subbands_are_sorted_and_hold_every_file_of_a_subband(sara_link):
 
 
 def test_gaps_of_a_list_without_holes_are_empty(sara_link):
-    assert parse_srmlist("\n".join(sara_link(n) for n in range(5))).gaps() == []
+    assert gaps_of(list(parse_srmlist("\n".join(sara_link(n) for n in range(5))).subbands())) == []
 
 
 # Lines.
@@ -242,7 +243,7 @@ def test_links_in_a_rarer_form_are_kept_as_given(link):
 )
 def test_the_common_line_shape_is_read_as_the_careful_path_reads_it(line):
     assert _COMMON_LINE.fullmatch(line)
-    assert parse_srmlist(line).links[0] == _parse_line(line, 1, require_subband=True)
+    assert parse_srmlist(line).links[0] == _parse_line(line, 1)
 
 
 def test_links_cannot_be_changed(sara_link):
@@ -311,14 +312,6 @@ def test_link_without_subband_is_refused_with_its_line(sara_link):
     assert error.message == (
         f"no subband (SB<number>_) in the link '{SARA_DIR}/229507/L229507_uv.MS.tar'"
     )
-
-
-def test_links_without_subband_are_accepted_when_not_required(sara_link):
-    srmlist = parse_srmlist(
-        f"{sara_link(0)}\n{SARA_DIR}/229507/L229507_uv.MS.tar", require_subband=False
-    )
-    assert [link.subband for link in srmlist.links] == [0, None]
-    assert list(srmlist.subbands()) == [0]
 
 
 def test_link_without_obsid_is_refused():
@@ -418,7 +411,7 @@ def test_a_list_of_100000_lines_is_parsed(sara_link):
     srmlist = parse_srmlist(data, max_lines=100_000)
     assert len(srmlist.links) == 100_000
     assert srmlist.links[-1].line == 100_000
-    assert len(srmlist.slices(10)) == 10_000
+    assert len(slice_subbands(srmlist.subbands(), 10)) == 10_000
 
 
 # Converting links between flavours.

@@ -91,7 +91,7 @@ class TokenSetPlan:
     slice_size: int
     id_prefix: str
     key_name: str
-    file_upload: str
+    srm_attachment: str
     link_flavor: str
     allow_mixed: bool
     fields: dict
@@ -185,7 +185,7 @@ def plan_tokenset(
     slice_size: int = 1,
     id_prefix: str = "SB",
     key_name: str = "STARTSB",
-    file_upload: str = "srm.txt",
+    srm_attachment: str = "srm.txt",
     link_flavor: str = AS_GIVEN,
     attachments: dict[str, bytes] | None = None,
     allow_mixed: bool = False,
@@ -199,8 +199,8 @@ def plan_tokenset(
     gives them unless ``link_flavor`` names one of LINK_FLAVORS.
     """
     database = validate_database_name(default_database() if database is None else database)
-    _check_options(slice_size, id_prefix, key_name, file_upload, link_flavor)
-    files = _checked_files(attachments or {}, file_upload)
+    _check_options(slice_size, id_prefix, key_name, srm_attachment, link_flavor)
+    files = _checked_files(attachments or {}, srm_attachment)
     try:
         config = parse_config(config_data, max_bytes=max_upload_bytes())
     except ConfigError as exc:
@@ -237,7 +237,7 @@ def plan_tokenset(
         slice_size=slice_size,
         id_prefix=id_prefix,
         key_name=key_name,
-        file_upload=file_upload,
+        srm_attachment=srm_attachment,
         link_flavor=link_flavor,
         allow_mixed=allow_mixed,
         fields=fields,
@@ -306,7 +306,7 @@ def _upload(kind: str, name: str) -> str:
     return f"{kind} '{name}'" if name else kind
 
 
-def _check_options(slice_size, id_prefix, key_name, file_upload, link_flavor) -> None:
+def _check_options(slice_size, id_prefix, key_name, srm_attachment, link_flavor) -> None:
     if isinstance(slice_size, bool) or not isinstance(slice_size, int) or slice_size < 1:
         raise ServiceError(f"the slice size must be a whole number of at least 1 subband, not {slice_size!r}")
     if not isinstance(id_prefix, str) or not _ID_PREFIX.fullmatch(id_prefix):
@@ -317,8 +317,8 @@ def _check_options(slice_size, id_prefix, key_name, file_upload, link_flavor) ->
     validate_field_name(key_name, "key name")
     if key_name in BOOKKEEPING_NAMES:
         raise ServiceError(f"the key name {key_name!r} is a PiCaS bookkeeping field; choose another")
-    if file_upload:
-        validate_attachment_name(file_upload, "SRM file name")
+    if srm_attachment:
+        validate_attachment_name(srm_attachment, "SRM attachment")
     if link_flavor != AS_GIVEN and link_flavor not in LINK_FLAVORS:
         raise ServiceError(
             f"unknown link flavour {link_flavor!r}; choose one of {', '.join(LINK_FLAVORS)} "
@@ -326,12 +326,12 @@ def _check_options(slice_size, id_prefix, key_name, file_upload, link_flavor) ->
         )
 
 
-def _checked_files(attachments: dict[str, bytes], file_upload: str) -> dict[str, tuple[str, bytes]]:
+def _checked_files(attachments: dict[str, bytes], srm_attachment: str) -> dict[str, tuple[str, bytes]]:
     files = {}
     for name, data in attachments.items():
         validate_attachment_name(name)
-        if name == file_upload:
-            raise ServiceError(f"the attachment {name!r} has the name of the SRM file every token gets")
+        if name == srm_attachment:
+            raise ServiceError(f"the attachment {name!r} has the name of the SRM attachment every token gets")
         if not isinstance(data, bytes):
             raise ServiceError(f"the attachment {name!r} is not a file's bytes")
         if len(data) > max_upload_bytes():
@@ -396,10 +396,11 @@ def start_campaign(plan: TokenSetPlan, *, user) -> Campaign:
     else:
         campaign = Campaign(created_by=user if getattr(user, "is_authenticated", False) else None)
     for name in (
-        "token_type", "database", "obsid", "location", "slice_size", "id_prefix", "key_name", "file_upload",
+        "token_type", "database", "obsid", "location", "slice_size", "id_prefix", "key_name",
         "link_flavor", "allow_mixed", "config_name", "config_format", "kept_sections", "srmlist_name",
     ):
         setattr(campaign, name, getattr(plan, name))
+    campaign.file_upload = plan.srm_attachment  # the column keeps GRID_LRT's name for it
     campaign.token_fields = plan.fields
     campaign.attachment_names = plan.attachments
     campaign.token_count = plan.token_count
@@ -430,7 +431,7 @@ def plan_of(campaign: Campaign) -> TokenSetPlan:
         slice_size=campaign.slice_size,
         id_prefix=campaign.id_prefix,
         key_name=campaign.key_name,
-        file_upload=campaign.file_upload,
+        srm_attachment=campaign.file_upload,
         link_flavor=campaign.link_flavor,
         attachments={file.name: bytes(file.data) for file in campaign.files.all()},
         allow_mixed=campaign.allow_mixed,
@@ -502,7 +503,8 @@ def push_tokenset(
         failure = _write_tokens(campaign, plan, overwrite, batch_size, report, progress)
         # The design document goes in after the tokens: pouchdb-server reads every design
         # document of a database for each document written to it (looking for validation
-        # functions), which slowed a 10,000-token push by a fifth. The views are wanted for a
+        # functions), so a design document written first would slow every batch of the push
+        # (see docs/benchmarks.md, "Figures behind design choices"). The views are wanted for a
         # part-written set too, but when the server is gone the batch's error is the one to
         # report.
         try:
@@ -590,13 +592,13 @@ def _count_results(results: list[dict], replaced: set[str], overwrite: bool, rep
 
 
 def _token_doc(plan: TokenSetPlan, key: str, links: list[str], token_id: str, created: int, rev: str | None) -> dict:
-    """One token with its own attachment (the SRM file); the set's files are added when encoded."""
+    """One token with its SRM attachment (its links, one a line); the set's files are added when encoded."""
     doc = {**plan.fields, "_id": token_id, plan.key_name: key, "created": created}
     if rev is not None:
         doc["_rev"] = rev
-    if plan.file_upload:
-        srm_file = "".join(f"{link}\n" for link in links).encode()
-        doc["_attachments"] = {plan.file_upload: inline_attachment(srm_file, "text/plain")}
+    if plan.srm_attachment:
+        links_text = "".join(f"{link}\n" for link in links).encode()
+        doc["_attachments"] = {plan.srm_attachment: inline_attachment(links_text, "text/plain")}
     return doc
 
 

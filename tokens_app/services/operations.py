@@ -54,7 +54,7 @@ TOKEN_BYTES = 16 * 1024
 PROTECTED_FIELDS = frozenset({"type"})
 
 
-def set_own_attachments(campaign: Campaign) -> set[str]:
+def creation_attachments(campaign: Campaign) -> set[str]:
     """The attachments a token of the set was created with (its SRM file and the set's files)."""
     return set(campaign.attachment_names) | ({campaign.file_upload} if campaign.file_upload else set())
 
@@ -85,7 +85,7 @@ def reset_tokens(
     """Reset the targets to ``todo`` (lock, done, hostname, output, exit code cleared)."""
     check_can_change(campaign, user, "reset tokens of")
     selection = targets.select(campaign, view=view, ids=ids, where=where)
-    keep = set_own_attachments(campaign) if drop_attachments else None
+    keep = creation_attachments(campaign) if drop_attachments else None
     return targets.apply(campaign, selection, lambda doc: reset_doc(doc, keep), progress)
 
 

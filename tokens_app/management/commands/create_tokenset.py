@@ -66,7 +66,7 @@ class Command(CampaignCommand):
             slice_size=options["slice_size"],
             id_prefix=options["id_prefix"],
             key_name=options["key_name"],
-            file_upload=options["srm_attachment"],  # GRID_LRT's name for the SRM attachment name
+            srm_attachment=options["srm_attachment"],
             link_flavor=options["link_flavor"],
             attachments=attachments,
             allow_mixed=options["allow_mixed"],

@@ -1,6 +1,6 @@
 """``manage.py simulate_pilots --type T``: watch a campaign move without a grid.
 
-Starts pilot processes that do what PiCaS pilots do (see :mod:`tokens_app.pilots`): claim todo
+Starts pilot processes that do what PiCaS pilots do (see :mod:`devtools.pilots`): claim todo
 tokens with a revision-checked write, run a short fake job, mark them done or error. They act as
 pilots, not as an operator, so they do not go through the lock guard. Like real pilots they
 know only the database and the design document, not the portal's own records, so they work on
@@ -9,12 +9,12 @@ campaigns made by other tools too.
 
 from django.core.management.base import CommandError
 
+from devtools.pilots import CouchAccess, simulate
 from tokens_app.couch import CouchError, shown
 from tokens_app.design import design_doc_id
 from tokens_app.management.arguments import fraction, positive_int, seconds
 from tokens_app.management.base import CampaignCommand
 from tokens_app.management.progress import ProgressBar
-from tokens_app.pilots import CouchAccess, simulate
 from tokens_app.selectors import couch_connection, design_exists, overview_counts
 from tokens_app.tokensets import TokenSet
 

@@ -1,4 +1,4 @@
-"""Simulated pilots (tokens_app.pilots) on the session's CouchDB server.
+"""Simulated pilots (devtools.pilots) on the session's CouchDB server.
 
 The pilots are real processes racing for the same tokens; whatever the interleaving, every token
 must end done or error exactly once, and the counts must add up.
@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from tokens_app import pilots
+from devtools import pilots
 from tokens_app.couch import Conflict
 from tokens_app.design import state_of
 from tokens_app.models import Campaign

@@ -19,7 +19,7 @@ from django.core.management.base import CommandError
 from django_tasks import task_backends
 from django_tasks_db import DatabaseBackend
 
-from tokens_app.localcouch import LocalCouchError, LocalCouchServer
+from devtools.localcouch import LocalCouchError, LocalCouchServer
 from tokens_app.management.base import PortalCommand
 from tokens_app.selectors import couch_connection
 from tokens_app.services.layout import create_default_database
