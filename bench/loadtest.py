@@ -60,6 +60,7 @@ def parse_args(argv):
     parser.add_argument("--operators", type=int, default=5)
     parser.add_argument("--pilots", type=int, default=4)
     parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--web-threads", type=int, default=1, help="threads of each gunicorn worker (default 1)")
     args = parser.parse_args(argv)
     if not args.duration > 0 or not args.baseline > 0:
         parser.error("--duration and --baseline must be positive")
@@ -400,7 +401,8 @@ def load(args, workdir: Path, couch, port: int, processes: Processes) -> int:
     print(f"views warmed in {time.monotonic() - began:.0f} s", flush=True)
 
     web = processes.start("gunicorn", sys.executable, "-m", "gunicorn", "tokenportal.wsgi", "--workers",
-                          str(args.web_workers), "--bind", f"127.0.0.1:{port}", "--timeout", "120")
+                          str(args.web_workers), "--threads", str(args.web_threads), "--bind", f"127.0.0.1:{port}",
+                          "--timeout", "120")
     workers = [start_worker(processes, 1), start_worker(processes, 2)]
     url = f"http://127.0.0.1:{port}"
     if time_until_ok(lambda: _status(url + "/healthz") == 200) is None:
@@ -420,6 +422,7 @@ def load(args, workdir: Path, couch, port: int, processes: Processes) -> int:
         "gunicorn (master + workers)": family(web),
         "task workers": lambda: [pid for worker in workers for pid in family(worker)()],
         "pouchdb-server": lambda: family(couch.process)() if couch.process else [],
+        "load generator (this process: readers, operators)": lambda: [os.getpid()],
     })
     sampler.start()
     recorder = Recorder()

@@ -23,9 +23,10 @@ from tokens_app.design import STATE_NAMES, TOKENS_VIEW, state_of
 from tokens_app import selectors
 from tokens_app.selectors import WALK_PAGE_SIZE, TokenPage
 
-# How long a read shared by everyone watching a campaign is kept (see :func:`shared`); a
-# newer counts snapshot replaces it well before.
-SHARED_READ_SECONDS = 120
+# How long a read shared by everyone watching a campaign is kept (see :func:`shared`): a newer
+# one replaces it while the campaign is watched; kept long, so that the next viewer after a
+# quiet spell sees the last one at once while a worker makes a new one (as the counts are).
+SHARED_READ_SECONDS = 24 * 3600
 # The most of the server's time one shared read may take: made again at most every took/share
 # seconds (as the counts, tokens_app.counts.SHARE).
 READ_SHARE = 0.05

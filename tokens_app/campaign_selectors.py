@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from django.db.models import Q, QuerySet
 
 from locks_app import selectors as lock_selectors
+from locks_app.utility import TokenUtility
 
 from .models import Campaign
 from .tokensets import TokenSet
@@ -71,3 +72,8 @@ def campaigns_in(database: str | None = None) -> list[Campaign]:
 def campaign_locks() -> dict:
     """The active lock or freeze of every campaign that has one, by lock key (one query)."""
     return lock_selectors.active_locks_by_key(CAMPAIGN_LOCK_KEYS)
+
+
+def campaign_lock(campaign):
+    """The campaign's active lock or freeze, or None (one indexed query)."""
+    return TokenUtility().get(campaign.lock_key)

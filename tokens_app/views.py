@@ -303,7 +303,7 @@ class CampaignDetailView(DetailView):
         context = {
             "operation": history.current_operation(campaign),
             "operations": history.campaign_history(campaign),
-            "lock": campaign_selectors.campaign_locks().get(campaign.lock_key),
+            "lock": campaign_selectors.campaign_lock(campaign),
             "refusal": change_refusal(self.request.user, campaign) if may_change else None,
             "may_change": may_change,
             "may_resume": may_change and campaign.status in services.RESUMABLE,
