@@ -12,7 +12,7 @@ NODE_STAMP := couchdb/node_modules/.installed
 PORT ?= 8000
 COUCHDB_PORT ?=
 
-.PHONY: run test test-fast bench loadtest install browser clean
+.PHONY: run test test-fast test-unit bench loadtest install browser clean
 
 run: install .env
 	$(if $(COUCHDB_PORT),COUCHDB_URL=http://127.0.0.1:$(COUCHDB_PORT) )$(PY) manage.py runportal 127.0.0.1:$(PORT)
@@ -28,6 +28,10 @@ test: install browser
 
 test-fast: install
 	$(PY) -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
+
+# The unit tier: parsers, design rules, forms, durations; no CouchDB, no database, seconds.
+test-unit: install
+	$(PY) -m pytest -m unit $(PYTEST_ARGS)
 
 bench: install
 	$(VENV)/bin/pip install --quiet -e '.[bench,postgres]'

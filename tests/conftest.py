@@ -3,6 +3,12 @@
 The session never touches ``var/``: settings come from pyproject's ``env`` (pytest-env) and the
 CouchDB settings are pointed at the server started here. Child processes started by tests
 (pilots, lock contenders) inherit the same settings through the environment.
+
+The server starts lazily, when the first test that needs it asks for ``couch_server`` (directly
+or through ``gateway``, ``couch_db`` or a campaign fixture): a run of tests that need none of it
+(``-m unit``, the parsers, design rules, forms and durations) starts no pouchdb-server. A test that
+does not ask for it finds the settings pointing at an address where nothing listens, so a test
+that talks to CouchDB without saying so fails at once instead of passing by the order of tests.
 """
 
 import os
@@ -36,9 +42,21 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
         database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("orm") / "test.sqlite3")
 
 
+# Where CouchDB settings point for tests that did not ask for the server: the discard port on
+# loopback, where nothing listens (a request is refused at once, never answered by some other
+# server of the machine).
+NOWHERE = "http://127.0.0.1:9"
+
+
+def pytest_configure(config):
+    settings.COUCHDB = {**settings.COUCHDB, "URL": NOWHERE}
+    os.environ["COUCHDB_URL"] = NOWHERE
+
+
 @pytest.fixture(scope="session")
 def couch_server(tmp_path_factory):
-    """The session's CouchDB server; the settings and the environment point at it."""
+    """The session's CouchDB server, started the first time a test needs it; from then on the
+    settings and the environment point at it (but for the tests that do not ask for it)."""
     server = LocalCouchServer(
         tmp_path_factory.mktemp("couchdb"),
         port=free_port(),
@@ -56,14 +74,29 @@ def couch_server(tmp_path_factory):
     )
     yield server
     settings.COUCHDB = previous
+    os.environ["COUCHDB_URL"] = NOWHERE
     server.destroy()
 
 
 @pytest.fixture(autouse=True)
-def _couch_alive(couch_server):
-    """Restart the session's server if an earlier test crashed it."""
-    if not couch_server.running():
-        couch_server.ensure_running()
+def _couchdb_only_where_asked_for(request):
+    """The session's server for a test that asks for it (restarted first if an earlier test
+    crashed it); nowhere, in the settings and the environment, for every other test."""
+    if request.node.get_closest_marker("unit") and (
+        {"couch_server", "django_db_setup"} & set(request.fixturenames) or request.node.get_closest_marker("django_db")
+    ):
+        pytest.fail("a test marked unit must need neither CouchDB nor the ORM database")
+    if "couch_server" in request.fixturenames:
+        server = request.getfixturevalue("couch_server")
+        if not server.running():
+            server.ensure_running()
+        yield
+        return
+    previous = settings.COUCHDB, os.environ["COUCHDB_URL"]
+    settings.COUCHDB = {**settings.COUCHDB, "URL": NOWHERE}
+    os.environ["COUCHDB_URL"] = NOWHERE
+    yield
+    settings.COUCHDB, os.environ["COUCHDB_URL"] = previous
 
 
 @pytest.fixture
