@@ -13,12 +13,14 @@ that talks to CouchDB without saying so fails at once instead of passing by the 
 
 import os
 import secrets
+import threading
 import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
+from tokens_app.bulk import EncodedDoc
 from tokens_app.couch import get_gateway
 from tokens_app.localcouch import LocalCouchServer, free_port
 
@@ -112,6 +114,42 @@ def couch_db(gateway):
     yield name
     if gateway.database_exists(name):
         gateway.delete_database(name)
+
+
+@pytest.fixture
+def stop_couch_after(couch_server, gateway, monkeypatch):
+    """``progress = stop_couch_after(token_ids)``: a push's progress callback that stops the
+    session's server (a real stop; it starts again on the same data) once exactly the tokens
+    ``token_ids``, the push's first batches, are written.
+
+    A push keeps ``COUCHDB_WRITES_IN_FLIGHT`` bulk writes in flight, so batches after those may
+    be sent, and land, before the callback runs. Here the write of a batch holding any other
+    token waits until the server is gone and then finds it gone: the test knows exactly which
+    tokens are there. The server is started again after the test if the test did not.
+    """
+
+    def arm(token_ids) -> callable:
+        first = set(token_ids)
+        stopped = threading.Event()
+        write = gateway.bulk_docs
+
+        def bulk_docs(db, docs):
+            ids = {doc.id if isinstance(doc, EncodedDoc) else doc["_id"] for doc in docs}
+            if not ids <= first and not stopped.wait(timeout=120):
+                raise AssertionError("the push never reported the first tokens written")
+            return write(db, docs)
+
+        def progress(processed, total):
+            if processed == len(first) and not stopped.is_set():
+                couch_server.stop()
+                stopped.set()
+
+        monkeypatch.setattr(gateway, "bulk_docs", bulk_docs)
+        return progress
+
+    yield arm
+    if not couch_server.running():
+        couch_server.start()
 
 
 @pytest.fixture(scope="session")
