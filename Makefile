@@ -34,21 +34,21 @@ test-unit: install
 	$(PY) -m pytest -m unit $(PYTEST_ARGS)
 
 bench: install
-	$(VENV)/bin/pip install --quiet -e '.[bench,postgres]'
 	$(PY) -m bench $(BENCH_ARGS)
 
 # The production shape (gunicorn, PostgreSQL from DATABASE_URL, task workers, pouchdb-server) under
 # readers, operators and pilots, e.g. make loadtest LOADTEST_ARGS="--duration 180 --fault couch-restart".
 loadtest: install
-	$(VENV)/bin/pip install --quiet -e '.[bench,postgres]'
 	$(PY) -m bench.loadtest $(LOADTEST_ARGS)
 
 install: $(STAMP) $(NODE_STAMP)
 
+# The bench extra too: every test run makes a quick pass of each benchmark (tests/bench), which
+# needs zope.locking and ZODB (the locks baseline) and psutil; all of it installs from small wheels.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,postgres]'
+	$(PY) -m pip install --quiet -e '.[dev,postgres,bench]'
 	touch $@
 
 $(NODE_STAMP): couchdb/package.json couchdb/package-lock.json
