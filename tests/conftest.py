@@ -9,8 +9,13 @@ or through ``gateway``, ``couch_db`` or a campaign fixture): a run of tests that
 (``-m unit``, the parsers, design rules, forms and durations) starts no pouchdb-server. A test that
 does not ask for it finds the settings pointing at an address where nothing listens, so a test
 that talks to CouchDB without saying so fails at once instead of passing by the order of tests.
+
+Every suite's users (``make_user``; alice and bob, operators; victor, who may change nothing) and
+its campaigns (``make_campaign``, ``campaign``) come from here; a suite that needs other ones says
+why where it defines them.
 """
 
+import functools
 import os
 import secrets
 import threading
@@ -19,12 +24,19 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Permission, User
 
+from tokens_app import services
 from tokens_app.bulk import EncodedDoc
 from tokens_app.couch import get_gateway
 from tokens_app.localcouch import LocalCouchServer, free_port
 
-OUTPUT_DIR = Path(__file__).resolve().parent.parent / "test-output"
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT_DIR = ROOT / "test-output"
+EXAMPLES = ROOT / "examples"
+EXAMPLE_CONFIG = (EXAMPLES / "pref_cal1.yaml").read_bytes()
+EXAMPLE_SRMLIST = (EXAMPLES / "L229507.srmlist").read_bytes()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -114,6 +126,81 @@ def couch_db(gateway):
     yield name
     if gateway.database_exists(name):
         gateway.delete_database(name)
+
+
+# -- users and campaigns every suite shares ---------------------------------------------------------
+
+@functools.cache
+def _password_hash(password: str, hasher: str) -> str:
+    """Each test password hashed once a session by the first of the ``PASSWORD_HASHERS`` (named in
+    the key): PBKDF2 takes a good part of a second by design."""
+    return make_password(password)
+
+
+@pytest.fixture
+def make_user(db):
+    """``make_user(name, *codenames, superuser=False, staff=False)``: a user whose password is
+    ``pw-<name>`` (what ``browser_support.sign_in`` types), with the permissions of those codenames
+    (``change_campaign``, ``break_lock``, …), read back so that its permission cache is fresh."""
+
+    def make(name: str, *codenames: str, superuser: bool = False, staff: bool = False) -> User:
+        user = User(username=name, is_superuser=superuser, is_staff=staff or superuser,
+                    password=_password_hash(f"pw-{name}", settings.PASSWORD_HASHERS[0]))
+        user.save()
+        user.user_permissions.add(*(Permission.objects.get(codename=codename) for codename in codenames))
+        return User.objects.get(pk=user.pk)
+
+    return make
+
+
+# What the shared operators may do: change (and so lock) campaigns, and groups where a test makes
+# groups the lockable model (locks_app's tests).
+OPERATOR_PERMISSIONS = ("change_campaign", "change_group")
+
+
+@pytest.fixture
+def alice(make_user):
+    """An operator: may change and lock campaigns (and groups)."""
+    return make_user("alice", *OPERATOR_PERMISSIONS)
+
+
+@pytest.fixture
+def bob(make_user):
+    """Another operator with the same permissions as alice."""
+    return make_user("bob", *OPERATOR_PERMISSIONS)
+
+
+@pytest.fixture
+def victor(make_user):
+    """A signed-in user who may look at everything and change nothing."""
+    return make_user("victor")
+
+
+@pytest.fixture
+def make_campaign(couch_db, alice):
+    """``make_campaign(subbands=12, *, user=alice, **plan)``: a campaign created through the
+    services (the path every interface takes) in the test's database: the example config
+    (pref_cal1.yaml) over the example SRM list's first ``subbands`` lines, unless ``plan`` gives
+    other ``config_data``/``srmlist_data``; ``plan`` passes any other argument of
+    ``create_tokenset`` (database, token_type, slice_size, attachments, …)."""
+
+    def make(subbands: int = 12, *, user=None, **plan):
+        if "config_data" not in plan:
+            plan.update(config_data=EXAMPLE_CONFIG, config_name="pref_cal1.yaml")
+        if "srmlist_data" not in plan:
+            lines = EXAMPLE_SRMLIST.splitlines(keepends=True)[:subbands]
+            plan.update(srmlist_data=b"".join(lines), srmlist_name="L229507.srmlist")
+        campaign, report = services.create_tokenset(user=user or alice, **{"database": couch_db, **plan})
+        assert report.complete and report.failed == 0, report
+        return campaign
+
+    return make
+
+
+@pytest.fixture
+def campaign(make_campaign):
+    """Twelve tokens (subbands 0-11 of the example observation) by alice in the test's database."""
+    return make_campaign()
 
 
 @pytest.fixture

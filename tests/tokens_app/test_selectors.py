@@ -32,6 +32,9 @@ def seed(gateway, db, docs, token_type=TYPE):
 
 @pytest.fixture
 def campaign(couch_db):
+    """An unsaved campaign over tokens the tests write themselves (``every_state``), in every
+    state and by both pilot conventions: not the shared factory's, whose tokens are all todo
+    (selectors read only the type and the database)."""
     return Campaign(pk=1, token_type=TYPE, database=couch_db)
 
 

@@ -26,8 +26,9 @@ def srmlist(subbands=range(12), obsid="L229507", prefix=SARA) -> bytes:
 
 
 @pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_user("carol", password="pw-carol-123")
+def user(alice):
+    """The operator of these tests: the shared alice."""
+    return alice
 
 
 @pytest.fixture
@@ -200,14 +201,13 @@ def test_the_default_database_is_created_but_no_other(user, gateway, settings):
         services.plan_tokenset(config_data=CONFIG, srmlist_data=srmlist(), database="no_such_db")
 
 
-def test_a_locked_campaign_refuses_another_user(couch_db, user, django_user_model):
+def test_a_locked_campaign_refuses_another_user(couch_db, user, bob):
     campaign, _ = services.create_tokenset(user=user, config_data=CONFIG, srmlist_data=srmlist(), database=couch_db)
-    TokenUtility().register(ExclusiveLock(campaign, "carol"))
-    other = django_user_model.objects.create_user("dave", password="pw-dave-123")
-    with pytest.raises(Refused, match="locked by carol"):
-        services.push_tokenset(campaign, user=other)
-    with pytest.raises(Refused, match="locked by carol"):
-        services.create_tokenset(user=other, config_data=CONFIG, srmlist_data=srmlist(), database=couch_db)
+    TokenUtility().register(ExclusiveLock(campaign, "alice"))
+    with pytest.raises(Refused, match="locked by alice"):
+        services.push_tokenset(campaign, user=bob)
+    with pytest.raises(Refused, match="locked by alice"):
+        services.create_tokenset(user=bob, config_data=CONFIG, srmlist_data=srmlist(), database=couch_db)
     assert services.push_tokenset(campaign, user=user).existing == 12
 
 
