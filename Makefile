@@ -12,7 +12,7 @@ NODE_STAMP := couchdb/node_modules/.installed
 PORT ?= 8000
 COUCHDB_PORT ?=
 
-.PHONY: run test test-fast bench loadtest install browser clean
+.PHONY: run test test-fast test-unit bench loadtest install browser clean
 
 run: install .env
 	$(if $(COUCHDB_PORT),COUCHDB_URL=http://127.0.0.1:$(COUCHDB_PORT) )$(PY) manage.py runportal 127.0.0.1:$(PORT)
@@ -29,22 +29,26 @@ test: install browser
 test-fast: install
 	$(PY) -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
 
+# The unit tier: parsers, design rules, forms, durations; no CouchDB, no database, seconds.
+test-unit: install
+	$(PY) -m pytest -m unit $(PYTEST_ARGS)
+
 bench: install
-	$(VENV)/bin/pip install --quiet -e '.[bench,postgres]'
 	$(PY) -m bench $(BENCH_ARGS)
 
 # The production shape (gunicorn, PostgreSQL from DATABASE_URL, task workers, pouchdb-server) under
 # readers, operators and pilots, e.g. make loadtest LOADTEST_ARGS="--duration 180 --fault couch-restart".
 loadtest: install
-	$(VENV)/bin/pip install --quiet -e '.[bench,postgres]'
 	$(PY) -m bench.loadtest $(LOADTEST_ARGS)
 
 install: $(STAMP) $(NODE_STAMP)
 
+# The bench extra too: every test run makes a quick pass of each benchmark (tests/bench), which
+# needs zope.locking and ZODB (the locks baseline) and psutil; all of it installs from small wheels.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,postgres]'
+	$(PY) -m pip install --quiet -e '.[dev,postgres,bench]'
 	touch $@
 
 $(NODE_STAMP): couchdb/package.json couchdb/package-lock.json

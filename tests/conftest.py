@@ -3,20 +3,40 @@
 The session never touches ``var/``: settings come from pyproject's ``env`` (pytest-env) and the
 CouchDB settings are pointed at the server started here. Child processes started by tests
 (pilots, lock contenders) inherit the same settings through the environment.
+
+The server starts lazily, when the first test that needs it asks for ``couch_server`` (directly
+or through ``gateway``, ``couch_db`` or a campaign fixture): a run of tests that need none of it
+(``-m unit``, the parsers, design rules, forms and durations) starts no pouchdb-server. A test that
+does not ask for it finds the settings pointing at an address where nothing listens, so a test
+that talks to CouchDB without saying so fails at once instead of passing by the order of tests.
+
+Every suite's users (``make_user``; alice and bob, operators; victor, who may change nothing) and
+its campaigns (``make_campaign``, ``campaign``) come from here; a suite that needs other ones says
+why where it defines them.
 """
 
+import functools
 import os
 import secrets
+import threading
 import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Permission, User
 
 from devtools.localcouch import LocalCouchServer, free_port
+from tokens_app import services
+from tokens_app.bulk import EncodedDoc
 from tokens_app.couch import get_gateway
 
-OUTPUT_DIR = Path(__file__).resolve().parent.parent / "test-output"
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT_DIR = ROOT / "test-output"
+EXAMPLES = ROOT / "examples"
+EXAMPLE_CONFIG = (EXAMPLES / "pref_cal1.yaml").read_bytes()
+EXAMPLE_SRMLIST = (EXAMPLES / "L229507.srmlist").read_bytes()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -36,9 +56,21 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
         database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("orm") / "test.sqlite3")
 
 
+# Where CouchDB settings point for tests that did not ask for the server: the discard port on
+# loopback, where nothing listens (a request is refused at once, never answered by some other
+# server of the machine).
+NOWHERE = "http://127.0.0.1:9"
+
+
+def pytest_configure(config):
+    settings.COUCHDB = {**settings.COUCHDB, "URL": NOWHERE}
+    os.environ["COUCHDB_URL"] = NOWHERE
+
+
 @pytest.fixture(scope="session")
 def couch_server(tmp_path_factory):
-    """The session's CouchDB server; the settings and the environment point at it."""
+    """The session's CouchDB server, started the first time a test needs it; from then on the
+    settings and the environment point at it (but for the tests that do not ask for it)."""
     server = LocalCouchServer(
         tmp_path_factory.mktemp("couchdb"),
         port=free_port(),
@@ -56,14 +88,29 @@ def couch_server(tmp_path_factory):
     )
     yield server
     settings.COUCHDB = previous
+    os.environ["COUCHDB_URL"] = NOWHERE
     server.destroy()
 
 
 @pytest.fixture(autouse=True)
-def _couch_alive(couch_server):
-    """Restart the session's server if an earlier test crashed it."""
-    if not couch_server.running():
-        couch_server.ensure_running()
+def _couchdb_only_where_asked_for(request):
+    """The session's server for a test that asks for it (restarted first if an earlier test
+    crashed it); nowhere, in the settings and the environment, for every other test."""
+    if request.node.get_closest_marker("unit") and (
+        {"couch_server", "django_db_setup"} & set(request.fixturenames) or request.node.get_closest_marker("django_db")
+    ):
+        pytest.fail("a test marked unit must need neither CouchDB nor the ORM database")
+    if "couch_server" in request.fixturenames:
+        server = request.getfixturevalue("couch_server")
+        if not server.running():
+            server.ensure_running()
+        yield
+        return
+    previous = settings.COUCHDB, os.environ["COUCHDB_URL"]
+    settings.COUCHDB = {**settings.COUCHDB, "URL": NOWHERE}
+    os.environ["COUCHDB_URL"] = NOWHERE
+    yield
+    settings.COUCHDB, os.environ["COUCHDB_URL"] = previous
 
 
 @pytest.fixture
@@ -79,6 +126,117 @@ def couch_db(gateway):
     yield name
     if gateway.database_exists(name):
         gateway.delete_database(name)
+
+
+# -- users and campaigns every suite shares ---------------------------------------------------------
+
+@functools.cache
+def _password_hash(password: str, hasher: str) -> str:
+    """Each test password hashed once a session by the first of the ``PASSWORD_HASHERS`` (named in
+    the key): PBKDF2 takes a good part of a second by design."""
+    return make_password(password)
+
+
+@pytest.fixture
+def make_user(db):
+    """``make_user(name, *codenames, superuser=False, staff=False)``: a user whose password is
+    ``pw-<name>`` (what ``browser_support.sign_in`` types), with the permissions of those codenames
+    (``change_campaign``, ``break_lock``, …), read back so that its permission cache is fresh."""
+
+    def make(name: str, *codenames: str, superuser: bool = False, staff: bool = False) -> User:
+        user = User(username=name, is_superuser=superuser, is_staff=staff or superuser,
+                    password=_password_hash(f"pw-{name}", settings.PASSWORD_HASHERS[0]))
+        user.save()
+        user.user_permissions.add(*(Permission.objects.get(codename=codename) for codename in codenames))
+        return User.objects.get(pk=user.pk)
+
+    return make
+
+
+# What the shared operators may do: change (and so lock) campaigns, and groups where a test makes
+# groups the lockable model (locks_app's tests).
+OPERATOR_PERMISSIONS = ("change_campaign", "change_group")
+
+
+@pytest.fixture
+def alice(make_user):
+    """An operator: may change and lock campaigns (and groups)."""
+    return make_user("alice", *OPERATOR_PERMISSIONS)
+
+
+@pytest.fixture
+def bob(make_user):
+    """Another operator with the same permissions as alice."""
+    return make_user("bob", *OPERATOR_PERMISSIONS)
+
+
+@pytest.fixture
+def victor(make_user):
+    """A signed-in user who may look at everything and change nothing."""
+    return make_user("victor")
+
+
+@pytest.fixture
+def make_campaign(couch_db, alice):
+    """``make_campaign(subbands=12, *, user=alice, **plan)``: a campaign created through the
+    services (the path every interface takes) in the test's database: the example config
+    (pref_cal1.yaml) over the example SRM list's first ``subbands`` lines, unless ``plan`` gives
+    other ``config_data``/``srmlist_data``; ``plan`` passes any other argument of
+    ``create_tokenset`` (database, token_type, slice_size, attachments, …)."""
+
+    def make(subbands: int = 12, *, user=None, **plan):
+        if "config_data" not in plan:
+            plan.update(config_data=EXAMPLE_CONFIG, config_name="pref_cal1.yaml")
+        if "srmlist_data" not in plan:
+            lines = EXAMPLE_SRMLIST.splitlines(keepends=True)[:subbands]
+            plan.update(srmlist_data=b"".join(lines), srmlist_name="L229507.srmlist")
+        campaign, report = services.create_tokenset(user=user or alice, **{"database": couch_db, **plan})
+        assert report.complete and report.failed == 0, report
+        return campaign
+
+    return make
+
+
+@pytest.fixture
+def campaign(make_campaign):
+    """Twelve tokens (subbands 0-11 of the example observation) by alice in the test's database."""
+    return make_campaign()
+
+
+@pytest.fixture
+def stop_couch_after(couch_server, gateway, monkeypatch):
+    """``progress = stop_couch_after(token_ids)``: a push's progress callback that stops the
+    session's server (a real stop; it starts again on the same data) once exactly the tokens
+    ``token_ids``, the push's first batches, are written.
+
+    A push keeps ``COUCHDB_WRITES_IN_FLIGHT`` bulk writes in flight, so batches after those may
+    be sent, and land, before the callback runs. Here the write of a batch holding any other
+    token waits until the server is gone and then finds it gone: the test knows exactly which
+    tokens are there. The server is started again after the test if the test did not.
+    """
+
+    def arm(token_ids) -> callable:
+        first = set(token_ids)
+        stopped = threading.Event()
+        write = gateway.bulk_docs
+
+        def bulk_docs(db, docs):
+            ids = {doc.id if isinstance(doc, EncodedDoc) else doc["_id"] for doc in docs}
+            if not ids <= first and not stopped.wait(timeout=120):
+                raise AssertionError("the push never reported the first tokens written")
+            return write(db, docs)
+
+        def progress(processed, total):
+            if processed == len(first) and not stopped.is_set():
+                couch_server.stop()
+                stopped.set()
+
+        monkeypatch.setattr(gateway, "bulk_docs", bulk_docs)
+        return progress
+
+    yield arm
+    if not couch_server.running():
+        couch_server.start()
 
 
 @pytest.fixture(scope="session")

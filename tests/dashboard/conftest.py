@@ -1,31 +1,11 @@
-"""Fixtures of the dashboard tests: users with and without the permission, a small campaign."""
+"""Fixtures of the dashboard tests: a client signed in as alice. The users (alice and bob, who may
+change campaigns; victor, who may not) and the campaign (twelve tokens of the example by alice)
+are the whole suite's, from tests/conftest.py."""
 
 import pytest
-from dashboard_data import CONFIG, SMALL_SRMLIST, make_user
-
-from tokens_app import services
 
 
 @pytest.fixture
-def operator(db):
-    return make_user("alice", may_change=True)
-
-
-@pytest.fixture
-def viewer(db):
-    return make_user("victor", may_change=False)
-
-
-@pytest.fixture
-def operator_client(client, operator):
-    client.force_login(operator)
+def operator_client(client, alice):
+    client.force_login(alice)
     return client
-
-
-@pytest.fixture
-def campaign(operator, couch_db):
-    campaign, _ = services.create_tokenset(
-        user=operator, config_data=CONFIG, srmlist_data=SMALL_SRMLIST, database=couch_db,
-        config_name="pref_cal1.yaml", srmlist_name="L229507.srmlist",
-    )
-    return campaign

@@ -67,8 +67,8 @@ def test_guard_refusal_is_an_error_message(operator_client, campaign):
     assert "frozen since" in messages_of(response)[0]
 
 
-def test_actions_need_the_permission(client, viewer, campaign):
-    client.force_login(viewer)
+def test_actions_need_the_permission(client, victor, campaign):
+    client.force_login(victor)
     for name in ("reset", "scrub", "set-status", "set-field", "attach", "add-view", "delete", "purge", "resume",
                  "recreate-views"):
         assert client.post(url(name, campaign), {"confirmed": "True"}).status_code == 403, name

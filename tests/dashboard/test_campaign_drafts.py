@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard_data import CONFIG, SMALL_SRMLIST, make_user
+from dashboard_data import CONFIG, SMALL_SRMLIST
 from tokens_app.models import Campaign, CampaignDraft, CampaignDraftFile, Operation
 from tokens_app.services.drafts import DRAFT_LIFETIME
 from tokens_app.views import DRAFT_SESSION_KEY
@@ -52,10 +52,10 @@ def test_a_large_upload_waits_in_a_draft_row_and_the_session_stays_small(operato
     assert DRAFT_SESSION_KEY not in operator_client.session
 
 
-def test_a_draft_belongs_to_its_owner_alone(operator_client, client, couch_db):
+def test_a_draft_belongs_to_its_owner_alone(operator_client, client, couch_db, make_user):
     upload(operator_client, couch_db)
     draft = CampaignDraft.objects.get()
-    client.force_login(make_user("mallory", may_change=True))
+    client.force_login(make_user("mallory", "change_campaign"))
     session = client.session
     session[DRAFT_SESSION_KEY] = draft.pk
     session.save()

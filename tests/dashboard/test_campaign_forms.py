@@ -157,8 +157,8 @@ def test_oversized_upload(operator_client, couch_db, settings):
     assert "larger than 1 MB" in errors_of(post_new(operator_client, database=couch_db, attachments=attached))
 
 
-def test_new_campaign_needs_the_permission(client, viewer):
-    client.force_login(viewer)
+def test_new_campaign_needs_the_permission(client, victor):
+    client.force_login(victor)
     assert client.get(reverse("tokens:campaign-new")).status_code == 403
     assert client.post(reverse("tokens:campaign-new"), upload()).status_code == 403
     assert client.get(reverse("tokens:campaign-preview")).status_code == 403

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
-from dashboard_data import CONFIG, SMALL_SRMLIST, make_user
+from dashboard_data import CONFIG, SMALL_SRMLIST
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -123,8 +123,7 @@ def test_tokens_in_view_is_a_select_of_the_views(operator_client, campaign):
     assert '<option value="error">error</option>' in text
 
 
-def test_a_locked_campaign_disables_the_actions_with_the_reason(client, campaign, viewer):
-    bob = make_user("bob", may_change=True)
+def test_a_locked_campaign_disables_the_actions_with_the_reason(client, campaign, bob):
     TokenUtility().register(tokens.ExclusiveLock(campaign, "alice"))
     client.force_login(bob)
     text = client.get(campaign.get_absolute_url()).content.decode()
@@ -260,8 +259,8 @@ def test_dashboard_says_just_now_and_finished(operator_client, campaign):
     assert answer["labels"] == {str(campaign.pk): "finished, 1 error"}
 
 
-def test_a_frozen_campaign_disables_the_actions_even_for_its_owner(operator_client, campaign, operator):
-    TokenUtility().register(tokens.EndableFreeze(campaign), by=operator)
+def test_a_frozen_campaign_disables_the_actions_even_for_its_owner(operator_client, campaign, alice):
+    TokenUtility().register(tokens.EndableFreeze(campaign), by=alice)
     text = operator_client.get(campaign.get_absolute_url()).content.decode()
     assert "Actions are disabled:" in text and "is frozen since" in text and "by alice" in text
     token_id = services.plan_of(campaign).token_ids[0]

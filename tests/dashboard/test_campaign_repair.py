@@ -10,7 +10,7 @@ database gone, the server down) with what the portal knows and the actions that 
 import pytest
 from django.urls import reverse
 
-from dashboard_data import CONFIG, SMALL_SRMLIST, make_user
+from dashboard_data import CONFIG, SMALL_SRMLIST
 from locks_app import tokens
 from locks_app.utility import TokenUtility
 from tokens_app import services
@@ -30,9 +30,9 @@ def pushes_started() -> list:
 
 
 @pytest.fixture
-def bob_client(client, db):
+def bob_client(client, bob):
     """Another operator with the change permission."""
-    client.force_login(make_user("bob", may_change=True))
+    client.force_login(bob)
     return client
 
 
@@ -43,8 +43,8 @@ def couch_state(gateway, database: str) -> dict:
             if row["id"] != "_design/tokenportal"}
 
 
-def archived(campaign, operator) -> Campaign:
-    b"".join(services.archive_tokens(campaign, user=operator, delete=True))
+def archived(campaign, alice) -> Campaign:
+    b"".join(services.archive_tokens(campaign, user=alice, delete=True))
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.ARCHIVED
     return campaign
@@ -64,14 +64,14 @@ def page_of(client, campaign):
 
 @pytest.mark.parametrize("status", ["ready", "archived"])
 def test_a_resume_by_a_non_holder_leaves_the_campaign_and_couchdb_as_they_were(
-    status, bob_client, campaign, operator, gateway
+    status, bob_client, campaign, alice, gateway
 ):
     if status == "archived":
-        archived(campaign, operator)
-    TokenUtility().register(tokens.ExclusiveLock(campaign, operator.username))
+        archived(campaign, alice)
+    TokenUtility().register(tokens.ExclusiveLock(campaign, alice.username))
     before = couch_state(gateway, campaign.database)
     response = resume(bob_client, campaign)
-    assert f"locked by {operator.username}" in response.content.decode()
+    assert f"locked by {alice.username}" in response.content.decode()
     assert pushes_started() == []
     campaign.refresh_from_db()
     assert (campaign.status, campaign.written_count) == (status, 12 if status == "ready" else 0)
@@ -79,10 +79,10 @@ def test_a_resume_by_a_non_holder_leaves_the_campaign_and_couchdb_as_they_were(
 
 
 def test_a_second_resume_does_not_recreate_archived_tokens(
-    bob_client, operator_client, campaign, operator, gateway
+    bob_client, operator_client, campaign, alice, gateway
 ):
-    archived(campaign, operator)
-    lock = TokenUtility().register(tokens.ExclusiveLock(campaign, operator.username))
+    archived(campaign, alice)
+    lock = TokenUtility().register(tokens.ExclusiveLock(campaign, alice.username))
     resume(bob_client, campaign)
     lock.end()
     response = resume(operator_client, campaign)
@@ -107,16 +107,16 @@ def test_only_a_campaign_being_created_can_be_resumed(status, operator_client, c
 # -- the page of a campaign CouchDB cannot show ------------------------------------------------------
 
 @pytest.fixture
-def cut_short(operator, couch_db):
+def cut_short(alice, couch_db):
     """A campaign whose push stopped after its first batch of 4 of 12 tokens, before its views."""
     plan = services.plan_tokenset(config_data=CONFIG, srmlist_data=SMALL_SRMLIST, database=couch_db)
-    campaign = services.start_campaign(plan, user=operator)
+    campaign = services.start_campaign(plan, user=alice)
 
     def die(processed, total):
         raise CutShort
 
     with pytest.raises(CutShort):
-        services.push_tokenset(campaign, user=operator, plan=plan, batch_size=4, progress=die)
+        services.push_tokenset(campaign, user=alice, plan=plan, batch_size=4, progress=die)
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.INCOMPLETE and campaign.written_count == 4
     return campaign
@@ -147,15 +147,15 @@ def test_views_deleted_by_hand_are_re_created_from_the_page(operator_client, cam
     assert "t_pref_cal1_L229507_pref_cal1_SB000" in page_of(operator_client, campaign)
 
 
-def test_re_creating_views_needs_the_permission_and_the_lock(client, viewer, bob_client, campaign, operator, gateway):
+def test_re_creating_views_needs_the_permission_and_the_lock(client, victor, bob_client, campaign, alice, gateway):
     design_id = design_doc_id(campaign.token_type)
     design = gateway.get_doc(campaign.database, design_id)
     gateway.bulk_docs(campaign.database, [{"_id": design_id, "_rev": design["_rev"], "_deleted": True}])
     url = reverse("tokens:campaign-recreate-views", args=[campaign.pk])
-    TokenUtility().register(tokens.ExclusiveLock(campaign, operator.username))
+    TokenUtility().register(tokens.ExclusiveLock(campaign, alice.username))
     response = bob_client.post(url, follow=True)
-    assert f"locked by {operator.username}" in response.content.decode()
-    client.force_login(viewer)
+    assert f"locked by {alice.username}" in response.content.decode()
+    client.force_login(victor)
     assert client.post(url).status_code == 403
     assert gateway.get_doc(campaign.database, design_id, default=None) is None
 

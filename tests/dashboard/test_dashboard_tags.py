@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from django.utils import timezone
 
 from tokens_app.templatetags.campaigns import (
@@ -13,6 +14,8 @@ from tokens_app.templatetags.campaigns import (
     state_bar,
     subband_ranges,
 )
+
+pytestmark = pytest.mark.unit
 
 
 def test_state_bar_widths_and_percent():

@@ -66,9 +66,9 @@ def test_pages_need_a_login(client, campaign):
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
-def test_discovered_designs_are_shown_only_to_those_who_may_adopt_them(client, viewer, couch_db):
+def test_discovered_designs_are_shown_only_to_those_who_may_adopt_them(client, victor, couch_db):
     get_gateway().put_doc(couch_db, build_design_doc("picas_hidden"))
-    client.force_login(viewer)
+    client.force_login(victor)
     page = client.get(reverse("tokens:dashboard")).content.decode()
     assert "picas_hidden" not in page and "Found in CouchDB" not in page
 
@@ -91,8 +91,8 @@ def test_discovered_design_is_listed_and_adopted(operator_client, couch_db):
     assert "needs a database and a token type" in missing.content.decode()
 
 
-def test_adopt_needs_the_permission(client, viewer, couch_db):
-    client.force_login(viewer)
+def test_adopt_needs_the_permission(client, victor, couch_db):
+    client.force_login(victor)
     response = client.post(reverse("tokens:design-adopt"), {"database": couch_db, "token_type": "x"})
     assert response.status_code == 403
 
@@ -124,8 +124,8 @@ def test_campaign_page_paginates(operator_client, campaign, monkeypatch):
     assert ids[0] in fallback
 
 
-def test_campaign_page_for_a_viewer_has_no_actions(client, viewer, campaign):
-    client.force_login(viewer)
+def test_campaign_page_for_a_viewer_has_no_actions(client, victor, campaign):
+    client.force_login(victor)
     page = client.get(campaign.get_absolute_url()).content.decode()
     assert reverse("tokens:campaign-reset", args=[campaign.pk]) not in page
     assert "Download archive" in page

@@ -19,7 +19,7 @@ import tarfile
 
 import pytest
 from browser_support import browser, problems, sign_in, watched  # noqa: F401 (browser and problems are fixtures)
-from dashboard_data import CONFIG, EXAMPLES, SMALL_SRMLIST, make_user
+from dashboard_data import CONFIG, EXAMPLES, SMALL_SRMLIST
 from django.conf import settings
 from django.contrib.auth.models import User
 
@@ -55,11 +55,9 @@ def count_of(page, state, scope=""):
     return int(page.locator(f"{scope} [data-count='{state}']").first.inner_text())
 
 
-def test_operator_walkthrough(live_server, browser, couch_db, output_dir, tmp_path, monkeypatch, problems):
+def test_operator_walkthrough(alice, bob, live_server, browser, couch_db, output_dir, tmp_path, monkeypatch, problems):
     # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain ones.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    make_user("alice", may_change=True)
-    make_user("bob", may_change=True)
 
     page = sign_in(browser, live_server, "alice", problems)
     page.click("nav >> text=New campaign")
@@ -211,10 +209,9 @@ def test_operator_walkthrough(live_server, browser, couch_db, output_dir, tmp_pa
 
 
 def test_a_lock_from_the_panel_to_the_locks_page_and_ended_in_the_admin(
-    live_server, browser, couch_db, monkeypatch, problems
+    alice, live_server, browser, couch_db, monkeypatch, problems
 ):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    alice = make_user("alice", may_change=True)
     User.objects.create_superuser("root", password="pw-root")
     campaign, _ = services.create_tokenset(
         user=alice, config_data=CONFIG, srmlist_data=SMALL_SRMLIST, database=couch_db

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from browser_support import browser, problems, sign_in  # noqa: F401 (fixtures)
-from dashboard_data import CONFIG, make_user
+from dashboard_data import CONFIG
 
 from tokens_app import services
 from tokens_app.couch import CouchTimeout, get_gateway
@@ -41,9 +41,8 @@ def finish(campaign, ids, *, failed):
         gateway.bulk_docs(campaign.database, list(docs.values()))
 
 
-def test_the_subband_map_of_20000_tokens(live_server, browser, couch_db, output_dir, monkeypatch, problems):
+def test_the_subband_map_of_20000_tokens(alice, live_server, browser, couch_db, output_dir, monkeypatch, problems):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    alice = make_user("alice", may_change=True)
     campaign, _ = services.create_tokenset(
         user=alice, config_data=CONFIG, srmlist_data=srmlist(TOKENS), database=couch_db,
         config_name="pref_cal1.yaml", srmlist_name="L229507.srmlist",

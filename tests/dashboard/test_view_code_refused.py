@@ -36,13 +36,13 @@ def caret_points_at_globalthis(excerpt: str) -> bool:
 
 
 @pytest.mark.django_db
-def test_the_command_refuses_the_exploit_with_its_place(campaign, operator, tmp_path):
+def test_the_command_refuses_the_exploit_with_its_place(campaign, alice, tmp_path):
     marker = tmp_path / "pwned"
     before = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type))
     with pytest.raises(CommandError) as caught:
         call_command(
             "add_token_view", "--type", campaign.token_type, "--database", campaign.database,
-            "--user", operator.username, "pwned", EXPLOIT.format(marker=marker),
+            "--user", alice.username, "pwned", EXPLOIT.format(marker=marker),
         )
     message = str(caught.value)
     assert REASON in message.splitlines()[0]
@@ -53,7 +53,7 @@ def test_the_command_refuses_the_exploit_with_its_place(campaign, operator, tmp_
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_the_add_view_form_refuses_the_exploit_and_keeps_the_text(
-    campaign, operator, live_server, browser, problems, tmp_path, monkeypatch  # noqa: F811
+    campaign, alice, live_server, browser, problems, tmp_path, monkeypatch  # noqa: F811
 ):
     # The campaign is made before Playwright starts its event loop in this thread; the ORM calls
     # after it (signing in) are plain ones.
@@ -61,7 +61,7 @@ def test_the_add_view_form_refuses_the_exploit_and_keeps_the_text(
     marker = tmp_path / "pwned"
     exploit = EXPLOIT.format(marker=marker)
     before = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type))
-    page = sign_in(browser, live_server, operator.username, problems)
+    page = sign_in(browser, live_server, alice.username, problems)
     page.goto(f"{live_server.url}{campaign.get_absolute_url()}")
     page.fill("#view-name", "pwned")
     page.fill("#view-condition", exploit)

@@ -20,6 +20,9 @@ TYPE = "sim"
 
 @pytest.fixture
 def campaign(gateway, couch_db):
+    """Thirty bare tokens as pilots find them (no config fields, no attachments) under an unsaved
+    campaign: the pilots need only the type, the database and the views, not the shared
+    factory's campaign."""
     ensure_design_doc(couch_db, TYPE)
     gateway.bulk_docs(couch_db, [
         {"_id": f"{TYPE}_SB{n:03d}", "type": TYPE, "lock": 0, "done": 0, "status": "queued", "output": ""}

@@ -28,7 +28,7 @@ def test_healthz_still_reports_wrong_credentials_after_trying_to_log_in(client, 
     assert response.json()["couchdb"]["authenticated"] is False
 
 
-def test_healthz_over_plain_http_is_not_redirected_with_ssl_redirect(client, settings):
+def test_healthz_over_plain_http_is_not_redirected_with_ssl_redirect(client, settings, couch_server):
     settings.SECURE_SSL_REDIRECT = True
     assert client.get("/healthz").status_code == 200
     assert client.get("/accounts/login/").status_code == 301

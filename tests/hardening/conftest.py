@@ -1,12 +1,16 @@
 """What the hardening tests share: users with and without the change permission, and small real
-campaigns on the session's CouchDB, made through the services (the path every interface takes).
+campaigns on the session's CouchDB, made with the suite-wide factory (tests/conftest.py).
+
+The users here are not the shared alice and victor: the sign-in tests type their names and one
+password (``PASSWORD``), commands name ``--user operator``, and the operator is staff (the admin's
+pages) without being a superuser. Campaigns get a fresh token type each, as tests here make
+several per database; the shared ``campaign`` fixture is ``make_campaign()`` with these defaults.
 """
 
 import pytest
 
 from hardening_support import PASSWORD, grant_change, new_type, srm_list, yaml_config
 from tokens_app.models import Campaign
-from tokens_app.services import create_tokenset
 
 
 @pytest.fixture(autouse=True)
@@ -31,24 +35,15 @@ def viewer(django_user_model):
 
 
 @pytest.fixture
-def make_campaign(couch_db, operator):
-    """``make_campaign(count=…, **plan)``: a campaign of ``count`` tokens in the test's database."""
+def make_campaign(make_campaign, operator):
+    """``make_campaign(count=…, **plan)``: the shared factory's campaign of ``count`` tokens of a
+    fresh type, by the operator, in the test's database unless ``plan`` names another."""
 
-    def make(count: int = 5, *, token_type: str | None = None, database: str | None = None, **plan) -> Campaign:
-        token_type = token_type or new_type()
-        campaign, report = create_tokenset(
-            user=operator, config_data=yaml_config(token_type), srmlist_data=srm_list(count),
-            database=database or couch_db, **plan,
-        )
-        assert report.written == count
-        return campaign
+    def make(count: int = 5, *, token_type: str | None = None, **plan) -> Campaign:
+        config, srmlist = yaml_config(token_type or new_type()), srm_list(count)
+        return make_campaign(user=operator, config_data=config, srmlist_data=srmlist, **plan)
 
     return make
-
-
-@pytest.fixture
-def campaign(make_campaign):
-    return make_campaign()
 
 
 @pytest.fixture

@@ -211,8 +211,9 @@ def test_operations_by_token_id_send_ids_only_in_request_bodies(campaign, record
         data = {"token_id": token_id, "confirmed": "on"}
         for action in ("campaign-reset", "campaign-set-status", "campaign-delete"):
             response = operator_client.post(reverse(f"tokens:{action}", args=[campaign.pk]), {**data, "status": "x"})
-            # 302 after the operation; 200 re-shows a form the id cannot be sent with (NUL).
-            assert response.status_code in (200, 302), (action, token_id, response.status_code)
+            # 302 after the operation; 200 re-shows the form for the one id no form field takes (NUL).
+            expected = 200 if "\x00" in token_id else 302
+            assert response.status_code == expected, (action, token_id, response.status_code)
         assert_asked_only_for(recorded, campaign_paths(campaign))
     remaining = {doc["_id"] for doc in documents(get_gateway(), campaign.database)}
     assert remaining & set(TOKEN_ID_SHAPES) == {"nul\x00byte"}
@@ -221,14 +222,17 @@ def test_operations_by_token_id_send_ids_only_in_request_bodies(campaign, record
 def test_view_design_and_database_names_from_pages(campaign, recorded, operator_client):
     for name in SHAPES:
         shown = operator_client.get(campaign.get_absolute_url(), {"view": name})
-        assert shown.status_code in (200, 404), (name, shown.status_code)
+        # The campaign page renders: a view it does not have is no error page.
+        assert shown.status_code == 200, (name, shown.status_code)
         added = operator_client.post(reverse("tokens:campaign-add-view", args=[campaign.pk]),
                                      {"name": name, "condition": "doc.x == 1", "confirmed": "on"})
-        assert added.status_code in (200, 302), (name, added.status_code)
+        # None of the shapes is a view name: the form comes back with the refusal.
+        assert added.status_code == 200, (name, added.status_code)
+        # Adopting answers with a redirect (and its message), refused or not.
         adopted = operator_client.post(reverse("tokens:design-adopt"), {"database": name, "token_type": name})
-        assert adopted.status_code in (200, 302), (name, adopted.status_code)
+        assert adopted.status_code == 302, (name, adopted.status_code)
         adopted = operator_client.post(reverse("tokens:design-adopt"), {"database": campaign.database, "token_type": name})
-        assert adopted.status_code in (200, 302), (name, adopted.status_code)
+        assert adopted.status_code == 302, (name, adopted.status_code)
     adopted_designs = {(campaign.database, "_design", name) for name in SHAPES}
     assert_asked_only_for(recorded, campaign_paths(campaign) | adopted_designs)
     assert not Campaign.objects.exclude(pk=campaign.pk).exists()

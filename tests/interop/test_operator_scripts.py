@@ -45,6 +45,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 @pytest.fixture
 def campaign(couch_db, admin_user):
+    """The whole example list in slices of 8, made by the create_tokenset command as operators
+    do before running their scripts (not the shared factory's twelve tokens)."""
     call_command(
         "create_tokenset", "--config", EXAMPLES / "pref_cal1.yaml", "--srmlist", EXAMPLES / "L229507.srmlist",
         "--database", couch_db, "--slice-size", "8", "--user", admin_user.username,

@@ -1,26 +1,13 @@
-"""What the lock tests share: users with permissions, groups as the lockable objects (any
-model will do; groups keep locks_app's tests free of the campaign model), a campaign for the
-tests of where the two apps meet, and ``run`` for the command tests."""
+"""What the lock tests share: groups as the lockable objects (any model will do; groups keep
+locks_app's tests free of the campaign model), a campaign for the tests of where the two apps
+meet, and ``run`` for the command tests. The users (``make_user``, alice, bob) are the whole
+suite's, from tests/conftest.py."""
 
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group
 from django.core.management import call_command
-
-
-@pytest.fixture
-def make_user(db):
-    """``make_user(name, *codenames)``: a user with those permissions, read back so that its
-    permission cache is fresh."""
-
-    def make(name, *codenames, password=None):
-        created = User.objects.create_user(name, password=password)
-        for codename in codenames:
-            created.user_permissions.add(Permission.objects.get(codename=codename))
-        return User.objects.get(pk=created.pk)
-
-    return make
 
 
 @pytest.fixture

@@ -17,16 +17,6 @@ HOUR = datetime.timedelta(hours=1)
 LOCKER = "change_group"
 
 
-@pytest.fixture
-def alice(groups_lockable, make_user):
-    return make_user("alice", LOCKER)
-
-
-@pytest.fixture
-def bob(groups_lockable, make_user):
-    return make_user("bob", LOCKER)
-
-
 def test_lock_and_end_by_holder(alice, bob, group):
     token = TokenBroker(alice).lock(group, HOUR)
     assert isinstance(token, ExclusiveLock) and token.creator == alice

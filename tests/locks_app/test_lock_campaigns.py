@@ -4,26 +4,12 @@ and a lock about to expire, seen by its holder and by a colleague."""
 import datetime
 
 import pytest
-from django.conf import settings
 from django.urls import reverse
 
 from locks_app import tokens
 from locks_app.utility import TokenUtility
-from tokens_app import services
 
 pytestmark = pytest.mark.django_db
-EXAMPLES = settings.BASE_DIR / "examples"
-
-
-@pytest.fixture
-def campaign(make_user, couch_db):
-    operator = make_user("alice", "change_campaign")
-    srmlist = b"".join((EXAMPLES / "L229507.srmlist").read_bytes().splitlines(keepends=True)[:2])
-    campaign, _ = services.create_tokenset(
-        user=operator, config_data=(EXAMPLES / "pref_cal1.yaml").read_bytes(), srmlist_data=srmlist,
-        database=couch_db, config_name="pref_cal1.yaml", srmlist_name="L229507.srmlist",
-    )
-    return campaign
 
 
 def page(client, user, campaign):
@@ -33,18 +19,17 @@ def page(client, user, campaign):
     return response.content.decode()
 
 
-def test_a_lock_about_to_expire_shows_on_the_campaign_page(client, make_user, campaign):
+def test_a_lock_about_to_expire_shows_on_the_campaign_page(client, alice, bob, campaign):
     TokenUtility().register(tokens.ExclusiveLock(campaign, "alice", datetime.timedelta(minutes=10)))
-    alice = campaign.created_by
     html = page(client, alice, campaign)
     assert "About to expire" in html and reverse("locks:extend") in html
-    colleague = page(client, make_user("bob", "change_campaign"), campaign)
+    colleague = page(client, bob, campaign)
     assert "About to expire" in colleague and reverse("locks:extend") not in colleague
 
 
-def test_the_campaign_panel_offers_locking_to_those_who_may(client, make_user, campaign):
-    assert reverse("locks:lock") in page(client, campaign.created_by, campaign)
-    assert reverse("locks:lock") not in page(client, make_user("viewer"), campaign)
+def test_the_campaign_panel_offers_locking_to_those_who_may(client, alice, victor, campaign):
+    assert reverse("locks:lock") in page(client, alice, campaign)
+    assert reverse("locks:lock") not in page(client, victor, campaign)
 
 
 def test_extend_from_the_campaign_panel(client, campaign):

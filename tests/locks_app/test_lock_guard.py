@@ -19,16 +19,6 @@ def fixed_now(monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: NOON)
 
 
-@pytest.fixture
-def alice():
-    return User.objects.create_user("alice")
-
-
-@pytest.fixture
-def bob():
-    return User.objects.create_user("bob")
-
-
 def test_unlocked_object_may_change(bob):
     ensure_can_change(bob, "campaign:1")
 

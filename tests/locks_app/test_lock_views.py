@@ -16,16 +16,6 @@ pytestmark = pytest.mark.django_db
 HOUR = datetime.timedelta(hours=1)
 
 
-@pytest.fixture
-def alice(make_user, groups_lockable):
-    return make_user("alice", "change_group", password="pw")
-
-
-@pytest.fixture
-def bob(make_user, groups_lockable):
-    return make_user("bob", "change_group", password="pw")
-
-
 def key(obj):
     return f"{obj._meta.label_lower}:{obj.pk}"
 

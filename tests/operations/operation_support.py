@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.models import Permission, User
 from django.db import connection
 
 from tokens_app.models import Operation
@@ -23,16 +22,6 @@ WAIT_SECONDS = 120
 
 def srm_list(count: int) -> bytes:
     return "".join(f"{SARA}/L229507_SB{subband:03d}_uv.dppp.MS_{subband:08x}.tar\n" for subband in range(count)).encode()
-
-
-def make_user(username: str, *, may_change: bool = True, superuser: bool = False) -> User:
-    """A user whose password is ``pw-<username>``."""
-    if superuser:
-        return User.objects.create_superuser(username, password="pw-" + username)
-    user = User.objects.create_user(username, password="pw-" + username)
-    if may_change:
-        user.user_permissions.add(Permission.objects.get(codename="change_campaign"))
-    return user
 
 
 def database_url() -> str:

@@ -5,9 +5,9 @@ delivers a task again would), and each still runs exactly once."""
 import pytest
 from django.conf import settings
 from django_tasks_db.models import DBTaskResult
-from operation_support import CONFIG, finished, make_user, srm_list, wait_until
+from operation_support import finished, wait_until
 
-from tokens_app import services, tasks
+from tokens_app import tasks
 from tokens_app.models import Operation
 from tokens_app.services import runs
 
@@ -15,9 +15,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 OPERATIONS = 20
 
 
-def each_runs_once(couch_db, workers):
-    alice = make_user("alice")
-    campaign, _ = services.create_tokenset(user=alice, config_data=CONFIG, srmlist_data=srm_list(12), database=couch_db)
+def each_runs_once(campaign, workers):
+    alice = campaign.created_by
     numbers = []
     for number in range(OPERATIONS):
         operation = runs.queue_operation(
@@ -39,10 +38,10 @@ def each_runs_once(couch_db, workers):
 
 
 @pytest.mark.postgres
-def test_two_workers_on_postgresql_run_each_of_twenty_operations_once(couch_db, workers):
-    each_runs_once(couch_db, workers)
+def test_two_workers_on_postgresql_run_each_of_twenty_operations_once(campaign, workers):
+    each_runs_once(campaign, workers)
 
 
 @pytest.mark.skipif(not settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"), reason="the SQLite twin")
-def test_two_workers_on_sqlite_run_each_of_twenty_operations_once(couch_db, workers):
-    each_runs_once(couch_db, workers)
+def test_two_workers_on_sqlite_run_each_of_twenty_operations_once(campaign, workers):
+    each_runs_once(campaign, workers)

@@ -5,7 +5,7 @@ console errors (the progress bar is driven by static script only)."""
 
 import pytest
 from browser_support import browser, problems, sign_in  # noqa: F401 (browser and problems are fixtures)
-from operation_support import CONFIG, finished, make_user, srm_list, wait_until
+from operation_support import CONFIG, finished, srm_list, wait_until
 
 from tokens_app import services
 from tokens_app.models import Campaign, Operation
@@ -18,10 +18,9 @@ SLOW = {"COUCHDB_BATCH_SIZE": 25, "COUCHDB_WRITES_IN_FLIGHT": 1}
 
 
 def test_operations_followed_in_the_browser(
-    live_server, browser, couch_db, workers, tmp_path, monkeypatch, output_dir, problems
+    alice, live_server, browser, couch_db, workers, tmp_path, monkeypatch, output_dir, problems
 ):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    alice = make_user("alice")
     (tmp_path / "pref_cal1.yaml").write_bytes(CONFIG)
     (tmp_path / "big.srmlist").write_bytes(srm_list(TOKENS))
 

@@ -16,7 +16,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
-from operation_support import CONFIG, ROOT, make_user, srm_list, worker_env
+from operation_support import CONFIG, ROOT, srm_list, worker_env
 
 from locks_app import tokens
 from locks_app.utility import TokenUtility
@@ -28,14 +28,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def alice(db):
+def alice(make_user):
+    """alice as a superuser, not the shared operator: these tests also use the admin (the
+    operations list, its resume action, the campaigns' "write the missing tokens"). The shared
+    campaign is hers here too."""
     return make_user("alice", superuser=True)
-
-
-@pytest.fixture
-def campaign(alice, couch_db):
-    campaign, _ = services.create_tokenset(user=alice, config_data=CONFIG, srmlist_data=srm_list(12), database=couch_db)
-    return campaign
 
 
 def messages_of(response) -> list[str]:
@@ -119,11 +116,12 @@ def test_a_lapsed_lease_is_interrupted_and_its_runner_stops(campaign, alice, dat
         progress(5)
 
 
-def test_an_interrupted_operation_is_shown_and_resumed_from_the_campaign_page(client, campaign, alice, database_tasks):
+def test_an_interrupted_operation_is_shown_and_resumed_from_the_campaign_page(
+    client, campaign, alice, victor, database_tasks
+):
     operation = runs.queue_operation(Operation.Action.RESET, campaign, alice, source="browser")
     Operation.objects.filter(pk=operation.pk).update(state="interrupted", error="stopped")
-    viewer = make_user("victor", may_change=False)
-    client.force_login(viewer)
+    client.force_login(victor)
     page = client.get(campaign.get_absolute_url()).content.decode()
     assert "Interrupted: stopped" in page and "Resume operation" not in page
     assert client.post(reverse("tokens:operation-resume", args=[operation.pk])).status_code == 403

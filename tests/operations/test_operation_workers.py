@@ -10,7 +10,7 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
-from operation_support import CONFIG, finished, make_user, srm_list, wait_until
+from operation_support import CONFIG, finished, srm_list, wait_until
 
 from tokens_app import selectors, services
 from tokens_app.couch import get_gateway
@@ -28,15 +28,6 @@ def queued(response) -> int:
     message = [str(message) for message in get_messages(response.wsgi_request)][-1]
     assert "queued as operation #" in message, message
     return int(message.split("#")[1].split(";")[0])
-
-
-@pytest.fixture
-def campaign(couch_db):
-    operator = make_user("alice")
-    campaign, _ = services.create_tokenset(
-        user=operator, config_data=CONFIG, srmlist_data=srm_list(12), database=couch_db,
-    )
-    return campaign
 
 
 @pytest.fixture
@@ -79,8 +70,8 @@ def test_each_browser_action_is_queued_then_run_by_a_worker(operator_client, cam
     assert "1 changed, 0 conflicted, 0 skipped" in history.content.decode()
 
 
-def test_a_push_confirmed_in_the_browser_is_written_by_a_worker(client, couch_db, workers):
-    client.force_login(make_user("alice"))
+def test_a_push_confirmed_in_the_browser_is_written_by_a_worker(client, alice, couch_db, workers):
+    client.force_login(alice)
     client.post(reverse("tokens:campaign-new"), {
         "config": SimpleUploadedFile("pref_cal1.yaml", CONFIG), "srmlist_file": SimpleUploadedFile("l.txt", srm_list(30)),
         "database": couch_db, "slice_size": 1, "id_prefix": "SB", "key_name": "STARTSB", "file_upload": "srm.txt",
@@ -100,12 +91,11 @@ def test_a_push_confirmed_in_the_browser_is_written_by_a_worker(client, couch_db
     assert status["status"] == "ready" and status["operation"] is None
 
 
-def test_a_worker_killed_mid_push_leaves_it_interrupted_and_resuming_completes_it(client, couch_db, workers):
+def test_a_worker_killed_mid_push_leaves_it_interrupted_and_resuming_completes_it(client, alice, couch_db, workers):
     tokens = 5_000
-    operator = make_user("alice")
     plan = services.plan_tokenset(config_data=CONFIG, srmlist_data=srm_list(tokens), database=couch_db)
-    campaign = services.start_campaign(plan, user=operator)
-    push = services.runs.queue_operation(Operation.Action.PUSH, campaign, operator, source="browser")
+    campaign = services.start_campaign(plan, user=alice)
+    push = services.runs.queue_operation(Operation.Action.PUSH, campaign, alice, source="browser")
     # Small batches written one at a time make the push long enough to be caught half-way.
     slow = {"COUCHDB_BATCH_SIZE": 25, "COUCHDB_WRITES_IN_FLIGHT": 1, "TASKS_LEASE_SECONDS": 3}
     worker = workers.start(**slow)
@@ -120,7 +110,7 @@ def test_a_worker_killed_mid_push_leaves_it_interrupted_and_resuming_completes_i
 
     # Nobody renews the lease now: once it has lapsed, the next read of a page declares it.
     wait_until(lambda: timezone.now() > halfway.lease_until, "the lease to lapse")
-    client.force_login(operator)
+    client.force_login(alice)
     status = client.get(url("status", campaign)).json()
     assert status["operation"]["state"] == "interrupted" and status["operation"]["id"] == push.pk
     page = client.get(reverse("tokens:operations"), {"state": "interrupted"}).content.decode()

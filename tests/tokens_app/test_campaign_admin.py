@@ -7,7 +7,6 @@ import pytest
 
 from locks_app.tokens import Freeze
 from locks_app.utility import TokenUtility
-from tokens_app import services
 from tokens_app.models import Campaign
 
 SARA = "srm://srm.grid.sara.nl:8443/pnfs/grid.sara.nl/data/lofar/ops/projects/lc2_038/229507/"
@@ -26,13 +25,13 @@ def admin_client(client, django_user_model):
 
 
 @pytest.fixture
-def campaign(couch_db, admin_client):
+def campaign(make_campaign, admin_client):
+    """Three tokens of type ``cal`` by the admin, with its uploads' names and a file attached."""
     srmlist = "".join(f"{SARA}L229507_SB{subband:03d}_x.tar\n" for subband in range(3)).encode()
-    campaign, _ = services.create_tokenset(
-        user=admin_client.user, config_data=CONFIG, srmlist_data=srmlist, database=couch_db,
-        config_name="cal.yaml", srmlist_name="L229507.txt", attachments={"run.parset": b"a=1\n"},
+    return make_campaign(
+        user=admin_client.user, config_data=CONFIG, srmlist_data=srmlist, config_name="cal.yaml",
+        srmlist_name="L229507.txt", attachments={"run.parset": b"a=1\n"},
     )
-    return campaign
 
 
 def test_the_changelist_filters_and_searches(admin_client, campaign):

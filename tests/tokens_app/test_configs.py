@@ -14,6 +14,8 @@ from tokens_app.configs import (
     parse_config,
 )
 
+pytestmark = pytest.mark.unit
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 BILLION_LAUGHS = """\

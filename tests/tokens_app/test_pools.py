@@ -7,6 +7,8 @@ import pytest
 
 from tokens_app.pools import concurrently, in_flight
 
+pytestmark = pytest.mark.unit
+
 
 class Recorder:
     """A call that takes a moment and notes how many calls ran at once."""

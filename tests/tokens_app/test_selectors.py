@@ -33,7 +33,9 @@ def seed(gateway, db, docs, token_type=TYPE):
 
 @pytest.fixture
 def campaign(couch_db):
-    """The selectors read only the database and the type: a bare TokenSet, no row."""
+    """A bare TokenSet over tokens the tests write themselves (``every_state``), in every state
+    and by both pilot conventions: not the shared factory's, whose tokens are all todo (selectors
+    read only the database and the type)."""
     return TokenSet(database=couch_db, token_type=TYPE)
 
 

@@ -28,18 +28,16 @@ def token_id(subband: int) -> str:
 
 
 @pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_user("carol", password="pw-carol-123")
+def user(alice):
+    """The operator of these tests: the shared alice."""
+    return alice
 
 
 @pytest.fixture
-def campaign(couch_db, user):
+def campaign(make_campaign):
+    """Eight tokens of type ``cal`` (ids ``token_id(n)``) with a file attached to every one."""
     srmlist = "".join(f"{SARA}L229507_SB{subband:03d}_x.tar\n" for subband in range(8)).encode()
-    campaign, _ = services.create_tokenset(
-        user=user, config_data=CONFIG, srmlist_data=srmlist, database=couch_db,
-        attachments={"run.parset": b"steps=[]\n"},
-    )
-    return campaign
+    return make_campaign(config_data=CONFIG, srmlist_data=srmlist, attachments={"run.parset": b"steps=[]\n"})
 
 
 def pilot_write(database: str, doc_id: str, attachments: dict | None = None, **fields) -> dict:
@@ -359,12 +357,11 @@ MUTATIONS = {
 
 
 @pytest.mark.parametrize("name", MUTATIONS)
-def test_every_change_asks_the_guard_first(campaign, user, django_user_model, gateway, name):
-    TokenUtility().register(ExclusiveLock(campaign, "carol"))
-    other = django_user_model.objects.create_user("dave", password="pw-dave-123")
+def test_every_change_asks_the_guard_first(campaign, bob, gateway, name):
+    TokenUtility().register(ExclusiveLock(campaign, "alice"))
     revisions = {row["id"]: row["value"]["rev"] for row in gateway.iter_all_docs(campaign.database)}
-    with pytest.raises(Refused, match="locked by carol"):
-        MUTATIONS[name](campaign, other)
+    with pytest.raises(Refused, match="locked by alice"):
+        MUTATIONS[name](campaign, bob)
     assert {row["id"]: row["value"]["rev"] for row in gateway.iter_all_docs(campaign.database)} == revisions
 
 

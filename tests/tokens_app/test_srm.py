@@ -17,6 +17,8 @@ from tokens_app.srm import (
     slice_subbands,
 )
 
+pytestmark = pytest.mark.unit
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SARA_DIR = "srm://srm.grid.sara.nl:8443/pnfs/grid.sara.nl/data/lofar/ops/projects/lc2_038"
 SITE_LINKS = {
