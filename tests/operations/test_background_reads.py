@@ -5,20 +5,12 @@ has and queues the new read, so no page waits on a query that grows with the dat
 import pytest
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
-from operation_support import CONFIG, make_user, srm_list, wait_until
+from operation_support import wait_until
 
 from tokens_app import campaign_reads, counts, services
 from tokens_app.couch import get_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def campaign(couch_db):
-    campaign, _ = services.create_tokenset(
-        user=make_user("alice"), config_data=CONFIG, srmlist_data=srm_list(12), database=couch_db,
-    )
-    return campaign
 
 
 def fail(campaign, token_id, *, counted: bool):
