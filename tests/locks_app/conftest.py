@@ -28,7 +28,8 @@ def other_group(db, groups_lockable):
 
 @pytest.fixture
 def campaign(db):
-    """A campaign row (no tokens): the lockable object where locks_app meets tokens_app."""
+    """A campaign row (no tokens, no owner): the lockable object where locks_app meets
+    tokens_app; the suite's campaign factory (tests/conftest.py) makes one with tokens."""
     from tokens_app.models import Campaign
 
     return Campaign.objects.create(token_type="pref_cal1", database="tokens")

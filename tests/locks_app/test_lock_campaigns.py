@@ -12,6 +12,13 @@ from locks_app.utility import TokenUtility
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def campaign(make_campaign):
+    """The suite's campaign (tokens, alice's), not the bare row of locks_app's conftest: these
+    tests open its page."""
+    return make_campaign()
+
+
 def page(client, user, campaign):
     client.force_login(user)
     response = client.get(campaign.get_absolute_url())

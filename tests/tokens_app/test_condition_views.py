@@ -7,7 +7,7 @@ import pytest
 
 from condition_cases import ACCEPTED, DOCS, EVERY, TYPE
 from tokens_app.couch import get_gateway
-from tokens_app.design import build_design_doc
+from tokens_app.design import build_design_doc, with_user_view
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,10 @@ def selections(couch_server):
     gateway.create_database(database)
     docs = [{"_id": doc_id, "type": TYPE, **fields} for doc_id, fields in DOCS.items()]
     gateway.bulk_docs(database, [*docs, {"_id": "other", "type": "other", "lock": 0, "done": 0}])
-    gateway.put_doc(database, build_design_doc(TYPE, {f"c{index}": text for index, (text, _) in enumerate(ACCEPTED)}))
+    design = build_design_doc(TYPE)
+    for index, (text, _) in enumerate(ACCEPTED):
+        design = with_user_view(design, TYPE, f"c{index}", text)
+    gateway.put_doc(database, design)
     yield lambda view: sorted(row["id"] for row in gateway.view(database, TYPE, view)["rows"])
     gateway.delete_database(database)
 
@@ -31,5 +34,5 @@ def test_a_condition_selects_on_the_server_what_javascript_selects(selections, i
 def test_a_path_reads_missing_fields_of_any_depth_without_throwing(gateway, couch_db):
     deep = "doc" + ".meta" * 300 + ' == "x" || doc.status.length.x.y === undefined'
     gateway.bulk_docs(couch_db, [{"_id": doc_id, "type": TYPE, **fields} for doc_id, fields in DOCS.items()])
-    gateway.put_doc(couch_db, build_design_doc(TYPE, {"deep": deep}))
+    gateway.put_doc(couch_db, with_user_view(build_design_doc(TYPE), TYPE, "deep", deep))
     assert sorted(row["id"] for row in gateway.view(couch_db, TYPE, "deep")["rows"]) == EVERY

@@ -14,6 +14,7 @@ from tokens_app.design import (
     build_portal_design_doc,
     design_doc_id,
     state_of,
+    with_user_view,
 )
 
 
@@ -96,7 +97,7 @@ CASES_BY_ID = {doc_id: fields for doc_id, fields, _ in CASES}
 
 
 def test_a_user_view_lists_the_tokens_its_condition_holds_for(gateway, tokens):
-    design = build_design_doc(TYPE, {"long_runs": 'doc.status == "running"'})
+    design = with_user_view(build_design_doc(TYPE), TYPE, "long_runs", 'doc.status == "running"')
     design["_rev"] = gateway.get_doc(tokens, design_doc_id(TYPE))["_rev"]
     gateway.put_doc(tokens, design)
     rows = gateway.view(tokens, TYPE, "long_runs")["rows"]
