@@ -69,6 +69,8 @@ def test_operations_followed_in_the_browser(
     page.click("nav >> text=Operations")
     page.select_option("select[name=action]", "reset")
     page.click("button:has-text('Filter')")
+    # count() does not wait: the filtered list must have loaded first.
+    page.wait_for_url("**/operations/?*action=reset*")
     rows = page.locator("table.operations tbody tr")
     assert rows.count() == 1
     assert f"{ERRORS} changed, 0 conflicted, 0 skipped" in rows.first.inner_text()
