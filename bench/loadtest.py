@@ -64,6 +64,10 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if not args.duration > 0 or not args.baseline > 0:
         parser.error("--duration and --baseline must be positive")
+    if min(args.readers, args.operators) < 0:
+        parser.error("--readers and --operators must be 0 or more")
+    if min(args.pilots, args.web_workers, args.web_threads) < 1:
+        parser.error("--pilots, --web-workers and --web-threads must be 1 or more")
     return args
 
 
