@@ -442,6 +442,16 @@ def remake(campaign_id: int, name: str, at: float) -> None:
         cache.delete(f"{key}:busy")
 
 
+def renew(campaign, *, at: float) -> None:
+    """Make the whole-campaign reads that someone watches (kept in the cache) again now, under
+    the counts snapshot ``at`` (after an operation, in the worker that ran it: the pages that
+    reload on its end show its result without waiting on a walk)."""
+    kept = cache.get_many([_read_key(campaign.pk, name) for name in WHOLE_CAMPAIGN_READS])
+    for name, read in WHOLE_CAMPAIGN_READS.items():
+        if _read_key(campaign.pk, name) in kept:
+            _read_and_keep(_read_key(campaign.pk, name), lambda: read(campaign), at)
+
+
 def _read_and_keep(key: str, read, at: float):
     started, now = time.monotonic(), time.time()
     value = read()

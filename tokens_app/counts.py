@@ -5,11 +5,12 @@ A snapshot is one grouped query of ``_design/tokenportal/_view/states`` (``group
 row per type and state) plus the database's ``update_seq``, kept in Django's cache (shared by
 every process: the default cache is the database cache) as::
 
-    {"database", "counts": {type: {"todo", "locked", "done", "error", "total"}}, "at", "took",
+    {"database", "counts": {type: {"todo", "locked", "done", "error", "total"}}, "at", "started", "took",
      "interval", "checked", "view_seq", "db_seq", "indexing": {"done", "total"} | None, "error",
      "restored": {type: [views]}}
 
-``at`` is when the counts were read (None: never), ``checked`` the last attempt.
+``at`` is when the counts were read (None: never), ``started`` when that count began,
+``checked`` the last attempt (0: due, as after the portal's own writes, :func:`expire`).
 
 Reading never waits on CouchDB longer than :data:`INLINE_TIMEOUT`, and in steady state not at
 all: a snapshot that is due is handed by the one request that wins ``cache.add`` of the
@@ -18,8 +19,10 @@ database's refresh lock to the ``refresh_counts`` task, which a task worker runs
 over a big database takes pouchdb-server seconds: it reduces every row on each read). Only a
 database never counted yet, or a backend that runs tasks inside the request (the immediate one:
 tests, single-process setups), is counted by the request itself, with a 1 s timeout; a query
-slower than that (an index being built) is handed over the same way, and the page says
-"indexing N of M". The server goes on with the build the timed-out query started.
+slower than that is handed over the same way, and while an index is being built the page says
+"indexing N of M" (the server goes on with the build the timed-out query started). With no
+worker to hand it to (the immediate backend), a database whose index is current but whose count
+is slow (a big one on pouchdb-server) is counted by the request with the full timeout.
 
 Why not ``stale=update_after`` (CouchDB 3's ``update=lazy``)? pouchdb-server takes it, but queues
 every query of a view behind that view's running build (pouchdb-abstract-mapreduce's per-view
@@ -91,10 +94,13 @@ def snapshots(databases) -> dict[str, dict | None]:
         inline,
     )
     for database, snap in zip(inline, fresh):
+        if snap.get("timed_out") and not _hand_over(database) and not snap.get("indexing"):
+            # Slow with its index current, and no worker to hand the count to (the immediate
+            # backend runs tasks in the request): counted here with the full timeout, or it
+            # would never be. An index being built is never waited for.
+            snap = count(database, types.get(database, set()), previous=snap)
         _store(database, snap)
         current[database] = snap
-        if snap.get("timed_out"):
-            _hand_over(database)
     return current
 
 
@@ -127,7 +133,7 @@ def count(database: str, campaign_types: set[str], *, timeout: float | None = No
     started = time.monotonic()
     previous = previous or {}
     base = {
-        "database": database, "counts": previous.get("counts", {}), "at": previous.get("at"),
+        "database": database, "started": time.time(), "counts": previous.get("counts", {}), "at": previous.get("at"),
         "view_seq": previous.get("view_seq"), "db_seq": previous.get("db_seq"),
         "restored": previous.get("restored", {}), "indexing": None, "error": None, "timed_out": False,
     }
@@ -139,6 +145,8 @@ def count(database: str, campaign_types: set[str], *, timeout: float | None = No
     except CouchTimeout:
         # Slow because the index is being built, or (pouchdb-server, which reduces on every read)
         # because the database is big and its index current: only the first is "indexing".
+        if base["view_seq"] is None:
+            base["view_seq"] = _index_seq(database, timeout)
         behind = base["view_seq"] is None or base["db_seq"] is None or base["db_seq"] - base["view_seq"] > INDEXING_LAG
         return {**base, "took": time.monotonic() - started, "timed_out": True,
                 "interval": min(MAX_INTERVAL, 2 * (previous.get("interval") or BASE_INTERVAL)),
@@ -156,9 +164,21 @@ def count(database: str, campaign_types: set[str], *, timeout: float | None = No
     return snap
 
 
+def _index_seq(database: str, timeout: float | None) -> int | None:
+    """The ``update_seq`` of the states index, read without reducing (cheap on a current index;
+    a query queued behind a running build times out): None when it does not answer in time."""
+    try:
+        result = get_gateway().view(database, PORTAL_DESIGN, STATES_VIEW, reduce=False, limit=0,
+                                    update_seq=True, timeout=timeout)
+    except CouchError:
+        return None
+    return seq_number(result.get("update_seq"))
+
+
 def expire(database: str) -> None:
     """Make the database's snapshot due, so the next read counts again (after the portal changed
     tokens: its own writes show at once, not an interval later)."""
+    cache.set(_key("expired", database), time.time(), timeout=KEEP_SECONDS)
     current = cached(database)
     if current is not None:
         cache.set(_key("snapshot", database), {**current, "checked": 0}, timeout=KEEP_SECONDS)
@@ -213,6 +233,11 @@ def _progress(database: str, view_seq: int | None, db_seq: int | None) -> dict:
 
 def _store(database: str, snap: dict) -> None:
     snap["checked"] = time.time()
+    # A count under way while the portal wrote may have read the index before those writes: it
+    # is kept, but due at once (else the portal's own change shows an interval late).
+    if snap.get("started", 0) <= (cache.get(_key("expired", database)) or 0):
+        snap["checked"] = 0
+        cache.delete(_key("lock", database))
     cache.set(_key("snapshot", database), snap, timeout=KEEP_SECONDS)
 
 

@@ -337,6 +337,11 @@ def change_refusal(user, campaign: Campaign) -> str | None:
     return None
 
 
+# The signature of a page shown while the index was built: no counts equal it, so the next poll
+# renders the page's parts again (a finished campaign's counts never move).
+INDEXING_SIGNATURE = "indexing"
+
+
 def live_context(campaign: Campaign, params) -> dict:
     """What the campaign page shows of the tokens, from CouchDB: counts, tab sizes, a page of
     a view (or of a search), the error summaries and the completions chart."""
@@ -368,11 +373,11 @@ def live_context(campaign: Campaign, params) -> dict:
     }
     if context["counts_state"]["indexing"]:
         # The database's index is being built: every read below would wait for it.
-        return {**context, "indexing": True}
+        return {**context, "indexing": True, "signature": INDEXING_SIGNATURE}
     try:
         return {**context, **_token_reads(campaign, data, counts, views, at=context["counts_state"]["at"])}
     except CouchTimeout:
-        return {**context, "indexing": True}
+        return {**context, "indexing": True, "signature": INDEXING_SIGNATURE}
 
 
 def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: list[str], *, at: float | None) -> dict:
@@ -452,6 +457,7 @@ class CampaignStatusApiView(SingleObjectMixin, View):
             changed = answer["signature"] != request.GET.get("known")
             if changed:
                 context = {**live_context(campaign, request.GET), "campaign": campaign, "request": request}
+                answer["signature"] = context["signature"]
                 answer["html"] = {
                     name: render_to_string(f"tokens_app/_{name}.html", context, request=request)
                     for name in LIVE_FRAGMENTS
@@ -465,7 +471,7 @@ class CampaignStatusApiView(SingleObjectMixin, View):
 
 
 # The campaign page's parts that the status API renders again when the counts move.
-LIVE_FRAGMENTS = ("tabs", "token_table", "errors", "chart_card")
+LIVE_FRAGMENTS = ("counts_age", "tabs", "token_table", "errors", "chart_card")
 
 
 class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):

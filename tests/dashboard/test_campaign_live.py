@@ -2,6 +2,7 @@
 by exit code and by host, the chart and the subband map; search, jump and tab counts; the
 lock's reason before any action; the SRM list's head and download; the token page's dates."""
 
+import json
 import time
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -15,7 +16,7 @@ from django.urls import reverse
 from locks_app import tokens
 from locks_app.utility import TokenUtility
 from tokens_app import campaign_reads, counts, services
-from tokens_app.couch import get_gateway
+from tokens_app.couch import CouchTimeout, get_gateway
 from tokens_app.models import Campaign
 
 pytestmark = pytest.mark.django_db
@@ -315,3 +316,30 @@ def test_a_campaign_wide_read_waits_its_share_of_time_before_a_new_snapshot_repe
     monkeypatch.setattr(campaign_reads, "time", SimpleNamespace(time=lambda: later, monotonic=time.monotonic))
     caught_up = status(operator_client, campaign, map="1", known="{}")
     assert caught_up["counts"]["error"] == 2 and caught_up["map"]["states"].count("e") == 2
+
+
+def test_a_page_shown_while_indexing_renders_its_parts_again_though_the_counts_stay(
+        operator_client, campaign, monkeypatch):
+    """A page rendered while a read timed out (an index being built) carries no counts'
+    signature: the next poll renders its parts again, even for a campaign whose counts never
+    move again (a finished one), and the "indexing" notice goes."""
+    ids = services.plan_of(campaign).token_ids
+    run(campaign, ids[0], host="wn-bad", failed=True)
+    real_sizes = campaign_reads.view_sizes
+
+    def building(*args, **kwargs):  # a read the server answers only after its index build
+        raise CouchTimeout("query view tokenportal/states did not answer within 1.0 s")
+
+    monkeypatch.setattr(campaign_reads, "view_sizes", building)
+    page = operator_client.get(campaign.get_absolute_url()).content.decode()
+    assert 'id="indexing"' in page and "wn-bad" not in page
+    known = page.split('data-known="')[1].split('"')[0]
+    assert known == "indexing"
+    while_building = status(operator_client, campaign, known=known)
+    assert while_building["signature"] == "indexing" and 'id="indexing"' in while_building["html"]["tabs"]
+
+    monkeypatch.setattr(campaign_reads, "view_sizes", real_sizes)
+    built = status(operator_client, campaign, known=while_building["signature"])
+    assert "wn-bad" in built["html"]["errors"] and 'id="indexing"' not in built["html"]["tabs"]
+    assert built["signature"] == json.dumps(built["counts"])
+    assert "html" not in status(operator_client, campaign, known=built["signature"])

@@ -2,10 +2,14 @@
 error groups) made again by a real task worker: a request that finds one due shows the one it
 has and queues the new read, so no page waits on a query that grows with the data."""
 
+import subprocess
+import sys
+
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
-from operation_support import wait_until
+from operation_support import ROOT, wait_until, worker_env
 
 from tokens_app import campaign_reads, counts, services
 from tokens_app.couch import get_gateway
@@ -42,6 +46,14 @@ def queued_reads() -> list[str]:
     return [args[1] for args in queued("refresh_campaign_read")]
 
 
+def run_worker_once() -> str:
+    """A real worker, run until the queue is empty; answer what it logged."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "db_worker", "--batch", "--no-reload", "--no-startup-delay"],
+        cwd=ROOT, env=worker_env(), check=True, timeout=120, capture_output=True, text=True,
+    ).stderr
+
+
 def test_a_due_read_is_made_by_a_worker_while_pages_show_the_last_one(client, campaign, database_tasks, workers,
                                                                       monkeypatch):
     monkeypatch.setattr(campaign_reads, "READ_SHARE", float("inf"))  # due with every new snapshot
@@ -75,3 +87,47 @@ def test_due_counts_are_counted_by_a_worker_while_pages_show_the_last_ones(clien
     workers.start()
     wait_until(lambda: client.get(api).json()["campaigns"][str(campaign.pk)]["error"] == 1, "the worker's counts",
                workers)
+
+
+def test_an_operation_is_done_only_once_its_counts_and_watched_reads_show_it(client, campaign, alice, database_tasks):
+    """The page following an operation reloads on "done": with a task worker, it showed the
+    counts and error groups from before the operation (a reset of 300 errors still read 300)."""
+    from tokens_app.models import Operation
+    from tokens_app.services import runs
+
+    client.force_login(campaign.created_by)
+    ids = services.plan_of(campaign).token_ids
+    for token_id in ids[:3]:
+        fail(campaign, token_id, counted=True)
+    assert map_errors(client, campaign) == (3, 3)  # watched: the map and error reads are kept
+    operation = runs.queue_operation(Operation.Action.RESET, campaign, alice, source="admin",
+                                     selection={"view": "error"})
+    # A real worker, run until the queue is empty; nothing else counts meanwhile.
+    run_worker_once()
+    operation.refresh_from_db()
+    assert operation.state == "done"
+    snap = counts.cached(campaign.database)
+    assert counts.counts_of(snap, campaign.token_type)["error"] == 0 and snap["checked"] > 0
+    kept = cache.get(campaign_reads._read_key(campaign.pk, "map"))
+    assert kept["at"] == snap["at"] and kept["value"]["states"].count("e") == 0
+    # The page reads both as they are: no request re-reads or queues anything.
+    assert map_errors(client, campaign) == (0, 0) and queued_reads() == [] and queued("refresh_counts") == []
+
+
+def test_an_operation_whose_reads_cannot_be_made_again_is_done_all_the_same(client, campaign, alice, database_tasks):
+    """Its work is written: a read failing afterwards (here the campaign's ``_design/<type>``,
+    whose ``done`` view the finishing times walk, deleted by another tool) leaves the reads due."""
+    from tokens_app.models import Operation
+    from tokens_app.services import runs
+
+    client.force_login(campaign.created_by)
+    map_errors(client, campaign)  # watched
+    operation = runs.queue_operation(Operation.Action.SET_FIELD, campaign, alice, source="admin",
+                                     selection={"view": "todo"}, options={"field": "priority", "value": 5})
+    gateway = get_gateway()
+    design = gateway.get_doc(campaign.database, f"_design/{campaign.token_type}")
+    gateway.bulk_docs(campaign.database, [{**design, "_deleted": True}])
+    logged = run_worker_once()
+    operation.refresh_from_db()
+    assert (operation.state, operation.changed) == ("done", 12)
+    assert "after its operation" in logged

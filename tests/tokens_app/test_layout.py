@@ -237,3 +237,73 @@ def test_a_query_slower_than_the_page_may_wait_leaves_the_old_counts_and_says_in
     snap = counts.snapshot(couch_db)
     assert snap["timed_out"] and snap["counts"] == first["counts"] and snap["at"] == first["at"]
     assert snap["indexing"]["total"] >= first["db_seq"] and snap["interval"] == 2 * first["interval"]
+
+
+def timing_out(pattern):
+    """``Gateway.view`` with a timeout injected into the page's reads of the states view whose
+    parameters match ``pattern`` (as in the test above: a real server is slow only at length)."""
+    real_view = Gateway.view
+    asked = []
+
+    def view(self, db, design, name, *, timeout=None, **params):
+        if (design, name) == (PORTAL_DESIGN, STATES_VIEW):
+            asked.append((timeout, params))
+            if timeout == counts.INLINE_TIMEOUT and pattern(params):
+                raise CouchTimeout(f"query view {design}/{name} did not answer within {timeout} s")
+        return real_view(self, db, design, name, timeout=timeout, **params)
+
+    return view, asked
+
+
+@pytest.mark.django_db
+def test_a_slow_count_over_a_current_index_is_made_by_the_request_when_no_worker_can(gateway, couch_db, monkeypatch):
+    """The CI failure of stop 13: with the immediate backend (no worker), a database whose count
+    took pouchdb-server over a second was never counted, and its page said "indexing" for ever."""
+    ensure_design_doc(couch_db, "alpha")
+    gateway.bulk_docs(couch_db, tokens_of("alpha", 5))
+    gateway.view(couch_db, PORTAL_DESIGN, STATES_VIEW, limit=0)
+    view, asked = timing_out(lambda params: "group_level" in params)
+    monkeypatch.setattr(Gateway, "view", view)
+    snap = counts.snapshot(couch_db)
+    assert snap["at"] is not None and snap["counts"]["alpha"]["total"] == 5
+    assert snap["indexing"] is None and not snap["timed_out"]
+    # Tried within the page's timeout first, then with the full one once the index was seen current.
+    assert [timeout for timeout, params in asked if "group_level" in params] == [counts.INLINE_TIMEOUT, None]
+
+
+@pytest.mark.django_db
+def test_an_index_being_built_is_never_waited_for_even_without_a_worker(gateway, couch_db, monkeypatch):
+    ensure_design_doc(couch_db, "alpha")
+    gateway.bulk_docs(couch_db, tokens_of("alpha", 5))
+    # Every read of the index waits behind its build: the grouped count and the cheap probe alike.
+    view, asked = timing_out(lambda params: True)
+    monkeypatch.setattr(Gateway, "view", view)
+    snap = counts.snapshot(couch_db)
+    assert snap["at"] is None and snap["timed_out"] and snap["indexing"]["total"] >= 1
+    assert {timeout for timeout, params in asked} == {counts.INLINE_TIMEOUT}
+
+
+@pytest.mark.django_db
+def test_a_count_overtaken_by_the_portals_own_write_is_made_again_at_the_next_read(gateway, couch_db, monkeypatch):
+    """A count that read the index before an operation's last write, and stored after the
+    operation expired the counts, must not hide that write for an interval (a reset page
+    reloaded on "done" showed the errors it had just reset)."""
+    ensure_design_doc(couch_db, "alpha")
+    gateway.bulk_docs(couch_db, tokens_of("alpha", 5))
+    counts.refresh(couch_db)
+    real_view = Gateway.view
+
+    def overtaken(self, db, design, name, **params):
+        result = real_view(self, db, design, name, **params)
+        if "group_level" in params:
+            monkeypatch.setattr(Gateway, "view", real_view)
+            # The operation's write and its expiry land after the index was read.
+            gateway.bulk_docs(couch_db, [{"_id": "alpha_new", "type": "alpha", "lock": 0, "done": 0}])
+            counts.expire(couch_db)
+        return result
+
+    counts.expire(couch_db)
+    monkeypatch.setattr(Gateway, "view", overtaken)
+    stale = counts.snapshot(couch_db)
+    assert stale["counts"]["alpha"]["total"] == 5 and stale["checked"] == 0
+    assert counts.snapshot(couch_db)["counts"]["alpha"]["total"] == 6

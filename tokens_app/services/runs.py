@@ -18,6 +18,7 @@ token), so a re-run completes it.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -28,6 +29,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from tokens_app import campaign_reads, counts
 from tokens_app.couch import CouchError
 from tokens_app.models import Campaign, Operation, OperationFile
 
@@ -57,6 +59,7 @@ from .operations import (
     set_status,
 )
 
+logger = logging.getLogger(__name__)
 Action = Operation.Action
 State = Operation.State
 Progress = Callable[..., None]
@@ -268,8 +271,24 @@ def _execute(operation: Operation, runner: str, work, extra_progress: Progress |
         # Ctrl-C on a command, or a worker told to stop at once: resumable, and said so now.
         _finish_interrupted(operation, runner)
         raise
+    _show_changes(operation.campaign)
     _finish(operation, runner, State.DONE, **_counts(outcome))
     return outcome
+
+
+def _show_changes(campaign: Campaign | None) -> None:
+    """Count the campaign's database and make its watched whole-campaign reads again before the
+    operation is said done: the page following it reloads on "done", and would otherwise show
+    the snapshot from before the operation until a worker made the next one. The work is done
+    whatever happens here: a failure leaves the reads due (as the service's writes made them)."""
+    if campaign is None or campaign.status in (Campaign.Status.ARCHIVED, Campaign.Status.PURGED):
+        return
+    try:
+        snap = counts.refresh(campaign.database)
+        if snap.get("at") is not None and not snap.get("error"):
+            campaign_reads.renew(campaign, at=snap["at"])
+    except CouchError as exc:
+        logger.warning("the counts and reads of %s after its operation: %s", campaign, exc)
 
 
 def _finish_interrupted(operation: Operation, runner: str) -> None:
