@@ -88,84 +88,17 @@ def counted_requests():
 
 
 def run(workdir, *, sizes: list[int], campaign_sizes: list[int], repeat: int, campaigns: int = 20) -> Table:
-    from django.test import override_settings
-
-    from tokens_app import counts as shared_counts
-    from tokens_app.couch import couch_url, get_gateway, view_path
-    from tokens_app.design import PORTAL_DESIGN, STATES_VIEW
-    from tokens_app.models import Campaign
-    from tokens_app.selectors import overview_counts, overview_counts_many
-
-    def states_url(database):
-        return couch_url(server.url, view_path(database, PORTAL_DESIGN, STATES_VIEW))
-
-    def one_type(token_type):
-        return {"group_level": "2", "startkey": json.dumps([token_type]), "endkey": json.dumps([token_type, {}])}
+    from tokens_app.couch import get_gateway
 
     table = Table("Counting: overview counts vs the raw grouped view query")
     with couch_server(workdir) as server:
         gateway = get_gateway()
         session = raw_session(server)
         for size in sizes:
-            database, token_type = f"count_{size}", f"count{size}"
-            build, _ = timed(lambda: populate(gateway, database, token_type, size))
-            campaign = Campaign.objects.create(database=database, token_type=token_type, token_count=size,
-                                               status=Campaign.Status.READY)
-            expected = overview_counts(campaign)
-            if expected["total"] != size:
-                raise RuntimeError(f"overview_counts found {expected['total']} of {size} tokens")
-            portal_times, raw_times, whole_times, raw_whole_times = [], [], [], []
-            for _ in range(repeat):
-                portal_times.append(timed(lambda: overview_counts(campaign))[0])
-                raw_times.append(timed(lambda: session.get(states_url(database), params=one_type(token_type))
-                                       .raise_for_status())[0])
-                whole_times.append(timed(lambda: shared_counts.refresh(database))[0])
-                raw_whole_times.append(timed(lambda: session.get(states_url(database), params={"group_level": "2"})
-                                             .raise_for_status())[0])
-            for label, mine, theirs in (
-                (f"overview_counts, {size:,} tokens", portal_times, raw_times),
-                (f"the dashboard's count of that database, {size:,} tokens", whole_times, raw_whole_times),
-            ):
-                portal, raw = sorted(mine)[len(mine) // 2], sorted(theirs)[len(theirs) // 2]
-                table.add(label, seconds(portal), seconds(raw) + " raw query", ratio(portal, raw),
-                          f"≤ {RAW_TARGET:g}×", portal <= RAW_TARGET * raw)
-            campaign.delete()
-            table.add(f"writing {size:,} tokens and building the index", seconds(build))
-            gateway.delete_database(database)
-        requests_by_size = {}
-        for size in campaign_sizes:
-            rows = []
-            for number in range(campaigns):
-                database, token_type = f"dash_{size}_{number}", f"dash{number}"
-                populate(gateway, database, token_type, size)
-                rows.append(Campaign.objects.create(database=database, token_type=token_type, token_count=size,
-                                                    status=Campaign.Status.READY))
-            # A warm-up load that queries (the threads sign in to CouchDB once), then the measured one.
-            # The counts are made inline, by the load itself, as the task worker a due snapshot is
-            # handed to would make them: what is measured is the counting, whoever runs it.
-            with override_settings(TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}):
-                for _ in range(2):
-                    for row in rows:
-                        shared_counts.expire(row.database)
-                    overview_counts_many(rows)
-                for row in rows:
-                    shared_counts.expire(row.database)
-                with counted_requests() as counts:
-                    elapsed, result = timed(lambda: overview_counts_many(rows))
-            if any(result[row.pk] is None or result[row.pk]["total"] != size for row in rows):
-                raise RuntimeError("overview_counts_many did not count every campaign")
-            raw, _ = timed(lambda: [session.get(states_url(row.database), params=one_type(row.token_type))
-                                    for row in rows])
-            total = sum(counts.values())
-            requests_by_size[size] = total
-            detail = ", ".join(f"{count} × {name}" for name, count in sorted(counts.items()))
-            table.add(f"dashboard, {campaigns} campaigns of {size:,} tokens: requests", f"{total} ({detail})",
-                      f"{campaigns} (one grouped query each)", f"{total / campaigns:.2f}×")
-            table.add(f"dashboard, {campaigns} campaigns of {size:,} tokens: time", seconds(elapsed),
-                      seconds(raw) + " raw queries one after another", ratio(elapsed, raw))
-            for row in rows:
-                gateway.delete_database(row.database)
-                row.delete()
+            time_one_campaign(table, gateway, server, session, size, repeat)
+        requests_by_size = {
+            size: count_dashboard(table, gateway, server, session, size, campaigns) for size in campaign_sizes
+        }
         independent = len(set(requests_by_size.values())) == 1
         table.add("dashboard requests independent of token count",
                   " vs ".join(f"{count} at {size:,}" for size, count in requests_by_size.items()),
@@ -180,3 +113,93 @@ def run(workdir, *, sizes: list[int], campaign_sizes: list[int], repeat: int, ca
         "view, so both figures grow with the campaign there (Apache CouchDB answers from stored reductions)."
     )
     return table
+
+
+def states_url(server, database: str) -> str:
+    """The URL of the portal's ``states`` view of ``database``, for the raw queries."""
+    from tokens_app.couch import couch_url, view_path
+    from tokens_app.design import PORTAL_DESIGN, STATES_VIEW
+
+    return couch_url(server.url, view_path(database, PORTAL_DESIGN, STATES_VIEW))
+
+
+def one_type(token_type: str) -> dict:
+    """The raw query's parameters for one type's key range of the ``states`` view."""
+    return {"group_level": "2", "startkey": json.dumps([token_type]), "endkey": json.dumps([token_type, {}])}
+
+
+def time_one_campaign(table: Table, gateway, server, session, size: int, repeat: int) -> None:
+    """Rows for a campaign of ``size`` tokens: ``overview_counts`` and the count of its whole
+    database, each against its raw grouped query (medians of ``repeat`` alternating runs)."""
+    from tokens_app import counts as shared_counts
+    from tokens_app.models import Campaign
+    from tokens_app.selectors import overview_counts
+
+    database, token_type = f"count_{size}", f"count{size}"
+    build, _ = timed(lambda: populate(gateway, database, token_type, size))
+    campaign = Campaign.objects.create(database=database, token_type=token_type, token_count=size,
+                                       status=Campaign.Status.READY)
+    expected = overview_counts(campaign)
+    if expected["total"] != size:
+        raise RuntimeError(f"overview_counts found {expected['total']} of {size} tokens")
+    portal_times, raw_times, whole_times, raw_whole_times = [], [], [], []
+    for _ in range(repeat):
+        portal_times.append(timed(lambda: overview_counts(campaign))[0])
+        raw_times.append(timed(lambda: session.get(states_url(server, database), params=one_type(token_type))
+                               .raise_for_status())[0])
+        whole_times.append(timed(lambda: shared_counts.refresh(database))[0])
+        raw_whole_times.append(timed(lambda: session.get(states_url(server, database), params={"group_level": "2"})
+                                     .raise_for_status())[0])
+    for label, mine, theirs in (
+        (f"overview_counts, {size:,} tokens", portal_times, raw_times),
+        (f"the dashboard's count of that database, {size:,} tokens", whole_times, raw_whole_times),
+    ):
+        portal, raw = sorted(mine)[len(mine) // 2], sorted(theirs)[len(theirs) // 2]
+        table.add(label, seconds(portal), seconds(raw) + " raw query", ratio(portal, raw),
+                  f"≤ {RAW_TARGET:g}×", portal <= RAW_TARGET * raw)
+    campaign.delete()
+    table.add(f"writing {size:,} tokens and building the index", seconds(build))
+    gateway.delete_database(database)
+
+
+def count_dashboard(table: Table, gateway, server, session, size: int, campaigns: int) -> int:
+    """Rows for the dashboard's count of ``campaigns`` campaigns of ``size`` tokens each: the
+    requests it sends and its time against the raw queries; returns how many requests."""
+    from django.test import override_settings
+
+    from tokens_app import counts as shared_counts
+    from tokens_app.models import Campaign
+    from tokens_app.selectors import overview_counts_many
+
+    rows = []
+    for number in range(campaigns):
+        database, token_type = f"dash_{size}_{number}", f"dash{number}"
+        populate(gateway, database, token_type, size)
+        rows.append(Campaign.objects.create(database=database, token_type=token_type, token_count=size,
+                                            status=Campaign.Status.READY))
+    # A warm-up load that queries (the threads sign in to CouchDB once), then the measured one.
+    # The counts are made inline, by the load itself, as the task worker a due snapshot is
+    # handed to would make them: what is measured is the counting, whoever runs it.
+    with override_settings(TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}):
+        for _ in range(2):
+            for row in rows:
+                shared_counts.expire(row.database)
+            overview_counts_many(rows)
+        for row in rows:
+            shared_counts.expire(row.database)
+        with counted_requests() as counts:
+            elapsed, result = timed(lambda: overview_counts_many(rows))
+    if any(result[row.pk] is None or result[row.pk]["total"] != size for row in rows):
+        raise RuntimeError("overview_counts_many did not count every campaign")
+    raw, _ = timed(lambda: [session.get(states_url(server, row.database), params=one_type(row.token_type))
+                            for row in rows])
+    total = sum(counts.values())
+    detail = ", ".join(f"{count} × {name}" for name, count in sorted(counts.items()))
+    table.add(f"dashboard, {campaigns} campaigns of {size:,} tokens: requests", f"{total} ({detail})",
+              f"{campaigns} (one grouped query each)", f"{total / campaigns:.2f}×")
+    table.add(f"dashboard, {campaigns} campaigns of {size:,} tokens: time", seconds(elapsed),
+              seconds(raw) + " raw queries one after another", ratio(elapsed, raw))
+    for row in rows:
+        gateway.delete_database(row.database)
+        row.delete()
+    return total

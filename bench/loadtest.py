@@ -374,49 +374,22 @@ def load(args, workdir: Path, couch, port: int, processes: Processes) -> int:
     import django
 
     django.setup()
-    from django.contrib.auth import get_user_model
-
-    from bench.inputs import campaign_kwargs
     from bench.report import machine
     from devtools.pilots import CouchAccess
     from tokens_app.couch import get_gateway
-    from tokens_app.services import create_tokenset
 
     print("\n".join(f"{name}: {value}" for name, value in machine().items()), flush=True)
     print(f"load average before: {os.getloadavg()}", flush=True)
     processes.manage("migrate", "--verbosity=0")
     processes.manage("collectstatic", "--noinput", "--verbosity=0")
-    users = get_user_model().objects
-    operators = [users.create_superuser(f"operator{n}", password=PASSWORD) for n in range(1, args.operators + 1)]
-    readers = [users.create_user(f"reader{n}", password=PASSWORD).username for n in range(1, args.readers + 1)]
-
-    began = time.monotonic()
+    operators, readers = make_users(args)
     gateway = get_gateway()
-    gateway.create_database(DATABASE)
-    big, _ = create_tokenset(user=operators[0], token_type=BIG_TYPE, **campaign_kwargs(BIG_TOKENS, 1, DATABASE))
-    small = [
-        create_tokenset(user=operators[0], token_type=f"small{n:02d}", **campaign_kwargs(SMALL_TOKENS, 1, DATABASE))[0]
-        for n in range(1, 11)
-    ]
-    print(f"11 campaigns created ({BIG_TOKENS:,} + 10 × {SMALL_TOKENS} tokens) in {time.monotonic() - began:.0f} s",
-          flush=True)
+    big, small = create_campaigns(gateway, operators[0])
     began = time.monotonic()
     processes.manage("warm_views")
     print(f"views warmed in {time.monotonic() - began:.0f} s", flush=True)
-
-    web = processes.start("gunicorn", sys.executable, "-m", "gunicorn", "tokenportal.wsgi", "--workers",
-                          str(args.web_workers), "--threads", str(args.web_threads), "--bind", f"127.0.0.1:{port}",
-                          "--timeout", "120")
-    workers = [start_worker(processes, 1), start_worker(processes, 2)]
-    url = f"http://127.0.0.1:{port}"
-    if time_until_ok(lambda: _status(url + "/healthz") == 200) is None:
-        raise RuntimeError(f"gunicorn did not answer; see {workdir / 'gunicorn.log'}")
-
-    session = signed_in(url, readers[0])
-    for name, path in (("dashboard", "/"), ("campaign page (5,000 tokens)", f"/campaigns/{big.pk}/")):
-        began = time.monotonic()
-        status = session.get(url + path, timeout=300).status_code
-        print(f"first {name} after warm_views: HTTP {status} in {time.monotonic() - began:.1f} s", flush=True)
+    web, workers, url = start_portal(args, workdir, port, processes)
+    open_first_pages(url, readers[0], big)
 
     access = CouchAccess.of(gateway)
     print(f"baseline: {args.pilots} pilots alone for {args.baseline:g} s …", flush=True)
@@ -429,6 +402,70 @@ def load(args, workdir: Path, couch, port: int, processes: Processes) -> int:
         "load generator (this process: readers, operators)": lambda: [os.getpid()],
     })
     sampler.start()
+    recorder, watched, actions, queued, fault = full_load(
+        args, url, access, couch, processes, workers, readers, operators, big, small)
+    sampler.stopped.set()
+    load_average = os.getloadavg()
+
+    # Every queued operation ends done (resumed when its worker was killed under it).
+    outcome = settle_operations(queued, operators[0])
+    report(args, recorder, sampler, alone, watched, actions, outcome, fault, load_average)
+    return 0
+
+
+def make_users(args) -> tuple[list, list[str]]:
+    """(the operators, superusers; the readers' usernames), all with the password PASSWORD."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    operators = [users.create_superuser(f"operator{n}", password=PASSWORD) for n in range(1, args.operators + 1)]
+    readers = [users.create_user(f"reader{n}", password=PASSWORD).username for n in range(1, args.readers + 1)]
+    return operators, readers
+
+
+def create_campaigns(gateway, user) -> tuple:
+    """(the big campaign, the 10 small ones), created by ``user`` in the run's CouchDB database."""
+    from bench.inputs import campaign_kwargs
+    from tokens_app.services import create_tokenset
+
+    began = time.monotonic()
+    gateway.create_database(DATABASE)
+    big, _ = create_tokenset(user=user, token_type=BIG_TYPE, **campaign_kwargs(BIG_TOKENS, 1, DATABASE))
+    small = [
+        create_tokenset(user=user, token_type=f"small{n:02d}", **campaign_kwargs(SMALL_TOKENS, 1, DATABASE))[0]
+        for n in range(1, 11)
+    ]
+    print(f"11 campaigns created ({BIG_TOKENS:,} + 10 × {SMALL_TOKENS} tokens) in {time.monotonic() - began:.0f} s",
+          flush=True)
+    return big, small
+
+
+def start_portal(args, workdir: Path, port: int, processes: Processes) -> tuple:
+    """(gunicorn, the two task workers, the portal's URL), once ``/healthz`` answers 200."""
+    web = processes.start("gunicorn", sys.executable, "-m", "gunicorn", "tokenportal.wsgi", "--workers",
+                          str(args.web_workers), "--threads", str(args.web_threads), "--bind", f"127.0.0.1:{port}",
+                          "--timeout", "120")
+    workers = [start_worker(processes, 1), start_worker(processes, 2)]
+    url = f"http://127.0.0.1:{port}"
+    if time_until_ok(lambda: _status(url + "/healthz") == 200) is None:
+        raise RuntimeError(f"gunicorn did not answer; see {workdir / 'gunicorn.log'}")
+    return web, workers, url
+
+
+def open_first_pages(url: str, username: str, big) -> None:
+    """Print how long the first dashboard and big campaign page take after ``warm_views``."""
+    session = signed_in(url, username)
+    for name, path in (("dashboard", "/"), ("campaign page (5,000 tokens)", f"/campaigns/{big.pk}/")):
+        began = time.monotonic()
+        status = session.get(url + path, timeout=300).status_code
+        print(f"first {name} after warm_views: HTTP {status} in {time.monotonic() - began:.1f} s", flush=True)
+
+
+def full_load(args, url: str, access, couch, processes: Processes, workers: list, readers: list[str],
+              operators: list, big, small: list) -> tuple:
+    """Readers, operators and pilots together for ``args.duration`` seconds, the fault half-way;
+    (the requests' recorder, the pilots' tokens per second, the operators' actions, the operations
+    they queued, what the fault did)."""
     recorder = Recorder()
     stop = threading.Event()
     deadline = time.monotonic() + args.duration
@@ -459,13 +496,7 @@ def load(args, workdir: Path, couch, port: int, processes: Processes) -> int:
     stop.set()
     for thread in threads:
         thread.join(timeout=180)
-    sampler.stopped.set()
-    load_average = os.getloadavg()
-
-    # Every queued operation ends done (resumed when its worker was killed under it).
-    outcome = settle_operations(queued, operators[0])
-    report(args, recorder, sampler, alone, pilots_result.get("rate", 0.0), actions, outcome, fault, load_average)
-    return 0
+    return recorder, pilots_result.get("rate", 0.0), actions, queued, fault
 
 
 def _status(url: str) -> int | None:

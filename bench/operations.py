@@ -70,8 +70,6 @@ def run(workdir, *, sizes: list[int], latency_samples: int) -> Table:
     from django.test.utils import override_settings
 
     from tokens_app.couch import get_gateway
-    from tokens_app.models import Operation
-    from tokens_app.services import create_tokenset, plan_tokenset, push_tokenset, runs, start_campaign
 
     table = Table("Operations on a task worker (db_worker, database backend)")
     user = bench_user()
@@ -81,46 +79,9 @@ def run(workdir, *, sizes: list[int], latency_samples: int) -> Table:
         gateway = get_gateway()
         worker, interval = start_worker(server, workdir)
         try:
-            gateway.create_database("ops_latency")
-            small, _ = create_tokenset(user=user, **campaign_kwargs(10, 1, "ops_latency"))
-            latencies = []
-            for sample in range(latency_samples):
-                # Queue at a different phase of the idle worker's sleep each time.
-                time.sleep(interval * (1 + sample / latency_samples))
-                operation = runs.queue_operation(
-                    Operation.Action.SET_STATUS, small, user, source="command", options={"status": f"s{sample}"}
-                )
-                done = wait_finished(operation.pk, worker)
-                latencies.append((done.started_at - done.created_at).total_seconds())
-            median = statistics.median(latencies)
-            table.add(f"queue to start, idle worker (median of {latency_samples})", seconds(median),
-                      target=f"< {LATENCY_TARGET:g} s", met=median < LATENCY_TARGET)
-            table.add("queue to start, slowest", seconds(max(latencies)))
-
+            measure_latency(table, gateway, user, worker, interval, latency_samples)
             for size in sizes:
-                in_process, through_worker = [], []
-                for round_number in range(3):
-                    for how in ("here", "worker"):
-                        database = f"ops_push_{how}_{size}_{round_number}"
-                        gateway.create_database(database)
-                        plan = plan_tokenset(**campaign_kwargs(size, LINKS_PER_TOKEN, database))
-                        campaign = start_campaign(plan, user=user)
-                        if how == "here":
-                            elapsed, report = timed(lambda: push_tokenset(campaign, user=user))
-                            in_process.append(elapsed)
-                        else:
-                            report = wait_finished(
-                                runs.queue_operation(Operation.Action.PUSH, campaign, user, source="command").pk,
-                                worker,
-                            )
-                            through_worker.append((report.finished_at - report.created_at).total_seconds())
-                        if report.written != size:
-                            raise RuntimeError(f"the {how} push wrote {report.written} of {size} tokens")
-                        gateway.delete_database(database)
-                here, there = statistics.median(in_process), statistics.median(through_worker)
-                table.add(f"push of {size:,} tokens: worker vs in-process (median of 3)", seconds(there),
-                          seconds(here), f"{here / there:.2f}× its speed", f"≥ {PUSH_TARGET:g}× its speed",
-                          here / there >= PUSH_TARGET)
+                compare_pushes(table, gateway, user, worker, size)
         finally:
             worker.terminate()
             worker.wait(30)
@@ -133,3 +94,56 @@ def run(workdir, *, sizes: list[int], latency_samples: int) -> Table:
     table.notes.append(f"Pushes: {LINKS_PER_TOKEN} links per token + one parset, as in the creation benchmark; "
                        "in-process and worker rounds alternate, each into a fresh database.")
     return table
+
+
+def measure_latency(table: Table, gateway, user, worker, interval: float, samples: int) -> None:
+    """Rows for the time from queueing an operation to the idle worker's start of it."""
+    from tokens_app.models import Operation
+    from tokens_app.services import create_tokenset, runs
+
+    gateway.create_database("ops_latency")
+    small, _ = create_tokenset(user=user, **campaign_kwargs(10, 1, "ops_latency"))
+    latencies = []
+    for sample in range(samples):
+        # Queue at a different phase of the idle worker's sleep each time.
+        time.sleep(interval * (1 + sample / samples))
+        operation = runs.queue_operation(
+            Operation.Action.SET_STATUS, small, user, source="command", options={"status": f"s{sample}"}
+        )
+        done = wait_finished(operation.pk, worker)
+        latencies.append((done.started_at - done.created_at).total_seconds())
+    median = statistics.median(latencies)
+    table.add(f"queue to start, idle worker (median of {samples})", seconds(median),
+              target=f"< {LATENCY_TARGET:g} s", met=median < LATENCY_TARGET)
+    table.add("queue to start, slowest", seconds(max(latencies)))
+
+
+def compare_pushes(table: Table, gateway, user, worker, size: int) -> None:
+    """A row for pushes of ``size`` tokens through the worker against in this process (medians
+    of 3 rounds, alternating, each into a fresh database)."""
+    from tokens_app.models import Operation
+    from tokens_app.services import plan_tokenset, push_tokenset, runs, start_campaign
+
+    in_process, through_worker = [], []
+    for round_number in range(3):
+        for how in ("here", "worker"):
+            database = f"ops_push_{how}_{size}_{round_number}"
+            gateway.create_database(database)
+            plan = plan_tokenset(**campaign_kwargs(size, LINKS_PER_TOKEN, database))
+            campaign = start_campaign(plan, user=user)
+            if how == "here":
+                elapsed, report = timed(lambda: push_tokenset(campaign, user=user))
+                in_process.append(elapsed)
+            else:
+                report = wait_finished(
+                    runs.queue_operation(Operation.Action.PUSH, campaign, user, source="command").pk,
+                    worker,
+                )
+                through_worker.append((report.finished_at - report.created_at).total_seconds())
+            if report.written != size:
+                raise RuntimeError(f"the {how} push wrote {report.written} of {size} tokens")
+            gateway.delete_database(database)
+    here, there = statistics.median(in_process), statistics.median(through_worker)
+    table.add(f"push of {size:,} tokens: worker vs in-process (median of 3)", seconds(there),
+              seconds(here), f"{here / there:.2f}× its speed", f"≥ {PUSH_TARGET:g}× its speed",
+              here / there >= PUSH_TARGET)

@@ -109,7 +109,6 @@ def _one_server(workdir, *, validation: bool, campaign_counts, tokens, before_up
     from django.db import close_old_connections
 
     from tokens_app.couch import get_gateway
-    from tokens_app.models import Campaign
     from tokens_app.services import create_tokenset
 
     user = bench_user()
@@ -123,73 +122,98 @@ def _one_server(workdir, *, validation: bool, campaign_counts, tokens, before_up
         for count in campaign_counts:
             database = f"scale_{count}"
             gateway.create_database(database)
-            times = []
-            for number in range(count):
-                kwargs = {**campaign_kwargs(tokens, 1, database), "token_type": f"c{number:03d}"}
-                elapsed, _ = timed(lambda: create_tokenset(user=user, **kwargs))
-                times.append(elapsed)
-            # The median of the last few against that of the first few: one creation of half a second
-            # on a shared machine varies by a third from one to the next.
-            sample = max(1, min(CREATION_SAMPLE, count // 2))
-            last, first = statistics.median(times[-sample:]), statistics.median(times[:sample])
-            ratio = last / first
-            table.add(f"{label}, {count} campaigns × {tokens:,}: creation of the last {sample} vs the first {sample} "
-                      "(medians)", seconds(last), seconds(first) + " first", f"{ratio:.2f}×",
-                      f"≤ {CREATION_TARGET:g}×" if count > 1 else "—", ratio <= CREATION_TARGET if count > 1 else None)
-            campaigns = list(Campaign.objects.filter(database=database))
-            from tokens_app import selectors
-
-            _expire_all([database])
-            first, first_requests, _ = _requests_of(lambda: selectors.overview_counts_many(campaigns))
-            from django.core.cache import cache
-
-            from tokens_app import counts
-
-            # A first load that timed out handed the count to a worker: count as it would, with the
-            # full timeout (a request's 1 s never suffices for a grouped query over 100,000 rows,
-            # which pouchdb-server reduces on every read).
-            while (counts.cached(database) or {}).get("at") is None:
-                counts.refresh(database)
-            # Steady state: the snapshot is there and due; the load hands the count to a worker
-            # (queued in the ORM database here) and shows the snapshot it has.
-            counts.expire(database)
-            cache.delete(counts._key("lock", database))
-            steady, steady_requests, result = _requests_of(lambda: selectors.overview_counts_many(campaigns))
-            if sum((value or {}).get("total", 0) for value in result.values()) != count * tokens:
-                raise RuntimeError(f"the dashboard counted {result} for {count} × {tokens} tokens")
-            refresh, refresh_requests, _ = _requests_of(lambda: counts.refresh(database))
-            cached, _, _ = _requests_of(lambda: selectors.overview_counts_many(campaigns))
-            if count <= before_up_to:
-                old_first, _ = timed(lambda: [gateway.view(database, c.token_type, "overview_total", group=True)
-                                              for c in campaigns])
-                old_steady, _ = timed(lambda: [gateway.view(database, c.token_type, "overview_total", group=True)
-                                               for c in campaigns])
-                before_first, before_steady = seconds(old_first), seconds(old_steady)
-                before_requests = str(count)
-            else:
-                before_first = before_steady = before_requests = "not measured"
-            table.add(f"{label}, {count} campaigns: dashboard first load after the last creation",
-                      f"{seconds(first)}, {first_requests} requests", f"{before_first} (v1: per-type overview_total)",
-                      "—", f"< {FIRST_LOAD_TARGET:g} s", first < FIRST_LOAD_TARGET)
-            table.add(f"{label}, {count} campaigns: dashboard steady state (snapshot due: a worker counts)",
-                      f"{seconds(steady)}, {steady_requests} requests",
-                      f"{before_steady}, {before_requests} requests (v1)", "—",
-                      f"< {STEADY_TARGET * 1000:g} ms", steady < STEADY_TARGET)
-            table.add(f"{label}, {count} campaigns: the worker's count of the database",
-                      f"{seconds(refresh)}, {refresh_requests} requests")
-            table.add(f"{label}, {count} campaigns: dashboard while the snapshot is fresh", seconds(cached) + ", 0 requests")
-            quiet = _pilot_rate(gateway, database, campaigns[1 % count].token_type, pilot_tokens=pilot_tokens,
-                                dashboards=None)
-            table.add(f"{label}, {count} campaigns: pilots, no dashboard open",
-                      f"{quiet:.1f} tokens/s", f"{alone_rate:.1f} tokens/s alone, no dashboard",
-                      f"{quiet / alone_rate:.2f}×", "—")
-            rate = _pilot_rate(gateway, database, campaigns[0].token_type, pilot_tokens=pilot_tokens,
-                               dashboards=[campaigns] * DASHBOARDS)
-            table.add(f"{label}, {count} campaigns: pilots with {DASHBOARDS} dashboards polling",
-                      f"{rate:.1f} tokens/s", f"{alone_rate:.1f} tokens/s alone, no dashboard",
-                      f"{rate / alone_rate:.2f}×", f"≥ {PILOT_TARGET:g}×", rate / alone_rate >= PILOT_TARGET)
+            campaigns = _create_campaigns(table, label, user, database, count, tokens)
+            _dashboard_rows(table, label, gateway, database, campaigns, count, tokens, before_up_to)
+            _pilot_rows(table, label, gateway, database, campaigns, count, alone_rate, pilot_tokens)
             gateway.delete_database(database)
             close_old_connections()
+
+
+def _create_campaigns(table, label: str, user, database: str, count: int, tokens: int) -> list:
+    """``count`` campaigns of ``tokens`` tokens in ``database``, and the row comparing the time of
+    the last creations with that of the first; the campaigns as the dashboard reads them."""
+    from tokens_app.models import Campaign
+    from tokens_app.services import create_tokenset
+
+    times = []
+    for number in range(count):
+        kwargs = {**campaign_kwargs(tokens, 1, database), "token_type": f"c{number:03d}"}
+        elapsed, _ = timed(lambda: create_tokenset(user=user, **kwargs))
+        times.append(elapsed)
+    # The median of the last few against that of the first few: one creation of half a second
+    # on a shared machine varies by a third from one to the next.
+    sample = max(1, min(CREATION_SAMPLE, count // 2))
+    last, first = statistics.median(times[-sample:]), statistics.median(times[:sample])
+    ratio = last / first
+    table.add(f"{label}, {count} campaigns × {tokens:,}: creation of the last {sample} vs the first {sample} "
+              "(medians)", seconds(last), seconds(first) + " first", f"{ratio:.2f}×",
+              f"≤ {CREATION_TARGET:g}×" if count > 1 else "—", ratio <= CREATION_TARGET if count > 1 else None)
+    return list(Campaign.objects.filter(database=database))
+
+
+def _dashboard_rows(table, label: str, gateway, database: str, campaigns: list, count: int, tokens: int,
+                    before_up_to: int) -> None:
+    """The dashboard's loads of every campaign of ``database``: first, steady, the worker's count
+    and while the snapshot is fresh, against version one's layout up to ``before_up_to`` campaigns."""
+    from django.core.cache import cache
+
+    from tokens_app import counts, selectors
+
+    _expire_all([database])
+    first, first_requests, _ = _requests_of(lambda: selectors.overview_counts_many(campaigns))
+    # A first load that timed out handed the count to a worker: count as it would, with the
+    # full timeout (a request's 1 s never suffices for a grouped query over 100,000 rows,
+    # which pouchdb-server reduces on every read).
+    while (counts.cached(database) or {}).get("at") is None:
+        counts.refresh(database)
+    # Steady state: the snapshot is there and due; the load hands the count to a worker
+    # (queued in the ORM database here) and shows the snapshot it has.
+    counts.expire(database)
+    cache.delete(counts._key("lock", database))
+    steady, steady_requests, result = _requests_of(lambda: selectors.overview_counts_many(campaigns))
+    if sum((value or {}).get("total", 0) for value in result.values()) != count * tokens:
+        raise RuntimeError(f"the dashboard counted {result} for {count} × {tokens} tokens")
+    refresh, refresh_requests, _ = _requests_of(lambda: counts.refresh(database))
+    cached, _, _ = _requests_of(lambda: selectors.overview_counts_many(campaigns))
+    before_first, before_steady, before_requests = _version_one(gateway, database, campaigns, count, before_up_to)
+    table.add(f"{label}, {count} campaigns: dashboard first load after the last creation",
+              f"{seconds(first)}, {first_requests} requests", f"{before_first} (v1: per-type overview_total)",
+              "—", f"< {FIRST_LOAD_TARGET:g} s", first < FIRST_LOAD_TARGET)
+    table.add(f"{label}, {count} campaigns: dashboard steady state (snapshot due: a worker counts)",
+              f"{seconds(steady)}, {steady_requests} requests",
+              f"{before_steady}, {before_requests} requests (v1)", "—",
+              f"< {STEADY_TARGET * 1000:g} ms", steady < STEADY_TARGET)
+    table.add(f"{label}, {count} campaigns: the worker's count of the database",
+              f"{seconds(refresh)}, {refresh_requests} requests")
+    table.add(f"{label}, {count} campaigns: dashboard while the snapshot is fresh", seconds(cached) + ", 0 requests")
+
+
+def _version_one(gateway, database: str, campaigns: list, count: int, before_up_to: int) -> tuple[str, str, str]:
+    """(first load, steady load, requests) of version one's dashboard: one grouped
+    ``overview_total`` query per campaign; "not measured" beyond ``before_up_to`` campaigns."""
+    if count > before_up_to:
+        return ("not measured",) * 3
+    old_first, _ = timed(lambda: [gateway.view(database, c.token_type, "overview_total", group=True)
+                                  for c in campaigns])
+    old_steady, _ = timed(lambda: [gateway.view(database, c.token_type, "overview_total", group=True)
+                                   for c in campaigns])
+    return seconds(old_first), seconds(old_steady), str(count)
+
+
+def _pilot_rows(table, label: str, gateway, database: str, campaigns: list, count: int, alone_rate: float,
+                pilot_tokens: int) -> None:
+    """The pilots' rate on a campaign of ``database`` with no dashboard open, then with
+    DASHBOARDS polling, against a campaign alone in its database."""
+    quiet = _pilot_rate(gateway, database, campaigns[1 % count].token_type, pilot_tokens=pilot_tokens,
+                        dashboards=None)
+    table.add(f"{label}, {count} campaigns: pilots, no dashboard open",
+              f"{quiet:.1f} tokens/s", f"{alone_rate:.1f} tokens/s alone, no dashboard",
+              f"{quiet / alone_rate:.2f}×", "—")
+    rate = _pilot_rate(gateway, database, campaigns[0].token_type, pilot_tokens=pilot_tokens,
+                       dashboards=[campaigns] * DASHBOARDS)
+    table.add(f"{label}, {count} campaigns: pilots with {DASHBOARDS} dashboards polling",
+              f"{rate:.1f} tokens/s", f"{alone_rate:.1f} tokens/s alone, no dashboard",
+              f"{rate / alone_rate:.2f}×", f"≥ {PILOT_TARGET:g}×", rate / alone_rate >= PILOT_TARGET)
 
 
 def run(workdir, *, campaign_counts: list[int], tokens: int, before_up_to: int, pilot_tokens: int,

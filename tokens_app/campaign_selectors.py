@@ -63,6 +63,11 @@ def campaign_of(token_set: TokenSet) -> Campaign | None:
     return Campaign.objects.filter(database=token_set.database, token_type=token_set.token_type).first()
 
 
+def token_types_in(database: str) -> list[str]:
+    """The token types of the campaigns of ``database`` (of any status), sorted."""
+    return sorted(Campaign.objects.filter(database=database).values_list("token_type", flat=True))
+
+
 def campaigns_in(database: str | None = None) -> list[Campaign]:
     """Every campaign (of ``database`` when given), by database and type."""
     campaigns = Campaign.objects.order_by("database", "token_type")

@@ -9,9 +9,11 @@ from django.conf import settings
 
 from locks_app import lockables
 
+from . import campaign_selectors
 from .management.arguments import campaign_name
 from .management.base import CampaignCommand
 from .models import CHANGE_CAMPAIGN, Campaign
+from .tokensets import TokenSet
 
 
 def add_campaign_arguments(parser) -> None:
@@ -30,10 +32,10 @@ def find_campaign(options: dict):
     if not token_type:
         raise ValueError("give --type T to name a campaign (--database alone names none)")
     database = database or settings.COUCHDB["DATABASE"]
-    try:
-        return Campaign.objects.get(token_type=token_type, database=database)
-    except Campaign.DoesNotExist:
-        raise ValueError(CampaignCommand.no_campaign_message(token_type, database)) from None
+    campaign = campaign_selectors.campaign_of(TokenSet(database, token_type))
+    if campaign is None:
+        raise ValueError(CampaignCommand.no_campaign_message(token_type, database))
+    return campaign
 
 
 def register() -> None:

@@ -56,6 +56,9 @@ def count_of(page, state, scope=""):
 
 
 def test_operator_walkthrough(alice, bob, live_server, browser, couch_db, output_dir, tmp_path, monkeypatch, problems):
+    """It is one long test because it is one browser session walked through in order, as an
+    operator does it: every step reads what the steps before left (the campaign created, the
+    counts the pilots moved, the errors reset, the lock taken)."""
     # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain ones.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

@@ -79,6 +79,8 @@ def edit_env_file(path: Path, values: dict[str, str]) -> None:
 
 
 def test_pasting_the_deploying_section_gives_a_working_portal(tmp_path, fresh_database, couch_server):
+    """It is one long test because it is one reader's session: the README's blocks run in order in
+    one copy of the checkout, and the checks at the end are of the portal those blocks started."""
     portal = tmp_path / "portal"
     copy_checkout(portal)
     # A clean login shell: nothing of the test's settings or virtual environment.

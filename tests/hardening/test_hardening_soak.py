@@ -62,6 +62,9 @@ def portal_env(couch_server, tmp_path):
 
 
 def test_soak_ten_thousand_tokens(portal_env, tmp_path):
+    """It is one long test because it is one soak told in order: the same portal, task worker and
+    pilots run from start to end, and the last checks (exact counts, flat memory) are about
+    everything that happened before them."""
     env, manage = portal_env
     (tmp_path / "c.yaml").write_text("Token:\n    type: soak\n")
     (tmp_path / "l.txt").write_text("".join(

@@ -17,12 +17,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def alice(make_user):
+    """The suite's alice who may also freeze (``freeze_object``): these tests freeze, and bob,
+    the suite's, is refused a freeze for lack of that permission."""
     return make_user("alice", "change_campaign", "change_group", "freeze_object")
-
-
-@pytest.fixture
-def bob(make_user):
-    return make_user("bob", "change_campaign", "change_group")
 
 
 def test_lock_list_extend_unlock_by_key(alice, bob, group, run):
@@ -157,13 +154,13 @@ def test_cleanup_locks(monkeypatch, run):
 
 # -- the operator: one lookup for the commands of both apps -------------------------------------
 
-def test_the_only_superuser_is_the_default_operator(campaign, django_user_model, run):
-    root = django_user_model.objects.create_superuser("root", "", "pw")
+def test_the_only_superuser_is_the_default_operator(campaign, make_user, run):
+    root = make_user("root", superuser=True)
     assert run("lock", "--type", "pref_cal1").startswith("Locked pref_cal1 in tokens for root until ")
     assert "is now locked until" in run("extend_lock", campaign.lock_key, "--by=1h")
     assert run("unlock", "--type", "pref_cal1", "--user", "") == "Ended the exclusive lock on pref_cal1 in tokens."
     assert run("freeze", "--type", "pref_cal1") == "Froze pref_cal1 in tokens until ended."
-    second = django_user_model.objects.create_superuser("second", "", "pw")
+    second = make_user("second", superuser=True)
     with pytest.raises(CommandError, match=re.escape(
         "name the operator with --user NAME (it may be left out only when there is exactly one active superuser)"
     )):

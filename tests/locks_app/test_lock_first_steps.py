@@ -57,8 +57,7 @@ def test_list_locks_names_the_campaign(make_user, campaign, run):
     assert f"{key}\texclusive lock\talice\t" in run("list_locks")
 
 
-def test_the_admin_is_tokenportals_and_names_locked_campaigns(admin_client, make_user, campaign, run):
-    make_user("alice", "change_campaign")
+def test_the_admin_is_tokenportals_and_names_locked_campaigns(admin_client, alice, campaign, run):
     run("lock", "--type", "pref_cal1", "--user", "alice")
     index = admin_client.get(reverse("admin:index")).content.decode()
     assert "tokenportal administration" in index and "Django administration" not in index
@@ -81,8 +80,7 @@ def test_no_kind_is_called_endable(client, make_user, campaign, run):
         "exclusive lock", "shared lock", "permanent freeze", "freeze"}
 
 
-def test_a_signed_in_user_without_admin_access_is_told_so(client, make_user):
-    victor = make_user("victor")
+def test_a_signed_in_user_without_admin_access_is_told_so(client, victor):
     client.force_login(victor)
     sent = client.get("/admin/")
     assert sent.status_code == 302 and sent["Location"] == "/admin/login/?next=/admin/"
@@ -118,11 +116,10 @@ def test_names_of_many_keys_take_one_query_per_model_and_keep_garbage_as_keys(ca
     }
 
 
-def test_the_admin_names_a_page_of_locks_without_a_query_per_lock(admin_client, make_user, campaign, run):
+def test_the_admin_names_a_page_of_locks_without_a_query_per_lock(admin_client, alice, campaign, run):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    make_user("alice", "change_campaign")
     url = reverse("admin:locks_app_locktoken_changelist")
 
     def queries():

@@ -67,6 +67,8 @@ def expiration_index():
 
 
 def test_seed_walkthrough(moving_clock):
+    """It is one long test because it is the seed's walkthrough, one story kept in its order: one
+    utility and one moving clock, each step starting from the indexes the step before left."""
     util = TokenUtility()
     demo = "demo:0"
 

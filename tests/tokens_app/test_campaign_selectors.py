@@ -1,5 +1,6 @@
 """The reads of the portal's own rows (tokens_app.campaign_selectors, locks_app.selectors): the
-dashboard's list and its filters, a campaign by its token set, the locks of campaigns."""
+dashboard's list and its filters, a campaign by its token set, the types a database holds, the
+locks of campaigns."""
 
 import datetime
 
@@ -70,6 +71,11 @@ def test_campaign_of_and_campaigns_with_tokens_and_campaigns_in(rows):
     assert set(campaign_selectors.campaigns_with_tokens(pks)) == {rows["cal"], rows["targ"]}
     assert campaign_selectors.campaigns_in() == [rows["targ"], rows["gone"], rows["cal"]]
     assert campaign_selectors.campaigns_in("tokens") == [rows["gone"], rows["cal"]]
+
+
+def test_token_types_in_a_database_are_sorted_whatever_their_status(rows):
+    assert campaign_selectors.token_types_in("tokens") == ["old", "pref_cal1"]
+    assert campaign_selectors.token_types_in("nowhere") == []
 
 
 def test_campaign_locks_are_the_active_tokens_of_campaign_keys(rows):

@@ -46,13 +46,18 @@ def status_json(db, token_type=TYPE):
 
 
 @pytest.fixture
-def operator(django_user_model):
-    return django_user_model.objects.create_superuser("op", "", "pw")
+def operator(make_user):
+    """The site's only active superuser, whom the commands act for when ``--user`` is left out
+    (the suite's operators, alice and bob, are not superusers: a command must be told them)."""
+    return make_user("op", superuser=True)
 
 
 @pytest.fixture
 def campaign(couch_db, operator):
-    """The example campaign made by create_tokenset, one token per subband."""
+    """The example campaign made by create_tokenset, one token per subband of the whole list.
+
+    Not the suite's ``campaign`` (twelve tokens made through the services): these tests are of
+    the commands, so their campaign is what the command makes and records."""
     run("create_tokenset", "--config", EXAMPLES / "pref_cal1.yaml", "--srmlist", EXAMPLES / "L229507.srmlist",
         "--database", couch_db, "--user", "op")
     return Campaign.objects.get(token_type=TYPE, database=couch_db)
@@ -214,16 +219,16 @@ def test_create_tokenset_refuses_unreadable_and_binary_files(couch_db, operator,
 
 # -- the operator -----------------------------------------------------------------------------------
 
-def test_the_only_superuser_is_the_default_operator(campaign, couch_db, django_user_model):
+def test_the_only_superuser_is_the_default_operator(campaign, couch_db, make_user):
     run("set_token_status", "--type", TYPE, "--database", couch_db, "--view", "todo", "queued")
-    django_user_model.objects.create_superuser("second", "", "pw")
+    make_user("second", superuser=True)
     with pytest.raises(CommandError, match="--user NAME"):
         run("set_token_status", "--type", TYPE, "--database", couch_db, "--view", "todo", "queued")
     run("set_token_status", "--type", TYPE, "--database", couch_db, "--view", "todo", "queued", "--user", "second")
 
 
-def test_an_operator_without_the_change_permission_or_unknown_is_refused(campaign, couch_db, django_user_model):
-    django_user_model.objects.create_user("viewer", "", "pw")
+def test_an_operator_without_the_change_permission_or_unknown_is_refused(campaign, couch_db, make_user):
+    make_user("viewer")
     with pytest.raises(CommandError, match="^user 'viewer' lacks the permission tokens_app.change_campaign to change "
                                            "campaigns$"):
         run("set_token_status", "--type", TYPE, "--database", couch_db, "--view", "todo", "queued", "--user", "viewer")
@@ -231,8 +236,7 @@ def test_an_operator_without_the_change_permission_or_unknown_is_refused(campaig
         run("set_token_status", "--type", TYPE, "--database", couch_db, "--view", "todo", "queued", "--user", "ghost")
 
 
-def test_a_lock_of_another_user_refuses_the_change(campaign, couch_db, django_user_model, gateway):
-    django_user_model.objects.create_user("alice", "", "pw")
+def test_a_lock_of_another_user_refuses_the_change(campaign, couch_db, alice, gateway):
     TokenUtility().register(ExclusiveLock(campaign, "alice"))
     with pytest.raises(CommandError, match="locked by alice"):
         run("reset_tokens", "--type", TYPE, "--database", couch_db, "--yes")

@@ -22,12 +22,16 @@ def run(*args):
 
 
 @pytest.fixture
-def operator(django_user_model):
-    return django_user_model.objects.create_superuser("op", "", "pw")
+def operator(make_user):
+    """The only active superuser: a newcomer's commands act for it without ``--user``, which the
+    suite's operators (alice and bob, not superusers) would need."""
+    return make_user("op", superuser=True)
 
 
 @pytest.fixture
 def demo(couch_db, operator):
+    """The campaign ``seed_demo`` makes, a newcomer's first step, rather than the suite's
+    ``campaign``: these tests are of what the newcomer runs next, on what the demo left."""
     run("seed_demo", "--database", couch_db)
     return Campaign.objects.get(database=couch_db)
 

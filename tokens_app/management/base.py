@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from locks_app.management.base import OperatorCommand
+from tokens_app import campaign_selectors
 from tokens_app.couch import CouchError, shown
 from tokens_app.models import CHANGE_CAMPAIGN, Campaign, Operation
 from tokens_app.services import (
@@ -28,6 +29,7 @@ from tokens_app.services import (
     start_campaign,
 )
 from tokens_app.services.common import batch_size_or_default
+from tokens_app.tokensets import TokenSet
 
 from .arguments import campaign_name, field_assignment
 from .prompts import confirm
@@ -86,14 +88,14 @@ class CampaignCommand(PortalCommand):
 
     def campaign(self, options) -> Campaign:
         database = self.database(options)
-        try:
-            return Campaign.objects.get(token_type=options["token_type"], database=database)
-        except Campaign.DoesNotExist:
-            raise CommandError(self.no_campaign_message(options["token_type"], database)) from None
+        campaign = campaign_selectors.campaign_of(TokenSet(database, options["token_type"]))
+        if campaign is None:
+            raise CommandError(self.no_campaign_message(options["token_type"], database))
+        return campaign
 
     @staticmethod
     def no_campaign_message(token_type: str, database: str) -> str:
-        known = sorted(Campaign.objects.filter(database=database).values_list("token_type", flat=True))
+        known = campaign_selectors.token_types_in(database)
         hint = f"known there: {', '.join(known)}" if known else "no campaign is known there"
         return f"no campaign of type {shown(token_type)} in database {shown(database)} ({hint})"
 
@@ -133,7 +135,7 @@ class CampaignCommand(PortalCommand):
         try:
             campaign = start_campaign(plan, user=user)
         except Refused as refusal:
-            known = Campaign.objects.filter(database=plan.database, token_type=plan.token_type).first()
+            known = campaign_selectors.campaign_of(TokenSet(plan.database, plan.token_type))
             runs.record_refusal(Operation.Action.PUSH, known, user, refusal, source=Operation.Source.COMMAND)
             raise
         report = self.recorded(

@@ -201,34 +201,15 @@ def plan_tokenset(
     database = validate_database_name(default_database() if database is None else database)
     _check_options(slice_size, id_prefix, key_name, srm_attachment, link_flavor)
     files = _checked_files(attachments or {}, srm_attachment)
-    try:
-        config = parse_config(config_data, max_bytes=max_upload_bytes())
-    except ConfigError as exc:
-        raise ServiceError(f"{_upload('config', config_name)}: {exc}") from None
-    for name in config.token_fields:
-        validate_field_name(name, "config field name")
-    try:
-        token_type = validate_token_type(token_type if token_type is not None else config.token_type)
-    except ValueError as exc:
-        raise ServiceError(str(exc)) from None
-    try:
-        srmlist = parse_srmlist(srmlist_data, allow_mixed=allow_mixed, max_lines=MAX_SRM_LINES)
-    except SrmListError as exc:
-        raise ServiceError(f"{_upload('SRM list', srmlist_name)}: {exc}") from None
-    by_subband = srmlist.subbands()
+    config, token_type = _checked_config(config_data, config_name, token_type)
+    obsid, location, unknown_hosts, by_subband = _grouped_srmlist(srmlist_data, srmlist_name, allow_mixed)
     subbands = list(by_subband)
-    notes = _notes(srmlist.unknown_hosts, slice_size, subbands)
-    obsid = srmlist.obsid or ""
-    location = srmlist.location or ""
-    # The parsed list (a Link per line) is not needed once its links are grouped: let it go
-    # before the slices are made, so a big list is not held twice.
-    del srmlist
+    notes = _notes(unknown_hosts, slice_size, subbands)
     fields = _token_fields(config.token_fields, token_type, obsid)
     _require_database(database)
-    slices = slice_subbands(by_subband, slice_size)
+    slices = _sliced_links(by_subband, slice_size, link_flavor)
+    # The links grouped by subband are in the slices now: let them go before the plan is made.
     del by_subband
-    if link_flavor != AS_GIVEN:
-        _convert_links(slices, link_flavor)
     plan = TokenSetPlan(
         token_type=token_type,
         database=database,
@@ -255,6 +236,42 @@ def plan_tokenset(
     )
     _check_fits_one_request(plan)
     return plan
+
+
+def _checked_config(config_data: bytes | str, config_name: str, token_type: str | None):
+    """The parsed config and the set's token type (the one given, else the config's)."""
+    try:
+        config = parse_config(config_data, max_bytes=max_upload_bytes())
+    except ConfigError as exc:
+        raise ServiceError(f"{_upload('config', config_name)}: {exc}") from None
+    for name in config.token_fields:
+        validate_field_name(name, "config field name")
+    try:
+        token_type = validate_token_type(token_type if token_type is not None else config.token_type)
+    except ValueError as exc:
+        raise ServiceError(str(exc)) from None
+    return config, token_type
+
+
+def _grouped_srmlist(srmlist_data: bytes | str, srmlist_name: str, allow_mixed: bool):
+    """``(obsid, location, unknown_hosts, links by subband)`` of the SRM list.
+
+    The parsed list (a Link per line) is not needed once its links are grouped: it goes when this
+    returns, before the slices are made, so a big list is not held twice.
+    """
+    try:
+        srmlist = parse_srmlist(srmlist_data, allow_mixed=allow_mixed, max_lines=MAX_SRM_LINES)
+    except SrmListError as exc:
+        raise ServiceError(f"{_upload('SRM list', srmlist_name)}: {exc}") from None
+    return srmlist.obsid or "", srmlist.location or "", srmlist.unknown_hosts, srmlist.subbands()
+
+
+def _sliced_links(by_subband: dict, slice_size: int, link_flavor: str) -> dict[str, list[str]]:
+    """The links of each token (by key), in ``link_flavor`` unless that is AS_GIVEN."""
+    slices = slice_subbands(by_subband, slice_size)
+    if link_flavor != AS_GIVEN:
+        _convert_links(slices, link_flavor)
+    return slices
 
 
 def _check_fits_one_request(plan: TokenSetPlan) -> None:
