@@ -93,6 +93,18 @@ def couch_server(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache(request):
+    """Django's cache is a table of the test database that its flush leaves alone, and campaign
+    ids come back after a flush: a test that uses the database starts with an empty cache, or
+    it would be shown another test's campaign's shared reads."""
+    if request.node.get_closest_marker("django_db"):
+        request.getfixturevalue("_django_db_helper")
+        from django.core.cache import cache
+
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _couchdb_only_where_asked_for(request):
     """The session's server for a test that asks for it (restarted first if an earlier test
     crashed it); nowhere, in the settings and the environment, for every other test."""

@@ -259,6 +259,12 @@ except (ValueError, KeyError, ImproperlyConfigured):
 # to pylibmc when pymemcache is missing: both mean Django's client for pymemcache.
 if env.str("CACHE_URL").partition("://")[0] in ("memcache", "pymemcache"):
     CACHES["default"]["BACKEND"] = "django.core.cache.backends.memcached.PyMemcacheCache"
+# The database and local-memory caches keep 300 entries unless told otherwise, then delete a third
+# of them in key order: the shared counts ("tokenportal:counts:…") would go first, and every page
+# would count again. A campaign keeps about ten entries (its reads, its database's counts); a
+# MAX_ENTRIES in the URL's query (?max_entries=N) still decides.
+if CACHES["default"]["BACKEND"].endswith((".DatabaseCache", ".LocMemCache")):
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
 
 # Backends whose client is a package of its own: the importable modules (any one will do) and how
 # to install one. Without it the portal would start and answer 500 on the first sign-in.

@@ -390,9 +390,10 @@ WHOLE_CAMPAIGN_READS = {
 
 def whole_campaign(campaign, name: str, *, at: float | None):
     """One of :data:`WHOLE_CAMPAIGN_READS`, shared as :func:`shared` says, except that a read
-    that is due while an earlier one is kept is made again by a task worker: the page shows
-    the earlier one (a snapshot or two behind) and never waits on a walk that grows with the
-    campaign. Only the first read of a campaign is made by a request."""
+    that is due is made by a task worker: the page shows the earlier one (a snapshot or two
+    behind) and never waits on a walk that grows with the campaign. None while the first read
+    of a campaign is being made (the page says so and asks again); with a backend that runs
+    tasks in the request (the immediate one), the request reads."""
     return shared(campaign, name, lambda: WHOLE_CAMPAIGN_READS[name](campaign), at=at, background=True)
 
 
@@ -407,21 +408,22 @@ def shared(campaign, name: str, read, *, at: float | None, background: bool = Fa
     big campaign runs at most that share of the time, however fast the pilots move the counts
     (the page shows it a little behind the counts meanwhile), unless the portal changed the
     campaign since (:func:`expire`). One request re-reads (or, with ``background``, hands the
-    read to a task worker); the others show the read they have. Without a snapshot yet, read
-    directly."""
+    read to a task worker, the first one too: None until it is made); the others show the read
+    they have. Without a snapshot yet, read directly."""
     if at is None or campaign.pk is None:
         return read()
     key, expired_key = _read_key(campaign.pk, name), _expired_key(campaign)
     found = cache.get_many([key, expired_key])
     kept, expired = found.get(key), found.get(expired_key, 0)
-    if kept is None:
+    if kept is None and not background:
         return _read_and_keep(key, read, at)
-    if kept["at"] == at or (time.time() < kept["next"] and kept["read"] >= expired):
+    if kept is not None and (kept["at"] == at or (time.time() < kept["next"] and kept["read"] >= expired)):
         return kept["value"]
+    shown = kept["value"] if kept is not None else None
     if not cache.add(f"{key}:busy", True, READ_BUSY_SECONDS):
-        return kept["value"]
+        return shown
     if background and _hand_over(campaign, name, at):
-        return kept["value"]
+        return shown
     try:
         return _read_and_keep(key, read, at)
     finally:

@@ -337,9 +337,10 @@ def change_refusal(user, campaign: Campaign) -> str | None:
     return None
 
 
-# The signature of a page shown while the index was built: no counts equal it, so the next poll
-# renders the page's parts again (a finished campaign's counts never move).
-INDEXING_SIGNATURE = "indexing"
+# The signature of a page shown while the index was built or a first read was being made: no
+# counts equal it, so the next poll renders the page's parts again (a finished campaign's counts
+# never move).
+INCOMPLETE_SIGNATURE = "incomplete"
 
 
 def live_context(campaign: Campaign, params) -> dict:
@@ -369,15 +370,16 @@ def live_context(campaign: Campaign, params) -> dict:
         "hosts": campaign_reads.ErrorScan(),
         "chart": {"buckets": []},
         "indexing": False,
+        "reading": False,
         "refused": {name: " ".join(errors) for name, errors in choice.errors.items()},
     }
     if context["counts_state"]["indexing"]:
         # The database's index is being built: every read below would wait for it.
-        return {**context, "indexing": True, "signature": INDEXING_SIGNATURE}
+        return {**context, "indexing": True, "signature": INCOMPLETE_SIGNATURE}
     try:
         return {**context, **_token_reads(campaign, data, counts, views, at=context["counts_state"]["at"])}
     except CouchTimeout:
-        return {**context, "indexing": True, "signature": INDEXING_SIGNATURE}
+        return {**context, "indexing": True, "signature": INCOMPLETE_SIGNATURE}
 
 
 def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: list[str], *, at: float | None) -> dict:
@@ -395,19 +397,26 @@ def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: lis
         tokens = campaign_reads.shared(
             # A view's name is anyone's text (another tool's views): hashed, it is a valid cache key.
             campaign, f"page:{hashlib.sha256(view.encode()).hexdigest()[:16]}:{page}",
-            lambda: selectors.list_tokens(campaign, view, page=page, per_page=TOKENS_PER_PAGE), at=at)
+            lambda: selectors.list_tokens(campaign, view, page=page, per_page=TOKENS_PER_PAGE,
+                                          as_counted=at is not None), at=at)
         listed = sizes.get(view)
     scan = campaign_reads.whole_campaign(campaign, "error_scan", at=at)
     done = campaign_reads.whole_campaign(campaign, "done_times", at=at)
-    chart = campaign_reads.completion_buckets(done, scan.finished, counts or {}, now=timezone.now())
+    errors = campaign_reads.whole_campaign(campaign, "error_summary", at=at)
+    # None: a worker is making the campaign's first read; the page says so and asks again.
+    reading = scan is None or done is None or errors is None
+    scan = scan or campaign_reads.ErrorScan()
+    chart = campaign_reads.completion_buckets(done or [], scan.finished, counts or {}, now=timezone.now())
     return {
+        **({"signature": INCOMPLETE_SIGNATURE} if reading else {}),
+        "reading": reading,
         "sizes": sizes,
         "tabs": [(name, sizes.get(name)) for name in views],
         "view": view,
         "search": search,
         "tokens": tokens,
         "pages": max(1, -(-listed // TOKENS_PER_PAGE)) if listed is not None else None,
-        "errors": campaign_reads.whole_campaign(campaign, "error_summary", at=at),
+        "errors": errors or [],
         "hosts": scan,
         "chart": chart,
     }

@@ -334,12 +334,26 @@ def test_a_page_shown_while_indexing_renders_its_parts_again_though_the_counts_s
     page = operator_client.get(campaign.get_absolute_url()).content.decode()
     assert 'id="indexing"' in page and "wn-bad" not in page
     known = page.split('data-known="')[1].split('"')[0]
-    assert known == "indexing"
+    assert known == "incomplete"
     while_building = status(operator_client, campaign, known=known)
-    assert while_building["signature"] == "indexing" and 'id="indexing"' in while_building["html"]["tabs"]
+    assert while_building["signature"] == "incomplete" and 'id="indexing"' in while_building["html"]["tabs"]
 
     monkeypatch.setattr(campaign_reads, "view_sizes", real_sizes)
     built = status(operator_client, campaign, known=while_building["signature"])
     assert "wn-bad" in built["html"]["errors"] and 'id="indexing"' not in built["html"]["tabs"]
     assert built["signature"] == json.dumps(built["counts"])
     assert "html" not in status(operator_client, campaign, known=built["signature"])
+
+
+def test_a_page_of_a_state_lists_the_tokens_as_the_counts_do_without_waiting_on_the_index(campaign):
+    """Read as counted (``stale=ok``): a page does not wait for the server to index the pilots'
+    writes since the last counts; each row shows its document's own state meanwhile."""
+    from tokens_app import selectors
+
+    ids = services.plan_of(campaign).token_ids
+    counts.refresh(campaign.database)
+    run(campaign, ids[0], host="wn-good", reads_due=False)
+    as_counted = selectors.list_tokens(campaign, "todo", per_page=50, as_counted=True)
+    assert [(row["id"], row["state"]) for row in as_counted.rows][:1] == [(ids[0], "done")]
+    counts.refresh(campaign.database)
+    assert ids[0] not in [row["id"] for row in selectors.list_tokens(campaign, "todo", per_page=50, as_counted=True).rows]

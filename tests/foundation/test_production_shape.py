@@ -131,3 +131,21 @@ def test_memcache_urls_use_the_maintained_pymemcache_client(url):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "django.core.cache.backends.memcached.PyMemcacheCache"
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("dbcache://tokenportal_cache", 100_000),
+    ("dbcache://tokenportal_cache?max_entries=500", 500),
+    ("locmemcache://", 100_000),
+])
+def test_the_database_cache_keeps_the_shared_reads_of_many_campaigns(url, expected):
+    """Django's default of 300 entries, culled a third at a time in key order, would drop the
+    shared counts first once a few dozen campaigns are watched."""
+    env = {key: value for key, value in os.environ.items() if key != "CACHE_URL"}
+    code = "import django; django.setup(); from django.conf import settings; print(settings.CACHES['default']['OPTIONS'])"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**env, "DJANGO_SETTINGS_MODULE": "tokenportal.settings", "PYTHONPATH": str(ROOT), "CACHE_URL": url},
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"'MAX_ENTRIES': {expected}" in result.stdout

@@ -4,6 +4,8 @@ has and queues the new read, so no page waits on a query that grows with the dat
 
 import subprocess
 import sys
+import time
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
@@ -30,15 +32,20 @@ def fail(campaign, token_id, *, counted: bool):
         counts.expire(campaign.database)
 
 
+def status(client, campaign) -> dict:
+    return client.get(reverse("tokens:campaign-status", args=[campaign.pk]), {"map": "1", "known": "{}"}).json()
+
+
 def map_errors(client, campaign) -> tuple[int, int]:
     """(errors in the counts, errors in the map) of one status request."""
-    answer = client.get(reverse("tokens:campaign-status", args=[campaign.pk]), {"map": "1", "known": "{}"}).json()
+    answer = status(client, campaign)
     return answer["counts"]["error"], answer["map"]["states"].count("e")
 
 
 def queued(task_name: str) -> list[list]:
-    """The arguments of the tasks ``task_name`` queued for a worker."""
-    return [row.args_kwargs["args"] for row in DBTaskResult.objects.filter(task_path__endswith=task_name)]
+    """The arguments of the tasks ``task_name`` queued for a worker and not run yet."""
+    rows = DBTaskResult.objects.ready().filter(task_path__endswith=task_name)
+    return [row.args_kwargs["args"] for row in rows]
 
 
 def queued_reads() -> list[str]:
@@ -59,7 +66,18 @@ def test_a_due_read_is_made_by_a_worker_while_pages_show_the_last_one(client, ca
     monkeypatch.setattr(campaign_reads, "READ_SHARE", float("inf"))  # due with every new snapshot
     client.force_login(campaign.created_by)
     ids = services.plan_of(campaign).token_ids
-    assert map_errors(client, campaign) == (0, 0)  # the first read: made by the request
+    # The first read of a campaign is a worker's too: the page says it is reading, and asks again
+    # (its signature matches no counts, and it asks for the map until it has one).
+    first = status(client, campaign)
+    assert first["map"] is None and first["signature"] == "incomplete"
+    assert "Reading the error tokens" in first["html"]["errors"]
+    assert sorted(queued_reads()) == ["done_times", "error_scan", "error_summary", "map"]
+    assert status(client, campaign)["map"] is None and len(queued_reads()) == 4  # queued once
+    run_worker_once()
+    assert map_errors(client, campaign) == (0, 0)
+    # The worker's reads are due with the next snapshot too (its READ_SHARE is the real one).
+    later = time.time() + 10**9  # the module's clock only: the cache keeps its own
+    monkeypatch.setattr(campaign_reads, "time", SimpleNamespace(time=lambda: later, monotonic=time.monotonic))
 
     fail(campaign, ids[0], counted=True)
     # Due: the request shows the map it has and queues the read; no worker runs yet.
@@ -99,7 +117,9 @@ def test_an_operation_is_done_only_once_its_counts_and_watched_reads_show_it(cli
     ids = services.plan_of(campaign).token_ids
     for token_id in ids[:3]:
         fail(campaign, token_id, counted=True)
-    assert map_errors(client, campaign) == (3, 3)  # watched: the map and error reads are kept
+    status(client, campaign)  # watched: the first reads are queued, and made by a worker
+    run_worker_once()
+    assert map_errors(client, campaign) == (3, 3)
     operation = runs.queue_operation(Operation.Action.RESET, campaign, alice, source="admin",
                                      selection={"view": "error"})
     # A real worker, run until the queue is empty; nothing else counts meanwhile.
@@ -121,7 +141,8 @@ def test_an_operation_whose_reads_cannot_be_made_again_is_done_all_the_same(clie
     from tokens_app.services import runs
 
     client.force_login(campaign.created_by)
-    map_errors(client, campaign)  # watched
+    status(client, campaign)  # watched: the first reads are queued, and made by a worker
+    run_worker_once()
     operation = runs.queue_operation(Operation.Action.SET_FIELD, campaign, alice, source="admin",
                                      selection={"view": "todo"}, options={"field": "priority", "value": 5})
     gateway = get_gateway()
