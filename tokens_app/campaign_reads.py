@@ -128,6 +128,22 @@ def subband_map(states: list[tuple[str, str]], *, columns: int = MAP_COLUMNS) ->
     }
 
 
+def page_from_map(campaign, grid: dict, view: str, *, page: int, per_page: int) -> TokenPage:
+    """Page ``page`` of a state's tokens (or of every token, ``view`` "tokens") from the shared
+    map ``grid``, in id order as the view lists them, each row with its document: no view query
+    in the request (pouchdb-server holds every query of a view behind its index's update, up to
+    a second under load), one request for the page's documents."""
+    letter = STATE_LETTERS.get(view)
+    prefix = grid["prefix"]
+    ids = sorted(prefix + key for key, state in zip(grid["keys"], grid["states"]) if letter is None or state == letter)
+    start = (page - 1) * per_page
+    chosen = ids[start:start + per_page]
+    docs = selectors.tokens_of(campaign, chosen)
+    rows = [{"id": token_id, "doc": docs.get(token_id),
+             "state": state_of(docs[token_id]) if docs.get(token_id) else None} for token_id in chosen]
+    return TokenPage(rows=rows, page=page, per_page=per_page, has_next=len(ids) > start + per_page)
+
+
 def _common_prefix(ids: list[str]) -> str:
     if not ids:
         return ""
@@ -293,7 +309,6 @@ def search_tokens(campaign, view: str, search: Search, *, page: int = 1, per_pag
     :data:`SEARCH_SCAN_LIMIT` rows (documents are read only for a host search)."""
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page start at 1")
-    gateway = get_gateway()
     walk = selectors.iter_token_rows(
         campaign, view, page_size=WALK_PAGE_SIZE,
         include_docs=search.host is not None, limit=SEARCH_SCAN_LIMIT + 1, **selectors.PAGE_READ,
@@ -312,10 +327,7 @@ def search_tokens(campaign, view: str, search: Search, *, page: int = 1, per_pag
             matched.append(row)
     start = (page - 1) * per_page
     rows = list(islice(matched, start, start + per_page))
-    docs = gateway.fetch_docs(campaign.database, [row["id"] for row in rows])
-    # As in selectors.list_tokens: a document no longer of the campaign's type is not shown.
-    docs = {token_id: doc for token_id, doc in docs.items()
-            if isinstance(doc, dict) and doc.get("type") == campaign.token_type}
+    docs = selectors.tokens_of(campaign, [row["id"] for row in rows])
     result = SearchPage(
         rows=[
             {**row, "doc": docs.get(row["id"]), "state": state_of(docs[row["id"]]) if docs.get(row["id"]) else None}

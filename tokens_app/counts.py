@@ -117,6 +117,24 @@ def refresh(database: str) -> dict:
     return snap
 
 
+def refresh_type(database: str, token_type: str) -> dict:
+    """Count one type of ``database`` again into the database's snapshot, the rest as it was
+    (after an operation on that campaign, by the runner: a query of that type's rows only, so
+    its cost does not grow with the other campaigns of the database). A database never counted
+    is counted whole. The snapshot keeps its ``at``: the other campaigns' shared reads stay
+    current."""
+    current = cached(database)
+    if current is None or current.get("at") is None:
+        return refresh(database)
+    started = time.time()
+    result = get_gateway().view(database, PORTAL_DESIGN, STATES_VIEW, group_level=2,
+                                startkey=[token_type], endkey=[token_type, {}])
+    fresh = counts_by_type(result["rows"]).get(token_type) or {**dict.fromkeys(STATE_NAMES, 0), "total": 0}
+    snap = {**current, "counts": {**current["counts"], token_type: fresh}, "started": started}
+    _store(database, snap)
+    return snap
+
+
 def count(database: str, campaign_types: set[str], *, timeout: float | None = None,
           previous: dict | None = None) -> dict:
     """A new snapshot of ``database`` (CouchDB only: safe in a worker thread).

@@ -171,6 +171,14 @@ def iter_token_rows(campaign, view: str | None, **params) -> Iterator[dict]:
     return get_gateway().iter_view(campaign.database, design, name, **bounds, **params)
 
 
+def tokens_of(campaign, ids: list[str]) -> dict[str, dict]:
+    """The documents of ``ids`` that are tokens of the campaign, in one request: an index (or a
+    map) read a moment ago may still list a token another tool deleted or moved to another type."""
+    docs = get_gateway().fetch_docs(campaign.database, ids)
+    return {token_id: doc for token_id, doc in docs.items()
+            if isinstance(doc, dict) and doc.get("type") == campaign.token_type}
+
+
 def list_tokens(campaign, view: str, *, page: int = 1, per_page: int = 50, as_counted: bool = False) -> TokenPage:
     """Page ``page`` of a view of the campaign, with each row's document and state.
 
@@ -182,17 +190,13 @@ def list_tokens(campaign, view: str, *, page: int = 1, per_page: int = 50, as_co
     """
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page start at 1")
-    gateway = get_gateway()
     offset = (page - 1) * per_page
     walk = iter_token_rows(
         campaign, view, page_size=min(WALK_PAGE_SIZE, offset + per_page + 1), limit=offset + per_page + 1,
         **PAGE_READ, **(AS_COUNTED if as_counted and view in STATE_NAMES else {}),
     )
     rows = list(islice(walk, offset, None))
-    docs = gateway.fetch_docs(campaign.database, [row["id"] for row in rows[:per_page]])
-    # A stale index may still list a token another tool deleted or moved to another type.
-    docs = {token_id: doc for token_id, doc in docs.items()
-            if doc is not None and doc.get("type") == campaign.token_type}
+    docs = tokens_of(campaign, [row["id"] for row in rows[:per_page]])
     return TokenPage(
         rows=[
             {**row, "doc": docs.get(row["id"]), "state": state_of(docs[row["id"]]) if docs.get(row["id"]) else None}

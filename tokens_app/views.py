@@ -29,7 +29,7 @@ from tokenportal.disclosure import shown_to
 from . import campaign_reads, campaign_selectors, history, selectors, services
 from .campaign_selectors import NO_TOKENS
 from .couch import CouchError, CouchTimeout
-from .design import STATE_NAMES
+from .design import STATE_NAMES, TOKENS_VIEW
 from .forms import (
     AddViewForm,
     AdoptForm,
@@ -394,11 +394,16 @@ def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: lis
         tokens = campaign_reads.search_tokens(campaign, view, search, page=page, per_page=TOKENS_PER_PAGE)
         listed = tokens.matched
     else:
-        tokens = campaign_reads.shared(
-            # A view's name is anyone's text (another tool's views): hashed, it is a valid cache key.
-            campaign, f"page:{hashlib.sha256(view.encode()).hexdigest()[:16]}:{page}",
-            lambda: selectors.list_tokens(campaign, view, page=page, per_page=TOKENS_PER_PAGE,
-                                          as_counted=at is not None), at=at)
+        # A state's page (or every token's) comes from the shared map when there is one.
+        grid = campaign_reads.whole_campaign(campaign, "map", at=at) if view in (*STATE_NAMES, TOKENS_VIEW) else None
+        if grid is not None:
+            tokens = campaign_reads.page_from_map(campaign, grid, view, page=page, per_page=TOKENS_PER_PAGE)
+        else:
+            tokens = campaign_reads.shared(
+                # A view's name is anyone's text (another tool's views): hashed, it is a valid cache key.
+                campaign, f"page:{hashlib.sha256(view.encode()).hexdigest()[:16]}:{page}",
+                lambda: selectors.list_tokens(campaign, view, page=page, per_page=TOKENS_PER_PAGE,
+                                              as_counted=at is not None), at=at)
         listed = sizes.get(view)
     scan = campaign_reads.whole_campaign(campaign, "error_scan", at=at)
     done = campaign_reads.whole_campaign(campaign, "done_times", at=at)

@@ -357,3 +357,20 @@ def test_a_page_of_a_state_lists_the_tokens_as_the_counts_do_without_waiting_on_
     assert [(row["id"], row["state"]) for row in as_counted.rows][:1] == [(ids[0], "done")]
     counts.refresh(campaign.database)
     assert ids[0] not in [row["id"] for row in selectors.list_tokens(campaign, "todo", per_page=50, as_counted=True).rows]
+
+
+def test_a_page_of_a_state_comes_from_the_shared_map_without_a_view_query(operator_client, campaign, monkeypatch):
+    """Once the map is kept, a poll that renders the table asks CouchDB for the page's documents
+    only: a view query would wait behind the index's update (up to a second under load)."""
+    ids = services.plan_of(campaign).token_ids
+    run(campaign, ids[0], host="wn-bad", failed=True)
+    status(operator_client, campaign, map="1")  # the map is read and kept
+    gateway = get_gateway()
+    real_request = type(gateway).request
+    sent = []
+    monkeypatch.setattr(type(gateway), "request",
+                        lambda self, method, path, **kw: sent.append(path[-1]) or real_request(self, method, path, **kw))
+    for view, expected in (("todo", ids[1:]), ("error", ids[:1]), ("tokens", ids)):
+        table = status(operator_client, campaign, view=view, known="{}")["html"]["token_table"]
+        assert [token_id for token_id in ids if f"<code>{token_id}</code>" in table] == sorted(expected)
+    assert set(sent) == {"_all_docs"}

@@ -307,3 +307,19 @@ def test_a_count_overtaken_by_the_portals_own_write_is_made_again_at_the_next_re
     stale = counts.snapshot(couch_db)
     assert stale["counts"]["alpha"]["total"] == 5 and stale["checked"] == 0
     assert counts.snapshot(couch_db)["counts"]["alpha"]["total"] == 6
+
+
+@pytest.mark.django_db
+def test_one_type_is_counted_again_without_the_others(gateway, couch_db):
+    """After an operation the runner counts its campaign's type only: its cost does not grow
+    with the other campaigns of the database, whose counts (and shared reads) stay as they were."""
+    for token_type in ("alpha", "beta"):
+        ensure_design_doc(couch_db, token_type)
+        gateway.bulk_docs(couch_db, tokens_of(token_type, 3))
+    first = counts.refresh(couch_db)
+    gateway.bulk_docs(couch_db, [{"_id": f"{token_type}_new", "type": token_type, "lock": 0, "done": 0}
+                                 for token_type in ("alpha", "beta")])
+    snap = counts.refresh_type(couch_db, "alpha")
+    assert snap["counts"]["alpha"]["total"] == 4 and snap["counts"]["beta"]["total"] == 3
+    assert snap["at"] == first["at"] and counts.cached(couch_db)["counts"] == snap["counts"]
+    assert counts.refresh_type(couch_db, "gamma")["counts"]["gamma"]["total"] == 0

@@ -277,14 +277,14 @@ def _execute(operation: Operation, runner: str, work, extra_progress: Progress |
 
 
 def _show_changes(campaign: Campaign | None) -> None:
-    """Count the campaign's database and make its watched whole-campaign reads again before the
+    """Count the campaign's tokens and make its watched whole-campaign reads again before the
     operation is said done: the page following it reloads on "done", and would otherwise show
     the snapshot from before the operation until a worker made the next one. The work is done
     whatever happens here: a failure leaves the reads due (as the service's writes made them)."""
     if campaign is None or campaign.status in (Campaign.Status.ARCHIVED, Campaign.Status.PURGED):
         return
     try:
-        snap = counts.refresh(campaign.database)
+        snap = counts.refresh_type(campaign.database, campaign.token_type)
         if snap.get("at") is not None and not snap.get("error"):
             campaign_reads.renew(campaign, at=snap["at"])
     except CouchError as exc:
