@@ -265,6 +265,12 @@ if env.str("CACHE_URL").partition("://")[0] in ("memcache", "pymemcache"):
 # MAX_ENTRIES in the URL's query (?max_entries=N) still decides.
 if CACHES["default"]["BACKEND"].endswith((".DatabaseCache", ".LocMemCache")):
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
+    # Django reads a MAX_ENTRIES that is no number as 300, silently, and culls at every write below 1.
+    if not re.fullmatch(r"[1-9][0-9]*", str(CACHES["default"]["OPTIONS"]["MAX_ENTRIES"])):
+        raise ImproperlyConfigured(
+            f"CACHE_URL: max_entries={CACHES['default']['OPTIONS']['MAX_ENTRIES']!r} is not a valid value: "
+            "give a whole number of entries of at least 1, e.g. ?max_entries=100000"
+        )
 
 # Backends whose client is a package of its own: the importable modules (any one will do) and how
 # to install one. Without it the portal would start and answer 500 on the first sign-in.

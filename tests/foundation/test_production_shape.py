@@ -149,3 +149,12 @@ def test_the_database_cache_keeps_the_shared_reads_of_many_campaigns(url, expect
     )
     assert result.returncode == 0, result.stderr
     assert f"'MAX_ENTRIES': {expected}" in result.stdout
+
+
+@pytest.mark.parametrize("garbage", ["abc", "0", "-5", "1.5", "%2e%2e", "１０"])
+def test_a_cache_size_that_is_no_whole_number_stops_the_start(garbage):
+    """Django would read it as 300 (or cull at every write): the start says what is wrong."""
+    env = {key: value for key, value in os.environ.items() if key != "CACHE_URL"}
+    result = load_settings({**env, "CACHE_URL": f"dbcache://tokenportal_cache?max_entries={garbage}"}, [])
+    assert result.returncode != 0
+    assert "CACHE_URL: max_entries=" in result.stderr and "is not a valid value" in result.stderr
