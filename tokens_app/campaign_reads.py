@@ -19,7 +19,7 @@ from itertools import islice
 from django.core.cache import cache
 
 from tokens_app.couch import get_gateway
-from tokens_app.design import STATE_NAMES, TOKENS_VIEW, state_of
+from tokens_app.design import STATE_NAMES, TOKENS_VIEW
 from tokens_app import selectors
 from tokens_app.selectors import WALK_PAGE_SIZE, TokenPage
 
@@ -139,8 +139,7 @@ def page_from_map(campaign, grid: dict, view: str, *, page: int, per_page: int) 
     start = (page - 1) * per_page
     chosen = ids[start:start + per_page]
     docs = selectors.tokens_of(campaign, chosen)
-    rows = [{"id": token_id, "doc": docs.get(token_id),
-             "state": state_of(docs[token_id]) if docs.get(token_id) else None} for token_id in chosen]
+    rows = [selectors.with_doc({"id": token_id}, docs) for token_id in chosen]
     return TokenPage(rows=rows, page=page, per_page=per_page, has_next=len(ids) > start + per_page)
 
 
@@ -330,8 +329,7 @@ def search_tokens(campaign, view: str, search: Search, *, page: int = 1, per_pag
     docs = selectors.tokens_of(campaign, [row["id"] for row in rows])
     result = SearchPage(
         rows=[
-            {**row, "doc": docs.get(row["id"]), "state": state_of(docs[row["id"]]) if docs.get(row["id"]) else None}
-            for row in rows
+            selectors.with_doc(row, docs) for row in rows
         ],
         page=page, per_page=per_page, has_next=len(matched) > start + per_page,
     )

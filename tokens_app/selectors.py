@@ -179,6 +179,13 @@ def tokens_of(campaign, ids: list[str]) -> dict[str, dict]:
             if isinstance(doc, dict) and doc.get("type") == campaign.token_type}
 
 
+def with_doc(row: dict, docs: dict[str, dict]) -> dict:
+    """A row of a token page with its document from ``docs`` (see :func:`tokens_of`) and the
+    state that document is in (None: no longer a token of the campaign)."""
+    doc = docs.get(row["id"])
+    return {**row, "doc": doc, "state": state_of(doc) if doc else None}
+
+
 def list_tokens(campaign, view: str, *, page: int = 1, per_page: int = 50, as_counted: bool = False) -> TokenPage:
     """Page ``page`` of a view of the campaign, with each row's document and state.
 
@@ -199,8 +206,7 @@ def list_tokens(campaign, view: str, *, page: int = 1, per_page: int = 50, as_co
     docs = tokens_of(campaign, [row["id"] for row in rows[:per_page]])
     return TokenPage(
         rows=[
-            {**row, "doc": docs.get(row["id"]), "state": state_of(docs[row["id"]]) if docs.get(row["id"]) else None}
-            for row in rows[:per_page]
+            with_doc(row, docs) for row in rows[:per_page]
         ],
         page=page,
         per_page=per_page,
