@@ -18,11 +18,12 @@ database's refresh lock to the ``refresh_counts`` task, which a task worker runs
 ``COUCHDB_TIMEOUT``; every request meanwhile shows the snapshot there is, with its age (a count
 over a big database takes pouchdb-server seconds: it reduces every row on each read). Only a
 database never counted yet, or a backend that runs tasks inside the request (the immediate one:
-tests, single-process setups), is counted by the request itself, with a 1 s timeout; a query
-slower than that is handed over the same way, and while an index is being built the page says
-"indexing N of M" (the server goes on with the build the timed-out query started). With no
-worker to hand it to (the immediate backend), a database whose index is current but whose count
-is slow (a big one on pouchdb-server) is counted by the request with the full timeout.
+tests, single-process setups), is counted by the request itself, its requests sharing one
+second; a query slower than that is handed over the same way, and while an index is being built
+the page says "indexing N of M" (the server goes on with the build the timed-out query started).
+With no worker to hand it to (the immediate backend), a database whose index is current but whose
+count is slow (a big one on pouchdb-server) is counted by the request with the full timeout, once
+a quick read of the index (:data:`PROBE_TIMEOUT`, within the second) found it current.
 
 Why not ``stale=update_after`` (CouchDB 3's ``update=lazy``)? pouchdb-server takes it, but queues
 every query of a view behind that view's running build (pouchdb-abstract-mapreduce's per-view
@@ -55,6 +56,8 @@ MAX_INTERVAL = 300.0
 # The most of the server's time the counts may take: a refresh every took/SHARE seconds.
 SHARE = 0.05
 INLINE_TIMEOUT = 1.0
+# The cheap read that tells an index build from a slow count (a current index answers it at once).
+PROBE_TIMEOUT = 0.25
 # An index further behind the database than this many changes is shown as being built.
 INDEXING_LAG = 100
 # How long a snapshot is kept: old counts with their age beat no counts.
@@ -88,20 +91,34 @@ def snapshots(databases) -> dict[str, dict | None]:
     if not inline:
         return current
     types = _campaign_types(inline)
+    # Without a worker, a timed-out count is followed by the probe that tells an index build from
+    # a slow count: its share of the request's second is kept for it.
+    budget = INLINE_TIMEOUT if _worker_counts() else INLINE_TIMEOUT - PROBE_TIMEOUT
     fresh = concurrently(
-        lambda database: count(database, types.get(database, set()), timeout=INLINE_TIMEOUT,
-                               previous=current[database]),
+        lambda database: count(database, types.get(database, set()), timeout=budget, previous=current[database]),
         inline,
     )
     for database, snap in zip(inline, fresh):
-        if snap.get("timed_out") and not _hand_over(database) and not snap.get("indexing"):
-            # Slow with its index current, and no worker to hand the count to (the immediate
-            # backend runs tasks in the request): counted here with the full timeout, or it
-            # would never be. An index being built is never waited for.
-            snap = count(database, types.get(database, set()), previous=snap)
+        if snap.get("timed_out") and not _hand_over(database):
+            snap = _count_unless_indexing(database, types.get(database, set()), snap)
         _store(database, snap)
         current[database] = snap
     return current
+
+
+def _count_unless_indexing(database: str, campaign_types: set[str], snap: dict) -> dict:
+    """A count that timed out in a request with no worker to hand it to (the immediate backend
+    runs tasks in the request): made here with the full timeout when the index is current (a big
+    database on pouchdb-server, which reduces on every read), or it would never be made; an index
+    being built is never waited for."""
+    if snap["indexing"] is None:
+        # Current as last answered: no probe needed.
+        return count(database, campaign_types, previous=snap)
+    view_seq = _index_seq(database, PROBE_TIMEOUT)
+    if view_seq is not None and snap["db_seq"] is not None and snap["db_seq"] - view_seq <= INDEXING_LAG:
+        return count(database, campaign_types, previous=snap)
+    view_seq = snap["view_seq"] if view_seq is None else view_seq
+    return {**snap, "view_seq": view_seq, "indexing": _progress(database, view_seq, snap["db_seq"])}
 
 
 def snapshot(database: str) -> dict | None:
@@ -149,6 +166,7 @@ def count(database: str, campaign_types: set[str], *, timeout: float | None = No
 
     gateway = get_gateway()
     started = time.monotonic()
+    deadline = None if timeout is None else started + timeout
     previous = previous or {}
     base = {
         "database": database, "started": time.time(), "counts": previous.get("counts", {}), "at": previous.get("at"),
@@ -156,15 +174,15 @@ def count(database: str, campaign_types: set[str], *, timeout: float | None = No
         "restored": previous.get("restored", {}), "indexing": None, "error": None, "timed_out": False,
     }
     try:
-        base["db_seq"] = seq_number(gateway.database_info(database, timeout=timeout)["update_seq"])
+        base["db_seq"] = seq_number(gateway.database_info(database, timeout=_left(deadline))["update_seq"])
         restored = layout.ensure_layout(database, gateway.design_docs(database), campaign_types)
         base["restored"] = {**base["restored"], **restored}
-        result = gateway.view(database, PORTAL_DESIGN, STATES_VIEW, group_level=2, update_seq=True, timeout=timeout)
+        result = gateway.view(database, PORTAL_DESIGN, STATES_VIEW, group_level=2, update_seq=True,
+                              timeout=_left(deadline))
     except CouchTimeout:
         # Slow because the index is being built, or (pouchdb-server, which reduces on every read)
-        # because the database is big and its index current: only the first is "indexing".
-        if base["view_seq"] is None:
-            base["view_seq"] = _index_seq(database, timeout)
+        # because the database is big and its index current; with the index's last known
+        # update_seq (none yet: assumed building) only the first is shown as "indexing".
         behind = base["view_seq"] is None or base["db_seq"] is None or base["db_seq"] - base["view_seq"] > INDEXING_LAG
         return {**base, "took": time.monotonic() - started, "timed_out": True,
                 "interval": min(MAX_INTERVAL, 2 * (previous.get("interval") or BASE_INTERVAL)),
@@ -180,6 +198,17 @@ def count(database: str, campaign_types: set[str], *, timeout: float | None = No
     if snap["view_seq"] is not None and snap["db_seq"] is not None and snap["db_seq"] - snap["view_seq"] > INDEXING_LAG:
         snap["indexing"] = _progress(database, snap["view_seq"], snap["db_seq"])
     return snap
+
+
+def _left(deadline: float | None) -> float | None:
+    """The timeout of the next request of a count that must end by ``deadline`` (None: the
+    gateway's own): the requests of one count share the request's second, not one each."""
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise CouchTimeout("the count's time ran out before its next request")
+    return left
 
 
 def _index_seq(database: str, timeout: float | None) -> int | None:
@@ -263,12 +292,18 @@ def _hand_over(database: str) -> bool:
     """Queue the refresh for a task worker; never with a backend that runs tasks inside the
     request (the immediate one, used by tests and single-process setups): that would make this
     request wait for the full query, which is what the hand-over avoids. True when queued."""
-    from tokens_app.tasks import refresh_counts, runs_apart
+    from tokens_app.tasks import refresh_counts
 
-    if not runs_apart(refresh_counts):
+    if not _worker_counts():
         return False
     refresh_counts.enqueue(database)
     return True
+
+
+def _worker_counts() -> bool:
+    from tokens_app.tasks import refresh_counts, runs_apart
+
+    return runs_apart(refresh_counts)
 
 
 def _campaign_types(databases: list[str]) -> dict[str, set[str]]:
