@@ -24,7 +24,7 @@ from .report import machine, write_docs
 BENCHMARKS = ("creation", "counting", "locks", "memory", "shared_file", "operations", "scale", "local_server")
 FULL = {
     "creation": {"sizes": [1_000, 10_000], "per_token_sample": 1_000},
-    "counting": {"sizes": [10_000, 100_000], "campaign_sizes": [10, 1_000], "repeat": 3},
+    "counting": {"sizes": [10_000, 100_000], "campaign_sizes": [10, 1_000], "repeat": 5},
     "locks": {"sizes": [1_000, 10_000, 100_000], "operations": 300, "expired": (10_000, 100_000)},
     "memory": {"size": 100_000},
     "shared_file": {"size": 5_000, "file_mb": 2},
