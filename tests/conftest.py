@@ -189,6 +189,13 @@ def victor(make_user):
 
 
 @pytest.fixture
+def superuser(make_user):
+    """The site's only active superuser (password ``pw-root``): the commands act for it when
+    ``--user`` is left out, and it may change any campaign without a lock of its own."""
+    return make_user("root", superuser=True)
+
+
+@pytest.fixture
 def make_campaign(couch_db, alice):
     """``make_campaign(subbands=12, *, user=alice, **plan)``: a campaign created through the
     services (the path every interface takes) in the test's database: the example config

@@ -119,7 +119,8 @@ def check_task_workers(app_configs=None, **kwargs):
 @checks.register(deploy=True)
 def check_views_built(app_configs=None, **kwargs):
     from tokens_app.couch import CouchError, CouchTimeout
-    from tokens_app.health import build_view, campaign_databases, design_views, gateway_with_timeout
+    from tokens_app.campaign_selectors import campaign_databases
+    from tokens_app.health import build_view, design_views, gateway_with_timeout
 
     try:
         databases = campaign_databases()

@@ -10,6 +10,8 @@ Operations are shown read-only: the history is never edited.
 from django.contrib import admin, messages
 from django.http import StreamingHttpResponse
 from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.utils import timezone
 from django.utils.html import format_html
 
 from . import services
@@ -76,7 +78,7 @@ class CampaignAdmin(admin.ModelAdmin):
         (None, {"fields": ["token_type", "database", "obsid", "location", "status", "last_error", "created_by",
                            "created_at", "updated_at"]}),
         ("Tokens", {"fields": ["token_count", "written_count", "counts", "counts_at"]}),
-        ("Options", {"fields": ["slice_size", "id_prefix", "key_name", "file_upload", "link_flavor", "allow_mixed",
+        ("Options", {"fields": ["slice_size", "id_prefix", "key_name", "srm_attachment", "link_flavor", "allow_mixed",
                                 "attachment_names"]}),
         ("Config as uploaded", {"fields": ["config_name", "config_format", "token_fields", "kept_sections"]}),
         ("SRM list as uploaded", {"fields": ["srmlist_name"]}),
@@ -126,10 +128,11 @@ class CampaignAdmin(admin.ModelAdmin):
         except services.ServiceError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return None
-        response = StreamingHttpResponse(stream, content_type="application/gzip")
-        filename = f"{services.safe_member_name(campaign.token_type)}-{campaign.database}.tar.gz"
-        response["Content-Disposition"] = f'attachment; filename="{services.safe_member_name(filename)}"'
-        return response
+        filename = services.archive_file_name(campaign, timezone.now())
+        return StreamingHttpResponse(
+            stream, content_type="application/gzip",
+            headers={"Content-Disposition": content_disposition_header(True, filename)},
+        )
 
 
 @admin.register(Operation)

@@ -443,9 +443,9 @@ def shared(campaign, name: str, read, *, at: float | None, background: bool = Fa
 def remake(campaign_id: int, name: str, at: float) -> None:
     """Make the shared read ``name`` of a campaign again (the ``refresh_campaign_read`` task),
     then let the next due request hand it over again."""
-    from tokens_app.models import Campaign
+    from tokens_app.campaign_selectors import campaign_by_pk
 
-    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    campaign = campaign_by_pk(campaign_id)
     key = _read_key(campaign_id, name)
     try:
         if campaign is not None and name in WHOLE_CAMPAIGN_READS:

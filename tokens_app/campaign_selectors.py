@@ -17,8 +17,6 @@ from locks_app.utility import TokenUtility
 from .models import Campaign
 from .tokensets import TokenSet
 
-# Campaigns without tokens to read in CouchDB (nothing pushed yet, or archived/purged away).
-NO_TOKENS = (Campaign.Status.CREATING, Campaign.Status.ARCHIVED, Campaign.Status.PURGED)
 # The start of every campaign's lock key (``Campaign.lock_key``).
 CAMPAIGN_LOCK_KEYS = "tokens_app.campaign:"
 
@@ -55,12 +53,29 @@ def designs_matching(designs: list[dict], *, q: str = "", token_type: str = "", 
 
 def campaigns_with_tokens(pks: Iterable[int]) -> list[Campaign]:
     """The campaigns of these primary keys that have tokens in CouchDB to count."""
-    return list(Campaign.objects.filter(pk__in=set(pks)).exclude(status__in=NO_TOKENS))
+    return list(Campaign.objects.filter(pk__in=set(pks)).exclude(status__in=Campaign.NO_TOKENS_STATUSES))
 
 
 def campaign_of(token_set: TokenSet) -> Campaign | None:
     """The Campaign of that database and type, if the portal knows one (of any status)."""
     return Campaign.objects.filter(database=token_set.database, token_type=token_set.token_type).first()
+
+
+def known_token_sets(databases: Iterable[str]) -> set[tuple[str, str]]:
+    """``(database, token type)`` of the campaigns of these databases whose design documents the
+    portal keeps: every status but purged (one query)."""
+    return set(Campaign.objects.filter(database__in=set(databases)).exclude(status=Campaign.Status.PURGED)
+               .values_list("database", "token_type"))
+
+
+def campaign_databases() -> list[str]:
+    """The CouchDB databases holding at least one campaign, in name order."""
+    return sorted(set(Campaign.objects.values_list("database", flat=True)))
+
+
+def campaign_by_pk(pk: int) -> Campaign | None:
+    """The campaign of that primary key, or None once it is gone (for a task queued before)."""
+    return Campaign.objects.filter(pk=pk).first()
 
 
 def token_types_in(database: str) -> list[str]:

@@ -308,11 +308,9 @@ def _worker_counts() -> bool:
 
 def _campaign_types(databases: list[str]) -> dict[str, set[str]]:
     """The token types of the portal's campaigns in each database (one query)."""
-    from tokens_app.models import Campaign
+    from tokens_app.campaign_selectors import known_token_sets
 
     types: dict[str, set[str]] = {}
-    rows = (Campaign.objects.filter(database__in=databases).exclude(status=Campaign.Status.PURGED)
-            .values_list("database", "token_type"))
-    for database, token_type in rows:
+    for database, token_type in known_token_sets(databases):
         types.setdefault(database, set()).add(token_type)
     return types

@@ -138,10 +138,6 @@ def selected_type(design: dict | None) -> str | None:
     return (match.group("a") if match.group("a") is not None else match.group("b")) if match else None
 
 
-# The id of a campaign's design document, ``_design/<type>``.
-design_doc_id = design_id
-
-
 def validate_token_type(name) -> str:
     """Return ``name`` if it can name a token type, else raise ValueError saying why.
 
@@ -263,7 +259,7 @@ def build_design_doc(token_type: str) -> dict:
     """``_design/<type>`` with the portal's views and its marker (user views are added by
     :func:`with_user_view`)."""
     validate_token_type(token_type)
-    return {"_id": design_doc_id(token_type), "language": "javascript", MARKER_FIELD: marker(),
+    return {"_id": design_id(token_type), "language": "javascript", MARKER_FIELD: marker(),
             "views": type_views(token_type)}
 
 
@@ -305,7 +301,7 @@ def _written_by_version_one(token_type: str, design: dict) -> bool:
             and tokens.get("map") == _map_function(token_type, "emit(doc._id, state(doc));"))
 
 
-def is_token_list_view(name: str, view) -> bool:
+def is_token_list_view(view) -> bool:
     """Whether a view of ``_design/<type>`` can be read as a list of tokens: a map view
     without reduce (the caller still checks that its rows are keyed by document id)."""
     return isinstance(view, dict) and isinstance(view.get("map"), str) and not view.get("reduce")

@@ -5,10 +5,9 @@ exist, an OBSID mixed into the list) is the services' job: the new-campaign form
 ``plan_tokenset`` and shows its ServiceError inline, so the rules live in one place.
 """
 
-import json
-from datetime import timedelta
-
 from django import forms
+
+from locks_app import durations
 
 from . import services
 from .conditions import MAX_CONDITION_LENGTH, ConditionError
@@ -20,8 +19,6 @@ from .srm import AS_GIVEN, LINK_FLAVORS
 # GRID_LRT campaigns slice by up to a few hundred subbands; anything larger is a typo.
 MAX_SLICE_SIZE = 10_000
 MAX_EXTRA_FILES = 20
-# An hour is the usual scrub age (pilots on the grid run for hours); a year is surely a typo.
-MAX_SCRUB_HOURS = 24 * 365
 
 
 class DashboardFilterForm(forms.Form):
@@ -88,9 +85,7 @@ class CampaignForm(forms.Form):
     )
     id_prefix = forms.CharField(label="Id prefix", initial="SB", required=False, max_length=20)
     key_name = forms.CharField(label="Key name", initial="STARTSB", max_length=100)
-    # The SRM attachment's name. The field keeps the POST name ``file_upload`` (the model column's,
-    # GRID_LRT's name for it): the page's tests and scripts post it under that name.
-    file_upload = forms.CharField(
+    srm_attachment = forms.CharField(
         label="SRM attachment name", initial="srm.txt", required=False, max_length=255,
         help_text="The attachment holding each token's links; empty for none.",
     )
@@ -172,7 +167,7 @@ class CampaignForm(forms.Form):
             "slice_size": data["slice_size"],
             "id_prefix": data["id_prefix"],
             "key_name": data["key_name"],
-            "srm_attachment": data["file_upload"],
+            "srm_attachment": data["srm_attachment"],
             "link_flavor": data["link_flavor"],
             "attachments": data["attachments"],
             "allow_mixed": data["allow_mixed"],
@@ -251,12 +246,16 @@ class ResetForm(TargetForm):
 
 
 class ScrubForm(ConfirmedForm):
-    older_than_hours = forms.FloatField(
-        label="Locked longer than (hours)", min_value=0.01, max_value=MAX_SCRUB_HOURS, initial=6
+    older_than = forms.CharField(
+        label="Locked longer than", max_length=100, initial="6h",
+        help_text=f"A duration, as scrub_tokens --older-than takes it: {durations.EXAMPLES}.",
     )
 
-    def clean_older_than_hours(self):
-        return timedelta(hours=self.cleaned_data["older_than_hours"])
+    def clean_older_than(self):
+        try:
+            return durations.parse_duration(self.cleaned_data["older_than"], longest=None)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def targets(self) -> dict:
         return {"view": "locked"}
@@ -274,11 +273,7 @@ class FieldForm(TargetForm):
     )
 
     def clean_value(self):
-        text = self.cleaned_data["value"]
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
+        return services.typed_value(self.cleaned_data["value"])
 
 
 class AttachForm(TargetForm):

@@ -39,13 +39,6 @@ def couchdb_health() -> dict:
     return state
 
 
-def campaign_databases() -> list[str]:
-    """The CouchDB databases holding at least one campaign, in name order."""
-    from .models import Campaign
-
-    return sorted(set(Campaign.objects.values_list("database", flat=True)))
-
-
 def design_views(gateway: Gateway, db: str) -> list[tuple[str, list[tuple[str, bool]]]]:
     """The design documents of ``db`` that have views: (design name, [(view, reduces), ...]).
 

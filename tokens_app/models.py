@@ -24,6 +24,11 @@ class Campaign(models.Model):
         ARCHIVED = "archived", "archived"
         PURGED = "purged", "purged"
 
+    # A campaign in one of these has no tokens left in CouchDB (archived into a file, or purged).
+    GONE_STATUSES = (Status.ARCHIVED, Status.PURGED)
+    # ... and in one of these none to read: also while being created (its tokens are on their way).
+    NO_TOKENS_STATUSES = (Status.CREATING, *GONE_STATUSES)
+
     token_type = models.CharField(max_length=100, db_index=True)
     database = models.CharField(max_length=238, db_index=True)
     obsid = models.CharField("OBSID", max_length=32, blank=True, db_index=True)
@@ -31,7 +36,8 @@ class Campaign(models.Model):
     slice_size = models.PositiveIntegerField(default=1)
     id_prefix = models.CharField(max_length=20, default="SB", blank=True)
     key_name = models.CharField(max_length=100, default="STARTSB")
-    file_upload = models.CharField(max_length=255, default="srm.txt", blank=True)
+    # The name of the attachment holding each token's links (GRID_LRT's ``file_upload``); "" for none.
+    srm_attachment = models.CharField("SRM attachment name", max_length=255, default="srm.txt", blank=True)
     link_flavor = models.CharField(max_length=10, default="srm")
     allow_mixed = models.BooleanField(default=False)
 
@@ -68,6 +74,16 @@ class Campaign(models.Model):
     def token_set(self) -> TokenSet:
         """The campaign's tokens as the selectors name them: ``(database, token type)``."""
         return TokenSet(database=self.database, token_type=self.token_type)
+
+    @property
+    def tokens_gone(self) -> bool:
+        """Whether the campaign's tokens have left CouchDB: nothing to count, archive or change."""
+        return self.status in self.GONE_STATUSES
+
+    @property
+    def has_tokens(self) -> bool:
+        """Whether the campaign has tokens in CouchDB to read (neither being created nor gone)."""
+        return self.status not in self.NO_TOKENS_STATUSES
 
     @property
     def lock_key(self) -> str:

@@ -44,7 +44,7 @@ from tokens_app.design import (
     STATES_VIEW,
     TOKENS_VIEW,
     TYPE_VIEWS,
-    design_doc_id,
+    design_id,
     is_marked,
     is_token_list_view,
     selected_type,
@@ -316,7 +316,7 @@ def discovered_designs(database: str | None = None) -> list[dict]:
     These are campaigns made by other tools (GRID_LRT scripts, the PiCaS examples); the portal
     lists them so they can be watched and adopted. Databases this user may not read are skipped.
     """
-    from tokens_app.models import Campaign
+    from tokens_app.campaign_selectors import known_token_sets
 
     gateway = get_gateway()
     databases = [database] if database else gateway.list_databases()
@@ -334,11 +334,7 @@ def discovered_designs(database: str | None = None) -> list[dict]:
         ]
 
     found = [design for designs in concurrently(designs_in, databases) for design in designs]
-    known = set(
-        Campaign.objects.filter(database__in={design["database"] for design in found})
-        .exclude(status="purged")
-        .values_list("database", "token_type")
-    )
+    known = known_token_sets({design["database"] for design in found})
     # A design document listing the tokens of a campaign the portal knows (``_design/Monitor``
     # once its type ``token`` is adopted) is left out: the campaign's row counts those tokens.
     return [design for design in found if (design["database"], design["counted_type"]) not in known]
@@ -382,10 +378,10 @@ def token_views(campaign, design: dict | None = None) -> list[str]:
     """
     design = design or type_design(campaign)
     if design is None:
-        raise NotFound(f"the design document {design_doc_id(campaign.token_type)} of {campaign} is missing")
+        raise NotFound(f"the design document {design_id(campaign.token_type)} of {campaign} is missing")
     views = design.get("views") if isinstance(design.get("views"), dict) else {}
     added = sorted(name for name, view in views.items()
-                   if name not in TYPE_VIEWS and name != TOKENS_VIEW and is_token_list_view(name, view))
+                   if name not in TYPE_VIEWS and name != TOKENS_VIEW and is_token_list_view(view))
     return [*STATE_NAMES, TOKENS_VIEW, *added]
 
 

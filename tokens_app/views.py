@@ -27,7 +27,6 @@ from locks_app.guard import ChangeRefused, ensure_can_change
 from tokenportal.disclosure import shown_to
 
 from . import campaign_reads, campaign_selectors, history, selectors, services
-from .campaign_selectors import NO_TOKENS
 from .couch import CouchError, CouchTimeout
 from .design import STATE_NAMES, TOKENS_VIEW
 from .forms import (
@@ -96,7 +95,7 @@ class DashboardView(TemplateView):
         # as the token sets they list (keyed by the set itself).
         listed = [TokenSet(database=design["database"], token_type=design["counted_type"]) for design in designs]
         counts = selectors.overview_counts_many(
-            [campaign for campaign in campaigns if campaign.status not in NO_TOKENS] + listed
+            [campaign for campaign in campaigns if campaign.has_tokens] + listed
         )
         locks = campaign_selectors.campaign_locks()
         return super().get_context_data(
@@ -307,7 +306,7 @@ class CampaignDetailView(DetailView):
             "refusal": change_refusal(self.request.user, campaign) if may_change else None,
             "may_change": may_change,
             "may_resume": may_change and campaign.status in services.RESUMABLE,
-            "has_tokens": campaign.status not in NO_TOKENS,
+            "has_tokens": campaign.has_tokens,
             "srmlist_head": campaign_reads.srmlist_head(campaign, SRMLIST_LINES_SHOWN),
         }
         if context["has_tokens"]:
@@ -463,7 +462,7 @@ class CampaignStatusApiView(SingleObjectMixin, View):
             "last_error": shown_to(campaign.last_error, request.user),
             "operation": history.as_json(operation, request.user) if operation else None,
         }
-        if campaign.status in NO_TOKENS:
+        if not campaign.has_tokens:
             return JsonResponse(answer)
         try:
             counts = selectors.overview_counts_many([campaign])[campaign.pk]
@@ -587,7 +586,7 @@ class ScrubView(CampaignActionView):
         return {}
 
     def options(self, form):
-        return {"older_than_seconds": form.cleaned_data["older_than_hours"].total_seconds()}
+        return {"older_than_seconds": form.cleaned_data["older_than"].total_seconds()}
 
 
 class SetStatusView(CampaignActionView):

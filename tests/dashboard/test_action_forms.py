@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tokens_app.forms import MAX_SCRUB_HOURS, AddViewForm, AdoptForm, FieldForm, ScrubForm, StatusForm
+from tokens_app.forms import AddViewForm, AdoptForm, FieldForm, ScrubForm, StatusForm
 
 pytestmark = pytest.mark.unit
 
@@ -33,12 +33,14 @@ def test_a_status_targets_a_view_one_token_or_every_token(chosen, targets):
     assert form.targets() == targets
 
 
-def test_a_scrub_age_is_hours_within_bounds_and_only_of_locked_tokens():
-    form = ScrubForm({"older_than_hours": "6"})
-    assert valid(form)["older_than_hours"] == timedelta(hours=6)
+def test_a_scrub_age_is_a_duration_of_the_one_grammar_and_only_of_locked_tokens():
+    form = ScrubForm({"older_than": "6h"})
+    assert valid(form)["older_than"] == timedelta(hours=6)
     assert form.targets() == {"view": "locked"}
-    for garbage in ("0", "-1", str(MAX_SCRUB_HOURS + 1), "soon", "nan"):
-        assert "older_than_hours" in ScrubForm({"older_than_hours": garbage}).errors, garbage
+    # As scrub_tokens --older-than takes it: weeks, several parts, spaces.
+    assert valid(ScrubForm({"older_than": "1w 2d"}))["older_than"] == timedelta(days=9)
+    for garbage in ("0", "0h", "-1", "6", "soon", "nan", "1e400h", "9" * 400 + "w", ""):
+        assert "older_than" in ScrubForm({"older_than": garbage}).errors, garbage
 
 
 def test_a_view_condition_is_checked_and_an_invalid_one_keeps_its_excerpt():

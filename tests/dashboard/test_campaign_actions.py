@@ -86,8 +86,8 @@ def test_invalid_form_is_shown_again_with_errors(operator_client, campaign):
     response = operator_client.post(url("set-field", campaign), {"value": "1"})
     assert response.status_code == 200 and "field" in response.context["form"].errors
     assert "This field is required." in response.content.decode()
-    response = operator_client.post(url("scrub", campaign), {"older_than_hours": "-1"})
-    assert "older_than_hours" in response.context["form"].errors
+    response = operator_client.post(url("scrub", campaign), {"older_than": "-1"})
+    assert "older_than" in response.context["form"].errors
 
 
 def test_action_form_page_without_javascript(operator_client, campaign):
@@ -100,9 +100,9 @@ def test_scrub_set_status_and_field(operator_client, campaign):
     doc = get_gateway().get_doc(campaign.database, ids[0])
     doc.update(lock=1_000_000_000, status="running")  # a pilot lost long ago
     get_gateway().put_doc(campaign.database, doc)
-    confirm = operator_client.post(url("scrub", campaign), {"older_than_hours": "6"})
+    confirm = operator_client.post(url("scrub", campaign), {"older_than": "6h"})
     assert confirm.context["count"] == 1 and "are locked now" in confirm.content.decode()
-    done = operator_client.post(url("scrub", campaign), {"older_than_hours": "6", "confirmed": "True"}, follow=True)
+    done = operator_client.post(url("scrub", campaign), {"older_than": "6h", "confirmed": "True"}, follow=True)
     assert "Scrub stale tokens: 1 changed" in messages_of(done)[0]
 
     done = operator_client.post(

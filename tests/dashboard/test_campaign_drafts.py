@@ -21,7 +21,7 @@ MB = 2**20
 def upload(client, database, **extra):
     data = {
         "config": SimpleUploadedFile("pref_cal1.yaml", CONFIG), "srmlist_file": SimpleUploadedFile("L.srmlist", SMALL_SRMLIST),
-        "slice_size": 1, "id_prefix": "SB", "key_name": "STARTSB", "file_upload": "srm.txt", "link_flavor": "srm",
+        "slice_size": 1, "id_prefix": "SB", "key_name": "STARTSB", "srm_attachment": "srm.txt", "link_flavor": "srm",
         "database": database, **extra,
     }
     response = client.post(reverse("tokens:campaign-new"), data)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def upload(config=CONFIG, srmlist=SMALL_SRMLIST, **options):
     data = {
         "config": SimpleUploadedFile("pref_cal1.yaml", config),
-        "slice_size": 1, "id_prefix": "SB", "key_name": "STARTSB", "file_upload": "srm.txt", "link_flavor": "srm",
+        "slice_size": 1, "id_prefix": "SB", "key_name": "STARTSB", "srm_attachment": "srm.txt", "link_flavor": "srm",
     }
     if srmlist is not None:
         data["srmlist_file"] = SimpleUploadedFile("L229507.srmlist", srmlist)

@@ -215,7 +215,7 @@ def test_status_api_of_a_campaign_without_tokens(operator_client, campaign):
 
 def test_upload_error_keeps_the_files(operator_client, couch_db):
     url = reverse("tokens:campaign-new")
-    options = {"slice_size": 1, "id_prefix": "SB", "key_name": "STARTSB", "file_upload": "srm.txt",
+    options = {"slice_size": 1, "id_prefix": "SB", "key_name": "STARTSB", "srm_attachment": "srm.txt",
                "link_flavor": "srm", "database": couch_db}
     refused = operator_client.post(url, {
         **options, "slice_size": 0,

@@ -14,7 +14,7 @@ from dashboard_data import CONFIG, SMALL_SRMLIST
 from locks_app import tokens
 from locks_app.utility import TokenUtility
 from tokens_app import services
-from tokens_app.design import design_doc_id
+from tokens_app.design import design_id
 from tokens_app.models import Campaign, Operation
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +125,7 @@ def cut_short(alice, couch_db):
 def test_a_push_cut_short_before_its_views_can_be_resumed_from_its_page(
     operator_client, cut_short, gateway
 ):
-    assert gateway.get_doc(cut_short.database, design_doc_id(cut_short.token_type), default=None) is None
+    assert gateway.get_doc(cut_short.database, design_id(cut_short.token_type), default=None) is None
     page = page_of(operator_client, cut_short)
     assert "Write the missing tokens" in page and "views of this campaign are missing" in page
     assert "4 of 12 tokens" in page
@@ -137,27 +137,27 @@ def test_a_push_cut_short_before_its_views_can_be_resumed_from_its_page(
 
 
 def test_views_deleted_by_hand_are_re_created_from_the_page(operator_client, campaign, gateway):
-    design = gateway.get_doc(campaign.database, design_doc_id(campaign.token_type))
+    design = gateway.get_doc(campaign.database, design_id(campaign.token_type))
     gateway.bulk_docs(campaign.database, [{"_id": design["_id"], "_rev": design["_rev"], "_deleted": True}])
     page = page_of(operator_client, campaign)
     assert "Re-create views" in page and "Write the missing tokens" not in page
     response = operator_client.post(reverse("tokens:campaign-recreate-views", args=[campaign.pk]), follow=True)
     assert "Re-created the views" in response.content.decode()
-    assert "overview_total" in gateway.get_doc(campaign.database, design_doc_id(campaign.token_type))["views"]
+    assert "overview_total" in gateway.get_doc(campaign.database, design_id(campaign.token_type))["views"]
     assert "t_pref_cal1_L229507_pref_cal1_SB000" in page_of(operator_client, campaign)
 
 
 def test_re_creating_views_needs_the_permission_and_the_lock(client, victor, bob_client, campaign, alice, gateway):
-    design_id = design_doc_id(campaign.token_type)
-    design = gateway.get_doc(campaign.database, design_id)
-    gateway.bulk_docs(campaign.database, [{"_id": design_id, "_rev": design["_rev"], "_deleted": True}])
+    own_design = design_id(campaign.token_type)
+    design = gateway.get_doc(campaign.database, own_design)
+    gateway.bulk_docs(campaign.database, [{"_id": own_design, "_rev": design["_rev"], "_deleted": True}])
     url = reverse("tokens:campaign-recreate-views", args=[campaign.pk])
     TokenUtility().register(tokens.ExclusiveLock(campaign, alice.username))
     response = bob_client.post(url, follow=True)
     assert f"locked by {alice.username}" in response.content.decode()
     client.force_login(victor)
     assert client.post(url).status_code == 403
-    assert gateway.get_doc(campaign.database, design_id, default=None) is None
+    assert gateway.get_doc(campaign.database, own_design, default=None) is None
 
 
 def test_the_page_of_a_campaign_whose_database_is_gone_explains_it(operator_client, campaign, gateway):

@@ -48,6 +48,15 @@ def test_completions_chart_plots_done_and_error_with_the_pace():
     assert [label["text"] for label in chart["x_labels"]] == ["01 Jan 10:00", "01 Jan 11:00"]
 
 
+def test_an_eta_beyond_what_a_timedelta_holds_is_shown_not_raised():
+    # Two finishing times years apart give a rate of a token per decade: the ETA's seconds
+    # exceed timedelta's range (the project's one duration formatter takes a timedelta).
+    start = datetime(2026, 1, 1, 10, tzinfo=UTC)
+    chart = completions_chart({"size": 3600, "rate_per_hour": 1e-9, "eta_seconds": 1e300,
+                               "buckets": [{"start": start, "done": 1, "error": 0}]})
+    assert chart["eta"] == "365000 d 0 h"
+
+
 def test_ago_never_says_zero_minutes():
     assert ago(timezone.now()) == "just now"
     assert ago(timezone.now() - timedelta(minutes=5)) == "5\xa0minutes ago"

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from test_e2e_browser import browser, problems, sign_in  # noqa: F401 (browser and problems are fixtures)
 
 from tokens_app.couch import get_gateway
-from tokens_app.design import design_doc_id
+from tokens_app.design import design_id
 
 EXPLOIT = (
     'doc.lock == 0 && globalThis.constructor.constructor("return process")()'
@@ -23,7 +23,7 @@ REASON = f"at column {EXPLOIT_COLUMN}: 'globalThis' is not allowed"
 def assert_nothing_reached_couchdb(campaign, design_before: dict, marker) -> None:
     """The design document is as it was, and querying each of its views ran no command."""
     gateway = get_gateway()
-    design = gateway.get_doc(campaign.database, design_doc_id(campaign.token_type))
+    design = gateway.get_doc(campaign.database, design_id(campaign.token_type))
     assert design == design_before
     for name in design["views"]:
         gateway.view(campaign.database, campaign.token_type, name, limit=1)
@@ -38,7 +38,7 @@ def caret_points_at_globalthis(excerpt: str) -> bool:
 @pytest.mark.django_db
 def test_the_command_refuses_the_exploit_with_its_place(campaign, alice, tmp_path):
     marker = tmp_path / "pwned"
-    before = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type))
+    before = get_gateway().get_doc(campaign.database, design_id(campaign.token_type))
     with pytest.raises(CommandError) as caught:
         call_command(
             "add_token_view", "--type", campaign.token_type, "--database", campaign.database,
@@ -60,7 +60,7 @@ def test_the_add_view_form_refuses_the_exploit_and_keeps_the_text(
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     marker = tmp_path / "pwned"
     exploit = EXPLOIT.format(marker=marker)
-    before = get_gateway().get_doc(campaign.database, design_doc_id(campaign.token_type))
+    before = get_gateway().get_doc(campaign.database, design_id(campaign.token_type))
     page = sign_in(browser, live_server, alice.username, problems)
     page.goto(f"{live_server.url}{campaign.get_absolute_url()}")
     page.fill("#view-name", "pwned")

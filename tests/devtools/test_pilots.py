@@ -11,7 +11,7 @@ import pytest
 from devtools import pilots
 from tokens_app.couch import Conflict
 from tokens_app.design import state_of
-from tokens_app.models import Campaign
+from tokens_app.tokensets import TokenSet
 from tokens_app.selectors import overview_counts
 from tokens_app.services import ensure_design_doc
 
@@ -20,15 +20,15 @@ TYPE = "sim"
 
 @pytest.fixture
 def campaign(gateway, couch_db):
-    """Thirty bare tokens as pilots find them (no config fields, no attachments) under an unsaved
-    campaign: the pilots need only the type, the database and the views, not the shared
+    """Thirty bare tokens as pilots find them (no config fields, no attachments), named as a bare
+    token set: the pilots need only the type, the database and the views, not the shared
     factory's campaign."""
     ensure_design_doc(couch_db, TYPE)
     gateway.bulk_docs(couch_db, [
         {"_id": f"{TYPE}_SB{n:03d}", "type": TYPE, "lock": 0, "done": 0, "status": "queued", "output": ""}
         for n in range(30)
     ])
-    return Campaign(pk=1, token_type=TYPE, database=couch_db)
+    return TokenSet(database=couch_db, token_type=TYPE)
 
 
 def test_pilot_processes_finish_every_token_exactly_once(gateway, campaign):

@@ -92,7 +92,7 @@ def test_missing_database_is_reported(gateway):
     with pytest.raises(DatabaseMissing, match="database 'no_such_db' does not exist"):
         gateway.get_doc("no_such_db", "x")
     with pytest.raises(DatabaseMissing):
-        gateway.require_database("no_such_db")
+        gateway.database_info("no_such_db")
 
 
 def test_stale_revision_is_a_conflict(gateway, couch_db):

@@ -23,7 +23,7 @@ from django.utils.html import escape
 from hardening_support import documents, run_command, srm_list, yaml_config
 from recording_proxy import RecordingProxy, raw_segments, segments
 from tokens_app.couch import DATABASE_NAME, get_gateway
-from tokens_app.design import PORTAL_DESIGN, PORTAL_VIEWS, TOKENS_VIEW, TYPE_VIEWS, design_doc_id
+from tokens_app.design import PORTAL_DESIGN, PORTAL_VIEWS, TOKENS_VIEW, TYPE_VIEWS, design_id
 from tokens_app.models import Campaign
 from tokens_app.selectors import iter_token_rows
 from tokens_app.services import ServiceError, archive_tokens, plan_tokenset
@@ -166,7 +166,7 @@ def test_pages_serve_only_tokens_of_their_campaign(make_campaign, recorded, view
     theirs = token_ids(other)[0]
     gateway.put_doc(campaign.database, {"_id": "_local/x", "type": campaign.token_type})
     gateway.put_doc(campaign.database, {"_id": "untyped"})
-    for token_id in (theirs, design_doc_id(campaign.token_type), "_local/x", "untyped", "missing"):
+    for token_id in (theirs, design_id(campaign.token_type), "_local/x", "untyped", "missing"):
         assert viewer_client.get(token_url(campaign, token_id)).status_code == 404, token_id
         assert viewer_client.get(attachment_url(campaign, token_id, "srm.txt")).status_code == 404, token_id
     assert viewer_client.get(token_url(other, theirs)).status_code == 200
@@ -289,7 +289,7 @@ def test_creation_takes_every_shape_as_type_database_and_attachment_name(couch_d
     created = list(Campaign.objects.all())
     assert_asked_only_for(recorded, set().union(*(campaign_paths(campaign) for campaign in created)))
     for campaign in created:
-        assert get_gateway().get_doc(couch_db, design_doc_id(campaign.token_type))["_id"] == design_doc_id(campaign.token_type)
+        assert get_gateway().get_doc(couch_db, design_id(campaign.token_type))["_id"] == design_id(campaign.token_type)
     assert {".", "..", "/", "a/b/../../x"}.isdisjoint(campaign.token_type for campaign in created)
 
 

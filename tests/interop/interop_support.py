@@ -32,6 +32,7 @@ from tokens_app import selectors
 from tokens_app.couch import get_gateway
 from tokens_app.design import STATE_NAMES, state_of
 from tokens_app.models import Campaign
+from tokens_app.tokensets import TokenSet
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parents[1] / "examples"
@@ -80,7 +81,7 @@ def selector_counts(database: str, token_type: str) -> dict:
     """The selectors' counts (what the dashboard and the campaign page are given): of the
     campaign, or of the type a design document of that name lists when no campaign has it."""
     campaign = Campaign.objects.filter(database=database, token_type=token_type).first()
-    return selectors.overview_counts(campaign or Campaign(
+    return selectors.overview_counts(campaign or TokenSet(
         database=database, token_type=selectors.design_counted_type(database, token_type)))
 
 

@@ -62,19 +62,14 @@ def tokens_in(gateway, database) -> dict[str, dict]:
 def create_in_portal(database, config, slice_size, parset, srmlist=EXAMPLES / "L229507.srmlist"):
     call_command(
         "create_tokenset", "--config", config, "--srmlist", srmlist, "--database", database,
-        "--slice-size", str(slice_size), "--attach", parset, "--user", "op",
+        "--slice-size", str(slice_size), "--attach", parset, "--user", "root",
         stdout=io.StringIO(), stderr=io.StringIO(),
     )
 
 
-@pytest.fixture
-def operator(django_user_model):
-    return django_user_model.objects.create_superuser("op", "", "pw")
-
-
 # One token per subband is 240 tokens at GRID_LRT's pace of a few requests a token (~20 s): slow.
 @pytest.mark.parametrize("slice_size", [pytest.param(1, marks=pytest.mark.slow), 10, 300])
-def test_the_yaml_example_makes_grid_lrts_tokens(grid_lrt_051, gateway, couch_db, lrt_db, parset, operator, slice_size):
+def test_the_yaml_example_makes_grid_lrts_tokens(grid_lrt_051, gateway, couch_db, lrt_db, parset, superuser, slice_size):
     made = grid_lrt_051(lrt_db, TYPE, "create", EXAMPLES / "pref_cal1.yaml", EXAMPLES / "L229507.srmlist",
                         slice_size, parset)
     create_in_portal(couch_db, EXAMPLES / "pref_cal1.yaml", slice_size, parset)
@@ -93,7 +88,7 @@ def parset_as_text(token: dict) -> dict:
 
 
 def test_the_json_example_makes_the_tokens_of_grid_lrt_1s_json_builder(
-    grid_lrt_051, grid_lrt_107, gateway, couch_db, lrt_db, parset, operator, tmp_path
+    grid_lrt_051, grid_lrt_107, gateway, couch_db, lrt_db, parset, superuser, tmp_path
 ):
     """GRID_LRT 0.5.1's TokenSet copies a JSON config's Token section as it is; the portal builds
     the fields the way GRID_LRT 1.0's TokenJsonBuilder does, which is what 0.5.1 is given here."""
@@ -127,7 +122,7 @@ def links(prefix: str, subbands) -> str:
     ],
 )
 def test_the_rules_operators_expect_give_grid_lrts_tokens(
-    grid_lrt_051, gateway, couch_db, lrt_db, parset, operator, tmp_path, config, srmlist, slice_size
+    grid_lrt_051, gateway, couch_db, lrt_db, parset, superuser, tmp_path, config, srmlist, slice_size
 ):
     config_path = tmp_path / "step.yaml"
     config_path.write_text(f"Token:\n  type: {TYPE}\n  OBSID: ''\n  {config}")
@@ -139,7 +134,7 @@ def test_the_rules_operators_expect_give_grid_lrts_tokens(
     assert ours == {token_id: parset_as_text(token) for token_id, token in theirs.items()}
 
 
-def test_where_the_portal_differs_on_purpose(grid_lrt_051, gateway, couch_db, lrt_db, parset, operator, tmp_path):
+def test_where_the_portal_differs_on_purpose(grid_lrt_051, gateway, couch_db, lrt_db, parset, superuser, tmp_path):
     """No status in the config: GRID_LRT writes none, the portal ``todo``. Two files of one
     subband: GRID_LRT keeps the last, the portal both."""
     config_path = tmp_path / "step.yaml"

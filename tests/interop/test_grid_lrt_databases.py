@@ -32,7 +32,7 @@ from interop_support import (
 )
 
 from tokens_app.couch import get_gateway
-from tokens_app.design import design_doc_id
+from tokens_app.design import design_id
 from tokens_app.models import Campaign
 
 TYPE = "pref_cal1"
@@ -88,7 +88,7 @@ def finish_more(database, ids) -> None:
 
 
 def design_rev(database):
-    return get_gateway().get_doc(database, design_doc_id(TYPE))["_rev"]
+    return get_gateway().get_doc(database, design_id(TYPE))["_rev"]
 
 
 def adopt(client, database) -> Campaign:
@@ -119,7 +119,7 @@ def test_the_portal_counts_a_grid_lrt_campaign_before_and_after_adoption(grid_lr
     )
     assert before["locked"] == 3 and before["error"] == 3 and before["done"] == 4
     assert design_rev(couch_db) == rev
-    views_before = set(get_gateway().get_doc(couch_db, design_doc_id(TYPE))["views"])
+    views_before = set(get_gateway().get_doc(couch_db, design_id(TYPE))["views"])
 
     campaign = adopt(admin_client, couch_db)
     shown = (

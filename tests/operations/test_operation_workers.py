@@ -44,7 +44,7 @@ def test_each_browser_action_is_queued_then_run_by_a_worker(operator_client, cam
         ("set-field", {"field": "priority", "value": "5", "confirmed": "True"}, {"changed": 12}),
         ("attach", {"file": SimpleUploadedFile("run.parset", b"a=1\n")}, {"changed": 12}),
         ("delete", {"token_id": token_id, "confirmed": "True"}, {"changed": 1}),
-        ("scrub", {"older_than_hours": "1", "confirmed": "True"}, {"changed": 0, "processed": 0}),
+        ("scrub", {"older_than": "1h", "confirmed": "True"}, {"changed": 0, "processed": 0}),
         ("purge", {"confirmed": "True"}, {"changed": 11}),
     ]
     numbers = [queued(operator_client.post(url(name, campaign), data)) for name, data, _ in posts]
@@ -74,7 +74,7 @@ def test_a_push_confirmed_in_the_browser_is_written_by_a_worker(client, alice, c
     client.force_login(alice)
     client.post(reverse("tokens:campaign-new"), {
         "config": SimpleUploadedFile("pref_cal1.yaml", CONFIG), "srmlist_file": SimpleUploadedFile("l.txt", srm_list(30)),
-        "database": couch_db, "slice_size": 1, "id_prefix": "SB", "key_name": "STARTSB", "file_upload": "srm.txt",
+        "database": couch_db, "slice_size": 1, "id_prefix": "SB", "key_name": "STARTSB", "srm_attachment": "srm.txt",
         "link_flavor": "srm",
     })
     client.post(reverse("tokens:campaign-preview"))

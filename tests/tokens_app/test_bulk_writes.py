@@ -31,11 +31,6 @@ def srmlist(count: int) -> bytes:
 
 
 @pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_superuser("bulk-operator", password="pw-bulk-operator")
-
-
-@pytest.fixture
 def batch_bytes(settings):
     """COUCHDB_BATCH_BYTES set to ``bound`` for the test."""
 
@@ -65,12 +60,12 @@ def tokens_of(gateway, database: str) -> list[str]:
 
 
 def test_a_2_mb_set_wide_file_on_240_tokens_goes_in_requests_within_the_bound(
-    couch_server, couch_db, gateway, user, batch_bytes, request_sizes
+    couch_server, couch_db, gateway, superuser, batch_bytes, request_sizes
 ):
     bound = batch_bytes(9 * MB)
     data = os.urandom(2 * MB)
     campaign, report = services.create_tokenset(
-        user=user, config_data=CONFIG, srmlist_data=srmlist(240), database=couch_db, attachments={"big.bin": data}
+        user=superuser, config_data=CONFIG, srmlist_data=srmlist(240), database=couch_db, attachments={"big.bin": data}
     )
     assert (report.written, report.failed) == (240, 0)
     assert campaign.status == Campaign.Status.READY and campaign.written_count == 240
@@ -89,19 +84,19 @@ def campaign_token(campaign, subband: int) -> str:
 
 
 def test_a_set_wide_file_too_large_for_one_request_is_refused_before_anything_is_written(
-    couch_db, gateway, user, batch_bytes, request_sizes
+    couch_db, gateway, superuser, batch_bytes, request_sizes
 ):
     batch_bytes(2 * MB)
     with pytest.raises(ServiceError, match=r"more than the 2\.0 MB one request may carry \(COUCHDB_BATCH_BYTES\)"):
         services.create_tokenset(
-            user=user, config_data=CONFIG, srmlist_data=srmlist(300), database=couch_db,
+            user=superuser, config_data=CONFIG, srmlist_data=srmlist(300), database=couch_db,
             attachments={"big.bin": os.urandom(2 * MB)},
         )
     assert request_sizes == [] and tokens_of(gateway, couch_db) == []
     assert not Campaign.objects.exists()
 
 
-def test_the_create_command_refuses_such_a_file_in_one_line(couch_db, gateway, user, batch_bytes, tmp_path):
+def test_the_create_command_refuses_such_a_file_in_one_line(couch_db, gateway, superuser, batch_bytes, tmp_path):
     batch_bytes(2 * MB)
     config, srm_list, big = tmp_path / "c.yaml", tmp_path / "l.srmlist", tmp_path / "big.bin"
     config.write_bytes(CONFIG)
@@ -109,13 +104,13 @@ def test_the_create_command_refuses_such_a_file_in_one_line(couch_db, gateway, u
     big.write_bytes(os.urandom(2 * MB))
     with pytest.raises(CommandError, match="COUCHDB_BATCH_BYTES") as refused:
         call_command("create_tokenset", "--config", str(config), "--srmlist", str(srm_list), "--attach", str(big),
-                     "--database", couch_db, "--user", user.username)
+                     "--database", couch_db, "--user", superuser.username)
     assert "\n" not in str(refused.value)
     assert tokens_of(gateway, couch_db) == [] and not Campaign.objects.exists()
 
 
 def test_the_create_command_draws_its_progress_when_the_byte_bound_splits_a_set(
-    couch_db, user, batch_bytes, tmp_path
+    couch_db, superuser, batch_bytes, tmp_path
 ):
     batch_bytes(4 * MB)
     config, srm_list, big = tmp_path / "c.yaml", tmp_path / "l.srmlist", tmp_path / "big.bin"
@@ -124,11 +119,11 @@ def test_the_create_command_draws_its_progress_when_the_byte_bound_splits_a_set(
     big.write_bytes(os.urandom(MB))
     err = io.StringIO()
     call_command("create_tokenset", "--config", str(config), "--srmlist", str(srm_list), "--attach", str(big),
-                 "--database", couch_db, "--user", user.username, stdout=io.StringIO(), stderr=err)
+                 "--database", couch_db, "--user", superuser.username, stdout=io.StringIO(), stderr=err)
     assert "] 2/6 tokens" in err.getvalue() and "] 6/6 tokens" in err.getvalue()
 
 
-def test_the_largest_token_decides_whether_a_set_fits(couch_db, user, batch_bytes):
+def test_the_largest_token_decides_whether_a_set_fits(couch_db, superuser, batch_bytes):
     batch_bytes(MB)
     # 1.5 MB of base64 would not fit; 0.7 MB does, with the SRM file and the fields beside it.
     assert services.plan_tokenset(
@@ -141,25 +136,25 @@ def test_the_largest_token_decides_whether_a_set_fits(couch_db, user, batch_byte
 
 
 def test_a_file_attached_to_tokens_goes_in_requests_within_the_bound(
-    couch_db, gateway, user, batch_bytes, request_sizes
+    couch_db, gateway, superuser, batch_bytes, request_sizes
 ):
-    campaign, _ = services.create_tokenset(user=user, config_data=CONFIG, srmlist_data=srmlist(30), database=couch_db)
+    campaign, _ = services.create_tokenset(user=superuser, config_data=CONFIG, srmlist_data=srmlist(30), database=couch_db)
     bound = batch_bytes(5 * MB)
     request_sizes.clear()
-    result = services.attach_file(campaign, "big.bin", os.urandom(MB), user=user)
+    result = services.attach_file(campaign, "big.bin", os.urandom(MB), user=superuser)
     assert (result.changed, result.failed, result.conflicted) == (30, 0, 0)
     assert len(request_sizes) == 10 and max(request_sizes) <= bound
     assert gateway.get_doc(couch_db, campaign_token(campaign, 29))["_attachments"]["big.bin"]["length"] == MB
 
 
 def test_a_file_too_large_to_attach_in_one_request_is_refused_with_nothing_written(
-    couch_db, gateway, user, batch_bytes, request_sizes
+    couch_db, gateway, superuser, batch_bytes, request_sizes
 ):
-    campaign, _ = services.create_tokenset(user=user, config_data=CONFIG, srmlist_data=srmlist(5), database=couch_db)
+    campaign, _ = services.create_tokenset(user=superuser, config_data=CONFIG, srmlist_data=srmlist(5), database=couch_db)
     batch_bytes(2 * MB)
     request_sizes.clear()
     with pytest.raises(ServiceError, match="COUCHDB_BATCH_BYTES"):
-        services.attach_file(campaign, "big.bin", os.urandom(2 * MB), user=user)
+        services.attach_file(campaign, "big.bin", os.urandom(2 * MB), user=superuser)
     assert request_sizes == []
     assert "big.bin" not in gateway.get_doc(couch_db, campaign_token(campaign, 0))["_attachments"]
 

@@ -1,6 +1,7 @@
 """The campaign admin: read-only records, filters and search, actions that call the services."""
 
 import io
+import re
 import tarfile
 
 import pytest
@@ -66,7 +67,9 @@ def test_refresh_counts_action(admin_client, campaign):
 def test_archive_action_downloads_the_campaign(admin_client, campaign):
     response = admin_client.post(CHANGELIST, {"action": "archive", "_selected_action": [campaign.pk]})
     assert response["Content-Type"] == "application/gzip"
-    assert response["Content-Disposition"] == f'attachment; filename="cal-{campaign.database}.tar.gz"'
+    # The name every interface gives an archive: type, database and the time it was made.
+    assert re.fullmatch(rf'attachment; filename="cal-{campaign.database}-\d{{8}}-\d{{6}}\.tar\.gz"',
+                        response["Content-Disposition"])
     with tarfile.open(fileobj=io.BytesIO(b"".join(response.streaming_content)), mode="r:gz") as tar:
         names = tar.getnames()
     assert "cal/design.json" in names and "cal/tokens/t_cal_L229507_SB002.json" in names

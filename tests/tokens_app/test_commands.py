@@ -46,20 +46,13 @@ def status_json(db, token_type=TYPE):
 
 
 @pytest.fixture
-def operator(make_user):
-    """The site's only active superuser, whom the commands act for when ``--user`` is left out
-    (the suite's operators, alice and bob, are not superusers: a command must be told them)."""
-    return make_user("op", superuser=True)
-
-
-@pytest.fixture
-def campaign(couch_db, operator):
+def campaign(couch_db, superuser):
     """The example campaign made by create_tokenset, one token per subband of the whole list.
 
     Not the suite's ``campaign`` (twelve tokens made through the services): these tests are of
     the commands, so their campaign is what the command makes and records."""
     run("create_tokenset", "--config", EXAMPLES / "pref_cal1.yaml", "--srmlist", EXAMPLES / "L229507.srmlist",
-        "--database", couch_db, "--user", "op")
+        "--database", couch_db, "--user", "root")
     return Campaign.objects.get(token_type=TYPE, database=couch_db)
 
 
@@ -85,7 +78,7 @@ def test_every_command_is_installed_and_explains_itself(name):
 
 
 @pytest.mark.parametrize("name", [n for n in COMMANDS if n not in ("create_tokenset", "seed_demo")])
-def test_unknown_campaign_is_one_clear_error(name, couch_db, operator):
+def test_unknown_campaign_is_one_clear_error(name, couch_db, superuser):
     extra = {"set_token_status": ["queued"], "set_token_field": ["f", "1"], "attach_to_tokens": [__file__],
              "add_token_view": ["v", "true"], "scrub_tokens": ["--older-than", "1h"]}.get(name, [])
     with pytest.raises(CommandError, match="type 'nope'") as error:
@@ -107,12 +100,12 @@ def test_create_tokenset_and_status(campaign, couch_db):
 
 def test_create_tokenset_again_completes_without_duplicates(campaign, couch_db):
     out, _ = run("create_tokenset", "--config", EXAMPLES / "pref_cal1.yaml", "--srmlist",
-                 EXAMPLES / "L229507.srmlist", "--database", couch_db, "--user", "op")
+                 EXAMPLES / "L229507.srmlist", "--database", couch_db, "--user", "root")
     assert f"0 written, {campaign.token_count} already there" in out
     assert status_json(couch_db)["total"] == campaign.token_count
 
 
-def test_create_tokenset_options_and_progress(couch_db, operator, gateway, tmp_path):
+def test_create_tokenset_options_and_progress(couch_db, superuser, gateway, tmp_path):
     parset = tmp_path / "cal.parset"
     parset.write_text("msin=...\n")
     out, err = run(
@@ -143,18 +136,18 @@ def test_the_srm_attachment_option_keeps_its_old_name():
 
 def test_create_tokenset_single_batch_draws_no_progress_bar(campaign, couch_db):
     _, err = run("create_tokenset", "--config", EXAMPLES / "pref_cal1.yaml", "--srmlist",
-                 EXAMPLES / "L229507.srmlist", "--database", couch_db, "--type", "quiet", "--user", "op")
+                 EXAMPLES / "L229507.srmlist", "--database", couch_db, "--type", "quiet", "--user", "root")
     assert err == ""
 
 
 def test_bulk_operations_draw_progress_when_more_than_one_batch_is_written(campaign, couch_db, gateway, settings):
     settings.COUCHDB = {**settings.COUCHDB, "BATCH_SIZE": 50}
     total = campaign.token_count
-    _, err = run("reset_tokens", "--type", TYPE, "--database", couch_db, "--user", "op", "--yes")
+    _, err = run("reset_tokens", "--type", TYPE, "--database", couch_db, "--user", "root", "--yes")
     assert f"{total}/{total} tokens" in err and err.endswith("\n")
-    _, err = run("set_token_field", "--type", TYPE, "--database", couch_db, "--user", "op", "batch", "7")
+    _, err = run("set_token_field", "--type", TYPE, "--database", couch_db, "--user", "root", "batch", "7")
     assert f"{total} tokens processed" in err
-    _, err = run("set_token_field", "--type", TYPE, "--database", couch_db, "--user", "op",
+    _, err = run("set_token_field", "--type", TYPE, "--database", couch_db, "--user", "root",
                  "--ids", token_ids(gateway, campaign)[0], "--", "batch", "8")
     assert err == ""
 
@@ -171,7 +164,7 @@ def test_bulk_operations_draw_progress_when_more_than_one_batch_is_written(campa
     (["--srm-attachment", "_srm.txt"], "'_srm.txt' starts with '_'"),
     (["--srm-file-name", "srm\x01.txt"], "contains control characters"),
 ])
-def test_create_tokenset_refuses_bad_arguments(args, message, couch_db, operator):
+def test_create_tokenset_refuses_bad_arguments(args, message, couch_db, superuser):
     base = {"--config": str(EXAMPLES / "pref_cal1.yaml"), "--srmlist": str(EXAMPLES / "L229507.srmlist")}
     for name in list(base):
         if name in args:
@@ -181,7 +174,7 @@ def test_create_tokenset_refuses_bad_arguments(args, message, couch_db, operator
     assert not Campaign.objects.exists()
 
 
-def test_create_tokenset_refuses_garbage_files_with_their_line(couch_db, operator, tmp_path):
+def test_create_tokenset_refuses_garbage_files_with_their_line(couch_db, superuser, tmp_path):
     config = tmp_path / "bad.yaml"
     config.write_text("Token:\n  type: x\n  _id: mine\n")
     with pytest.raises(CommandError, match="line 3"):
@@ -197,7 +190,7 @@ def test_create_tokenset_refuses_garbage_files_with_their_line(couch_db, operato
     assert not Campaign.objects.exists()
 
 
-def test_create_tokenset_refuses_unreadable_and_binary_files(couch_db, operator, tmp_path, monkeypatch):
+def test_create_tokenset_refuses_unreadable_and_binary_files(couch_db, superuser, tmp_path, monkeypatch):
     config = tmp_path / "secret.yaml"
     config.write_text("Token: {type: x}\n")
     real_read = Path.read_bytes
@@ -401,7 +394,7 @@ def test_token_status_of_a_foreign_design_document(gateway, couch_db):
 
 # -- seed_demo and simulate_pilots ----------------------------------------------------------------
 
-def test_seed_demo_is_idempotent_and_pilots_work_it(couch_db, operator):
+def test_seed_demo_is_idempotent_and_pilots_work_it(couch_db, superuser):
     first, _ = run("seed_demo", "--database", couch_db)
     again, _ = run("seed_demo", "--database", couch_db)
     campaign = Campaign.objects.get(database=couch_db)

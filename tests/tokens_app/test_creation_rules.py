@@ -147,8 +147,7 @@ def files(tmp_path):
     return config, unknown
 
 
-def test_the_command_prints_the_notes_before_its_summary(couch_db, files, django_user_model):
-    django_user_model.objects.create_superuser("op", "", "pw")
+def test_the_command_prints_the_notes_before_its_summary(couch_db, files, superuser):
     config, unknown = files
     out = run_create("--config", config, "--srmlist", unknown, "--database", couch_db, "--slice-size", "8")
     lines = out.splitlines()
@@ -162,8 +161,7 @@ def test_the_command_prints_the_notes_before_its_summary(couch_db, files, django
     assert lines[2].startswith("Campaign 'x' in") and "1 written" in lines[2]
 
 
-def test_the_command_refuses_a_flavour_it_cannot_convert_to_and_writes_nothing(couch_db, files, django_user_model):
-    django_user_model.objects.create_superuser("op", "", "pw")
+def test_the_command_refuses_a_flavour_it_cannot_convert_to_and_writes_nothing(couch_db, files, superuser):
     config, unknown = files
     with pytest.raises(CommandError, match="the links cannot be converted to https: 'gridftp.example.org'"):
         run_create("--config", config, "--srmlist", unknown, "--database", couch_db, "--link-flavor", "https")
@@ -171,8 +169,7 @@ def test_the_command_refuses_a_flavour_it_cannot_convert_to_and_writes_nothing(c
     assert get_gateway().get_doc(couch_db, "t_x_L229507_SB000", default=None) is None
 
 
-def test_the_command_keeps_links_as_given_by_default(couch_db, files, django_user_model):
-    django_user_model.objects.create_superuser("op", "", "pw")
+def test_the_command_keeps_links_as_given_by_default(couch_db, files, superuser):
     config, unknown = files
     gsiftp = unknown.with_name("gsiftp.srmlist")
     gsiftp.write_bytes(srmlist(range(2), prefix=GSIFTP_SARA))

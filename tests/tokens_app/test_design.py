@@ -12,7 +12,7 @@ from tokens_app.design import (
     USER_VIEWS_FIELD,
     build_design_doc,
     build_portal_design_doc,
-    design_doc_id,
+    design_id,
     is_token_list_view,
     merged_design_doc,
     replaced_views,
@@ -56,7 +56,7 @@ def test_version_one_documents_lose_the_views_that_moved_to_the_portal_document(
     from tokens_app.design import STATE_FUNCTION, _map_function
 
     old_tokens = {"map": _map_function(TYPE, "emit(doc._id, state(doc));", helpers=STATE_FUNCTION)}
-    version_one = {"_id": design_doc_id(TYPE), "_rev": "1-a", "views": {
+    version_one = {"_id": design_id(TYPE), "_rev": "1-a", "views": {
         **build_design_doc(TYPE)["views"], "tokens": old_tokens,
         "error_summary": {"map": "function (doc) {}", "reduce": "_sum"},
         "completions": {"map": "function (doc) {}", "reduce": "_sum"}, "mine": {"map": "function (doc) {}"},
@@ -73,12 +73,12 @@ def test_version_one_documents_lose_the_views_that_moved_to_the_portal_document(
     ({"reduce": "_sum"}, False), ("function", False), (None, False),
 ])
 def test_only_map_views_list_tokens(view, lists):
-    assert is_token_list_view("v", view) is lists
+    assert is_token_list_view(view) is lists
 
 
 def test_merging_keeps_foreign_views_and_renews_the_builtin_ones():
     existing = {
-        "_id": design_doc_id(TYPE),
+        "_id": design_id(TYPE),
         "_rev": "3-abc",
         "views": {"todo": {"map": "function (doc) { emit(1, 1); }"}, "overview_view": {"map": "old"}},
     }

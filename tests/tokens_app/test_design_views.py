@@ -12,7 +12,7 @@ from tokens_app.design import (
     STATE_NAMES,
     build_design_doc,
     build_portal_design_doc,
-    design_doc_id,
+    design_id,
     state_of,
     with_user_view,
 )
@@ -98,7 +98,7 @@ CASES_BY_ID = {doc_id: fields for doc_id, fields, _ in CASES}
 
 def test_a_user_view_lists_the_tokens_its_condition_holds_for(gateway, tokens):
     design = with_user_view(build_design_doc(TYPE), TYPE, "long_runs", 'doc.status == "running"')
-    design["_rev"] = gateway.get_doc(tokens, design_doc_id(TYPE))["_rev"]
+    design["_rev"] = gateway.get_doc(tokens, design_id(TYPE))["_rev"]
     gateway.put_doc(tokens, design)
     rows = gateway.view(tokens, TYPE, "long_runs")["rows"]
     assert [row["id"] for row in rows] == ["running"]

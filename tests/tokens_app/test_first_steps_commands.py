@@ -22,14 +22,7 @@ def run(*args):
 
 
 @pytest.fixture
-def operator(make_user):
-    """The only active superuser: a newcomer's commands act for it without ``--user``, which the
-    suite's operators (alice and bob, not superusers) would need."""
-    return make_user("op", superuser=True)
-
-
-@pytest.fixture
-def demo(couch_db, operator):
+def demo(couch_db, superuser):
     """The campaign ``seed_demo`` makes, a newcomer's first step, rather than the suite's
     ``campaign``: these tests are of what the newcomer runs next, on what the demo left."""
     run("seed_demo", "--database", couch_db)
@@ -91,13 +84,13 @@ def test_simulate_pilots_draws_live_progress_on_stderr(demo, couch_db):
     assert err.endswith("\n") and "2 pilots processed 8 tokens" in out
 
 
-def test_simulate_pilots_on_a_finished_campaign_draws_nothing(couch_db, gateway, operator):
+def test_simulate_pilots_on_a_finished_campaign_draws_nothing(couch_db, gateway, superuser):
     gateway.put_doc(couch_db, build_design_doc("empty"))
     out, err = run("simulate_pilots", "--type", "empty", "--database", couch_db, "--workers", "1")
     assert err == "" and "1 pilots processed 0 tokens" in out
 
 
-def test_simulate_pilots_counts_along_on_a_design_document_without_the_overview_view(couch_db, gateway, operator):
+def test_simulate_pilots_counts_along_on_a_design_document_without_the_overview_view(couch_db, gateway, superuser):
     design = build_design_doc("bare")
     del design["views"]["overview_total"]
     gateway.put_doc(couch_db, design)

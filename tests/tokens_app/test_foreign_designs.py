@@ -42,11 +42,6 @@ def monitor_design(token_type=TYPE, name="Monitor") -> dict:
 
 
 @pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_superuser("op", "", "pw")
-
-
-@pytest.fixture
 def monitor(gateway, couch_db):
     """``_design/Monitor`` over five tokens of type ``token`` (two todo, one locked, two done)
     and a document of another type; answers the design document as stored."""
@@ -80,21 +75,21 @@ def test_a_design_document_is_counted_as_the_type_its_todo_view_lists():
     assert selectors.counted_type("ghost", None) == "ghost"
 
 
-def test_before_adoption_the_design_document_is_counted_as_the_type_it_lists(monitor, couch_db, user):
+def test_before_adoption_the_design_document_is_counted_as_the_type_it_lists(monitor, couch_db, superuser):
     assert selectors.discovered_designs(couch_db) == [
         {"database": couch_db, "token_type": "Monitor", "counted_type": TYPE}
     ]
     assert token_status(couch_db, "Monitor") == COUNTS
     client = Client()
-    client.force_login(user)
+    client.force_login(superuser)
     page = client.get(reverse("tokens:dashboard")).content.decode()
     row = next(row for row in page.split("<tr>") if "<strong>Monitor</strong>" in row)
     assert f"lists type <code>{TYPE}</code>" in row
     assert 'data-count="total">5<' in row and 'data-count="todo">2<' in row
 
 
-def test_adopting_it_makes_a_campaign_of_that_type_and_leaves_it_as_it_is(monitor, couch_db, gateway, user):
-    campaign = services.adopt_design(couch_db, "Monitor", user=user)
+def test_adopting_it_makes_a_campaign_of_that_type_and_leaves_it_as_it_is(monitor, couch_db, gateway, superuser):
+    campaign = services.adopt_design(couch_db, "Monitor", user=superuser)
     assert (campaign.token_type, campaign.database, campaign.status) == (TYPE, couch_db, "ready")
     assert campaign.counts == COUNTS and campaign.token_count == 5
     assert gateway.get_doc(couch_db, "_design/Monitor") == monitor
@@ -105,9 +100,9 @@ def test_adopting_it_makes_a_campaign_of_that_type_and_leaves_it_as_it_is(monito
     assert token_status(couch_db, "Monitor") == token_status(couch_db, TYPE) == COUNTS
 
 
-def test_adopting_it_in_the_browser_names_the_campaign_and_the_design_document(monitor, couch_db, gateway, user):
+def test_adopting_it_in_the_browser_names_the_campaign_and_the_design_document(monitor, couch_db, gateway, superuser):
     client = Client()
-    client.force_login(user)
+    client.force_login(superuser)
     response = client.post(reverse("tokens:design-adopt"), {"database": couch_db, "token_type": "Monitor"},
                            follow=True)
     campaign = Campaign.objects.get(database=couch_db, token_type=TYPE)
@@ -117,23 +112,23 @@ def test_adopting_it_in_the_browser_names_the_campaign_and_the_design_document(m
     assert gateway.get_doc(couch_db, "_design/Monitor") == monitor
 
 
-def test_adopting_it_is_refused_when_the_type_it_lists_cannot_name_a_campaign(couch_db, gateway, user):
+def test_adopting_it_is_refused_when_the_type_it_lists_cannot_name_a_campaign(couch_db, gateway, superuser):
     gateway.put_doc(couch_db, monitor_design(token_type="_token"))
     kept = gateway.get_doc(couch_db, "_design/Monitor")
     with pytest.raises(ServiceError, match=r"_design/Monitor in '.*' lists tokens of type '_token', which cannot "
                                            r"name a campaign: .*starts with '_'"):
-        services.adopt_design(couch_db, "Monitor", user=user)
+        services.adopt_design(couch_db, "Monitor", user=superuser)
     assert not Campaign.objects.exists()
     assert gateway.get_doc(couch_db, "_design/Monitor") == kept
     assert gateway.get_doc(couch_db, "_design/_token", default=None) is None
 
 
-def test_adopting_it_is_refused_when_a_campaign_of_that_type_exists(monitor, couch_db, gateway, user):
+def test_adopting_it_is_refused_when_a_campaign_of_that_type_exists(monitor, couch_db, gateway, superuser):
     Campaign.objects.create(token_type=TYPE, database=couch_db, status=Campaign.Status.READY)
     with pytest.raises(ServiceError, match=f"{TYPE} in {couch_db} is already a campaign"):
-        services.adopt_design(couch_db, "Monitor", user=user)
+        services.adopt_design(couch_db, "Monitor", user=superuser)
     client = Client()
-    client.force_login(user)
+    client.force_login(superuser)
     response = client.post(reverse("tokens:design-adopt"), {"database": couch_db, "token_type": "Monitor"},
                            follow=True)
     assert "is already a campaign" in response.content.decode()
@@ -141,10 +136,10 @@ def test_adopting_it_is_refused_when_a_campaign_of_that_type_exists(monitor, cou
     assert gateway.get_doc(couch_db, "_design/Monitor") == monitor
 
 
-def test_a_purged_campaign_of_that_type_is_adopted_again(monitor, couch_db, user):
+def test_a_purged_campaign_of_that_type_is_adopted_again(monitor, couch_db, superuser):
     purged = Campaign.objects.create(token_type=TYPE, database=couch_db, status=Campaign.Status.PURGED)
     assert selectors.discovered_designs(couch_db) == [
         {"database": couch_db, "token_type": "Monitor", "counted_type": TYPE}
     ]
-    campaign = services.adopt_design(couch_db, "Monitor", user=user)
+    campaign = services.adopt_design(couch_db, "Monitor", user=superuser)
     assert (campaign.pk, campaign.status, campaign.token_count) == (purged.pk, "ready", 5)

@@ -21,12 +21,13 @@ from tokens_app.design import (
     TYPE_VIEWS,
     _map_function,
     build_design_doc,
-    design_doc_id,
+    design_id,
     is_marked,
     replaced_views,
     state_of,
 )
 from tokens_app.models import Campaign
+from tokens_app.tokensets import TokenSet
 from tokens_app.services import ServiceError, ensure_design_doc
 
 TYPES = ("alpha", "beta", "gamma")
@@ -107,14 +108,14 @@ def test_views_a_grid_lrt_script_rewrote_are_restored_and_reported(gateway, couc
     assert selectors.views_restored(campaign) is None
     # GRID_LRT's add_status_views/add_overview_view: couchdb-python's ViewDefinition.sync
     # rewrites the views in place and keeps the document's other fields (the marker).
-    design = gateway.get_doc(couch_db, design_doc_id("alpha"))
+    design = gateway.get_doc(couch_db, design_id("alpha"))
     gateway.put_doc(couch_db, {**design, "views": {**design["views"], **grid_lrt_views("alpha")}})
     assert gateway.view(couch_db, "alpha", "locked")["rows"][0]["key"] == "locked_one"
 
     snap = counts.refresh(couch_db)
     assert snap["restored"] == {"alpha": list(TYPE_VIEWS)}
     assert snap["counts"]["alpha"] == {"todo": 3, "locked": 1, "done": 0, "error": 0, "total": 4}
-    restored_design = gateway.get_doc(couch_db, design_doc_id("alpha"))
+    restored_design = gateway.get_doc(couch_db, design_id("alpha"))
     assert is_marked(restored_design) and replaced_views("alpha", restored_design) == []
     restored = selectors.views_restored(campaign)
     assert restored["views"] == list(TYPE_VIEWS) and restored["at"]
@@ -126,41 +127,40 @@ def test_views_a_grid_lrt_script_rewrote_are_restored_and_reported(gateway, couc
 
 @pytest.mark.django_db
 def test_a_foreign_design_document_is_counted_by_the_portal_not_by_its_overview(gateway, couch_db):
-    gateway.put_doc(couch_db, {"_id": design_doc_id("lrt"), "language": "javascript", "views": grid_lrt_views("lrt")})
+    gateway.put_doc(couch_db, {"_id": design_id("lrt"), "language": "javascript", "views": grid_lrt_views("lrt")})
     gateway.bulk_docs(couch_db, tokens_of("lrt", 21) + [
         {"_id": f"lrt_locked_{n}", "type": "lrt", "lock": 9, "done": 0, "status": "running"} for n in range(3)])
     # GRID_LRT's own overview calls the locked tokens "running" and knows no "locked".
     assert per_type_view_counts(gateway, couch_db, "lrt")["locked"] == 0
-    before = selectors.overview_counts_many([Campaign(pk=-1, database=couch_db, token_type="lrt")])[-1]
+    lrt = TokenSet(database=couch_db, token_type="lrt")
+    before = selectors.overview_counts_many([lrt])[lrt]
     assert before == {"todo": 21, "locked": 3, "done": 0, "error": 0, "total": 24}
     # Not adopted: the portal writes nothing into another tool's design document.
-    assert MARKER_FIELD not in gateway.get_doc(couch_db, design_doc_id("lrt"))
+    assert MARKER_FIELD not in gateway.get_doc(couch_db, design_id("lrt"))
 
 
 @pytest.mark.django_db
-def test_adopting_grid_lrt_designs_keeps_their_extra_views_and_counts_stay_right(gateway, couch_db, django_user_model):
-    user = django_user_model.objects.create_superuser("root", password="pw")
+def test_adopting_grid_lrt_designs_keeps_their_extra_views_and_counts_stay_right(gateway, couch_db, superuser):
     views = {**grid_lrt_views("lrt"), "overview_view": {"map": "function (doc) { emit(doc.status, 1); }",
                                                           "reduce": "_count"}}
-    gateway.put_doc(couch_db, {"_id": design_doc_id("lrt"), "language": "javascript", "views": views})
+    gateway.put_doc(couch_db, {"_id": design_id("lrt"), "language": "javascript", "views": views})
     gateway.bulk_docs(couch_db, tokens_of("lrt", 5) + [{"_id": "held", "type": "lrt", "lock": 9, "done": 0}])
-    campaign = services.adopt_design(couch_db, "lrt", user=user)
-    design = gateway.get_doc(couch_db, design_doc_id("lrt"))
+    campaign = services.adopt_design(couch_db, "lrt", user=superuser)
+    design = gateway.get_doc(couch_db, design_id("lrt"))
     assert is_marked(design) and replaced_views("lrt", design) == [] and "overview_view" in design["views"]
     assert campaign.token_count == 6 and selectors.overview_counts(campaign)["locked"] == 1
     assert selectors.overview_counts_many([campaign])[campaign.pk]["locked"] == 1
     # GRID_LRT reads every row key as a document id: now it may.
     assert [row["key"] for row in gateway.view(couch_db, "lrt", "locked")["rows"]] == ["held"]
     with pytest.raises(ServiceError, match="'overview_view' is a reduce view"):
-        services.reset_tokens(campaign, user=user, view="overview_view")
+        services.reset_tokens(campaign, user=superuser, view="overview_view")
 
 
 @pytest.mark.django_db
-def test_a_foreign_map_view_not_keyed_by_id_is_refused_as_a_selection(gateway, couch_db, django_user_model):
-    user = django_user_model.objects.create_superuser("root", password="pw")
+def test_a_foreign_map_view_not_keyed_by_id_is_refused_as_a_selection(gateway, couch_db, superuser):
     ensure_design_doc(couch_db, "alpha")
     gateway.bulk_docs(couch_db, tokens_of("alpha", 3))
-    design = gateway.get_doc(couch_db, design_doc_id("alpha"))
+    design = gateway.get_doc(couch_db, design_id("alpha"))
     by_status = {"map": 'function (doc) { if (doc.type == "alpha") emit(doc.status, doc._id); }'}
     by_id = {"map": 'function (doc) { if (doc.type == "alpha") emit(doc._id, null); }'}
     gateway.put_doc(couch_db, {**design, "views": {**design["views"], "by_status": by_status, "by_id": by_id}})
@@ -180,18 +180,18 @@ def test_version_one_design_documents_are_migrated_on_first_use(gateway, couch_d
                  "error_summary": {"map": "function (doc) {}", "reduce": "_sum"},
                  "completions": {"map": "function (doc) {}", "reduce": "_sum"},
                  "mine": {"map": 'function (doc) { if (doc.type === "alpha") emit(doc._id, doc._id); }'}}
-    gateway.put_doc(couch_db, {"_id": design_doc_id("alpha"), "language": "javascript", "views": old_views,
+    gateway.put_doc(couch_db, {"_id": design_id("alpha"), "language": "javascript", "views": old_views,
                                "tokenportal_user_views": {"mine": "true"}})
     gateway.bulk_docs(couch_db, tokens_of("alpha", 4))
     Campaign.objects.create(database=couch_db, token_type="alpha", token_count=4, status="ready")
     snap = counts.refresh(couch_db)
     assert snap["counts"]["alpha"]["total"] == 4 and snap["restored"] == {}
-    design = gateway.get_doc(couch_db, design_doc_id("alpha"))
+    design = gateway.get_doc(couch_db, design_id("alpha"))
     assert set(design["views"]) == {*TYPE_VIEWS, "mine"} and design[MARKER_FIELD] == {"version": 2}
 
 
 @pytest.mark.django_db
-def test_one_refresh_per_database_and_interval_whatever_the_number_of_readers(gateway, couch_db, monkeypatch):
+def test_one_refresh_per_database_and_interval_whatever_the_number_of_readers(gateway, couch_db, monkeypatch, superuser):
     ensure_design_doc(couch_db, "alpha")
     gateway.bulk_docs(couch_db, tokens_of("alpha", 5))
     campaigns = [Campaign.objects.create(database=couch_db, token_type="alpha", status="ready")]
@@ -202,15 +202,9 @@ def test_one_refresh_per_database_and_interval_whatever_the_number_of_readers(ga
         assert selectors.overview_counts_many(campaigns)[campaigns[0].pk]["todo"] == 5
     assert len(queries) == 1
     # The portal's own writes make the snapshot due at once.
-    services.delete_tokens(campaigns[0], user=_superuser(), ids=["alpha_0000"])
+    services.delete_tokens(campaigns[0], user=superuser, ids=["alpha_0000"])
     assert selectors.overview_counts_many(campaigns)[campaigns[0].pk]["todo"] == 4
     assert [query[2] for query in queries] == ["states", "states"]
-
-
-def _superuser():
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.create_superuser(f"root{time.monotonic_ns()}", password="pw")
 
 
 @pytest.mark.django_db

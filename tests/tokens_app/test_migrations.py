@@ -1,4 +1,5 @@
-"""Migration 0002 moves each campaign's uploads into its inputs row, and back."""
+"""Migration 0002 moves each campaign's uploads into its inputs row, and back; 0005 renames the
+SRM attachment's column keeping its values."""
 
 import pytest
 from django.db import connection
@@ -32,3 +33,19 @@ def test_the_uploads_move_to_the_inputs_row_and_back():
         # Back to the newest migration, not to AFTER: the tests after this one need every table.
         latest = MigrationExecutor(connection).loader.graph.leaf_nodes("tokens_app")
         migrate(latest)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_srm_attachment_names_are_kept_through_the_rename_and_back():
+    before, after = [("tokens_app", "0004_operation")], [("tokens_app", "0005_rename_file_upload_srm_attachment")]
+    try:
+        apps = migrate(before)
+        campaign = apps.get_model("tokens_app", "Campaign").objects.create(
+            token_type="renamed", database="tokens", file_upload="links.txt"
+        )
+        apps = migrate(after)
+        assert apps.get_model("tokens_app", "Campaign").objects.get(pk=campaign.pk).srm_attachment == "links.txt"
+        apps = migrate(before)
+        assert apps.get_model("tokens_app", "Campaign").objects.get(pk=campaign.pk).file_upload == "links.txt"
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes("tokens_app"))

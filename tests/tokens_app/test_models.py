@@ -18,7 +18,7 @@ def test_a_campaign_names_itself_its_page_and_its_lock_key():
 
 def test_defaults_follow_grid_lrt():
     campaign = Campaign.objects.create(token_type="t", database="tokens")
-    assert (campaign.status, campaign.slice_size, campaign.id_prefix, campaign.key_name, campaign.file_upload,
+    assert (campaign.status, campaign.slice_size, campaign.id_prefix, campaign.key_name, campaign.srm_attachment,
             campaign.link_flavor) == ("creating", 1, "SB", "STARTSB", "srm.txt", "srm")
     assert campaign.token_fields == {} and campaign.attachment_names == [] and campaign.counts == {}
 

@@ -55,11 +55,10 @@ def token_status(database):
 
 
 @pytest.fixture
-def campaign(couch_db, django_user_model):
+def campaign(couch_db, superuser):
     """The whole example list in slices of 8, made by the create_tokenset command as an operator
     does from the shell (not the shared factory's twelve tokens through the services): what
     PiCaS pilots are pointed at in production."""
-    django_user_model.objects.create_superuser("op", "", "pw")
     call_command(
         "create_tokenset", "--config", EXAMPLES / "pref_cal1.yaml", "--srmlist", EXAMPLES / "L229507.srmlist",
         "--database", couch_db, "--slice-size", "8", stdout=io.StringIO(), stderr=io.StringIO(),

@@ -81,22 +81,23 @@ def test_overview_counts_is_one_grouped_query(gateway, campaign, every_state, mo
 @pytest.mark.django_db
 def test_overview_counts_many_counts_each_database_once_and_maps_failures_to_none(gateway, couch_db, every_state):
     campaigns = [
-        Campaign(pk=1, token_type=TYPE, database=couch_db),
-        Campaign(pk=2, token_type="nothing_here", database=couch_db),
-        Campaign(pk=3, token_type=TYPE, database="no_such_database"),
+        Campaign.objects.create(token_type=TYPE, database=couch_db),
+        Campaign.objects.create(token_type="nothing_here", database=couch_db),
+        Campaign.objects.create(token_type=TYPE, database="no_such_database"),
     ]
     many = selectors.overview_counts_many(campaigns)
     zeros = {"todo": 0, "locked": 0, "done": 0, "error": 0, "total": 0}
-    assert many == {1: selectors.overview_counts(campaigns[0]), 2: zeros, 3: None}
+    first, empty, missing = (campaign.pk for campaign in campaigns)
+    assert many == {first: selectors.overview_counts(campaigns[0]), empty: zeros, missing: None}
     assert selectors.overview_counts_many([]) == {}
 
 
 @pytest.mark.django_db
 def test_overview_counts_many_keys_a_bare_token_set_by_itself(couch_db, every_state):
-    row = Campaign(pk=1, token_type=TYPE, database=couch_db)
+    row = Campaign.objects.create(token_type=TYPE, database=couch_db)
     listed = TokenSet(database=couch_db, token_type="other")
     many = selectors.overview_counts_many([row, listed])
-    assert many == {1: selectors.overview_counts(row), listed: selectors.overview_counts(listed)}
+    assert many == {row.pk: selectors.overview_counts(row), listed: selectors.overview_counts(listed)}
     assert many[listed]["total"] == 1
     assert row.token_set == TokenSet(couch_db, TYPE) and str(row.token_set) == str(row)
 
@@ -229,7 +230,7 @@ def test_discovered_designs_lists_token_designs_no_campaign_knows(gateway, couch
 def test_counting_again_reuses_the_sessions_of_the_query_threads(gateway, couch_db, every_state, monkeypatch):
     from cloudant._client_session import CookieSession
 
-    campaigns = [Campaign(pk=n, token_type=TYPE, database=couch_db) for n in range(1, 7)]
+    campaigns = [TokenSet(database=couch_db, token_type=TYPE)]
     selectors.overview_counts_many(campaigns)
     logins = []
     real_login = CookieSession.login

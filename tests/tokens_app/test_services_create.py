@@ -10,7 +10,7 @@ from locks_app.tokens import ExclusiveLock
 from locks_app.utility import TokenUtility
 from tokens_app import services
 from tokens_app.couch import CouchUnreachable, get_gateway
-from tokens_app.design import STATE_NAMES, design_doc_id
+from tokens_app.design import STATE_NAMES, design_id
 from tokens_app.models import Campaign
 from tokens_app.services import Refused, ServiceError, creation
 
@@ -181,9 +181,9 @@ def test_a_token_created_meanwhile_by_someone_else_is_left_alone(couch_db, user,
 
 
 def test_the_design_document_keeps_views_of_other_tools(couch_db, user, gateway):
-    gateway.put_doc(couch_db, {"_id": design_doc_id("pref_cal1"), "views": {"mine": {"map": "function (doc) {}"}}})
+    gateway.put_doc(couch_db, {"_id": design_id("pref_cal1"), "views": {"mine": {"map": "function (doc) {}"}}})
     services.create_tokenset(user=user, config_data=CONFIG, srmlist_data=srmlist(range(2)), database=couch_db)
-    views = gateway.get_doc(couch_db, design_doc_id("pref_cal1"))["views"]
+    views = gateway.get_doc(couch_db, design_id("pref_cal1"))["views"]
     assert "mine" in views and "todo" in views and "overview_total" in views
 
 
@@ -447,7 +447,7 @@ def test_the_design_document_goes_in_after_the_tokens(couch_db, user, monkeypatc
     seen = []
 
     def checking(db, docs):
-        seen.append(gateway.get_doc(db, design_doc_id("pref_cal1"), default=None))
+        seen.append(gateway.get_doc(db, design_id("pref_cal1"), default=None))
         return write(db, docs)
 
     monkeypatch.setattr(gateway, "bulk_docs", checking)
@@ -456,7 +456,7 @@ def test_the_design_document_goes_in_after_the_tokens(couch_db, user, monkeypatc
     )
     assert seen == [None, None, None]
     assert report.written == 12 and campaign.status == "ready"
-    assert "overview_total" in gateway.get_doc(couch_db, design_doc_id("pref_cal1"))["views"]
+    assert "overview_total" in gateway.get_doc(couch_db, design_id("pref_cal1"))["views"]
 
 
 def test_a_refused_batch_still_gets_the_design_document(couch_db, user, monkeypatch, gateway):

@@ -12,7 +12,7 @@ from locks_app.tokens import ExclusiveLock, Freeze
 from locks_app.utility import TokenUtility
 from tokens_app import selectors, services
 from tokens_app.couch import CouchRequestError, get_gateway
-from tokens_app.design import USER_VIEWS_FIELD, design_doc_id
+from tokens_app.design import USER_VIEWS_FIELD, design_id
 from tokens_app.models import Campaign
 from tokens_app.services import Refused, ServiceError, archive, targets
 
@@ -211,14 +211,14 @@ def test_a_user_view_can_be_added_queried_and_used_as_targets(states, gateway):
         user=states.created_by, config_data=CONFIG, database=states.database,
         srmlist_data=states.inputs.srmlist_text.encode(), attachments={"run.parset": b"steps=[]\n"},
     )
-    assert "on_wn1" in gateway.get_doc(states.database, design_doc_id("cal"))["views"]
+    assert "on_wn1" in gateway.get_doc(states.database, design_id("cal"))["views"]
 
 
 def test_a_condition_outside_the_language_is_refused_with_its_place_and_nothing_is_saved(campaign, gateway):
-    before = gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None)
+    before = gateway.get_doc(campaign.database, design_id(campaign.token_type), default=None)
     with pytest.raises(ServiceError, match="not valid at column 9: the condition ends where a value should follow"):
         services.add_view(campaign, "broken", "doc.x ==", user=campaign.created_by)
-    assert gateway.get_doc(campaign.database, design_doc_id(campaign.token_type), default=None) == before
+    assert gateway.get_doc(campaign.database, design_id(campaign.token_type), default=None) == before
 
 
 def test_views_other_tools_wrote_are_read_but_never_changed(couch_db, gateway, user):
@@ -289,7 +289,7 @@ def test_archive_streams_tokens_attachments_and_the_design_document(states, monk
 def test_archive_with_delete_removes_what_it_archived(states, gateway):
     members = read_archive(services.archive_tokens(states, user=states.created_by, delete=True))
     assert len([name for name in members if name.startswith("cal/tokens/")]) == 8
-    assert gateway.get_doc(states.database, design_doc_id("cal"), default=None) is None
+    assert gateway.get_doc(states.database, design_id("cal"), default=None) is None
     assert gateway.get_doc(states.database, token_id(0), default=None) is None
     states.refresh_from_db()
     assert states.status == "archived"
@@ -313,7 +313,7 @@ def test_purge_removes_every_token_and_the_design_document(states, gateway):
     gateway.put_doc(states.database, {"_id": "no_prefix", "type": "cal", "lock": 0, "done": 0})
     result = services.purge_campaign(states, user=states.created_by)
     assert result.changed == 9
-    assert gateway.get_doc(states.database, design_doc_id("cal"), default=None) is None
+    assert gateway.get_doc(states.database, design_id("cal"), default=None) is None
     states.refresh_from_db()
     assert (states.status, states.written_count, states.counts["total"]) == ("purged", 0, 0)
     assert services.refresh_counts(states)["total"] == 0

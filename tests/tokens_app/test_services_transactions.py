@@ -11,7 +11,7 @@ from django.db import DatabaseError
 
 from tokens_app import selectors, services
 from tokens_app.couch import CouchUnreachable, get_gateway
-from tokens_app.design import design_doc_id
+from tokens_app.design import design_id
 from tokens_app.models import Campaign
 from tokens_app.services import operations
 from tokens_app.tokensets import TokenSet
@@ -27,15 +27,10 @@ class Stopped(Exception):
 
 
 @pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_superuser("op", "", "pw")
-
-
-@pytest.fixture
-def campaign(couch_db, user, settings):
+def campaign(couch_db, superuser, settings):
     settings.COUCHDB = {**settings.COUCHDB, "BATCH_SIZE": 3}
     srmlist = "".join(f"{SARA}L229507_SB{subband:03d}_x.tar\n" for subband in range(TOKENS)).encode()
-    campaign, _ = services.create_tokenset(user=user, config_data=b"Token:\n  type: cal\n",
+    campaign, _ = services.create_tokenset(user=superuser, config_data=b"Token:\n  type: cal\n",
                                            srmlist_data=srmlist, database=couch_db)
     services.refresh_counts(campaign)
     return campaign
@@ -46,40 +41,40 @@ def row_of(campaign) -> tuple:
     return row.status, row.written_count, row.counts["total"], row.last_error
 
 
-def test_a_purge_stopped_half_way_leaves_the_row_as_it_was_and_purging_again_completes(campaign, user):
+def test_a_purge_stopped_half_way_leaves_the_row_as_it_was_and_purging_again_completes(campaign, superuser):
     before = row_of(campaign)
 
     def stop_after_the_first_page(processed):
         raise Stopped(processed)
 
     with pytest.raises(Stopped):
-        services.purge_campaign(campaign, user=user, progress=stop_after_the_first_page)
+        services.purge_campaign(campaign, user=superuser, progress=stop_after_the_first_page)
     assert row_of(campaign) == before == ("ready", TOKENS, TOKENS, "")
     assert 0 < TOKENS - selectors.overview_counts(campaign)["total"] < TOKENS  # a page was deleted
 
-    services.purge_campaign(Campaign.objects.get(pk=campaign.pk), user=user)
+    services.purge_campaign(Campaign.objects.get(pk=campaign.pk), user=superuser)
     assert row_of(campaign) == ("purged", 0, 0, "")
     assert selectors.overview_counts(campaign)["total"] == 0
     assert get_gateway().get_design(campaign.database, campaign.token_type) is None
 
 
-def test_a_purge_whose_row_cannot_be_saved_writes_none_of_it(campaign, user, monkeypatch):
+def test_a_purge_whose_row_cannot_be_saved_writes_none_of_it(campaign, superuser, monkeypatch):
     before = row_of(campaign)
     real_save_counts = operations._save_counts
     monkeypatch.setattr(operations, "_save_counts", lambda *args: (_ for _ in ()).throw(DatabaseError("disk full")))
     with pytest.raises(DatabaseError):
-        services.purge_campaign(campaign, user=user)
+        services.purge_campaign(campaign, user=superuser)
     assert row_of(campaign) == before  # the status saved before the counts was rolled back
 
     monkeypatch.setattr(operations, "_save_counts", real_save_counts)
-    services.purge_campaign(Campaign.objects.get(pk=campaign.pk), user=user)
+    services.purge_campaign(Campaign.objects.get(pk=campaign.pk), user=superuser)
     assert row_of(campaign) == ("purged", 0, 0, "")
 
 
 @pytest.fixture
 def foreign(gateway, couch_db):
     """``_design/lrt`` of another tool over three tokens of type ``lrt``."""
-    gateway.put_doc(couch_db, {"_id": design_doc_id("lrt"), "views": {
+    gateway.put_doc(couch_db, {"_id": design_id("lrt"), "views": {
         "todo": {"map": "function(doc){ if (doc.type == 'lrt' && doc.lock == 0) emit(doc._id, doc._id); }"}}})
     gateway.bulk_docs(couch_db, [{"_id": f"lrt_{n}", "type": "lrt", "lock": 0, "done": 0, "OBSID": "L1"}
                                  for n in range(3)])
@@ -87,7 +82,7 @@ def foreign(gateway, couch_db):
 
 
 @pytest.mark.parametrize("fault", ["counting", "saving"])
-def test_an_adoption_that_fails_writes_no_row_and_adopting_again_completes(foreign, user, monkeypatch, fault):
+def test_an_adoption_that_fails_writes_no_row_and_adopting_again_completes(foreign, superuser, monkeypatch, fault):
     if fault == "counting":
         target, name, error = selectors, "overview_counts", CouchUnreachable("CouchDB is unreachable")
     else:
@@ -95,21 +90,21 @@ def test_an_adoption_that_fails_writes_no_row_and_adopting_again_completes(forei
     real = getattr(target, name)
     monkeypatch.setattr(target, name, lambda *args: (_ for _ in ()).throw(error))
     with pytest.raises(type(error)):
-        services.adopt_design(foreign.database, foreign.token_type, user=user)
+        services.adopt_design(foreign.database, foreign.token_type, user=superuser)
     assert not Campaign.objects.exists()
     assert selectors.discovered_designs(foreign.database)  # still offered for adoption
 
     monkeypatch.setattr(target, name, real)
-    campaign = services.adopt_design(foreign.database, foreign.token_type, user=user)
+    campaign = services.adopt_design(foreign.database, foreign.token_type, user=superuser)
     row = Campaign.objects.get()
     assert (row.pk, row.status, row.token_count, row.written_count, row.counts["total"], row.obsid) == (
         campaign.pk, "ready", 3, 3, 3, "L1")
 
 
-def test_a_purged_campaign_adopted_again_stays_purged_when_the_adoption_fails(foreign, user, monkeypatch):
+def test_a_purged_campaign_adopted_again_stays_purged_when_the_adoption_fails(foreign, superuser, monkeypatch):
     purged = Campaign.objects.create(token_type="lrt", database=foreign.database, status=Campaign.Status.PURGED)
     monkeypatch.setattr(operations, "_save_counts", lambda *args: (_ for _ in ()).throw(DatabaseError("disk full")))
     with pytest.raises(DatabaseError):
-        services.adopt_design(foreign.database, foreign.token_type, user=user)
+        services.adopt_design(foreign.database, foreign.token_type, user=superuser)
     purged.refresh_from_db()
     assert (purged.status, purged.token_count, purged.obsid) == ("purged", 0, "")

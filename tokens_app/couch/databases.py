@@ -26,11 +26,6 @@ class Databases(Transport):
         response = self.request("HEAD", database_path(db), what=f"look up database {shown(db)}", ok_statuses=(404,))
         return response.status_code == 200
 
-    def require_database(self, db: str) -> None:
-        """Raise DatabaseMissing unless ``db`` exists."""
-        if not self.database_exists(db):
-            raise self.database_missing(db)
-
     def create_database(self, db: str, *, exist_ok: bool = True) -> bool:
         """Create ``db``; returns False when it existed already (and ``exist_ok``)."""
         self._renew_stale_session()

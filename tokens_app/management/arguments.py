@@ -5,12 +5,12 @@ grammar, :func:`locks_app.management.arguments.duration_type`."""
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from django.core.management.base import CommandError
 
 from locks_app.management.arguments import name_type
+from tokens_app.services import typed_value
 
 
 def _number(text: str, convert, what: str):
@@ -43,24 +43,16 @@ def seconds(text: str) -> float:
     return value
 
 
-def field_value(text: str):
-    """A token field value as typed: JSON when it parses (``0``, ``true``, ``"0"``, ``[1]``), else text."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 # A ``--type`` or ``--database``: both are checked for control characters when a campaign is made.
 campaign_name = name_type("campaign")
 
 
 def field_assignment(text: str) -> tuple[str, object]:
-    """``FIELD=VALUE`` with the value read by :func:`field_value`."""
+    """``FIELD=VALUE`` with the value read by :func:`tokens_app.services.typed_value`."""
     name, equals, value = text.partition("=")
     if not equals or not name.strip():
         raise argparse.ArgumentTypeError(f"'{text}' is not FIELD=VALUE")
-    return name.strip(), field_value(value)
+    return name.strip(), typed_value(value)
 
 
 def read_file(path: str) -> bytes:

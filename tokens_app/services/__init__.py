@@ -45,6 +45,7 @@ from .operations import (
     scrub_stale,
     set_field,
     set_status,
+    typed_value,
 )
 
 __all__ = [
@@ -83,4 +84,5 @@ __all__ = [
     "set_field",
     "set_status",
     "start_campaign",
+    "typed_value",
 ]

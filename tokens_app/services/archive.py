@@ -47,7 +47,7 @@ def archive_tokens(campaign: Campaign, *, user, delete: bool = False) -> Iterato
     """
     if delete:
         check_can_change(campaign, user, "archive and delete the tokens of")
-    elif campaign.status in (Campaign.Status.ARCHIVED, Campaign.Status.PURGED):
+    elif campaign.tokens_gone:
         raise ServiceError(f"cannot archive {campaign}: the campaign is {campaign.status}")
     design = get_gateway().get_design(campaign.database, campaign.token_type)
     return _archive_stream(campaign, design, delete)

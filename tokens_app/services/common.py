@@ -70,7 +70,7 @@ def check_can_change(campaign: Campaign, user, action: str, *, refuse_statuses=N
         ensure_can_change(user, campaign)
     except ChangeRefused as exc:
         raise Refused(f"cannot {action} {campaign}: {exc}") from exc
-    refused = (Campaign.Status.ARCHIVED, Campaign.Status.PURGED) if refuse_statuses is None else refuse_statuses
+    refused = Campaign.GONE_STATUSES if refuse_statuses is None else refuse_statuses
     if campaign.status in refused:
         raise ServiceError(f"cannot {action} {campaign}: the campaign is {campaign.status}")
 

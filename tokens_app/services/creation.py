@@ -23,12 +23,13 @@ from functools import cached_property
 from django.db import transaction
 
 from tokens_app.bulk import EncodedDoc, SharedAttachments, batches, body_size, encode, max_batch_bytes
-from tokens_app import campaign_reads, counts
+from tokens_app import campaign_reads, campaign_selectors, counts
 from tokens_app.configs import ConfigError, parse_config
 from tokens_app.couch import CouchError, bulk_error, get_gateway
 from tokens_app.design import validate_token_type
 from tokens_app.models import Campaign, CampaignFile, CampaignInputs
 from tokens_app.pools import in_flight
+from tokens_app.tokensets import TokenSet
 from tokens_app.srm import (
     AS_GIVEN,
     LINK_FLAVORS,
@@ -407,7 +408,7 @@ def start_campaign(plan: TokenSetPlan, *, user) -> Campaign:
     A campaign of the same type and database is re-planned in place (the new config and list
     win): that is how an operator completes or redoes a set by creating it again.
     """
-    campaign = Campaign.objects.filter(database=plan.database, token_type=plan.token_type).first()
+    campaign = campaign_selectors.campaign_of(TokenSet(database=plan.database, token_type=plan.token_type))
     if campaign is not None:
         check_can_change(campaign, user, "re-create", refuse_statuses=())
     else:
@@ -417,7 +418,7 @@ def start_campaign(plan: TokenSetPlan, *, user) -> Campaign:
         "link_flavor", "allow_mixed", "config_name", "config_format", "kept_sections", "srmlist_name",
     ):
         setattr(campaign, name, getattr(plan, name))
-    campaign.file_upload = plan.srm_attachment  # the column keeps GRID_LRT's name for it
+    campaign.srm_attachment = plan.srm_attachment
     campaign.token_fields = plan.fields
     campaign.attachment_names = plan.attachments
     campaign.token_count = plan.token_count
@@ -448,7 +449,7 @@ def plan_of(campaign: Campaign) -> TokenSetPlan:
         slice_size=campaign.slice_size,
         id_prefix=campaign.id_prefix,
         key_name=campaign.key_name,
-        srm_attachment=campaign.file_upload,
+        srm_attachment=campaign.srm_attachment,
         link_flavor=campaign.link_flavor,
         attachments={file.name: bytes(file.data) for file in campaign.files.all()},
         allow_mixed=campaign.allow_mixed,

@@ -17,7 +17,7 @@ from tokens_app.design import (
     MARKER_FIELD,
     PORTAL_DESIGN,
     build_portal_design_doc,
-    design_doc_id,
+    design_id,
     is_marked,
     merged_design_doc,
     merged_portal_design_doc,
@@ -26,7 +26,7 @@ from tokens_app.design import (
 
 from .common import default_database
 
-PORTAL_DESIGN_ID = design_doc_id(PORTAL_DESIGN)
+PORTAL_DESIGN_ID = design_id(PORTAL_DESIGN)
 
 
 def create_default_database() -> None:
@@ -94,7 +94,7 @@ def ensure_layout(database: str, designs: list[dict], campaign_types: set[str]) 
     ensure_portal_design(database, by_id.get(PORTAL_DESIGN_ID))
     restored = {}
     for token_type in sorted(campaign_types):
-        existing = by_id.get(design_doc_id(token_type))
+        existing = by_id.get(design_id(token_type))
         if existing is None:
             continue  # never written (a push cut short) or deleted: "Re-create views" says so
         if merged_design_doc(token_type, existing) != existing:

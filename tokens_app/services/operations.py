@@ -17,12 +17,12 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from tokens_app import bulk, selectors
+from tokens_app import bulk, campaign_selectors, selectors
 from tokens_app.couch import CouchRequestError, DatabaseMissing, addressable, get_gateway
 from tokens_app.design import (
     STATE_NAMES,
     TOKENS_VIEW,
-    design_doc_id,
+    design_id,
     merged_design_doc,
     validate_condition,
     validate_token_type,
@@ -56,7 +56,7 @@ PROTECTED_FIELDS = frozenset({"type"})
 
 def creation_attachments(campaign: Campaign) -> set[str]:
     """The attachments a token of the set was created with (its SRM file and the set's files)."""
-    return set(campaign.attachment_names) | ({campaign.file_upload} if campaign.file_upload else set())
+    return set(campaign.attachment_names) | ({campaign.srm_attachment} if campaign.srm_attachment else set())
 
 
 def reset_doc(doc: dict, keep_attachments: set[str] | None = None) -> dict:
@@ -113,6 +113,15 @@ def set_status(campaign, status, *, user, view=None, ids=None, where=None, progr
     check_status(status)
     selection = targets.select(campaign, view=view, ids=ids, where=where)
     return targets.apply(campaign, selection, _setter("status", status), progress)
+
+
+def typed_value(text: str):
+    """A field value as an operator types it, in the browser or a command: JSON when it parses
+    (``0``, ``true``, ``"0"``, ``[1, 2]``), otherwise the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def set_field(campaign, field, value, *, user, view=None, ids=None, where=None, progress=None) -> OperationResult:
@@ -257,12 +266,12 @@ def purge_campaign(campaign, *, user, progress=None) -> OperationResult:
     tokens, finds none and deletes it) records the purge.
     """
     check_can_change(campaign, user, "purge", refuse_statuses=(Campaign.Status.PURGED,))
-    if addressable(design_doc_id(campaign.token_type)):
+    if addressable(design_id(campaign.token_type)):
         ensure_design_doc(campaign.database, campaign.token_type)
     result = targets.apply(campaign, _every_token(campaign), _deletion, progress)
     gateway = get_gateway()
-    design_id = design_doc_id(campaign.token_type)
-    design = gateway.fetch_docs(campaign.database, [design_id]).get(design_id)
+    own_design = design_id(campaign.token_type)
+    design = gateway.fetch_docs(campaign.database, [own_design]).get(own_design)
     if design is not None:
         gateway.bulk_docs(campaign.database, [_deletion(design)])
     with transaction.atomic():
@@ -278,7 +287,7 @@ def _every_token(campaign) -> targets.Selection:
     """Every token of the campaign, found by its views; a type that cannot name a design document
     (``.`` and ``..``, accepted by earlier versions) has no views, so its tokens are found by
     reading the whole database, and its design document is then only ever named in request bodies."""
-    if addressable(design_doc_id(campaign.token_type)):
+    if addressable(design_id(campaign.token_type)):
         return targets.Selection()
     rows = get_gateway().iter_all_docs(campaign.database, include_docs=True)
     return targets.Selection(ids=tuple(
@@ -314,16 +323,16 @@ def adopt_design(database, name, *, user) -> Campaign:
         raise ServiceError(str(exc)) from None
     design = get_gateway().get_design(database, name)
     if design is None:
-        raise ServiceError(f"database '{database}' has no design document '{design_doc_id(name)}'")
+        raise ServiceError(f"database '{database}' has no design document '{design_id(name)}'")
     token_type = selectors.counted_type(name, design)
     try:
         validate_token_type(token_type)
     except ValueError as exc:
         raise ServiceError(
-            f"{design_doc_id(name)} in '{database}' lists tokens of type {token_type!r}, which cannot name a "
+            f"{design_id(name)} in '{database}' lists tokens of type {token_type!r}, which cannot name a "
             f"campaign: {exc}"
         ) from None
-    known = Campaign.objects.filter(database=database, token_type=token_type).first()
+    known = campaign_selectors.campaign_of(TokenSet(database=database, token_type=token_type))
     if known is not None:
         if known.status != Campaign.Status.PURGED:
             raise ServiceError(f"{known} is already a campaign of the portal")

@@ -281,7 +281,7 @@ def _show_changes(campaign: Campaign | None) -> None:
     operation is said done: the page following it reloads on "done", and would otherwise show
     the snapshot from before the operation until a worker made the next one. The work is done
     whatever happens here: a failure leaves the reads due (as the service's writes made them)."""
-    if campaign is None or campaign.status in (Campaign.Status.ARCHIVED, Campaign.Status.PURGED):
+    if campaign is None or campaign.tokens_gone:
         return
     try:
         snap = counts.refresh_type(campaign.database, campaign.token_type)

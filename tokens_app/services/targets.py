@@ -98,7 +98,7 @@ def validate_view(campaign: Campaign, view: str) -> None:
     views = design.get("views") if isinstance(design.get("views"), dict) else {}
     if view not in views:
         raise ServiceError(f"campaign {campaign} has no view '{view}'")
-    if not is_token_list_view(view, views[view]):
+    if not is_token_list_view(views[view]):
         raise ServiceError(
             f"'{view}' is a reduce view (its rows count tokens, they are not tokens): acting on it "
             f"would act on every token it saw; {lists}"

@@ -11,6 +11,8 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from locks_app.durations import format_duration
+
 from ..couch import addressable
 from ..design import STATE_NAMES
 
@@ -24,6 +26,8 @@ CHART_X_LABELS = 6
 # A state with any token keeps at least this share of a bar (percent), so that 3 errors among
 # 20,000 tokens stay visible; the larger states give up the room.
 MIN_SEGMENT = 1.5
+# The longest ETA shown as such (a thousand years).
+MAX_SHOWN_SECONDS = 1000 * 365 * 86400
 
 
 def percent(part: int, total: int) -> float:
@@ -84,17 +88,9 @@ def _time_label(moment, seconds: int) -> str:
     return f"{moment:%H:%M}"
 
 
-def duration(seconds) -> str:
-    """``2 h 05 min``, ``3 d 4 h``, ``40 s``: a duration as operators read it."""
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, hours, days = seconds // 60 % 60, seconds // 3600 % 24, seconds // 86400
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min"
+def _duration(seconds: float) -> str:
+    # A rate from a few finishing times far apart can put an ETA beyond what a timedelta holds.
+    return format_duration(datetime.timedelta(seconds=min(seconds, MAX_SHOWN_SECONDS)))
 
 
 @register.inclusion_tag("tokens_app/_chart.html")
@@ -133,8 +129,8 @@ def completions_chart(chart):
         "highest": highest, "half": f"{highest / 2:g}", "bars": bars, "x_labels": x_labels,
         "label_y": CHART_HEIGHT - 12, "bucket": name,
         "rate": f"{chart['rate_per_hour']:.0f}" if chart["rate_per_hour"] >= 10 else f"{chart['rate_per_hour']:.1f}",
-        "eta": None if eta is None else ("finished" if eta == 0 else duration(eta)),
-        "window": duration(chart.get("rate_window_seconds", 0)),
+        "eta": None if eta is None else ("finished" if eta == 0 else _duration(eta)),
+        "window": _duration(chart.get("rate_window_seconds", 0)),
     }
 
 

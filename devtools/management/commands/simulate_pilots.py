@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from devtools.pilots import CouchAccess, simulate
 from tokens_app.couch import CouchError, shown
-from tokens_app.design import design_doc_id
+from tokens_app.design import design_id
 from tokens_app.management.arguments import fraction, positive_int, seconds
 from tokens_app.management.base import CampaignCommand
 from tokens_app.management.progress import ProgressBar
@@ -42,7 +42,7 @@ class Command(CampaignCommand):
         if not design_exists(token_set):
             raise CommandError(
                 f"no campaign of type {shown(token_type)} in database {shown(database)} "
-                f"(no design document {shown(design_doc_id(token_type))})"
+                f"(no design document {shown(design_id(token_type))})"
             )
         # The bar's end: the todo tokens now (or --max-tokens); the token set may be one no
         # portal row knows. One without the overview view gets a running count (each pilot's

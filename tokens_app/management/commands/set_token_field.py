@@ -1,10 +1,9 @@
 """``manage.py set_token_field FIELD VALUE``: set one field on tokens (GRID_LRT's add_keys_to_list)."""
 
-from tokens_app.management.arguments import field_value
 from tokens_app.management.base import CampaignCommand
 from tokens_app.management.progress import ProgressBar
 from tokens_app.models import Operation
-from tokens_app.services import set_field
+from tokens_app.services import set_field, typed_value
 
 
 class Command(CampaignCommand):
@@ -14,7 +13,7 @@ class Command(CampaignCommand):
     def add_arguments(self, parser):
         super().add_arguments(parser)
         parser.add_argument("field", help="the token field")
-        parser.add_argument("value", type=field_value, help='the value; JSON if it parses (0, true, "0", [1, 2]), else text')
+        parser.add_argument("value", type=typed_value, help='the value; JSON if it parses (0, true, "0", [1, 2]), else text')
 
     def handle(self, *args, **options):
         campaign = self.campaign(options)

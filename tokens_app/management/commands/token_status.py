@@ -21,7 +21,6 @@ from tokens_app.selectors import listed_token_set, overview_counts
 from tokens_app.services.layout import ensure_portal_design
 from tokens_app.tokensets import TokenSet
 
-GONE = (Campaign.Status.ARCHIVED, Campaign.Status.PURGED)
 
 
 class Command(CampaignCommand):
@@ -46,7 +45,7 @@ class Command(CampaignCommand):
             self.list_campaigns(options)
             return
         campaign = self.campaign(options)
-        gone = isinstance(campaign, Campaign) and campaign.status in GONE
+        gone = isinstance(campaign, Campaign) and campaign.tokens_gone
         counts = dict.fromkeys(STATE_NAMES, 0) if gone else overview_counts(campaign)
         total = counts.pop("total", 0)
         if options["json"]:
@@ -65,7 +64,7 @@ class Command(CampaignCommand):
         campaigns = campaigns_in(options["database"])
         reports = []
         for campaign in campaigns:
-            counts = dict.fromkeys(STATE_NAMES, 0) if campaign.status in GONE else self.counts_or_none(campaign)
+            counts = dict.fromkeys(STATE_NAMES, 0) if campaign.tokens_gone else self.counts_or_none(campaign)
             counts = dict(counts) if counts is not None else None
             total = counts.pop("total", 0) if counts is not None else None
             reports.append({

@@ -6,7 +6,7 @@ import time
 from django.core.management.base import CommandError
 
 from tokens_app.couch import CouchError
-from tokens_app.health import campaign_databases
+from tokens_app.campaign_selectors import campaign_databases
 from tokens_app.selectors import build_views, views_of_designs
 from tokens_app.management.base import PortalCommand
 
