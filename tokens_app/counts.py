@@ -23,7 +23,7 @@ second; a query slower than that is handed over the same way, and while an index
 the page says "indexing N of M" (the server goes on with the build the timed-out query started).
 With no worker to hand it to (the immediate backend), a database whose index is current but whose
 count is slow (a big one on pouchdb-server) is counted by the request with the full timeout, once
-a quick read of the index (:data:`PROBE_TIMEOUT`, within the second) found it current.
+a quick read of the index (bounded by a second of its own) found it current.
 
 Why not ``stale=update_after`` (CouchDB 3's ``update=lazy``)? pouchdb-server takes it, but queues
 every query of a view behind that view's running build (pouchdb-abstract-mapreduce's per-view
@@ -56,8 +56,6 @@ MAX_INTERVAL = 300.0
 # The most of the server's time the counts may take: a refresh every took/SHARE seconds.
 SHARE = 0.05
 INLINE_TIMEOUT = 1.0
-# The cheap read that tells an index build from a slow count (a current index answers it at once).
-PROBE_TIMEOUT = 0.25
 # An index further behind the database than this many changes is shown as being built.
 INDEXING_LAG = 100
 # How long a snapshot is kept: old counts with their age beat no counts.
@@ -91,11 +89,9 @@ def snapshots(databases) -> dict[str, dict | None]:
     if not inline:
         return current
     types = _campaign_types(inline)
-    # Without a worker, a timed-out count is followed by the probe that tells an index build from
-    # a slow count: its share of the request's second is kept for it.
-    budget = INLINE_TIMEOUT if _worker_counts() else INLINE_TIMEOUT - PROBE_TIMEOUT
     fresh = concurrently(
-        lambda database: count(database, types.get(database, set()), timeout=budget, previous=current[database]),
+        lambda database: count(database, types.get(database, set()), timeout=INLINE_TIMEOUT,
+                               previous=current[database]),
         inline,
     )
     for database, snap in zip(inline, fresh):
@@ -110,11 +106,15 @@ def _count_unless_indexing(database: str, campaign_types: set[str], snap: dict) 
     """A count that timed out in a request with no worker to hand it to (the immediate backend
     runs tasks in the request): made here with the full timeout when the index is current (a big
     database on pouchdb-server, which reduces on every read), or it would never be made; an index
-    being built is never waited for."""
+    being built is never waited for. The probe gets a second of its own: on pouchdb-server even
+    that cheap read of a current index of 20,000 tokens can take longer than a quarter of one,
+    and a probe that timed out would leave such a database "indexing" for ever (the subband-map
+    test, stop 15). Such a request may so wait two seconds while an index is built; with a
+    worker, as deployed, no probe is made."""
     if snap["indexing"] is None:
         # Current as last answered: no probe needed.
         return count(database, campaign_types, previous=snap)
-    view_seq = _index_seq(database, PROBE_TIMEOUT)
+    view_seq = _index_seq(database, INLINE_TIMEOUT)
     if view_seq is not None and snap["db_seq"] is not None and snap["db_seq"] - view_seq <= INDEXING_LAG:
         return count(database, campaign_types, previous=snap)
     view_seq = snap["view_seq"] if view_seq is None else view_seq
