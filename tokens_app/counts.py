@@ -115,9 +115,11 @@ def _count_unless_indexing(database: str, campaign_types: set[str], snap: dict) 
         # Current as last answered: no probe needed.
         return count(database, campaign_types, previous=snap)
     view_seq = _index_seq(database, INLINE_TIMEOUT)
-    if view_seq is not None and snap["db_seq"] is not None and snap["db_seq"] - view_seq <= INDEXING_LAG:
+    if view_seq is None:
+        # Queued behind the build too: the progress count() read stands.
+        return snap
+    if snap["db_seq"] is not None and snap["db_seq"] - view_seq <= INDEXING_LAG:
         return count(database, campaign_types, previous=snap)
-    view_seq = snap["view_seq"] if view_seq is None else view_seq
     return {**snap, "view_seq": view_seq, "indexing": _progress(database, view_seq, snap["db_seq"])}
 
 
