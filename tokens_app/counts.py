@@ -108,9 +108,9 @@ def _count_unless_indexing(database: str, campaign_types: set[str], snap: dict) 
     database on pouchdb-server, which reduces on every read), or it would never be made; an index
     being built is never waited for. The probe gets a second of its own: on pouchdb-server even
     that cheap read of a current index of 20,000 tokens can take longer than a quarter of one,
-    and a probe that timed out would leave such a database "indexing" for ever (the subband-map
-    test, stop 15). Such a request may so wait two seconds while an index is built; with a
-    worker, as deployed, no probe is made."""
+    and a probe that timed out would leave such a database "indexing" for ever. Such a request
+    may so wait two seconds while an index is built; with a worker, as deployed, no probe is
+    made."""
     if snap["indexing"] is None:
         # Current as last answered: no probe needed.
         return count(database, campaign_types, previous=snap)
