@@ -1,9 +1,9 @@
 """A local CouchDB-compatible server (pouchdb-server from ``couchdb/``) for development, tests
-and benchmarks.
+and benchmarks, and the process handling it shares with Apache CouchDB (``devtools.apachecouch``).
 
-Apache CouchDB is not installable here, so ``make run``, the test session and ``make bench``
-start pouchdb-server on loopback with its own data directory and config file, and give it a
-server admin before anything else talks to it (no admin party once it is up).
+``make run``, the test session and ``make bench`` start pouchdb-server on loopback with its own
+data directory and config file, and give it a server admin before anything else talks to it (no
+admin party once it is up).
 """
 
 from __future__ import annotations
@@ -42,11 +42,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class LocalCouchServer:
-    """One pouchdb-server process keeping its data, config and log under ``workdir``."""
+class CouchServerProcess:
+    """One CouchDB-like server process keeping its data, config and log under ``workdir``; the
+    subclasses say how to start it (``_command``, ``_environment``) and how its admin comes to be."""
 
-    def __init__(self, workdir: Path, *, port: int, user: str, password: str, host: str = "127.0.0.1",
-                 validation: bool = False):
+    name = "CouchDB"
+
+    def __init__(self, workdir: Path, *, port: int, user: str, password: str, host: str = "127.0.0.1"):
         if not password:
             raise LocalCouchError("the local CouchDB needs a server-admin password (COUCHDB_PASSWORD)")
         self.workdir = Path(workdir)
@@ -54,11 +56,6 @@ class LocalCouchServer:
         self.port = port
         self.user = user
         self.password = password
-        # pouchdb-server reads every design document of a database for each document written,
-        # to run validate_doc_update functions, which neither the portal nor GRID_LRT nor PiCaS
-        # write: off by default, so that writes do not slow down with the number of campaigns
-        # (design documents) of a database. Measured both ways in docs/benchmarks.md (Scale).
-        self.validation = validation
         self.process: subprocess.Popen | None = None
 
     @property
@@ -79,64 +76,41 @@ class LocalCouchServer:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def _command(self) -> list[str]:
+        raise NotImplementedError
+
+    def _environment(self) -> dict[str, str]:
+        return dict(os.environ)
+
     def start(self, *, wait: float = 60.0) -> None:
         """Start the server, wait until it answers and make sure the admin exists."""
-        if not POUCHDB_SERVER.exists():
-            raise LocalCouchError(f"{POUCHDB_SERVER} is missing: run 'npm ci' in couchdb/ (make does)")
-        (self.workdir / "data").mkdir(parents=True, exist_ok=True)
-        config = self.workdir / "config.json"
-        if not config.exists():
-            # pouchdb-server writes its log and config next to its working directory unless told.
-            config.write_text(json.dumps({"log": {"file": str(self.log_file), "level": "warning"}}))
+        command = self._command()
         # The child keeps its own descriptor of the log; the parent's copy is closed at once.
         with open(self.workdir / "stderr.txt", "ab") as stderr:
             self.process = subprocess.Popen(
-                [
-                    str(POUCHDB_SERVER),
-                    "--host", self.host,
-                    "--port", str(self.port),
-                    "--dir", str(self.workdir / "data"),
-                    "--config", str(config),
-                ],
-                cwd=self.workdir,
-                env=self._environment(),
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                start_new_session=True,
+                command, cwd=self.workdir, env=self._environment(),
+                stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
             )
         deadline = time.monotonic() + wait
         while not self.answers():
             if self.process.poll() is not None:
-                raise LocalCouchError(f"pouchdb-server exited with {self.process.returncode}; see {self.workdir}")
+                raise LocalCouchError(f"{self.name} exited with {self.process.returncode}; see {self.workdir}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise LocalCouchError(f"pouchdb-server did not answer on {self.url} within {wait:g} s")
+                raise LocalCouchError(f"{self.name} did not answer on {self.url} within {wait:g} s")
             time.sleep(0.1)
         self.ensure_admin()
 
-    def _environment(self) -> dict[str, str]:
-        preloads = [COMPILED_VIEWS, SMALL_ATTACHMENT_REFS] + ([] if self.validation else [WITHOUT_VALIDATION])
-        options = " ".join([os.environ.get("NODE_OPTIONS", ""), *(f"--require={path}" for path in preloads)])
-        return {**os.environ, "NODE_OPTIONS": options.strip()}
-
     def ensure_admin(self) -> None:
-        """Create the server admin on a fresh server; check the password on an existing one."""
+        """Check that the server admin can sign in."""
         login = requests.post(
             couch_url(self.url, ("_session",)), json={"name": self.user, "password": self.password}, timeout=10
         )
-        if login.ok:
-            return
-        admin_party = requests.get(couch_url(self.url, ("_config", "admins")), timeout=10)
-        if admin_party.status_code != 200:
+        if not login.ok:
             raise LocalCouchError(
                 f"the local CouchDB in {self.workdir} has an admin, and it is not '{self.user}' with "
                 "the configured password (delete that folder to start afresh)"
             )
-        created = requests.put(
-            couch_url(self.url, ("_config", "admins", self.user)), data=json.dumps(self.password), timeout=10
-        )
-        if not created.ok:
-            raise LocalCouchError(f"could not create the CouchDB admin '{self.user}': {created.status_code}")
 
     def stop(self) -> None:
         if self.process is None:
@@ -160,3 +134,50 @@ class LocalCouchServer:
         """Stop the server and delete its folder."""
         self.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class LocalCouchServer(CouchServerProcess):
+    """pouchdb-server from ``couchdb/``."""
+
+    name = "pouchdb-server"
+
+    def __init__(self, workdir: Path, *, port: int, user: str, password: str, host: str = "127.0.0.1",
+                 validation: bool = False):
+        super().__init__(workdir, port=port, user=user, password=password, host=host)
+        # pouchdb-server reads every design document of a database for each document written,
+        # to run validate_doc_update functions, which neither the portal nor GRID_LRT nor PiCaS
+        # write: off by default, so that writes do not slow down with the number of campaigns
+        # (design documents) of a database. Measured both ways in docs/benchmarks.md (Scale).
+        self.validation = validation
+
+    def _command(self) -> list[str]:
+        if not POUCHDB_SERVER.exists():
+            raise LocalCouchError(f"{POUCHDB_SERVER} is missing: run 'npm ci' in couchdb/ (make does)")
+        (self.workdir / "data").mkdir(parents=True, exist_ok=True)
+        config = self.workdir / "config.json"
+        if not config.exists():
+            # pouchdb-server writes its log and config next to its working directory unless told.
+            config.write_text(json.dumps({"log": {"file": str(self.log_file), "level": "warning"}}))
+        return [
+            str(POUCHDB_SERVER),
+            "--host", self.host,
+            "--port", str(self.port),
+            "--dir", str(self.workdir / "data"),
+            "--config", str(config),
+        ]
+
+    def _environment(self) -> dict[str, str]:
+        preloads = [COMPILED_VIEWS, SMALL_ATTACHMENT_REFS] + ([] if self.validation else [WITHOUT_VALIDATION])
+        options = " ".join([os.environ.get("NODE_OPTIONS", ""), *(f"--require={path}" for path in preloads)])
+        return {**os.environ, "NODE_OPTIONS": options.strip()}
+
+    def ensure_admin(self) -> None:
+        """Create the server admin on a fresh server (an admin party); check it on an existing one."""
+        admin_party = requests.get(couch_url(self.url, ("_config", "admins")), timeout=10)
+        if admin_party.status_code != 200:
+            return super().ensure_admin()
+        created = requests.put(
+            couch_url(self.url, ("_config", "admins", self.user)), data=json.dumps(self.password), timeout=10
+        )
+        if not created.ok:
+            raise LocalCouchError(f"could not create the CouchDB admin '{self.user}': {created.status_code}")

@@ -1,4 +1,5 @@
-"""Test session set-up: a throw-away CouchDB server (pouchdb-server) on a free port in a temp dir.
+"""Test session set-up: a throw-away CouchDB server on a free port in a temp dir: pouchdb-server,
+or Apache CouchDB 3.5 from ``../shared/couchdb/`` with ``TEST_COUCHDB=apache`` (CI's Apache stage).
 
 The session never touches ``var/``: settings come from pyproject's ``env`` (pytest-env) and the
 CouchDB settings are pointed at the server started here. Child processes started by tests
@@ -27,7 +28,8 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Permission, User
 
-from devtools.localcouch import LocalCouchServer, free_port
+from devtools import apachecouch
+from devtools.localcouch import LocalCouchError, LocalCouchServer, free_port
 from tokens_app import services
 from tokens_app.bulk import EncodedDoc
 from tokens_app.couch import get_gateway
@@ -39,12 +41,23 @@ EXAMPLE_CONFIG = (EXAMPLES / "pref_cal1.yaml").read_bytes()
 EXAMPLE_SRMLIST = (EXAMPLES / "L229507.srmlist").read_bytes()
 
 
+# Which server the session starts: pouchdb-server (the default, what `make test` runs) or
+# Apache CouchDB ("apache").
+TEST_COUCHDB = os.environ.get("TEST_COUCHDB", "pouchdb") or "pouchdb"
+ON_APACHE = TEST_COUCHDB == "apache"
+
+
 def pytest_collection_modifyitems(config, items):
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
     skip = pytest.mark.skip(reason="needs DATABASE_URL pointing to PostgreSQL (CI sets it)")
+    not_apache = pytest.mark.skip(
+        reason="needs Apache CouchDB (TEST_COUCHDB=apache): pouchdb-server has no per-database security"
+    )
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip)
+        if "apache" in item.keywords and not ON_APACHE:
+            item.add_marker(not_apache)
 
 
 @pytest.fixture(scope="session")
@@ -63,21 +76,31 @@ NOWHERE = "http://127.0.0.1:9"
 
 
 def pytest_configure(config):
+    if TEST_COUCHDB not in ("pouchdb", "apache"):
+        pytest.exit(f"TEST_COUCHDB is {TEST_COUCHDB!r}: it is 'apache' or 'pouchdb' (the default)", returncode=4)
+    if ON_APACHE and not apachecouch.tarball().is_file():
+        pytest.exit(f"TEST_COUCHDB=apache, but the Apache CouchDB release is missing: no {apachecouch.tarball()} "
+                    "(set APACHE_COUCHDB_TARBALL to it)", returncode=4)
     settings.COUCHDB = {**settings.COUCHDB, "URL": NOWHERE}
     os.environ["COUCHDB_URL"] = NOWHERE
+
+
+def start_session_server(workdir: Path):
+    """The session's server, started: Apache CouchDB or pouchdb-server (``TEST_COUCHDB``)."""
+    kind = apachecouch.ApacheCouchServer if ON_APACHE else LocalCouchServer
+    server = kind(workdir, port=free_port(), user="portal-admin", password=secrets.token_urlsafe(16))
+    try:
+        server.start()
+    except LocalCouchError as error:
+        pytest.exit(str(error), returncode=4)
+    return server
 
 
 @pytest.fixture(scope="session")
 def couch_server(tmp_path_factory):
     """The session's CouchDB server, started the first time a test needs it; from then on the
     settings and the environment point at it (but for the tests that do not ask for it)."""
-    server = LocalCouchServer(
-        tmp_path_factory.mktemp("couchdb"),
-        port=free_port(),
-        user="portal-admin",
-        password=secrets.token_urlsafe(16),
-    )
-    server.start()
+    server = start_session_server(tmp_path_factory.mktemp("couchdb"))
     couch = {**settings.COUCHDB, "URL": server.url, "USER": server.user, "PASSWORD": server.password,
              "TIMEOUT": 30.0}
     previous = settings.COUCHDB

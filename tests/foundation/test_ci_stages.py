@@ -32,3 +32,11 @@ def test_every_postgres_test_is_in_a_folder_the_postgresql_stage_runs():
     assert marked, "no test is marked postgres: the pattern no longer finds the mark"
     stranded = [str(path) for path in marked if not any(path.is_relative_to(folder) for folder in paths)]
     assert stranded == []
+
+
+def test_a_stage_runs_the_default_suite_on_apache_couchdb():
+    script = (ROOT / ".ci" / "run").read_text().replace("\\\n", " ")
+    stages = [line for line in script.splitlines() if "TEST_COUCHDB=apache" in line and "make test" in line]
+    assert len(stages) == 1
+    (pytest_args,) = [word.split("=", 1)[1] for word in shlex.split(stages[0]) if word.startswith("PYTEST_ARGS=")]
+    assert not [word for word in shlex.split(pytest_args) if word.startswith("tests")], "the whole suite, no folder"
