@@ -22,6 +22,7 @@ env = environ.Env(
     COUCHDB_URL=(str, "http://127.0.0.1:5984"),
     COUCHDB_USER=(str, "admin"),
     COUCHDB_DATABASE=(str, "tokens"),
+    COUCHDB_DATABASES=(list, []),
     COUCHDB_TIMEOUT=(float, 30.0),
     COUCHDB_BATCH_SIZE=(int, 500),
     COUCHDB_WRITES_IN_FLIGHT=(int, 3),
@@ -314,11 +315,29 @@ _require_client("CACHE_URL", CACHES["default"]["BACKEND"])
 LOCKABLE_MODELS = env.list("LOCKABLE_MODELS", default=["tokens_app.campaign"])
 LOCK_MAX_DURATION = env.str("LOCK_MAX_DURATION", default="7d")
 
+
+
+def _database_names(name: str) -> list[str]:
+    """The database names of ``name`` (a comma-separated list), each one CouchDB allows."""
+    from tokens_app.couch.paths import DATABASE_NAME
+
+    names = [part.strip() for part in _typed(name) if part.strip()]
+    bad = [part for part in names if not DATABASE_NAME.fullmatch(part)]
+    if bad:
+        raise ImproperlyConfigured(
+            f"{name}={env.str(name)!r} is not a valid value for {name}: {bad[0]!r} is not a CouchDB database name"
+        )
+    return names
+
+
 COUCHDB = {
     "URL": _typed("COUCHDB_URL"),
     "USER": _typed("COUCHDB_USER"),
     "PASSWORD": _required_secret("COUCHDB_PASSWORD"),
     "DATABASE": _typed("COUCHDB_DATABASE"),
+    # The databases the portal looks in for other tools' campaigns where this user may not list
+    # the server's (only a server admin may): a PiCaS user who administers a few databases.
+    "DATABASES": _database_names("COUCHDB_DATABASES"),
     "TIMEOUT": _typed("COUCHDB_TIMEOUT", at_least=0.1),
     "BATCH_SIZE": _typed("COUCHDB_BATCH_SIZE", at_least=1),
     "WRITES_IN_FLIGHT": _typed("COUCHDB_WRITES_IN_FLIGHT", at_least=1),

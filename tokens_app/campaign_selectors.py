@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from locks_app import selectors as lock_selectors
 from locks_app.utility import TokenUtility
 
+from .couch import CouchAuthFailed, get_gateway
 from .models import Campaign
 from .tokensets import TokenSet
 
@@ -71,6 +73,17 @@ def known_token_sets(databases: Iterable[str]) -> set[tuple[str, str]]:
 def campaign_databases() -> list[str]:
     """The CouchDB databases holding at least one campaign, in name order."""
     return sorted(set(Campaign.objects.values_list("database", flat=True)))
+
+
+def discoverable_databases() -> list[str]:
+    """The databases to look in for campaigns other tools made: ``COUCHDB_DATABASES`` where it
+    names some (a user who may not list the server's, as only a server admin may), else all."""
+    if settings.COUCHDB.get("DATABASES"):
+        return list(settings.COUCHDB["DATABASES"])
+    try:
+        return get_gateway().list_databases()
+    except CouchAuthFailed as exc:
+        raise CouchAuthFailed(f"{exc} (COUCHDB_DATABASES names the databases to look in instead)") from None
 
 
 def campaign_by_pk(pk: int) -> Campaign | None:

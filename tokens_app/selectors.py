@@ -316,10 +316,10 @@ def discovered_designs(database: str | None = None) -> list[dict]:
     These are campaigns made by other tools (GRID_LRT scripts, the PiCaS examples); the portal
     lists them so they can be watched and adopted. Databases this user may not read are skipped.
     """
-    from tokens_app.campaign_selectors import known_token_sets
+    from tokens_app.campaign_selectors import discoverable_databases, known_token_sets
 
     gateway = get_gateway()
-    databases = [database] if database else gateway.list_databases()
+    databases = [database] if database else discoverable_databases()
 
     def designs_in(db: str) -> list[dict]:
         try:

@@ -25,7 +25,8 @@ VALUES = (
     "'debug': settings.DEBUG, 'ssl': settings.SECURE_SSL_REDIRECT, 'session': settings.SESSION_COOKIE_SECURE,"
     " 'csrf': settings.CSRF_COOKIE_SECURE, 'proxies': settings.TRUSTED_PROXIES, 'limit': settings.LOGIN_RATE_LIMIT,"
     " 'cache': settings.CACHES['default']['BACKEND'], 'batch': settings.COUCHDB['BATCH_SIZE'],"
-    " 'timeout': settings.COUCHDB['TIMEOUT'], 'exempt': settings.SECURE_REDIRECT_EXEMPT}))"
+    " 'timeout': settings.COUCHDB['TIMEOUT'], 'exempt': settings.SECURE_REDIRECT_EXEMPT,"
+    " 'databases': settings.COUCHDB['DATABASES']}))"
 )
 
 
@@ -69,6 +70,10 @@ def test_a_number_setting_refuses_garbage_and_values_out_of_range(tmp_path, name
     ("LOGIN_RATE_LIMIT", "ten", "LOGIN_RATE_LIMIT='ten' is not a valid value for LOGIN_RATE_LIMIT"),
     ("LOG_LEVEL", "loud", "LOG_LEVEL='LOUD' is not a valid value for LOG_LEVEL: give one of DEBUG, INFO, WARNING, "
      "ERROR, CRITICAL"),
+    ("COUCHDB_DATABASES", "picas, Tokens", "COUCHDB_DATABASES='picas, Tokens' is not a valid value for "
+     "COUCHDB_DATABASES: 'Tokens' is not a CouchDB database name"),
+    ("COUCHDB_DATABASES", "_users", "COUCHDB_DATABASES='_users' is not a valid value for COUCHDB_DATABASES: "
+     "'_users' is not a CouchDB database name"),
 ])
 def test_the_error_says_what_to_give(tmp_path, name, value, message):
     refused(load_settings(tmp_path, **REQUIRED, **{name: value}), message)
@@ -80,6 +85,11 @@ def test_defaults_of_the_sign_in_and_proxy_settings(tmp_path):
     assert loaded["cache"] == "django.core.cache.backends.db.DatabaseCache"
     assert loaded["batch"] == 500 and loaded["timeout"] == 30.0
     assert loaded["exempt"] == ["^healthz$"]
+    assert loaded["databases"] == []
+
+
+def test_the_databases_named_for_a_user_who_may_not_list_them_are_read(tmp_path):
+    assert loaded_values(tmp_path, COUCHDB_DATABASES="picas, lofar_2,")["databases"] == ["picas", "lofar_2"]
 
 
 def test_numbers_in_range_are_read(tmp_path):

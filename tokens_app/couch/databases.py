@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import shown
+from .errors import CouchAuthFailed, shown
 from .paths import database_path
 from .transport import Transport
 
@@ -27,11 +27,20 @@ class Databases(Transport):
         return response.status_code == 200
 
     def create_database(self, db: str, *, exist_ok: bool = True) -> bool:
-        """Create ``db``; returns False when it existed already (and ``exist_ok``)."""
+        """Create ``db``; returns False when it existed already (and ``exist_ok``).
+
+        Apache CouchDB refuses the creation to a user who is not a server admin even where the
+        database exists: with ``exist_ok`` such a user's existing database is found, not refused.
+        """
         self._renew_stale_session()
-        response = self.request(
-            "PUT", database_path(db), what=f"create database {shown(db)}", ok_statuses=(412,) if exist_ok else ()
-        )
+        try:
+            response = self.request(
+                "PUT", database_path(db), what=f"create database {shown(db)}", ok_statuses=(412,) if exist_ok else ()
+            )
+        except CouchAuthFailed:
+            if exist_ok and self.database_exists(db):
+                return False
+            raise
         return response.status_code != 412
 
     def delete_database(self, db: str) -> None:

@@ -36,6 +36,9 @@ from .paths import couch_url, safe_url
 MISSING = object()
 # The 404 reasons of a missing database (CouchDB's, then pouchdb-server's), not a missing document.
 _MISSING_DB_REASONS = ("no_db_file", "Database does not exist.")
+# Apache CouchDB's 401 to a signed-in user who is not a server admin (``_all_dbs``, database
+# creation, ``_active_tasks``, ``_config``): a refusal of what, not of who.
+_NOT_SERVER_ADMIN = "You are not a server admin."
 # View parameters that CouchDB expects JSON-encoded in the query string.
 _JSON_PARAMS = frozenset({"key", "keys", "startkey", "endkey", "start_key", "end_key"})
 
@@ -136,6 +139,10 @@ class Transport:
 
     def _http_error(self, response: requests.Response, *, what: str, db: str | None) -> CouchError:
         status, reason = response.status_code, _reason(response)
+        if status == 401 and reason == _NOT_SERVER_ADMIN:
+            return CouchAuthFailed(
+                f"user '{self.user}' may not {what} on CouchDB at {self.server}: only a server admin may"
+            )
         if status == 401 or (status == 403 and what == "log in"):
             return CouchAuthFailed(f"CouchDB at {self.server} refused the credentials of user '{self.user}' ({what})")
         if status == 403:
