@@ -192,6 +192,13 @@ def test_attach_file_to_every_token_makes_it_one_of_the_sets_files(campaign, use
     assert campaign.attachment_names == ["run.parset", "extra.parset"]
 
 
+def test_a_large_text_file_attached_again_is_skipped(campaign, user):
+    """Apache CouchDB compresses a text attachment and gives it the digest of its gzip stream."""
+    data = "".join(f"step{n}.argument = {n * n}\n" for n in range(30_000)).encode()
+    assert services.attach_file(campaign, "big.parset", data, user=user).changed == 8
+    assert services.attach_file(campaign, "big.parset", data, user=user).skipped == 8
+
+
 def test_delete_acts_on_the_targets_of_the_campaign_only(states, gateway):
     gateway.put_doc(states.database, {"_id": "foreign", "type": "other", "lock": 0, "done": 0})
     result = services.delete_tokens(states, user=states.created_by, ids=[token_id(0), "foreign", "missing"])
@@ -325,7 +332,8 @@ def test_purge_removes_every_token_and_the_design_document(states, gateway):
 
 def test_adopt_a_design_document_made_by_another_tool(couch_db, gateway, user):
     old_todo = 'function(doc) { if(doc.type == "legacy") { if(doc.lock == 0 && doc.done == 0) { emit(doc._id, doc._id); } } }'
-    gateway.put_doc(couch_db, {"_id": "_design/legacy", "views": {"todo": {"map": old_todo}, "overview_view": {"map": "x"}}})
+    other = "function(doc) { emit(doc.type, 1); }"
+    gateway.put_doc(couch_db, {"_id": "_design/legacy", "views": {"todo": {"map": old_todo}, "overview_view": {"map": other}}})
     gateway.bulk_docs(couch_db, [
         {"_id": "t_legacy_1", "type": "legacy", "lock": 0, "done": 0, "OBSID": "L1"},
         {"_id": "t_legacy_2", "type": "legacy", "lock": 5, "done": 6, "output": 0},

@@ -14,11 +14,11 @@ that the portal behaves the same on Apache CouchDB and on the pouchdb-server use
 - :mod:`.gateway`: :class:`Gateway`, composed of those parts, and the process's shared gateway.
 """
 
-from .documents import bulk_error
+from .documents import attachment_digests, bulk_error
 from .errors import *  # noqa: F403 (the exceptions and shown(), as errors.__all__ lists them)
 from .errors import __all__ as _errors
 from .gateway import Gateway, configured_gateway, get_gateway
 from .paths import *  # noqa: F403 (the path builders and couch_url, as paths.__all__ lists them)
 from .paths import __all__ as _paths
 
-__all__ = [*_errors, *_paths, "Gateway", "bulk_error", "configured_gateway", "get_gateway"]
+__all__ = [*_errors, *_paths, "Gateway", "attachment_digests", "bulk_error", "configured_gateway", "get_gateway"]

@@ -6,6 +6,9 @@ Attachments are written inline through ``_bulk_docs``: pouchdb-server ignores cl
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +22,15 @@ from .transport import MISSING, Transport
 _AUTH_ERRORS = frozenset({"unauthorized", "forbidden"})
 # How often a design document is read and written again when someone else wrote it meanwhile.
 DESIGN_WRITE_ATTEMPTS = 3
+
+
+def attachment_digests(data: bytes) -> frozenset[str]:
+    """The ``digest`` a server may give an attachment of these bytes: the MD5 of the bytes, or
+    Apache CouchDB's for a type it compresses (``text/*``, JSON…), the MD5 of its gzip stream at
+    its default level (8): deflate's output is fixed by the bytes, the level and the window."""
+    deflate = zlib.compressobj(8, zlib.DEFLATED, 31)
+    gzipped = deflate.compress(data) + deflate.flush()
+    return frozenset("md5-" + base64.b64encode(hashlib.md5(both).digest()).decode("ascii") for both in (data, gzipped))
 
 
 def bulk_error(result: dict) -> str:

@@ -8,8 +8,6 @@ here are small functions of one document.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import time
 from datetime import timedelta
@@ -18,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tokens_app import bulk, campaign_selectors, selectors
-from tokens_app.couch import CouchRequestError, DatabaseMissing, addressable, get_gateway
+from tokens_app.couch import CouchRequestError, DatabaseMissing, addressable, attachment_digests, get_gateway
 from tokens_app.design import (
     STATE_NAMES,
     TOKENS_VIEW,
@@ -175,10 +173,10 @@ def attach_file(
     attachment = inline_attachment(data, content_type or content_type_of(name))
     _check_fits_one_request(name, attachment)
     selection = targets.select(campaign, view=view, ids=ids, where=where)
-    digest = "md5-" + base64.b64encode(hashlib.md5(data).digest()).decode("ascii")
+    digests = attachment_digests(data)
 
     def decide(doc):
-        if doc.get("_attachments", {}).get(name, {}).get("digest") == digest:
+        if doc.get("_attachments", {}).get(name, {}).get("digest") in digests:
             return None
         doc.setdefault("_attachments", {})[name] = attachment
         return doc
