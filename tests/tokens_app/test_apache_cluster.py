@@ -1,0 +1,87 @@
+"""A campaign worked on a three-node Apache CouchDB cluster (n = 3, q = 2) from the shared release,
+one node killed mid-push and again mid-work, then brought back: no token lost or duplicated, and
+the counts through every node equal a full scan.
+
+The portal talks to the first node, the pilots to the second; the third is the one killed. Slow:
+three servers start (CI's slow stage runs it; the release is in ``../shared/couchdb/``).
+"""
+
+import secrets
+
+import pytest
+from conftest import EXAMPLE_CONFIG, EXAMPLE_SRMLIST
+from django.conf import settings
+
+from devtools import pilots
+from devtools.apachecouch import ApacheCouchCluster
+from tokens_app import selectors, services
+from tokens_app.couch import Gateway
+from tokens_app.design import state_of
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+
+SUBBANDS = 240
+
+
+@pytest.fixture
+def cluster(tmp_path, monkeypatch):
+    """The cluster, started; the portal's settings point at its first node."""
+    nodes = ApacheCouchCluster(tmp_path / "cluster", user="portal-admin", password=secrets.token_urlsafe(16))
+    try:
+        nodes.start()
+        first = nodes.nodes[0]
+        monkeypatch.setattr(settings, "COUCHDB", {**settings.COUCHDB, "URL": first.url, "USER": first.user,
+                                                  "PASSWORD": first.password, "DATABASE": "tokens"})
+        yield nodes
+    finally:
+        nodes.destroy()
+
+
+def full_scan(node, database: str) -> dict[str, int]:
+    """Every token's state, read document by document through ``node`` (no view)."""
+    gateway = Gateway(node.url, node.user, node.password, 30.0)
+    counts = dict.fromkeys(("todo", "locked", "done", "error"), 0)
+    ids = []
+    for row in gateway.iter_all_docs(database, include_docs=True):
+        if not row["id"].startswith("_design/"):
+            ids.append(row["id"])
+            counts[state_of(row["doc"])] += 1
+    assert len(ids) == len(set(ids))
+    return {**counts, "total": len(ids)}
+
+
+def test_a_campaign_survives_a_node_killed_mid_push_and_mid_work(cluster, alice):
+    portal_node, pilot_node, lost_node = cluster.nodes
+
+    def kill_mid_push(processed, total):
+        if processed >= total // 3 and lost_node.running():
+            lost_node.kill()
+
+    lines = EXAMPLE_SRMLIST.splitlines(keepends=True)[:SUBBANDS]
+    campaign, report = services.create_tokenset(
+        user=alice, database="tokens", config_data=EXAMPLE_CONFIG, config_name="pref_cal1.yaml",
+        srmlist_data=b"".join(lines), srmlist_name="L229507.srmlist", batch_size=20, progress=kill_mid_push,
+    )
+    assert not lost_node.running()
+    assert report.complete and report.failed == 0 and report.written == campaign.token_count
+    lost_node.start()
+
+    def kill_mid_work(finished):
+        if finished >= campaign.token_count // 4 and lost_node.running():
+            lost_node.kill()
+
+    access = pilots.CouchAccess(pilot_node.url, pilot_node.user, pilot_node.password, 30.0)
+    reports = pilots.simulate(access, "tokens", campaign.token_type, workers=3, failure_rate=0.2, job_seconds=0,
+                              max_tokens=campaign.token_count // 2, progress=kill_mid_work)
+    assert not lost_node.running()
+    assert sum(r.lost for r in reports) == 0
+    assert sum(r.done + r.failed for r in reports) == campaign.token_count // 2
+    lost_node.start()
+
+    expected = {"todo": campaign.token_count - campaign.token_count // 2, "locked": 0,
+                "done": sum(r.done for r in reports), "error": sum(r.failed for r in reports),
+                "total": campaign.token_count}
+    for node in cluster.nodes:
+        assert full_scan(node, "tokens") == expected
+        settings.COUCHDB = {**settings.COUCHDB, "URL": node.url}
+        assert selectors.overview_counts(campaign) == expected
