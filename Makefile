@@ -33,13 +33,17 @@ test-fast: install
 test-unit: install
 	$(PY) -m pytest -m unit $(PYTEST_ARGS)
 
+# `make bench COUCHDB=apache` (and `make loadtest COUCHDB=apache`) run on Apache CouchDB 3.5 from
+# ../shared/couchdb/ instead of pouchdb-server.
+COUCHDB ?=
+
 bench: install
-	$(PY) -m bench $(BENCH_ARGS)
+	$(if $(COUCHDB),COUCHDB_ENGINE=$(COUCHDB) )$(PY) -m bench $(BENCH_ARGS)
 
 # The production shape (gunicorn, PostgreSQL from DATABASE_URL, task workers, pouchdb-server) under
 # readers, operators and pilots, e.g. make loadtest LOADTEST_ARGS="--duration 180 --fault couch-restart".
 loadtest: install
-	$(PY) -m bench.loadtest $(LOADTEST_ARGS)
+	$(if $(COUCHDB),COUCHDB_ENGINE=$(COUCHDB) )$(PY) -m bench.loadtest $(LOADTEST_ARGS)
 
 install: $(STAMP) $(NODE_STAMP)
 

@@ -54,15 +54,21 @@ def bench_user():
     return user
 
 
+def couch_engine() -> str:
+    """The engine the benchmarks run on: ``apache`` (``make bench COUCHDB=apache``) or ``pouchdb``."""
+    return os.environ.get("COUCHDB_ENGINE") or "pouchdb"
+
+
 @contextlib.contextmanager
 def couch_server(workdir: Path, *, validation: bool = True):
-    """A fresh pouchdb-server in ``workdir``; settings.COUCHDB points at it while it runs."""
+    """A fresh server in ``workdir`` (pouchdb-server, or Apache CouchDB with ``COUCHDB=apache``);
+    settings.COUCHDB points at it while it runs."""
     from django.conf import settings
 
-    from devtools.localcouch import LocalCouchServer, free_port
+    from devtools.apachecouch import local_server
 
-    server = LocalCouchServer(workdir / "couchdb", port=free_port(), user=COUCH_USER,
-                              password=secrets.token_urlsafe(16), validation=validation)
+    server = local_server(couch_engine(), workdir / "couchdb", user=COUCH_USER,
+                          password=secrets.token_urlsafe(16), validation=validation)
     server.start()
     previous = settings.COUCHDB
     settings.COUCHDB = {**previous, "URL": server.url, "USER": server.user, "PASSWORD": server.password,

@@ -348,9 +348,11 @@ def main(argv=None) -> int:
 
 
 def run(args, workdir: Path, url_of_database: str) -> int:
-    from devtools.localcouch import LocalCouchServer, free_port
+    from bench.environment import couch_engine
+    from devtools.apachecouch import local_server
+    from devtools.localcouch import free_port
 
-    couch = LocalCouchServer(workdir / "couchdb", port=free_port(), user="admin", password=secrets.token_urlsafe(16))
+    couch = local_server(couch_engine(), workdir / "couchdb", user="admin", password=secrets.token_urlsafe(16))
     couch.start()
     port = free_port()
     env = {

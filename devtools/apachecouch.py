@@ -18,7 +18,7 @@ from pathlib import Path
 
 import requests
 
-from devtools.localcouch import BASE_DIR, CouchServerProcess, LocalCouchError, free_port
+from devtools.localcouch import BASE_DIR, CouchServerProcess, LocalCouchError, LocalCouchServer, free_port
 from tokens_app.couch import couch_url
 
 TARBALL_NAME = "apache-couchdb-3.5.0-debian12-x86_64.tar.gz"
@@ -108,6 +108,14 @@ class ApacheCouchServer(CouchServerProcess):
             self.process.kill()
             self.process.wait()
         self.process = None
+
+
+def local_server(engine: str, workdir: Path, *, user: str, password: str, **pouchdb_options) -> CouchServerProcess:
+    """A server on a free port for the tests or the benchmarks: Apache CouchDB (``engine``
+    "apache") or pouchdb-server (anything else; ``pouchdb_options`` are its own)."""
+    if engine == "apache":
+        return ApacheCouchServer(workdir, port=free_port(), user=user, password=password)
+    return LocalCouchServer(workdir, port=free_port(), user=user, password=password, **pouchdb_options)
 
 
 class ApacheCouchCluster:

@@ -53,7 +53,8 @@ class Portal:
             try:
                 requests.get(self.url + "/healthz", timeout=5)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Not listening yet, or a worker still booting on a busy machine: ask again.
                 pass
             assert time.monotonic() < deadline, "gunicorn did not answer"
             time.sleep(0.2)

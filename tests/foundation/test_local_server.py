@@ -10,8 +10,12 @@ a file every token carries stays readable through rewrites, deletions and compac
 import base64
 import time
 
+import pytest
+
 from devtools.localcouch import COMPILED_VIEWS, SMALL_ATTACHMENT_REFS
 from tokens_app.couch import database_path, document_path
+
+pytestmark = pytest.mark.pouchdb
 
 
 def _design(gateway, db, views: dict) -> None:
