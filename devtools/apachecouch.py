@@ -30,6 +30,11 @@ SINGLE_SHARD_INI = "[cluster]\nq = 1\n"
 CLUSTER_INI = "[couchdb]\nsingle_node = false\n[cluster]\nn = 3\nq = 2\n"
 
 
+def tested_engine() -> str:
+    """The engine the test session runs on: ``TEST_COUCHDB``, "apache" or "pouchdb" (the default)."""
+    return os.environ.get("TEST_COUCHDB") or "pouchdb"
+
+
 def tarball() -> Path:
     """The release tarball: ``APACHE_COUCHDB_TARBALL``, else ``../shared/couchdb/`` beside the repository."""
     configured = os.environ.get("APACHE_COUCHDB_TARBALL")

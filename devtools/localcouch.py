@@ -101,12 +101,15 @@ class CouchServerProcess:
             time.sleep(0.1)
         self.ensure_admin()
 
+    def signs_in(self, password: str) -> bool:
+        """Whether the server admin signs in with ``password``."""
+        return requests.post(
+            couch_url(self.url, ("_session",)), json={"name": self.user, "password": password}, timeout=10
+        ).ok
+
     def ensure_admin(self) -> None:
         """Check that the server admin can sign in."""
-        login = requests.post(
-            couch_url(self.url, ("_session",)), json={"name": self.user, "password": self.password}, timeout=10
-        )
-        if not login.ok:
+        if not self.signs_in(self.password):
             raise LocalCouchError(
                 f"the local CouchDB in {self.workdir} has an admin, and it is not '{self.user}' with "
                 "the configured password (delete that folder to start afresh)"

@@ -43,7 +43,7 @@ EXAMPLE_SRMLIST = (EXAMPLES / "L229507.srmlist").read_bytes()
 
 # Which server the session starts: pouchdb-server (the default, what `make test` runs) or
 # Apache CouchDB ("apache").
-TEST_COUCHDB = os.environ.get("TEST_COUCHDB", "pouchdb") or "pouchdb"
+TEST_COUCHDB = apachecouch.tested_engine()
 ON_APACHE = TEST_COUCHDB == "apache"
 
 

@@ -8,8 +8,9 @@ three servers start (CI's slow stage runs it; the release is in ``../shared/couc
 
 import secrets
 
+from pathlib import Path
+
 import pytest
-from conftest import EXAMPLE_CONFIG, EXAMPLE_SRMLIST
 from django.conf import settings
 
 from devtools import pilots
@@ -17,6 +18,10 @@ from devtools.apachecouch import ApacheCouchCluster
 from tokens_app import selectors, services
 from tokens_app.couch import Gateway
 from tokens_app.design import state_of
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLE_CONFIG = (EXAMPLES / "pref_cal1.yaml").read_bytes()
+EXAMPLE_SRMLIST = (EXAMPLES / "L229507.srmlist").read_bytes()
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 

@@ -13,9 +13,10 @@ import tarfile
 import uuid
 from datetime import timedelta
 
+from pathlib import Path
+
 import pytest
 import requests
-from conftest import EXAMPLE_CONFIG, EXAMPLE_SRMLIST
 from django.conf import settings
 from django.contrib import messages
 from django.core.management import call_command
@@ -27,6 +28,10 @@ from tokens_app import selectors, services
 from tokens_app.couch import CouchAuthFailed, couch_url, get_gateway
 from tokens_app.design import build_design_doc
 from tokens_app.models import Campaign
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLE_CONFIG = (EXAMPLES / "pref_cal1.yaml").read_bytes()
+EXAMPLE_SRMLIST = (EXAMPLES / "L229507.srmlist").read_bytes()
 
 pytestmark = [pytest.mark.apache, pytest.mark.django_db]
 

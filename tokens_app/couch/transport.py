@@ -39,6 +39,8 @@ _MISSING_DB_REASONS = ("no_db_file", "Database does not exist.")
 # Apache CouchDB's 401 to a signed-in user who is not a server admin (``_all_dbs``, database
 # creation, ``_active_tasks``, ``_config``): a refusal of what, not of who.
 _NOT_SERVER_ADMIN = "You are not a server admin."
+# Apache CouchDB's 400 to a session cookie it cannot read.
+_MALFORMED_COOKIE = "Malformed AuthSession cookie"
 # View parameters that CouchDB expects JSON-encoded in the query string.
 _JSON_PARAMS = frozenset({"key", "keys", "startkey", "endkey", "start_key", "end_key"})
 
@@ -178,7 +180,7 @@ class Transport:
         url = couch_url(self.url, path)
         client = self._client()
 
-        def send() -> requests.Response:
+        def send_once() -> requests.Response:
             # cloudant's session sends its own timeout with every request; the session is this
             # thread's alone, so a shorter one is set for this request and put back after it.
             session = client.r_session
@@ -186,7 +188,7 @@ class Transport:
             if timeout is not None:
                 session._timeout = timeout
             try:
-                response = session.request(
+                return session.request(
                     method,
                     url,
                     params=_encode_params(params or {}),
@@ -198,6 +200,15 @@ class Transport:
                 )
             finally:
                 session._timeout = default_timeout
+
+        def send() -> requests.Response:
+            response = send_once()
+            if response.status_code == 400 and _reason(response).startswith(_MALFORMED_COOKIE):
+                # Apache CouchDB refuses a session cookie it cannot read, even to a login (where
+                # pouchdb-server ignores it): drop it, log in again, once, and send the request again.
+                client.r_session.cookies.clear()
+                client.r_session.login()
+                response = send_once()
             if response.status_code >= 400 and response.status_code not in ok_statuses:
                 response.raise_for_status()
             return response
