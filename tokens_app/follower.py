@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -58,6 +58,13 @@ class Follower:
             owner=self.owner, expires_at=now + timedelta(seconds=self.lease_seconds)
         )
         return taken == 1
+
+    def wait_for_lease(self, stop: threading.Event) -> bool:
+        """Take the lease, waiting while another follower holds it; False if stopped first."""
+        while not self.take_lease():
+            if stop.wait(self.lease_seconds / 3):
+                return False
+        return True
 
     def _renew_lease(self) -> None:
         """Inside a transaction that writes rows: still ours, or nothing of it is written."""
@@ -122,14 +129,16 @@ class Follower:
         """Follow every database until ``stop`` is set; wait while another follower works."""
         stop = stop or threading.Event()
         try:
-            while not stop.is_set():
-                holding = self.take_lease()
-                if holding:
-                    try:
-                        self.round()
-                    except LeaseLost as lost:
-                        logger.warning("%s", lost)
-                stop.wait(interval if holding else self.lease_seconds / 3)
+            while self.wait_for_lease(stop):
+                try:
+                    self.round()
+                except LeaseLost as lost:
+                    logger.warning("%s", lost)
+                except DatabaseError:
+                    # The portal's database busy or briefly gone: the next round goes on.
+                    logger.exception("the read model was not written this round")
+                if stop.wait(interval):
+                    return
         finally:
             self.release_lease()
 

@@ -1,9 +1,11 @@
 """The read model's follower on a real CouchDB: after catching up, the rows equal a full scan."""
 
+import io
 import json
 
 import pytest
 import requests
+from django.core.management import CommandError, call_command
 
 from tokens_app.couch import couch_url, database_path, document_path
 from tokens_app.design import state_of
@@ -139,3 +141,31 @@ def test_a_database_that_is_gone_holds_no_rows(gateway, campaign, follower):
     follower.round()
     assert not TokenRow.objects.filter(database=campaign.database).exists()
     assert not ChangesCheckpoint.objects.filter(database=campaign.database).exists()
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--batch", "0"], "at least 1"),
+    (["--batch", "many"], "not a whole number"),
+    (["--interval", "-1"], "zero or more seconds"),
+    (["--interval", "nan"], "zero or more seconds"),
+    (["--lease", "0"], "at least 1"),
+    (["--resync", "bad\nname"], "control character"),
+])
+def test_follow_changes_refuses_garbage_options(args, says):
+    with pytest.raises(CommandError, match=says):
+        call_command("follow_changes", *args)
+
+
+@pytest.mark.parametrize("name", ["../_config", "_users", "Upper", ".."])
+def test_resync_of_a_name_couchdb_cannot_hold_is_refused_in_one_line(couch_server, name):
+    with pytest.raises(CommandError, match="is not a CouchDB database name"):
+        call_command("follow_changes", "--resync", name)
+
+
+def test_follow_changes_once_fills_the_rows(gateway, campaign):
+    call_command("follow_changes", "--once")
+    assert held(campaign.database) == scan(gateway, campaign.database)
+    out = io.StringIO()
+    call_command("follow_changes", "--resync", campaign.database, stdout=out)
+    assert f"{campaign.database}: " in out.getvalue()
+    assert held(campaign.database) == scan(gateway, campaign.database)

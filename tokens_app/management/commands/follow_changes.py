@@ -30,13 +30,17 @@ class Command(PortalCommand):
             help="changes read and recorded at once (default 1000; fewer hold less in memory)",
         )
 
-    def handle(self, *args, once, resync, interval, batch, **options):
-        follower = Follower(batch=batch)
+        parser.add_argument(
+            "--lease", type=positive_int, default=30,
+            help="seconds a follower that stopped answering keeps the others waiting (default 30)",
+        )
+
+    def handle(self, *args, once, resync, interval, batch, lease, **options):
+        follower = Follower(batch=batch, lease_seconds=lease)
         if once or resync:
             if not follower.take_lease():
                 self.stderr.write("Another follower holds the lease; waiting for it.")
-                while not follower.take_lease():
-                    threading.Event().wait(follower.lease_seconds / 3)
+                follower.wait_for_lease(threading.Event())
             try:
                 if resync:
                     self.stdout.write(f"{resync}: {follower.resync(resync)} change(s) read from the start.")
