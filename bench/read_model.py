@@ -24,6 +24,7 @@ from .timing import seconds, timed
 BACKFILL_TARGET = 1.5
 LAG_TARGET = 1.0
 PILOTS = 4
+PROBE_TIMEOUT = 60
 
 
 def backfill_in_child(database: str) -> dict:
@@ -99,10 +100,13 @@ def measure_lag(server, table: Table, tokens: int, probes: int) -> None:
     lags = []
     try:
         for number in range(probes):
-            doc = {"_id": f"probe_{number:04d}", "type": campaign.token_type, "lock": 0, "done": 0}
+            # A type of its own, so no pilot takes the probe and changes its revision.
+            doc = {"_id": f"probe_{number:04d}", "type": "lag_probe", "lock": 0, "done": 0}
             written = time.monotonic()
             rev = gateway.put_doc(campaign.database, doc)
             while not TokenRow.objects.filter(database=campaign.database, doc_id=doc["_id"], rev=rev).exists():
+                if time.monotonic() - written > PROBE_TIMEOUT:
+                    raise RuntimeError(f"the follower did not record {doc['_id']} within {PROBE_TIMEOUT} s")
                 time.sleep(0.005)
             lags.append(time.monotonic() - written)
             time.sleep(0.1)
