@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -23,7 +24,7 @@ from django.utils import timezone
 from .campaign_selectors import campaign_databases
 from .couch import CouchError, DatabaseMissing, get_gateway
 from .read_models import ChangesCheckpoint, FollowerLease, TokenRow
-from .token_rows import id_hash, record
+from .token_rows import record
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +44,13 @@ def followed_databases() -> list[str]:
 class Follower:
     """One follower process (or thread): ``run`` until stopped, or ``catch_up`` once."""
 
-    batch: int = 1000
+    batch: int = 2000
     lease_seconds: float = 30.0
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    # One long-lived reading thread: its CouchDB session lasts as long as the follower.
+    _reader: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="changes-reader"), init=False, repr=False,
+    )
 
     # -- the lease ------------------------------------------------------------------------
 
@@ -79,33 +84,58 @@ class Follower:
 
     # -- following ------------------------------------------------------------------------
 
-    def step(self, database: str, *, limit: int | None = None) -> tuple[int, bool]:
+    def step(self, database: str) -> tuple[int, bool]:
         """Read one batch of ``database``'s changes and record it: the number of changes read,
         and whether more may follow (the batch was full)."""
-        limit = limit or self.batch
-        checkpoint = ChangesCheckpoint.objects.filter(database=database).first()
-        since = checkpoint.seq if checkpoint else "0"
-        try:
-            feed = get_gateway().changes(database, since=since, limit=limit)
-        except RecursionError:
-            # A document nested deeper than Python parses: read fewer at a time, down to the one.
-            if limit > 1:
-                return self.step(database, limit=max(1, limit // 2))
-            return self._pass_over(database, since)
+        feed, limit = self._read(database, _checkpoint_of(database), self.batch)
+        self._apply(database, feed)
+        return len(feed["results"]), _more_after(feed, limit)
+
+    def catch_up(self, database: str) -> int:
+        """Follow ``database`` until CouchDB has no more changes; the number read.
+
+        The next batch is read while this one is recorded: the server and the portal's database
+        work side by side, so following costs about what reading the changes does.
+        """
+        read = 0
+        pending = self._reader.submit(self._read, database, _checkpoint_of(database), self.batch)
+        while pending is not None:
+            feed, limit = pending.result()
+            more = _more_after(feed, limit)
+            pending = self._reader.submit(self._read, database, feed["last_seq"], self.batch) if more else None
+            try:
+                self._apply(database, feed)
+            except BaseException:
+                if pending is not None:
+                    pending.cancel()
+                raise
+            read += len(feed["results"])
+        return read
+
+    def _read(self, database: str, since, limit: int) -> tuple[dict, int]:
+        """Up to ``limit`` changes after ``since`` and the limit they were read with. A batch
+        holding a document nested deeper than Python parses is read again smaller, down to that
+        one change, which comes without its document (and so counts as no token)."""
+        gateway = get_gateway()
+        while True:
+            try:
+                return gateway.changes(database, since=since, limit=limit), limit
+            except RecursionError:
+                if limit == 1:
+                    feed = gateway.changes(database, since=since, limit=1, include_docs=False)
+                    for change in feed["results"]:
+                        logger.warning("token %r of %s is nested too deep to read; left out of the pages",
+                                       change["id"][:80], database)
+                    return feed, 1
+                limit = max(1, limit // 2)
+
+    def _apply(self, database: str, feed: dict) -> None:
+        """Record a batch's documents and the checkpoint after it, together."""
         docs = [_document_of(change) for change in feed["results"]]
         with transaction.atomic():
             self._renew_lease()
             record(database, docs)
             _save_checkpoint(database, feed)
-        return len(feed["results"]), len(feed["results"]) >= limit
-
-    def catch_up(self, database: str) -> int:
-        """Follow ``database`` until CouchDB has no more changes; the number read."""
-        read, more = 0, True
-        while more:
-            count, more = self.step(database)
-            read += count
-        return read
 
     def resync(self, database: str) -> int:
         """Forget everything the read model holds of ``database`` and read it from the start."""
@@ -149,18 +179,6 @@ class Follower:
             TokenRow.objects.filter(database=database).delete()
             ChangesCheckpoint.objects.filter(database=database).delete()
 
-    def _pass_over(self, database: str, since: str) -> tuple[int, bool]:
-        """Step over one change whose document Python cannot parse: its row, if any, goes (the
-        portal cannot say what it is), and the follower goes on after it."""
-        feed = get_gateway().changes(database, since=since, limit=1, include_docs=False)
-        with transaction.atomic():
-            self._renew_lease()
-            for change in feed["results"]:
-                logger.warning("token %r of %s is nested too deep to read; left out of the pages", change["id"][:80], database)
-                TokenRow.objects.filter(database=database, id_hash=id_hash(change["id"])).delete()
-            _save_checkpoint(database, feed)
-        return len(feed["results"]), bool(feed["results"])
-
 
 def _document_of(change: dict) -> dict:
     """The document of one change; a deleted one, or one without its body, as a deletion."""
@@ -168,6 +186,15 @@ def _document_of(change: dict) -> dict:
     if change.get("deleted") or not isinstance(doc, dict):
         return {"_id": change["id"], "_deleted": True}
     return doc
+
+
+def _checkpoint_of(database: str) -> str:
+    checkpoint = ChangesCheckpoint.objects.filter(database=database).first()
+    return checkpoint.seq if checkpoint else "0"
+
+
+def _more_after(feed: dict, limit: int) -> bool:
+    return len(feed["results"]) >= limit
 
 
 def _save_checkpoint(database: str, feed: dict) -> None:

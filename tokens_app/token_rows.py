@@ -12,12 +12,15 @@ import re
 from collections.abc import Iterable
 from numbers import Number
 
+from django.db import connection
+
 from .design import state_of
 from .read_models import TokenRow
 
 # What neither SQLite's UTF-8 nor PostgreSQL's text can hold: lone surrogates and NUL.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-_ROW_FIELDS = [field.name for field in TokenRow._meta.get_fields() if field.name not in ("id", "database", "id_hash")]
+_KEY = ("database", "id_hash")
+_COLUMNS = tuple(field.name for field in TokenRow._meta.concrete_fields if field.name != "id")
 
 
 def storable(text: str, limit: int) -> str:
@@ -45,9 +48,14 @@ def is_token(doc: dict) -> bool:
 
 def row_of(database: str, doc: dict) -> TokenRow:
     """The row of a token document (one that :func:`is_token`)."""
+    return TokenRow(**values_of(database, doc))
+
+
+def values_of(database: str, doc: dict) -> dict:
+    """The column values of a token document's row."""
     doc_id = doc["_id"]
     shown_id = storable(doc_id, len(doc_id))
-    return TokenRow(
+    return dict(
         database=database,
         id_hash=id_hash(doc_id),
         doc_id=shown_id,
@@ -74,14 +82,29 @@ def record(database: str, docs: Iterable[dict]) -> None:
     written together. A document given twice counts as its last version.
     """
     latest = {doc["_id"]: doc for doc in docs}
-    rows = [row_of(database, doc) for doc in latest.values() if is_token(doc)]
+    rows = [values_of(database, doc) for doc in latest.values() if is_token(doc)]
     gone = [id_hash(doc_id) for doc_id, doc in latest.items() if not is_token(doc)]
     if gone:
         TokenRow.objects.filter(database=database, id_hash__in=gone).delete()
     if rows:
-        TokenRow.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["database", "id_hash"], update_fields=_ROW_FIELDS,
-        )
+        _upsert(rows)
+
+
+def _upsert(rows: list[dict]) -> None:
+    """One ``INSERT … ON CONFLICT DO UPDATE`` (SQLite and PostgreSQL alike) sent for all rows
+    with ``executemany``: ``bulk_create`` builds a model instance per row and, on SQLite, a
+    statement per 58 rows, which made following slower than reading the changes."""
+    quote = connection.ops.quote_name
+    columns = [quote(TokenRow._meta.get_field(name).column) for name in _COLUMNS]
+    updates = [column for name, column in zip(_COLUMNS, columns) if name not in _KEY]
+    sql = (
+        f"INSERT INTO {quote(TokenRow._meta.db_table)} ({', '.join(columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(quote(name) for name in _KEY)}) "
+        f"DO UPDATE SET {', '.join(f'{column} = excluded.{column}' for column in updates)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [tuple(row[name] for name in _COLUMNS) for row in rows])
 
 
 def _text(value, limit: int) -> str | None:

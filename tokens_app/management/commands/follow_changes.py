@@ -26,8 +26,8 @@ class Command(PortalCommand):
         )
 
         parser.add_argument(
-            "--batch", type=positive_int, default=1000,
-            help="changes read and recorded at once (default 1000; fewer hold less in memory)",
+            "--batch", type=positive_int, default=2000,
+            help="changes read and recorded at once (default 2000; fewer hold less in memory)",
         )
 
         parser.add_argument(
