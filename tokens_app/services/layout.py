@@ -16,9 +16,7 @@ from tokens_app.couch import get_gateway
 from tokens_app.design import (
     MARKER_FIELD,
     PORTAL_DESIGN,
-    build_portal_design_doc,
     design_id,
-    is_marked,
     merged_design_doc,
     merged_portal_design_doc,
     replaced_views,
@@ -36,9 +34,8 @@ def create_default_database() -> None:
 
 
 def portal_design_current(design: dict | None) -> bool:
-    """Whether ``_design/tokenportal`` is there as this version of the portal writes it."""
-    wanted = build_portal_design_doc()
-    return design is not None and is_marked(design) and design.get("views") == wanted["views"]
+    """Whether ``_design/tokenportal`` is there exactly as this version of the portal writes it."""
+    return design is not None and merged_portal_design_doc(design) == design
 
 
 def ensure_portal_design(database: str, existing: dict | None = None) -> bool:
@@ -54,8 +51,8 @@ def ensure_portal_design(database: str, existing: dict | None = None) -> bool:
 
 
 def ensure_type_design(database: str, token_type: str, existing: dict | None = None) -> list[str]:
-    """Write ``_design/<type>`` with the portal's views renewed and every other view kept, unless
-    it is current; answer the portal's views another tool had replaced (recorded in the marker
+    """Write ``_design/<type>`` as :func:`~tokens_app.design.merged_design_doc` makes it (the
+    portal's members exactly as built, other tools' views kept), unless it is that already; answer the portal's views another tool had replaced (recorded in the marker
     as ``restored_views``/``restored_at`` so the campaign page can say so), [] otherwise.
 
     A design document without the marker (made by version one or by another tool) is brought to
