@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from tokens_app.couch import get_gateway
+from tokens_app.couch import addressable, get_gateway
 from tokens_app.design import (
     MARKER_FIELD,
     PORTAL_DESIGN,
@@ -99,3 +99,16 @@ def ensure_layout(database: str, designs: list[dict], campaign_types: set[str]) 
             if views:
                 restored[token_type] = views
     return restored
+
+
+def restore_views(token_set) -> list[str]:
+    """Bring one campaign's database to the layout (:func:`ensure_layout` for its type alone)
+    before the portal counts or changes its tokens: views another tool replaced (a GRID_LRT
+    script's ``add_status_views``) are put back by every operation and counting command, not
+    only by the pages' count refresh. Answers the views restored."""
+    name = design_id(token_set.token_type)
+    if not addressable(name):
+        return []  # a type of an earlier version that names no design document has no views
+    designs = get_gateway().fetch_docs(token_set.database, [PORTAL_DESIGN_ID, name]).values()
+    restored = ensure_layout(token_set.database, [design for design in designs if design], {token_set.token_type})
+    return restored.get(token_set.token_type, [])

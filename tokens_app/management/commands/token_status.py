@@ -18,7 +18,7 @@ from tokens_app.design import STATE_NAMES
 from tokens_app.management.base import CampaignCommand
 from tokens_app.models import Campaign
 from tokens_app.selectors import listed_token_set, overview_counts
-from tokens_app.services.layout import ensure_portal_design
+from tokens_app.services.layout import ensure_portal_design, restore_views
 from tokens_app.tokensets import TokenSet
 
 
@@ -46,6 +46,8 @@ class Command(CampaignCommand):
             return
         campaign = self.campaign(options)
         gone = isinstance(campaign, Campaign) and campaign.tokens_gone
+        if isinstance(campaign, Campaign) and not gone:
+            restore_views(campaign)  # pilots follow these views: the portal's rule, not a script's
         counts = dict.fromkeys(STATE_NAMES, 0) if gone else overview_counts(campaign)
         total = counts.pop("total", 0)
         if options["json"]:
@@ -85,6 +87,7 @@ class Command(CampaignCommand):
         """The campaign's counts now (a command may wait for the index, unlike a page), or None
         when CouchDB cannot count it: one broken database does not stop the listing."""
         try:
+            restore_views(campaign)
             return overview_counts(campaign)
         except CouchError:
             return None
