@@ -118,6 +118,15 @@ def test_an_operation_on_a_view_of_a_malformed_design_document_is_counted_or_ref
 
 
 @pytest.mark.django_db
+def test_a_view_couchdb_cannot_build_is_refused_as_a_selection_saying_so(make_campaign):
+    campaign = make_campaign(3)
+    plant(campaign.database, campaign.token_type, MALFORMED["map a list"])
+
+    with pytest.raises(services.ServiceError, match="'mine' is not a view CouchDB can build"):
+        services.count_targets(campaign, view="mine")
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("shape", sorted(MALFORMED))
 def test_the_layout_and_the_commands_take_a_malformed_design_document(make_campaign, shape):
     campaign = make_campaign(3)

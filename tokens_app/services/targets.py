@@ -34,6 +34,7 @@ from tokens_app.design import (
     TOKENS_VIEW,
     TYPE_VIEWS,
     is_token_list_view,
+    is_view,
     state_of,
     user_views_of,
     validate_view_name,
@@ -100,6 +101,11 @@ def validate_view(campaign: Campaign, view: str) -> None:
     views = views_of(design)
     if view not in views:
         raise ServiceError(f"campaign {campaign} has no view '{view}'")
+    if not is_view(views[view]):
+        raise ServiceError(
+            f"'{view}' is not a view CouchDB can build (another tool wrote it with no map function of "
+            f"text): it lists no tokens; {lists}"
+        )
     if not is_token_list_view(views[view]):
         raise ServiceError(
             f"'{view}' is a reduce view (its rows count tokens, they are not tokens): acting on it "
