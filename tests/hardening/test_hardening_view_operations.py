@@ -10,7 +10,7 @@ import pytest
 from hardening_support import run_command
 from tokens_app import selectors, services
 from tokens_app.couch import get_gateway
-from tokens_app.design import TYPE_VIEWS, design_id, type_views
+from tokens_app.design import TYPE_VIEWS, type_views
 
 pytestmark = pytest.mark.django_db
 

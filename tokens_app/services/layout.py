@@ -52,8 +52,9 @@ def ensure_portal_design(database: str, existing: dict | None = None) -> bool:
 
 def ensure_type_design(database: str, token_type: str, existing: dict | None = None) -> list[str]:
     """Write ``_design/<type>`` as :func:`~tokens_app.design.merged_design_doc` makes it (the
-    portal's members exactly as built, other tools' views kept), unless it is that already; answer the portal's views another tool had replaced (recorded in the marker
-    as ``restored_views``/``restored_at`` so the campaign page can say so), [] otherwise.
+    portal's members exactly as built, other tools' views kept), unless it is that already;
+    answer the portal's views another tool had replaced (recorded in the marker as
+    ``restored_views``/``restored_at`` so the campaign page can say so), [] otherwise.
 
     A design document without the marker (made by version one or by another tool) is brought to
     the layout silently: that is adoption or migration, not a repair.
