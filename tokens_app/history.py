@@ -66,6 +66,7 @@ def as_json(operation: Operation, user) -> dict:
     return {
         "id": operation.pk,
         "action": operation.get_action_display(),
+        "run_by": operation.run_by_username,
         "state": operation.state,
         "processed": operation.processed,
         "total": operation.total,

@@ -210,6 +210,12 @@ class Operation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="operations"
     )
     username = models.CharField(max_length=150, blank=True, help_text="kept if the user is deleted")
+    # Whom the work runs as: who asked for it, or who resumed it last. The runner checks this
+    # user when the work starts, never the one who asked first.
+    run_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="operations_run"
+    )
+    run_by_username = models.CharField(max_length=150, blank=True, help_text="kept if the user is deleted")
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="operations"
     )

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from tokens_app import campaign_reads, counts
 from tokens_app.couch import CouchError
-from tokens_app.models import Campaign, Operation, OperationFile
+from tokens_app.models import CHANGE_CAMPAIGN, Campaign, Operation, OperationFile
 
 from tokens_app.design import validate_token_type
 
@@ -202,12 +202,16 @@ def _new_operation(action, campaign, user, *, source, selection=None, options=No
         raise ServiceError(f"unknown operation {action!r}")
     _refuse_nul(selection)
     _refuse_nul(options)
+    known = getattr(user, "is_authenticated", False)
+    username = user.get_username() if known else ""
     return Operation(
         action=action,
         campaign=campaign,
         target=target or str(campaign),
-        user=user if getattr(user, "is_authenticated", False) else None,
-        username=user.get_username() if getattr(user, "is_authenticated", False) else "",
+        user=user if known else None,
+        username=username,
+        run_by=user if known else None,
+        run_by_username=username,
         source=source,
         selection={key: value for key, value in (selection or {}).items() if value},
         options=options or {},
@@ -315,8 +319,7 @@ def queue_operation(
         validate_attachment_name(file[0])
     try:
         if campaign is not None:
-            verb, statuses = GUARD_WORDING.get(action, (f"{Action(action).label} tokens of", None))
-            check_can_change(campaign, user, verb, refuse_statuses=statuses)
+            _check_guard(action, campaign, user)
     except Refused as exc:
         _save_refused(operation, exc)
         raise
@@ -360,6 +363,26 @@ def record_refusal(action: str, campaign: Campaign | None, user, refusal: Refuse
     return operation
 
 
+def _check_guard(action: str, campaign: Campaign, user) -> None:
+    verb, statuses = GUARD_WORDING.get(action, (f"{Action(action).label} tokens of", None))
+    check_can_change(campaign, user, verb, refuse_statuses=statuses)
+
+
+def check_may_run(operation: Operation) -> None:
+    """Raise Refused unless the user the operation runs as may do it now: still there, active,
+    allowed to change campaigns, and let through by the lock guard. Asked when the work starts,
+    since a user may be deactivated or a lock taken while the operation waits in the queue."""
+    user = operation.run_by
+    if user is None:
+        raise Refused(f"{operation.run_by_username or 'the user it runs as'} no longer exists")
+    if not user.is_active:
+        raise Refused(f"{user.get_username()} is no longer an active user")
+    if not user.has_perm(CHANGE_CAMPAIGN):
+        raise Refused(f"{user.get_username()} may no longer change campaigns")
+    if operation.campaign is not None:
+        _check_guard(operation.action, operation.campaign, user)
+
+
 def run_operation(operation_id: int, *, runner: str | None = None) -> str | None:
     """Claim a queued operation and run it (what a worker's task does); answer the state it ended
     in, or None when it was not this runner's to run (finished, or claimed by another)."""
@@ -372,11 +395,13 @@ def run_operation(operation_id: int, *, runner: str | None = None) -> str | None
     )
     if not claimed:
         return None
-    operation = Operation.objects.select_related("campaign", "user").get(pk=operation_id)
-    user = operation.user
-    if user is None:
-        _finish(operation, runner, State.REFUSED, error="the user who asked for it no longer exists")
+    operation = Operation.objects.select_related("campaign", "run_by").get(pk=operation_id)
+    try:
+        check_may_run(operation)
+    except ServiceError as exc:  # refused, or a campaign in a status the action does not apply to
+        _finish(operation, runner, State.REFUSED if isinstance(exc, Refused) else State.FAILED, error=str(exc))
         return operation.state
+    user = operation.run_by
     work = ACTIONS[operation.action]
     try:
         _execute(operation, runner, lambda progress: work(operation, operation.campaign, user, progress))
@@ -411,7 +436,8 @@ def expire_leases() -> int:
 
 
 def resume_operation(operation: Operation, user) -> Operation:
-    """Queue an interrupted operation again, after asking the guard; answer the row."""
+    """Queue an interrupted operation again, after asking the guard; answer the row. It runs as
+    ``user`` from now on, and the row says so."""
     from tokens_app.tasks import enqueue_operation
 
     expire_leases()
@@ -421,10 +447,9 @@ def resume_operation(operation: Operation, user) -> Operation:
     if operation.action == Action.ARCHIVE_DELETE:
         raise ServiceError("an archive is written by the command that asked for it: run archive_tokens again")
     if operation.campaign is not None:
-        verb, statuses = GUARD_WORDING.get(operation.action, (f"{operation.get_action_display()} tokens of", None))
-        check_can_change(operation.campaign, user, verb, refuse_statuses=statuses)
+        _check_guard(operation.action, operation.campaign, user)
     if not Operation.objects.filter(pk=operation.pk, state=State.INTERRUPTED).update(
-        state=State.QUEUED, runner="", lease_until=None
+        state=State.QUEUED, runner="", lease_until=None, run_by=user, run_by_username=user.get_username()
     ):
         raise ServiceError(f"operation #{operation.pk} was resumed by someone else meanwhile")
     task_id = enqueue_operation(operation.pk)
