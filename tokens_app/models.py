@@ -231,6 +231,9 @@ class Operation(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     runner = models.CharField(max_length=100, blank=True, help_text="the worker or command process running it")
     lease_until = models.DateTimeField(null=True, blank=True)
+    waiting_since = models.DateTimeField(
+        null=True, blank=True, help_text="since when its runner has been waiting for CouchDB to answer again"
+    )
     attempts = models.PositiveIntegerField(default=0, help_text="times a runner claimed it")
     task_id = models.CharField(max_length=64, blank=True)
 

@@ -13,7 +13,13 @@ renews a lease on the row; a row whose lease lapsed belongs to a runner that die
 ``interrupted`` by :func:`expire_leases`, which the pages, the resume paths and every run call
 before they read. An interrupted operation is queued again by :func:`resume_operation`; its
 work is idempotent (a push finds the tokens already written, a bulk operation re-decides each
-token), so a re-run completes it.
+token), so a re-run completes it. For the same reason a worker that finds CouchDB unreachable or
+timing out waits for it (``waiting_since`` on the row) and runs the work again when it answers;
+only a refusal or a bad request fails an operation.
+
+The work runs as ``run_by``: who asked for it, or who resumed it last. Whether that user may
+still do it (active, allowed to change campaigns, let through by the lock guard) is checked when
+the work starts, not only when it was queued.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -30,7 +37,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from tokens_app import campaign_reads, counts
-from tokens_app.couch import CouchError
+from tokens_app.couch import CouchError, CouchTimeout, CouchUnreachable
 from tokens_app.models import CHANGE_CAMPAIGN, Campaign, Operation, OperationFile
 
 from tokens_app.design import validate_token_type
@@ -63,6 +70,11 @@ logger = logging.getLogger(__name__)
 Action = Operation.Action
 State = Operation.State
 Progress = Callable[..., None]
+# CouchDB gone for a while (restarted, network down): a worker's operation waits for it, pausing
+# longer each time up to a bound, and then runs its work again (the work is idempotent).
+OUTAGES = (CouchUnreachable, CouchTimeout)
+FIRST_PAUSE_SECONDS = 0.5
+LONGEST_PAUSE_SECONDS = 10.0
 
 
 class LeaseLost(Exception):
@@ -239,7 +251,7 @@ def _progress_of(operation: Operation, runner: str, extra: Progress | None) -> P
     """The ``progress`` callback a service is given: records the step and renews the lease."""
 
     def progress(processed: int, total: int | None = None) -> None:
-        values = {"processed": processed, "lease_until": timezone.now() + lease()}
+        values = {"processed": processed, "lease_until": timezone.now() + lease(), "waiting_since": None}
         if total is not None:
             values["total"] = total
         if not _update(operation, runner, **values):
@@ -250,34 +262,63 @@ def _progress_of(operation: Operation, runner: str, extra: Progress | None) -> P
     return progress
 
 
-def _execute(operation: Operation, runner: str, work, extra_progress: Progress | None = None):
+def _execute(operation: Operation, runner: str, work, extra_progress: Progress | None = None, *,
+             waits_for_couchdb: bool = False):
     """Run ``work(progress)`` for a claimed row and record how it ended; answer the service's
-    outcome. A refusal, a bad option or a CouchDB failure is recorded and raised again."""
+    outcome. A refusal, a bad option or a CouchDB failure is recorded and raised again; with
+    ``waits_for_couchdb`` (a worker) an outage is waited out and the work run again instead."""
     progress = _progress_of(operation, runner, extra_progress)
-    try:
-        total = _total(operation, operation.campaign)
-        # Counting the targets can take a while (a user view is walked): renew the lease after it.
-        if not _update(operation, runner, total=total, lease_until=timezone.now() + lease()):
-            raise LeaseLost(f"operation #{operation.pk} is no longer run by {runner}")
-        outcome = work(progress)
-    except LeaseLost:
-        raise
-    except Refused as exc:
-        _finish(operation, runner, State.REFUSED, error=str(exc))
-        raise
-    except (ServiceError, CouchError) as exc:
-        _finish(operation, runner, State.FAILED, error=str(exc))
-        raise
-    except Exception as exc:
-        _finish(operation, runner, State.FAILED, error=f"{type(exc).__name__}: {exc}")
-        raise
-    except BaseException:
-        # Ctrl-C on a command, or a worker told to stop at once: resumable, and said so now.
-        _finish_interrupted(operation, runner)
-        raise
+    pause = 0.0
+    while True:
+        try:
+            outcome = _attempt(operation, runner, work, progress)
+            break
+        except LeaseLost:
+            raise
+        except OUTAGES as exc:
+            if not waits_for_couchdb:
+                _finish(operation, runner, State.FAILED, error=str(exc))
+                raise
+            pause = _wait_for_couchdb(operation, runner, exc, pause)
+        except Refused as exc:
+            _finish(operation, runner, State.REFUSED, error=str(exc))
+            raise
+        except (ServiceError, CouchError) as exc:
+            _finish(operation, runner, State.FAILED, error=str(exc))
+            raise
+        except Exception as exc:
+            _finish(operation, runner, State.FAILED, error=f"{type(exc).__name__}: {exc}")
+            raise
+        except BaseException:
+            # Ctrl-C on a command, or a worker told to stop at once: resumable, and said so now.
+            _finish_interrupted(operation, runner)
+            raise
     _show_changes(operation.campaign)
-    _finish(operation, runner, State.DONE, **_counts(outcome))
+    _finish(operation, runner, State.DONE, **{"error": "", "waiting_since": None, **_counts(outcome)})
     return outcome
+
+
+def _attempt(operation: Operation, runner: str, work, progress: Progress):
+    total = _total(operation, operation.campaign)
+    # Counting the targets can take a while (a user view is walked): renew the lease after it.
+    if not _update(operation, runner, total=total, lease_until=timezone.now() + lease()):
+        raise LeaseLost(f"operation #{operation.pk} is no longer run by {runner}")
+    return work(progress)
+
+
+def _wait_for_couchdb(operation: Operation, runner: str, outage: CouchError, pause: float) -> float:
+    """Record that the operation waits for CouchDB (since when, and why), keep its lease while it
+    pauses, and pause; answer the pause, longer each time up to a bound."""
+    pause = min(max(pause * 2, FIRST_PAUSE_SECONDS), LONGEST_PAUSE_SECONDS)
+    now = timezone.now()
+    values = {"lease_until": now + lease() + timedelta(seconds=pause), "error": f"waiting for CouchDB: {outage}"}
+    if operation.waiting_since is None:
+        values["waiting_since"] = now
+    if not _update(operation, runner, **values):
+        raise LeaseLost(f"operation #{operation.pk} is no longer run by {runner}")
+    logger.warning("operation #%s waits %.1f s for CouchDB: %s", operation.pk, pause, outage)
+    time.sleep(pause)
+    return pause
 
 
 def _show_changes(campaign: Campaign | None) -> None:
@@ -383,9 +424,10 @@ def check_may_run(operation: Operation) -> None:
         _check_guard(operation.action, operation.campaign, user)
 
 
-def run_operation(operation_id: int, *, runner: str | None = None) -> str | None:
+def run_operation(operation_id: int, *, runner: str | None = None, waits_for_couchdb: bool = False) -> str | None:
     """Claim a queued operation and run it (what a worker's task does); answer the state it ended
-    in, or None when it was not this runner's to run (finished, or claimed by another)."""
+    in, or None when it was not this runner's to run (finished, or claimed by another). With
+    ``waits_for_couchdb`` a CouchDB outage is waited out (see :func:`_execute`)."""
     expire_leases()
     runner = runner or runner_name()
     now = timezone.now()
@@ -404,7 +446,8 @@ def run_operation(operation_id: int, *, runner: str | None = None) -> str | None
     user = operation.run_by
     work = ACTIONS[operation.action]
     try:
-        _execute(operation, runner, lambda progress: work(operation, operation.campaign, user, progress))
+        _execute(operation, runner, lambda progress: work(operation, operation.campaign, user, progress),
+                 waits_for_couchdb=waits_for_couchdb)
     except (LeaseLost, ServiceError, CouchError):
         pass  # recorded on the row (or, for a lost lease, by whoever declared it interrupted)
     return operation.state
