@@ -2,21 +2,25 @@
 CouchDB is down waits for it (the row says since when) and completes the operation once it
 answers again."""
 
+import http.server
+import threading
 import time
 
 import pytest
 from django.urls import reverse
 from operation_support import finished, wait_until
 
+from tokens_app.couch import CouchRequestError, CouchUnavailable, configured_gateway
 from tokens_app.models import Operation
 from tokens_app.services import runs
 
-# Slow: the outage lasts its seconds whatever the machine.
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = pytest.mark.django_db(transaction=True)
 OPERATIONS = 10
 OUTAGE_SECONDS = 8
 
 
+# Slow: the outage lasts its seconds whatever the machine.
+@pytest.mark.slow
 def test_one_token_operations_wait_out_a_couchdb_outage_and_all_complete(
     client, campaign, couch_server, gateway, workers
 ):
@@ -46,3 +50,62 @@ def test_one_token_operations_wait_out_a_couchdb_outage_and_all_complete(
     docs = gateway.fetch_docs(campaign.database, ids)
     assert [docs[token_id]["status"] == "after-outage" for token_id in ids] == [True] * OPERATIONS + [False] * (
         len(ids) - OPERATIONS)
+
+
+class _Unavailable(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b'{"error": "nodedown", "reason": "progress not possible"}'
+        self.send_response(503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_server_answering_503_is_unavailable_not_a_bad_request(settings):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings.COUCHDB = {**settings.COUCHDB, "URL": f"http://127.0.0.1:{server.server_port}"}
+        with pytest.raises(CouchUnavailable, match="answered 503"):
+            configured_gateway().database_exists("tokens")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def failing_first(monkeypatch, gateway, error):
+    """The first bulk write raises ``error`` (a fault the session's server cannot produce on
+    demand); the others go through."""
+    write, failed = gateway.bulk_docs, []
+
+    def bulk_docs(db, docs):
+        if not failed:
+            failed.append(db)
+            raise error
+        return write(db, docs)
+
+    monkeypatch.setattr(gateway, "bulk_docs", bulk_docs)
+
+
+def test_a_worker_waits_out_an_unavailable_answer_and_completes(campaign, gateway, monkeypatch, database_tasks):
+    operation = runs.queue_operation(Operation.Action.SET_STATUS, campaign, campaign.created_by, source="browser",
+                                     options={"status": "after-503"})
+    failing_first(monkeypatch, gateway, CouchUnavailable("CouchDB answered 503 to write: nodedown"))
+    assert runs.run_operation(operation.pk, waits_for_couchdb=True) == "done"
+    operation.refresh_from_db()
+    assert (operation.changed, operation.error, operation.waiting_since) == (12, "", None)
+
+
+def test_a_bad_request_fails_the_operation_at_once_even_in_a_worker(campaign, gateway, monkeypatch, database_tasks):
+    operation = runs.queue_operation(Operation.Action.SET_STATUS, campaign, campaign.created_by, source="browser",
+                                     options={"status": "refused"})
+    failing_first(monkeypatch, gateway, CouchRequestError("CouchDB answered 400 to write: bad_request"))
+    assert runs.run_operation(operation.pk, waits_for_couchdb=True) == "failed"
+    operation.refresh_from_db()
+    assert "answered 400" in operation.error and operation.changed == 0

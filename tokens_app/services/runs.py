@@ -37,7 +37,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from tokens_app import campaign_reads, counts
-from tokens_app.couch import CouchError, CouchTimeout, CouchUnreachable
+from tokens_app.couch import CouchError, CouchTimeout, CouchUnavailable, CouchUnreachable
 from tokens_app.models import CHANGE_CAMPAIGN, Campaign, Operation, OperationFile
 
 from tokens_app.design import validate_token_type
@@ -70,9 +70,10 @@ logger = logging.getLogger(__name__)
 Action = Operation.Action
 State = Operation.State
 Progress = Callable[..., None]
-# CouchDB gone for a while (restarted, network down): a worker's operation waits for it, pausing
-# longer each time up to a bound, and then runs its work again (the work is idempotent).
-OUTAGES = (CouchUnreachable, CouchTimeout)
+# CouchDB gone for a while (restarted, network down, a node or proxy answering 502-504): a worker's
+# operation waits for it, pausing longer each time up to a bound, and then runs its work again
+# (the work is idempotent).
+OUTAGES = (CouchUnreachable, CouchTimeout, CouchUnavailable)
 FIRST_PAUSE_SECONDS = 0.5
 LONGEST_PAUSE_SECONDS = 10.0
 
