@@ -8,10 +8,11 @@ import time
 
 import pytest
 from django.urls import reverse
-from operation_support import finished, wait_until
+from operation_support import CONFIG, finished, srm_list, wait_until
 
+from tokens_app import services
 from tokens_app.couch import CouchRequestError, CouchUnavailable, configured_gateway
-from tokens_app.models import Operation
+from tokens_app.models import Campaign, Operation
 from tokens_app.services import runs
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -109,3 +110,29 @@ def test_a_bad_request_fails_the_operation_at_once_even_in_a_worker(campaign, ga
     assert runs.run_operation(operation.pk, waits_for_couchdb=True) == "failed"
     operation.refresh_from_db()
     assert "answered 400" in operation.error and operation.changed == 0
+
+
+def test_a_push_cut_by_an_outage_waits_and_completes_without_duplicates(
+    couch_server, couch_db, alice, gateway, monkeypatch, settings, database_tasks
+):
+    settings.COUCHDB = {**settings.COUCHDB, "BATCH_SIZE": 5, "WRITES_IN_FLIGHT": 1}
+    plan = services.plan_tokenset(config_data=CONFIG, srmlist_data=srm_list(20), database=couch_db)
+    campaign = services.start_campaign(plan, user=alice)
+    push = runs.queue_operation(Operation.Action.PUSH, campaign, alice, source="browser")
+    write, calls = gateway.bulk_docs, []
+
+    def bulk_docs(db, docs):
+        # The server stops for real after the first batch and starts again 2 s later.
+        calls.append(db)
+        if len(calls) == 2:
+            couch_server.stop()
+            threading.Timer(2, couch_server.start).start()
+        return write(db, docs)
+
+    monkeypatch.setattr(gateway, "bulk_docs", bulk_docs)
+    assert runs.run_operation(push.pk, waits_for_couchdb=True) == "done"
+    push.refresh_from_db()
+    campaign.refresh_from_db()
+    assert push.written + push.existing == 20 and push.waiting_since is None
+    assert (campaign.status, campaign.written_count, campaign.last_error) == (Campaign.Status.READY, 20, "")
+    assert len(gateway.existing_ids(couch_db, plan.token_ids)) == 20
