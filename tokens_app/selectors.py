@@ -38,7 +38,6 @@ from tokens_app.design import (
     COMPLETIONS_VIEW,
     ERRORS_BY_HOST_VIEW,
     ERRORS_VIEW,
-    MARKER_FIELD,
     PORTAL_DESIGN,
     STATE_NAMES,
     STATES_VIEW,
@@ -47,8 +46,10 @@ from tokens_app.design import (
     design_id,
     is_marked,
     is_token_list_view,
+    kept_marker,
     selected_type,
     state_of,
+    views_of,
 )
 from tokens_app.pools import concurrently
 from tokens_app.tokensets import TokenSet
@@ -147,10 +148,10 @@ def views_restored(campaign, design: dict | None = None) -> dict | None:
     (``design``, read when not given) that another tool had replaced (GRID_LRT's
     ``add_status_views``), else None."""
     design = design or type_design(campaign)
-    mark = (design or {}).get(MARKER_FIELD) if is_marked(design) else None
-    if not mark or not mark.get("restored_views"):
+    mark = kept_marker(design)
+    if "restored_views" not in mark:
         return None
-    return {"views": mark["restored_views"], "at": mark.get("restored_at")}
+    return {"views": mark["restored_views"], "at": mark["restored_at"]}
 
 
 def _view_rows(campaign, view: str) -> tuple[str, str, dict]:
@@ -329,7 +330,7 @@ def discovered_designs(database: str | None = None) -> list[dict]:
         return [
             {"database": db, "token_type": name, "counted_type": counted_type(name, doc)}
             for doc in docs
-            if "todo" in doc.get("views", {})
+            if is_token_list_view(views_of(doc).get("todo"))
             for name in [design_name(doc["_id"])]
         ]
 
@@ -379,8 +380,7 @@ def token_views(campaign, design: dict | None = None) -> list[str]:
     design = design or type_design(campaign)
     if design is None:
         raise NotFound(f"the design document {design_id(campaign.token_type)} of {campaign} is missing")
-    views = design.get("views") if isinstance(design.get("views"), dict) else {}
-    added = sorted(name for name, view in views.items()
+    added = sorted(name for name, view in views_of(design).items()
                    if name not in TYPE_VIEWS and name != TOKENS_VIEW and is_token_list_view(view))
     return [*STATE_NAMES, TOKENS_VIEW, *added]
 

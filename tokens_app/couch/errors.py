@@ -15,8 +15,8 @@ class in every view:
 from __future__ import annotations
 
 __all__ = [
-    "ABSENT", "Conflict", "CouchAuthFailed", "CouchError", "CouchRequestError", "CouchTimeout", "CouchUnreachable",
-    "DatabaseMissing", "InvalidName", "NotFound", "shown",
+    "ABSENT", "Conflict", "CouchAuthFailed", "CouchError", "CouchRequestError", "CouchTimeout", "CouchUnavailable",
+    "CouchUnreachable", "DatabaseMissing", "InvalidName", "NotFound", "shown",
 ]
 
 # How much of a name an error message repeats.
@@ -73,6 +73,11 @@ class CouchTimeout(CouchError):
 
 class CouchRequestError(CouchError):
     """CouchDB answered with another error (a bad view function, a bad request)."""
+
+
+class CouchUnavailable(CouchRequestError):
+    """CouchDB answered that it cannot serve now (HTTP 502, 503, 504: starting, a node down, a
+    proxy without its server): the request may succeed later, unlike other errors."""
 
 
 _VIEWS_MISSING = (

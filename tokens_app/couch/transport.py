@@ -25,6 +25,7 @@ from .errors import (
     CouchError,
     CouchRequestError,
     CouchTimeout,
+    CouchUnavailable,
     CouchUnreachable,
     DatabaseMissing,
     NotFound,
@@ -36,6 +37,8 @@ from .paths import couch_url, safe_url
 MISSING = object()
 # The 404 reasons of a missing database (CouchDB's, then pouchdb-server's), not a missing document.
 _MISSING_DB_REASONS = ("no_db_file", "Database does not exist.")
+# Answers of a server (or a proxy before it) that cannot serve now but may soon.
+_UNAVAILABLE_STATUSES = (502, 503, 504)
 # View parameters that CouchDB expects JSON-encoded in the query string.
 _JSON_PARAMS = frozenset({"key", "keys", "startkey", "endkey", "start_key", "end_key"})
 
@@ -146,6 +149,8 @@ class Transport:
             return self._missing_database(response, db) or NotFound(
                 f"CouchDB at {self.server} answered 404 to {what}: {reason}"
             )
+        if status in _UNAVAILABLE_STATUSES:
+            return CouchUnavailable(f"CouchDB at {self.server} answered {status} to {what}: {reason}")
         return CouchRequestError(f"CouchDB at {self.server} answered {status} to {what}: {reason}")
 
     # -- one request ------------------------------------------------------------------------
