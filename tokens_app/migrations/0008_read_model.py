@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tokens_app', '0005_rename_file_upload_srm_attachment'),
+        ('tokens_app', '0007_operation_waiting_since'),
     ]
 
     operations = [
