@@ -331,7 +331,7 @@ def _failed(value) -> bool:
     if isinstance(value, Number) and not isinstance(value, bool):
         return value != 0
     if isinstance(value, str):
-        return not re.fullmatch(_ZERO_TEXT, value)
+        return not _reads_as_zero(value)
     # PiCaS gives every new Task ``output: {}``: an empty object or list reports nothing.
     if isinstance(value, (dict, list)):
         return len(value) > 0
@@ -341,4 +341,22 @@ def _failed(value) -> bool:
 def _positive(value) -> bool:
     if isinstance(value, Number) and not isinstance(value, bool):
         return value > 0
-    return isinstance(value, str) and bool(re.fullmatch(_NUMBER_TEXT, value)) and float(value) > 0
+    return isinstance(value, str) and _plain_number(value) and float(value) > 0
+
+
+# The two patterns of the JavaScript rule, read without a regular expression: Python's matcher
+# steps back through a long run of digits one at a time before it fails.
+def _reads_as_zero(text: str) -> bool:
+    """Whether ``text`` matches :data:`_ZERO_TEXT`."""
+    whole, _, fraction = text[1:].partition(".") if text[:1] in "+-" else text.partition(".")
+    return bool(whole or fraction) and not whole.strip("0") and not fraction.strip("0")
+
+
+def _plain_number(text: str) -> bool:
+    """Whether ``text`` matches :data:`_NUMBER_TEXT`."""
+    whole, point, fraction = text.partition(".")
+    return _digits(whole) and (not fraction or _digits(fraction))
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
