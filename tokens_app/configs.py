@@ -42,7 +42,7 @@ _TOO_DEEP = f"the config is nested more than {MAX_NESTING} levels deep"
 
 # Keys and values a YAML config may hold: PyYAML composes each in Python, so this bounds the
 # work a config costs whatever its size; a real step config holds a few dozen.
-MAX_CONFIG_VALUES = 10_000
+MAX_CONFIG_VALUES = 2_000
 
 # Characters no token or campaign can hold: PostgreSQL refuses NUL in text, and a lone UTF-16
 # surrogate (a JSON or YAML escape such as "\udfff") has no UTF-8 form.
