@@ -125,7 +125,8 @@ class CampaignForm(forms.Form):
 
     def readable_uploads(self) -> dict[str, tuple[str, str]]:
         """The uploads of this post that can be kept for the next one: ``{"config"|"srmlist":
-        (name, text)}``, for those read whole and in UTF-8 (the plan reads nothing else)."""
+        (name, text)}``, for those read whole, in UTF-8 and without NUL (the plan reads nothing else,
+        and PostgreSQL keeps no NUL)."""
         found = {}
         for what, field in (("config", "config"), ("srmlist", "srmlist_file")):
             upload = self.files.get(field)
@@ -133,9 +134,11 @@ class CampaignForm(forms.Form):
                 continue
             upload.seek(0)
             try:
-                found[what] = (upload.name, upload.read().decode("utf-8"))
+                text = upload.read().decode("utf-8")
             except UnicodeDecodeError:
                 continue
+            if "\0" not in text:
+                found[what] = (upload.name, text)
         return found
 
     def clean_attachments(self):

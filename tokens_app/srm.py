@@ -229,6 +229,9 @@ def parse_srmlist(
         text = decode_utf8(data)
     except NotUtf8Error as err:
         raise SrmListError(err.message, err.line) from None
+    if "\0" in text:
+        # The portal keeps the list with the campaign, and PostgreSQL refuses NUL in text.
+        raise SrmListError("a NUL character (U+0000) is no part of a link", text.count("\n", 0, text.index("\0")) + 1)
     links: list[Link] = []
     seen: set[str] = set()
     non_blank = 0

@@ -36,6 +36,8 @@ UNSTORABLE = [
     ("NUL in a Token key", yaml_with('    "bad\\0key": 1\n'), "the key Token.'bad\\x00key' holds a NUL"),
     ("lone surrogate in a kept section", yaml_with("", 'Sandbox:\n    files: ["ok", "\\ud800"]\n'),
      "Sandbox.files[1] holds a lone surrogate U+D800"),
+    ("a NUL byte in a YAML config", yaml_with("    payload: a\0b\n"), "the control character U+0000"),
+    ("a NUL byte in a JSON config", b'{"Token": {"type": "limits", "p": "\0"}}', "Invalid control character"),
     ("NUL in a JSON Token value", b'{"Token": {"type": "limits", "payload": "\\u0000"}}', "Token.payload holds a NUL"),
     ("lone surrogate in a JSON Job variable", b'{"Token": {"type": "limits"}, "Job": {"variables": {"v": "\\udc80"}}}',
      "Job.variables.v holds a lone surrogate U+DC80"),
@@ -62,9 +64,20 @@ def test_a_config_with_a_character_no_token_can_hold_is_refused_naming_the_field
 ):
     client.force_login(operator)
     message = refusal(post_new(client, config, couch_db))
-    assert words in message and "the portal cannot store" in message, message
+    assert words in message, message
     # Refused before the preview: nothing to confirm, nothing recorded or written.
     assert client.post(reverse("tokens:campaign-preview")).status_code in (302, 200)
+    assert not Campaign.objects.exists() and documents(gateway, couch_db) == []
+
+
+def test_an_srm_list_with_a_nul_is_refused_naming_its_line(client, operator, couch_db, gateway):
+    client.force_login(operator)
+    response = client.post(reverse("tokens:campaign-new"), {
+        "config": SimpleUploadedFile("config.yaml", yaml_with("")),
+        "srmlist_file": SimpleUploadedFile("list.txt", GOOD_LIST + GOOD_LIST.splitlines()[0].replace(b"_SB000_", b"_SB009_\0")),
+        "slice_size": 1, "key_name": "STARTSB", "link_flavor": "srm", "database": couch_db, "token_type": "",
+    })
+    assert "line 5: a NUL character (U+0000) is no part of a link" in refusal(response)
     assert not Campaign.objects.exists() and documents(gateway, couch_db) == []
 
 

@@ -167,13 +167,13 @@ CONFIGS_WITHIN_LIMITS = {
 
 
 @pytest.mark.parametrize("data", CONFIGS.values(), ids=CONFIGS)
-def test_a_megabyte_config_is_refused_at_once(data, settings):
+def test_a_megabyte_config_is_refused_at_once(data):
     with pytest.raises(configs.ConfigError, match="larger than"):
         timed(lambda: configs.parse_config(data, max_bytes=max_config_bytes(), max_token_bytes=max_token_fields_bytes()))
 
 
 @pytest.mark.parametrize("data", CONFIGS_WITHIN_LIMITS.values(), ids=CONFIGS_WITHIN_LIMITS)
-def test_configs_within_the_size_limit_parse_or_are_refused_in_linear_time(data, settings):
+def test_configs_within_the_size_limit_parse_or_are_refused_in_linear_time(data):
     timed(lambda: configs.parse_config(data, max_bytes=max_config_bytes(), max_token_bytes=max_token_fields_bytes()),
           configs.ConfigError)
 
