@@ -27,6 +27,7 @@ env = environ.Env(
     COUCHDB_WRITES_IN_FLIGHT=(int, 3),
     COUCHDB_BATCH_BYTES=(int, 32 * 2**20),
     MAX_UPLOAD_MB=(int, 20),
+    MAX_TOKEN_FIELDS_KB=(int, 64),
     SECURE_SSL_REDIRECT=(bool, False),
     SECURE_HSTS_SECONDS=(int, 0),
     SESSION_COOKIE_SECURE=(bool, False),
@@ -213,6 +214,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 MAX_UPLOAD_MB = _typed("MAX_UPLOAD_MB", at_least=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_MB * 1024 * 1024
+# The Token section of a config, as JSON: every token carries a copy of it.
+MAX_TOKEN_FIELDS_KB = _typed("MAX_TOKEN_FIELDS_KB", at_least=1)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Uploads larger than FILE_UPLOAD_MAX_MEMORY_SIZE are spooled to a temporary file here (the
 # system's temporary directory when empty), deleted when the request ends.

@@ -49,6 +49,8 @@ from .common import (
     content_type_of,
     default_database,
     inline_attachment,
+    max_config_bytes,
+    max_token_fields_bytes,
     max_upload_bytes,
     validate_attachment_name,
     validate_database_name,
@@ -242,7 +244,7 @@ def plan_tokenset(
 def _checked_config(config_data: bytes | str, config_name: str, token_type: str | None):
     """The parsed config and the set's token type (the one given, else the config's)."""
     try:
-        config = parse_config(config_data, max_bytes=max_upload_bytes())
+        config = parse_config(config_data, max_bytes=max_config_bytes(), max_token_bytes=max_token_fields_bytes())
     except ConfigError as exc:
         raise ServiceError(f"{_upload('config', config_name)}: {exc}") from None
     for name in config.token_fields:
