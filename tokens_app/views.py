@@ -713,11 +713,22 @@ class SrmListView(SingleObjectMixin, View):
 
 
 class TokenDetailView(SingleObjectMixin, TemplateView):
+    """A token's fields, attachments and JSON; ``?json=1`` downloads its JSON exactly as CouchDB
+    holds it (the page shows values made readable and cut)."""
+
     model = Campaign
     template_name = "tokens_app/token_detail.html"
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
+        if request.GET.get("json"):
+            try:
+                body = selectors.token_json(self.object, self.kwargs["token_id"])
+            except selectors.TokenNotFound as exc:
+                raise Http404(str(exc)) from None
+            name = services.safe_member_name(self.kwargs["token_id"]) + ".json"
+            return HttpResponse(body, content_type="application/json",
+                                headers={"Content-Disposition": content_disposition_header(True, name)})
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
@@ -726,6 +737,7 @@ class TokenDetailView(SingleObjectMixin, TemplateView):
         except selectors.TokenNotFound as exc:
             raise Http404(str(exc)) from None
         may_change = self.request.user.has_perm(CHANGE_CAMPAIGN)
+        raw = json.dumps(detail["doc"], indent=2, sort_keys=True, ensure_ascii=False)
         return super().get_context_data(
             detail=detail,
             fields=[
@@ -734,7 +746,8 @@ class TokenDetailView(SingleObjectMixin, TemplateView):
                 if name != "_attachments"
             ],
             attachments=detail["attachments"],
-            raw=json.dumps(detail["doc"], indent=2, sort_keys=True),
+            raw=raw[:INLINE_TEXT_BYTES],
+            raw_cut=len(raw) > INLINE_TEXT_BYTES,
             may_change=may_change,
             refusal=change_refusal(self.request.user, self.object) if may_change else None,
             **kwargs,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 __all__ = [
     "ABSENT", "Conflict", "CouchAuthFailed", "CouchError", "CouchRequestError", "CouchTimeout", "CouchUnreachable",
-    "DatabaseMissing", "InvalidName", "NotFound", "shown",
+    "DatabaseMissing", "InvalidName", "NotFound", "TooDeep", "shown",
 ]
 
 # How much of a name an error message repeats.
@@ -88,6 +88,12 @@ class NotFound(CouchRequestError):
 
     problem = "views"
     explanation = _VIEWS_MISSING
+
+
+class TooDeep(CouchRequestError):
+    """CouchDB sent a document nested deeper than Python's JSON decoder goes (any tool may write
+    one): the request's answer cannot be read whole. Pages read such documents one at a time
+    (``Gateway.get_doc_json``) and show them as far as they can."""
 
 
 class InvalidName(CouchError):

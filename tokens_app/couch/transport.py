@@ -28,6 +28,7 @@ from .errors import (
     CouchUnreachable,
     DatabaseMissing,
     NotFound,
+    TooDeep,
     shown,
 )
 from .paths import couch_url, safe_url
@@ -38,6 +39,14 @@ MISSING = object()
 _MISSING_DB_REASONS = ("no_db_file", "Database does not exist.")
 # View parameters that CouchDB expects JSON-encoded in the query string.
 _JSON_PARAMS = frozenset({"key", "keys", "startkey", "endkey", "start_key", "end_key"})
+
+
+def decoded(response: requests.Response, what: str) -> Any:
+    """The JSON body of a CouchDB answer; TooDeep when it nests deeper than Python decodes."""
+    try:
+        return response.json()
+    except RecursionError:
+        raise TooDeep(f"cannot {what}: a document is nested deeper than the portal's JSON decoder reads") from None
 
 
 def _reason(response: requests.Response) -> str:

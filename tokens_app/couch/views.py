@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .paths import DESIGN_PREFIX, database_path, view_path
-from .transport import MISSING, Transport
+from .transport import MISSING, Transport, decoded
 
 
 class Views(Transport):
@@ -17,14 +17,12 @@ class Views(Transport):
         ``stale``…)."""
         keys = params.pop("keys", None)
         path = view_path(db, ddoc, view)
+        what = f"query view {ddoc}/{view}"
         if keys is not None:
-            return self.request(
-                "POST", path, what=f"query view {ddoc}/{view}", db=db,
-                params=params, json_body={"keys": keys}, timeout=timeout,
-            ).json()
-        return self.request(
-            "GET", path, what=f"query view {ddoc}/{view}", db=db, params=params, timeout=timeout
-        ).json()
+            return decoded(self.request(
+                "POST", path, what=what, db=db, params=params, json_body={"keys": keys}, timeout=timeout,
+            ), what)
+        return decoded(self.request("GET", path, what=what, db=db, params=params, timeout=timeout), what)
 
     def iter_view(
         self, db: str, ddoc: str, view: str, *, page_size: int = 1000, timeout: float | None = None, **params: Any
@@ -72,9 +70,9 @@ class Views(Transport):
             page = page_size if limit is None else min(page_size, limit - sent)
             if last_key is not MISSING:
                 params.update(startkey=last_key, skip=seen_with_last_key or None)
-            rows = self.request(
+            rows = decoded(self.request(
                 "GET", path, what=what, db=db, params={**params, "limit": page}, timeout=timeout
-            ).json()["rows"]
+            ), what)["rows"]
             for row in rows:
                 yield row
                 if last_key is not MISSING and row["key"] == last_key:

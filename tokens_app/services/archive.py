@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import json
 import re
 import tarfile
 import time
@@ -26,6 +25,7 @@ from datetime import datetime
 
 from tokens_app.couch import get_gateway
 from tokens_app.models import Campaign
+from tokens_app.rendering import exact_json
 
 from . import targets
 from .common import OperationResult, ServiceError, check_can_change, chunked
@@ -151,7 +151,8 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def _json_bytes(doc: dict) -> bytes:
-    return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    # Exact: the archive restores the pilots' values, lone surrogates included.
+    return exact_json(doc, indent=1, sort_keys=True).encode("utf-8")
 
 
 def _delete_archived(campaign: Campaign, archived: list[tuple[str, str]], design: dict | None) -> None:
