@@ -167,7 +167,10 @@ class ErrorScan:
 def error_scan(campaign, *, limit: int = ERROR_SCAN_LIMIT) -> ErrorScan:
     """Read up to ``limit`` error tokens: ``hosts`` ``[{"host", "count", "exit_codes"}]``, the
     most failures first (a token without ``hostname`` counts under ``""``)."""
-    walk = selectors.iter_token_docs(campaign, "error", page_size=WALK_PAGE_SIZE, limit=limit + 1, **selectors.PAGE_READ)
+    walk = selectors.iter_token_rows(
+        campaign, "error", page_size=WALK_PAGE_SIZE, include_docs=True, cut_deep=True, limit=limit + 1,
+        **selectors.PAGE_READ,
+    )
     groups: dict[str, dict] = {}
     scan = ErrorScan()
     for row in walk:
@@ -307,8 +310,9 @@ def search_tokens(campaign, view: str, search: Search, *, page: int = 1, per_pag
     :data:`SEARCH_SCAN_LIMIT` rows (documents are read only for a host search)."""
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page start at 1")
-    walk = (selectors.iter_token_docs if search.host is not None else selectors.iter_token_rows)(
-        campaign, view, page_size=WALK_PAGE_SIZE, limit=SEARCH_SCAN_LIMIT + 1, **selectors.PAGE_READ,
+    walk = selectors.iter_token_rows(
+        campaign, view, page_size=WALK_PAGE_SIZE, include_docs=search.host is not None, cut_deep=True,
+        limit=SEARCH_SCAN_LIMIT + 1, **selectors.PAGE_READ,
     )
     matched, complete = [], True
     for scanned, row in enumerate(walk):

@@ -32,7 +32,6 @@ from tokens_app.couch import (
     addressable,
     InvalidName,
     NotFound,
-    TooDeep,
     design_name,
     get_gateway,
     shown,
@@ -177,39 +176,12 @@ def iter_token_rows(campaign, view: str | None, **params) -> Iterator[dict]:
 
 def tokens_of(campaign, ids: list[str]) -> dict[str, dict]:
     """The documents of ``ids`` that are tokens of the campaign, in one request, as pages show
-    them (:func:`~tokens_app.rendering.readable`: never to be written back): an index (or a map)
-    read a moment ago may still list a token another tool deleted or moved to another type.
-    A document too deep to decode with the others is read on its own and shown in part."""
-    try:
-        docs = get_gateway().fetch_docs(campaign.database, ids)
-    except TooDeep:
-        docs = {token_id: shown_doc(campaign, token_id) for token_id in ids}
+    them (:func:`~tokens_app.rendering.readable`, parts nested too deep for Python cut: never to
+    be written back): an index (or a map) read a moment ago may still list a token another tool
+    deleted or moved to another type."""
+    docs = get_gateway().fetch_docs(campaign.database, ids, cut_deep=True)
     return {token_id: readable(doc) for token_id, doc in docs.items()
             if isinstance(doc, dict) and doc.get("type") == campaign.token_type}
-
-
-def shown_doc(campaign, token_id: str) -> dict | None:
-    """One document as far as the portal can decode it (deep parts replaced by a note), or None."""
-    body = get_gateway().get_doc_json(campaign.database, token_id)
-    if body is None:
-        return None
-    return _decoded(body)
-
-
-def iter_token_docs(campaign, view: str, *, limit: int, **params) -> Iterator[dict]:
-    """Rows of a view with their documents (``include_docs``), up to ``limit``; a page holding a
-    document too deep to decode is read again a row at a time from where it stopped."""
-    given = 0
-    try:
-        for row in iter_token_rows(campaign, view, include_docs=True, limit=limit, **params):
-            given += 1
-            yield row
-    except TooDeep:
-        walk = islice(iter_token_rows(campaign, view, limit=limit, **params), given, None)
-        while page := list(islice(walk, WALK_PAGE_SIZE)):
-            docs = tokens_of(campaign, [row["id"] for row in page])
-            for row in page:
-                yield {**row, "doc": docs.get(row["id"])}
 
 
 def with_doc(row: dict, docs: dict[str, dict]) -> dict:
@@ -320,7 +292,7 @@ def error_summary(campaign) -> list[dict]:
     """Error tokens grouped by ``(exit_code, output, status)``, the largest group first."""
     result = get_gateway().view(
         campaign.database, PORTAL_DESIGN, ERRORS_VIEW, group=True,
-        startkey=[campaign.token_type], endkey=[campaign.token_type, _LAST], **PAGE_READ,
+        startkey=[campaign.token_type], endkey=[campaign.token_type, _LAST], cut_deep=True, **PAGE_READ,
     )
     summary = [
         {**readable({"exit_code": exit_code, "output": output, "status": status}), "count": row["value"]}
@@ -334,7 +306,7 @@ def errors_by_host(campaign) -> list[dict]:
     """Error tokens grouped by the ``hostname`` of the pilot that ran them, the largest first."""
     result = get_gateway().view(
         campaign.database, PORTAL_DESIGN, ERRORS_BY_HOST_VIEW, group=True,
-        startkey=[campaign.token_type], endkey=[campaign.token_type, _LAST], **PAGE_READ,
+        startkey=[campaign.token_type], endkey=[campaign.token_type, _LAST], cut_deep=True, **PAGE_READ,
     )
     return sorted(({"hostname": readable(row["key"][1]), "count": row["value"]} for row in result["rows"]),
                   key=lambda group: -group["count"])

@@ -97,15 +97,18 @@ class Documents(Transport):
             data=body, headers={"Content-Type": "application/json"},
         ).json()
 
-    def fetch_docs(self, db: str, ids: list[str]) -> dict[str, dict | None]:
-        """The current documents for ``ids`` in one request; None for missing or deleted ones."""
+    def fetch_docs(
+        self, db: str, ids: list[str], *, attachments: bool = False, cut_deep: bool = False,
+    ) -> dict[str, dict | None]:
+        """The current documents for ``ids`` in one request (with ``attachments``, their data
+        inline; ``cut_deep`` as in ``decoded``); None for missing or deleted ones."""
         if not ids:
             return {}
         response = self.request(
             "POST", (*database_path(db), "_all_docs"), what=f"read {len(ids)} documents", db=db,
-            params={"include_docs": True}, json_body={"keys": list(ids)},
+            params={"include_docs": True, "attachments": attachments or None}, json_body={"keys": list(ids)},
         )
-        rows = decoded(response, f"read {len(ids)} documents")["rows"]
+        rows = decoded(response, f"read {len(ids)} documents", cut_deep=cut_deep)["rows"]
         return {row["key"]: row.get("doc") for row in rows}
 
     def existing_ids(self, db: str, ids: list[str]) -> dict[str, str]:

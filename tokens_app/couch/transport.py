@@ -31,6 +31,8 @@ from .errors import (
     TooDeep,
     shown,
 )
+from tokens_app.rendering import loads_shown
+
 from .paths import couch_url, safe_url
 
 # "No default given" (``None`` is a default a caller may give).
@@ -41,11 +43,15 @@ _MISSING_DB_REASONS = ("no_db_file", "Database does not exist.")
 _JSON_PARAMS = frozenset({"key", "keys", "startkey", "endkey", "start_key", "end_key"})
 
 
-def decoded(response: requests.Response, what: str) -> Any:
-    """The JSON body of a CouchDB answer; TooDeep when it nests deeper than Python decodes."""
+def decoded(response: requests.Response, what: str, *, cut_deep: bool = False) -> Any:
+    """The JSON body of a CouchDB answer. One nesting deeper than Python decodes is TooDeep, or
+    with ``cut_deep`` (reads only shown, never written back) has its deep parts replaced by a
+    note (``rendering.loads_shown``)."""
     try:
         return response.json()
     except RecursionError:
+        if cut_deep:
+            return loads_shown(response.content.decode("utf-8"))
         raise TooDeep(f"cannot {what}: a document is nested deeper than the portal's JSON decoder reads") from None
 
 

@@ -23,9 +23,9 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 
-from tokens_app.couch import get_gateway
+from tokens_app.couch import TooDeep, get_gateway
 from tokens_app.models import Campaign
-from tokens_app.rendering import exact_json
+from tokens_app.rendering import exact_json, loads_shown
 
 from . import targets
 from .common import OperationResult, ServiceError, check_can_change, chunked
@@ -115,18 +115,53 @@ def _archive_stream(campaign: Campaign, design: dict | None, delete: bool) -> It
     with tarfile.open(fileobj=sink, mode="w|gz") as tar:
         if design is not None:
             _add(tar, f"{root}/design.json", _json_bytes(design))
-        rows = targets.iter_rows(campaign, None, page_size=ARCHIVE_PAGE_SIZE, include_docs=True, attachments=True)
-        for page in chunked(rows, ARCHIVE_PAGE_SIZE):
-            for row in page:
-                doc = row.get("doc")
+        for page in _token_pages(campaign):
+            for doc in page:
+                body, doc = (doc, loads_shown(doc.decode("utf-8"))) if isinstance(doc, bytes) else (None, doc)
                 if doc is None or doc.get("type") != campaign.token_type:
                     continue
-                _add_token(tar, root, token_names(doc["_id"]), doc)
+                if body is None:
+                    _add_token(tar, root, token_names(doc["_id"]), doc)
+                else:
+                    _add_raw_token(tar, root, token_names(doc["_id"]), campaign, doc, body)
                 archived.append((doc["_id"], doc["_rev"]))
             yield sink.drain()
     yield sink.drain()
     if delete:
         _delete_archived(campaign, archived, design)
+
+
+def _token_pages(campaign: Campaign) -> Iterator[list]:
+    """Every document of the tokens view, a page at a time, attachments inline. A page holding a
+    document too deep for Python's decoder is read again a document at a time; that document
+    comes as CouchDB's JSON bytes (archived exactly as they are)."""
+    gateway = get_gateway()
+    rows = targets.iter_rows(campaign, None, page_size=ARCHIVE_PAGE_SIZE)
+    for page in chunked(rows, ARCHIVE_PAGE_SIZE):
+        ids = [row["id"] for row in page]
+        try:
+            docs = gateway.fetch_docs(campaign.database, ids, attachments=True)
+        except TooDeep:
+            docs = {token_id: _one_document(campaign, token_id) for token_id in ids}
+        yield [docs.get(token_id) for token_id in ids]
+
+
+def _one_document(campaign: Campaign, token_id: str) -> dict | bytes | None:
+    gateway = get_gateway()
+    try:
+        return gateway.fetch_docs(campaign.database, [token_id], attachments=True).get(token_id)
+    except TooDeep:
+        return gateway.get_doc_json(campaign.database, token_id)
+
+
+def _add_raw_token(tar: tarfile.TarFile, root: str, name: str, campaign: Campaign, doc: dict, body: bytes) -> None:
+    """A token whose JSON nests too deep for Python: its bytes as CouchDB holds them, its
+    attachments read one by one (their stubs sit near the top of ``doc``, the part decoded)."""
+    _add(tar, f"{root}/tokens/{name}.json", body)
+    attachment_names = _UniqueNames()
+    for attachment in doc.get("_attachments") or {}:
+        data = get_gateway().get_attachment(campaign.database, doc["_id"], attachment)[0]
+        _add(tar, f"{root}/attachments/{name}/{attachment_names(attachment)}", data)
 
 
 def _add_token(tar: tarfile.TarFile, root: str, name: str, doc: dict) -> None:
