@@ -398,11 +398,7 @@ def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: lis
         if grid is not None:
             tokens = campaign_reads.page_from_map(campaign, grid, view, page=page, per_page=TOKENS_PER_PAGE)
         else:
-            tokens = campaign_reads.shared(
-                # A view's name is anyone's text (another tool's views): hashed, it is a valid cache key.
-                campaign, f"page:{hashlib.sha256(view.encode()).hexdigest()[:16]}:{page}",
-                lambda: selectors.list_tokens(campaign, view, page=page, per_page=TOKENS_PER_PAGE,
-                                              as_counted=at is not None), at=at)
+            tokens = _view_page(campaign, view, page, at=at)
         listed = sizes.get(view)
     scan = campaign_reads.whole_campaign(campaign, "error_scan", at=at)
     done = campaign_reads.whole_campaign(campaign, "done_times", at=at)
@@ -424,6 +420,19 @@ def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: lis
         "hosts": scan,
         "chart": chart,
     }
+
+
+def _view_page(campaign: Campaign, view: str, page: int, *, at: float | None):
+    """Page ``page`` of a view that is no state. Only the first page, the one every viewer
+    opens, is shared through the cache: the page number is anyone's choice, and one kept read
+    per number asked for would fill the cache."""
+    def read():
+        return selectors.list_tokens(campaign, view, page=page, per_page=TOKENS_PER_PAGE, as_counted=at is not None)
+
+    if page != 1:
+        return read()
+    # A view's name is anyone's text (another tool's views): hashed, it is a valid cache key.
+    return campaign_reads.shared(campaign, f"page:{hashlib.sha256(view.encode()).hexdigest()[:16]}:1", read, at=at)
 
 
 def action_forms(views: list[str] | None = None) -> dict:
