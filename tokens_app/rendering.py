@@ -10,8 +10,8 @@ keep their exact values (never pass a value made here to the gateway).
 - :func:`excerpt` is one value as a line of text, cut at :data:`EXCERPT_CHARACTERS`;
 - :func:`exact_json` is a value as JSON in valid UTF-8 that decodes back to the same value
   (lone surrogates written as ``\\uXXXX`` escapes), for downloads of the raw document;
-- :func:`loads_shown` decodes a document nested deeper than Python's decoder can go, the
-  deep parts replaced by a note.
+- :func:`loads_shown` decodes a document nested deeper than Python's decoder can go, or holding
+  a number longer than Python converts, those parts replaced by a note.
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def exact_json(value, **options) -> str:
 
 def loads_shown(text: str):
     """Decode a JSON document whose arrays and objects nest deeper than Python's decoder goes:
-    every value deeper than :data:`MAX_SHOWN_DEPTH` becomes :data:`TOO_DEEP`. Linear."""
+    every value deeper than :data:`MAX_SHOWN_DEPTH` becomes :data:`TOO_DEEP`, and an integer
+    too long for Python a note. Linear."""
     pieces, level, cut_from, kept_to = [], 0, None, 0
     for match in _JSON_TOKEN.finditer(text):
         token = match.group()
@@ -83,4 +84,12 @@ def loads_shown(text: str):
                 kept_to, cut_from = match.end(), None
             level -= 1
     pieces.append(text[kept_to:])
-    return json.loads("".join(pieces))
+    return json.loads("".join(pieces), parse_int=_shown_int)
+
+
+def _shown_int(digits: str) -> int | str:
+    """An integer; one longer than Python converts (4,300 digits) as a note."""
+    try:
+        return int(digits)
+    except ValueError:
+        return f"[a number of {len(digits.lstrip('-'))} digits]"

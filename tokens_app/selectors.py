@@ -266,7 +266,7 @@ def _token_json(campaign, token_id: str) -> tuple[bytes, dict]:
 def _decoded(body: bytes):
     try:
         return json.loads(body)
-    except RecursionError:
+    except (RecursionError, ValueError):
         return loads_shown(body.decode("utf-8"))
 
 

@@ -175,6 +175,7 @@ HOSTILE_FIELDS = {
     "nulls": '"hostname": null, "status": null, "exit_code": null, "output": null, "error": null',
     "huge numbers": '"hostname": 1e400, "status": -1e400, "exit_code": 123456789012345678901234567890, '
                     '"output": 1e-400, "scrub_count": 1e400, "done": 1e400',
+    "a number too long for Python": '"exit_code": ' + "9" * 5000 + ', "hostname": "wn-1", "output": -' + "1" * 4400,
     "deep array": '"exit_code": 1, "output": ' + "[" * DEEP + "]" * DEEP,
     "deep object": '"exit_code": 1, "hostname": ' + '{"a":' * DEEP + "1" + "}" * DEEP,
     "deep everywhere": '"exit_code": ' + "[" * DEEP + "]" * DEEP + ', "hostname": ' + "[" * DEEP + "]" * DEEP,

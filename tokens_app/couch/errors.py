@@ -16,7 +16,7 @@ from __future__ import annotations
 
 __all__ = [
     "ABSENT", "Conflict", "CouchAuthFailed", "CouchError", "CouchRequestError", "CouchTimeout", "CouchUnreachable",
-    "DatabaseMissing", "InvalidName", "NotFound", "TooDeep", "shown",
+    "DatabaseMissing", "InvalidName", "NotFound", "Undecodable", "shown",
 ]
 
 # How much of a name an error message repeats.
@@ -90,10 +90,10 @@ class NotFound(CouchRequestError):
     explanation = _VIEWS_MISSING
 
 
-class TooDeep(CouchRequestError):
-    """CouchDB sent a document nested deeper than Python's JSON decoder goes (any tool may write
-    one): the request's answer cannot be read whole. Pages read such documents one at a time
-    (``Gateway.get_doc_json``) and show them as far as they can."""
+class Undecodable(CouchRequestError):
+    """CouchDB sent a document Python's JSON decoder refuses (any tool may write one): nested
+    deeper than it goes, or a number of more digits than Python converts. The request's answer
+    cannot be read whole; pages read such documents with the deep or long parts cut."""
 
 
 class InvalidName(CouchError):

@@ -28,7 +28,7 @@ from .errors import (
     CouchUnreachable,
     DatabaseMissing,
     NotFound,
-    TooDeep,
+    Undecodable,
     shown,
 )
 from tokens_app.rendering import loads_shown
@@ -44,15 +44,16 @@ _JSON_PARAMS = frozenset({"key", "keys", "startkey", "endkey", "start_key", "end
 
 
 def decoded(response: requests.Response, what: str, *, cut_deep: bool = False) -> Any:
-    """The JSON body of a CouchDB answer. One nesting deeper than Python decodes is TooDeep, or
-    with ``cut_deep`` (reads only shown, never written back) has its deep parts replaced by a
-    note (``rendering.loads_shown``)."""
+    """The JSON body of a CouchDB answer. One Python cannot decode (nested too deep, a number
+    too long) is Undecodable, or with ``cut_deep`` (reads only shown, never written back) has
+    those parts replaced by a note (``rendering.loads_shown``)."""
     try:
         return response.json()
-    except RecursionError:
+    except (RecursionError, ValueError) as exc:
         if cut_deep:
             return loads_shown(response.content.decode("utf-8"))
-        raise TooDeep(f"cannot {what}: a document is nested deeper than the portal's JSON decoder reads") from None
+        reason = "nested too deep" if isinstance(exc, RecursionError) else "not JSON Python reads"
+        raise Undecodable(f"cannot {what}: a document is {reason} ({shown(str(exc))})") from None
 
 
 def _reason(response: requests.Response) -> str:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 
-from tokens_app.couch import TooDeep, get_gateway
+from tokens_app.couch import Undecodable, get_gateway
 from tokens_app.models import Campaign
 from tokens_app.rendering import exact_json, loads_shown
 
@@ -133,15 +133,15 @@ def _archive_stream(campaign: Campaign, design: dict | None, delete: bool) -> It
 
 def _token_pages(campaign: Campaign) -> Iterator[list]:
     """Every document of the tokens view, a page at a time, attachments inline. A page holding a
-    document too deep for Python's decoder is read again a document at a time; that document
-    comes as CouchDB's JSON bytes (archived exactly as they are)."""
+    document Python cannot decode (nested too deep, too long a number) is read again a document
+    at a time; that document comes as CouchDB's JSON bytes (archived exactly as they are)."""
     gateway = get_gateway()
     rows = targets.iter_rows(campaign, None, page_size=ARCHIVE_PAGE_SIZE)
     for page in chunked(rows, ARCHIVE_PAGE_SIZE):
         ids = [row["id"] for row in page]
         try:
             docs = gateway.fetch_docs(campaign.database, ids, attachments=True)
-        except TooDeep:
+        except Undecodable:
             docs = {token_id: _one_document(campaign, token_id) for token_id in ids}
         yield [docs.get(token_id) for token_id in ids]
 
@@ -150,12 +150,12 @@ def _one_document(campaign: Campaign, token_id: str) -> dict | bytes | None:
     gateway = get_gateway()
     try:
         return gateway.fetch_docs(campaign.database, [token_id], attachments=True).get(token_id)
-    except TooDeep:
+    except Undecodable:
         return gateway.get_doc_json(campaign.database, token_id)
 
 
 def _add_raw_token(tar: tarfile.TarFile, root: str, name: str, campaign: Campaign, doc: dict, body: bytes) -> None:
-    """A token whose JSON nests too deep for Python: its bytes as CouchDB holds them, its
+    """A token whose JSON Python cannot decode: its bytes as CouchDB holds them, its
     attachments read one by one (their stubs sit near the top of ``doc``, the part decoded)."""
     _add(tar, f"{root}/tokens/{name}.json", body)
     attachment_names = _UniqueNames()
