@@ -120,10 +120,15 @@ def _archive_stream(campaign: Campaign, design: dict | None, delete: bool) -> It
                 body, doc = (doc, loads_shown(doc.decode("utf-8"))) if isinstance(doc, bytes) else (None, doc)
                 if doc is None or doc.get("type") != campaign.token_type:
                     continue
+                name = token_names(doc["_id"])
                 if body is None:
-                    _add_token(tar, root, token_names(doc["_id"]), doc)
-                else:
-                    _add_raw_token(tar, root, token_names(doc["_id"]), campaign, doc, body)
+                    try:
+                        _add_token(tar, root, name, doc)
+                    except ValueError:
+                        # A number beyond a float (1e400) decodes as inf, which JSON cannot hold.
+                        body = get_gateway().get_doc_json(campaign.database, doc["_id"])
+                if body is not None:
+                    _add_raw_token(tar, root, name, campaign, doc, body)
                 archived.append((doc["_id"], doc["_rev"]))
             yield sink.drain()
     yield sink.drain()
@@ -187,7 +192,7 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 def _json_bytes(doc: dict) -> bytes:
     # Exact: the archive restores the pilots' values, lone surrogates included.
-    return exact_json(doc, indent=1, sort_keys=True).encode("utf-8")
+    return exact_json(doc, indent=1, sort_keys=True, allow_nan=False).encode("utf-8")
 
 
 def _delete_archived(campaign: Campaign, archived: list[tuple[str, str]], design: dict | None) -> None:
