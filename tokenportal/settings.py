@@ -263,9 +263,9 @@ except (ValueError, KeyError, ImproperlyConfigured):
 if env.str("CACHE_URL").partition("://")[0] in ("memcache", "pymemcache"):
     CACHES["default"]["BACKEND"] = "django.core.cache.backends.memcached.PyMemcacheCache"
 # The database and local-memory caches keep 300 entries unless told otherwise, then delete a third
-# of them in key order: the shared counts ("tokenportal:counts:…") would go first, and every page
-# would count again. A campaign keeps about ten entries (its reads, its database's counts); a
-# MAX_ENTRIES in the URL's query (?max_entries=N) still decides.
+# of them in key order (the shared counts, "tokenportal:zcounts:…", sort last so as to go last).
+# A campaign keeps about ten entries (its reads, its database's counts); a MAX_ENTRIES in the
+# URL's query (?max_entries=N) still decides.
 if CACHES["default"]["BACKEND"].endswith((".DatabaseCache", ".LocMemCache")):
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
     # Django reads a MAX_ENTRIES that is no number as 300, silently, and culls at every write below 1.

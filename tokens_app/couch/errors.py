@@ -16,7 +16,7 @@ from __future__ import annotations
 
 __all__ = [
     "ABSENT", "Conflict", "CouchAuthFailed", "CouchError", "CouchRequestError", "CouchTimeout", "CouchUnavailable",
-    "CouchUnreachable", "DatabaseMissing", "InvalidName", "NotFound", "shown",
+    "CouchUnreachable", "DatabaseMissing", "InvalidName", "NotFound", "Undecodable", "shown",
 ]
 
 # How much of a name an error message repeats.
@@ -93,6 +93,12 @@ class NotFound(CouchRequestError):
 
     problem = "views"
     explanation = _VIEWS_MISSING
+
+
+class Undecodable(CouchRequestError):
+    """CouchDB sent a document Python's JSON decoder refuses (any tool may write one): nested
+    deeper than it goes, or a number of more digits than Python converts. The request's answer
+    cannot be read whole; pages read such documents with the deep or long parts cut."""
 
 
 class InvalidName(CouchError):

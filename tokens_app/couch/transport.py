@@ -29,8 +29,11 @@ from .errors import (
     CouchUnreachable,
     DatabaseMissing,
     NotFound,
+    Undecodable,
     shown,
 )
+from tokens_app.rendering import loads_shown
+
 from .paths import couch_url, safe_url
 
 # "No default given" (``None`` is a default a caller may give).
@@ -41,6 +44,19 @@ _MISSING_DB_REASONS = ("no_db_file", "Database does not exist.")
 _UNAVAILABLE_STATUSES = (502, 503, 504)
 # View parameters that CouchDB expects JSON-encoded in the query string.
 _JSON_PARAMS = frozenset({"key", "keys", "startkey", "endkey", "start_key", "end_key"})
+
+
+def decoded(response: requests.Response, what: str, *, cut_deep: bool = False) -> Any:
+    """The JSON body of a CouchDB answer. One Python cannot decode (nested too deep, a number
+    too long) is Undecodable, or with ``cut_deep`` (reads only shown, never written back) has
+    those parts replaced by a note (``rendering.loads_shown``)."""
+    try:
+        return response.json()
+    except (RecursionError, ValueError) as exc:
+        if cut_deep:
+            return loads_shown(response.content.decode("utf-8"))
+        reason = "nested too deep" if isinstance(exc, RecursionError) else "not JSON Python reads"
+        raise Undecodable(f"cannot {what}: a document is {reason} ({shown(str(exc))})") from None
 
 
 def _reason(response: requests.Response) -> str:
