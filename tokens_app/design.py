@@ -112,7 +112,16 @@ _PORTAL_VIEW_EMITS = {
     " finished.getUTCHours()], null);\n"
     "  }",
 }
-_NULLABLE_FUNCTION = "  function nullable(value) { return value === undefined ? null : value; }\n"
+# A key of the error views holds a pilot's field: cut, so that one megabyte-long output cannot
+# make every grouped query of the database carry (and compare) megabytes.
+KEY_TEXT_LIMIT = 200
+_NULLABLE_FUNCTION = (
+    "  function nullable(value) {\n"
+    "    if (value === undefined) return null;\n"
+    '    if (value !== null && typeof value === "object") value = JSON.stringify(value);\n'
+    f'    return typeof value === "string" && value.length > {KEY_TEXT_LIMIT} ? value.slice(0, {KEY_TEXT_LIMIT}) : value;\n'
+    "  }\n"
+)
 
 
 def marker() -> dict:
