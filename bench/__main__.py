@@ -21,7 +21,9 @@ from pathlib import Path
 from .environment import configure_django, orm_engine
 from .report import machine, write_docs
 
-BENCHMARKS = ("creation", "counting", "locks", "memory", "shared_file", "operations", "scale", "local_server")
+BENCHMARKS = (
+    "creation", "counting", "locks", "memory", "shared_file", "operations", "scale", "local_server", "read_model",
+)
 FULL = {
     "creation": {"sizes": [1_000, 10_000], "per_token_sample": 1_000},
     "counting": {"sizes": [10_000, 100_000], "campaign_sizes": [10, 1_000], "repeat": 5},
@@ -32,6 +34,7 @@ FULL = {
     # The 50 × 2,000 takes far more than a few minutes on 2 cores: smaller by default.
     "scale": {"campaign_counts": [1, 10, 50], "tokens": 200, "before_up_to": 10, "pilot_tokens": 60},
     "local_server": {"tokens": 5_000, "cycles": 300},
+    "read_model": {"sizes": [100_000], "repeat": 3, "lag_tokens": 400, "probes": 40},
 }
 QUICK = {
     "creation": {"sizes": [30], "per_token_sample": 10},
@@ -42,6 +45,7 @@ QUICK = {
     "operations": {"sizes": [30], "latency_samples": 2},
     "scale": {"campaign_counts": [1, 3], "tokens": 10, "before_up_to": 3, "pilot_tokens": 6, "validation": "off"},
     "local_server": {"tokens": 20, "cycles": 5},
+    "read_model": {"sizes": [30], "repeat": 1, "lag_tokens": 8, "probes": 3},
 }
 
 

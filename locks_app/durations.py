@@ -17,6 +17,9 @@ _PART = re.compile(r"(\d+)([smhdw])")
 EXAMPLES = "90s, 30m, 6h, 1h30m, 2d or 1w"
 # Longer than any lock should run and short enough that every expiration is a valid date.
 LONGEST = datetime.timedelta(days=3650)
+# Longer than any duration an operator types; the parts are read by a pattern that would
+# otherwise try every start in a long run of digits.
+MAX_CHARS = 64
 
 
 def parse_duration(
@@ -25,6 +28,8 @@ def parse_duration(
     """The duration ``text`` names; ``None`` for "until-ended" when ``until_ended`` allows it.
     ``ValueError`` (one line) for anything else: garbage, zero, and more than ``longest``
     (``None``: no limit but what a ``timedelta`` holds)."""
+    if len(text) > MAX_CHARS:
+        raise ValueError(f"{text[:20]!r}… is not a duration: longer than {MAX_CHARS} characters (write e.g. {EXAMPLES})")
     cleaned = text.strip().lower()
     if until_ended and cleaned in UNTIL_ENDED:
         return None

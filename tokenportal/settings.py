@@ -28,6 +28,7 @@ env = environ.Env(
     COUCHDB_WRITES_IN_FLIGHT=(int, 3),
     COUCHDB_BATCH_BYTES=(int, 32 * 2**20),
     MAX_UPLOAD_MB=(int, 20),
+    MAX_TOKEN_FIELDS_KB=(int, 64),
     SECURE_SSL_REDIRECT=(bool, False),
     SECURE_HSTS_SECONDS=(int, 0),
     SESSION_COOKIE_SECURE=(bool, False),
@@ -214,6 +215,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 MAX_UPLOAD_MB = _typed("MAX_UPLOAD_MB", at_least=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_MB * 1024 * 1024
+# The Token section of a config, as JSON: every token carries a copy of it.
+MAX_TOKEN_FIELDS_KB = _typed("MAX_TOKEN_FIELDS_KB", at_least=1)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Uploads larger than FILE_UPLOAD_MAX_MEMORY_SIZE are spooled to a temporary file here (the
 # system's temporary directory when empty), deleted when the request ends.
@@ -261,9 +264,9 @@ except (ValueError, KeyError, ImproperlyConfigured):
 if env.str("CACHE_URL").partition("://")[0] in ("memcache", "pymemcache"):
     CACHES["default"]["BACKEND"] = "django.core.cache.backends.memcached.PyMemcacheCache"
 # The database and local-memory caches keep 300 entries unless told otherwise, then delete a third
-# of them in key order: the shared counts ("tokenportal:counts:…") would go first, and every page
-# would count again. A campaign keeps about ten entries (its reads, its database's counts); a
-# MAX_ENTRIES in the URL's query (?max_entries=N) still decides.
+# of them in key order (the shared counts, "tokenportal:zcounts:…", sort last so as to go last).
+# A campaign keeps about ten entries (its reads, its database's counts); a MAX_ENTRIES in the
+# URL's query (?max_entries=N) still decides.
 if CACHES["default"]["BACKEND"].endswith((".DatabaseCache", ".LocMemCache")):
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
     # Django reads a MAX_ENTRIES that is no number as 300, silently, and culls at every write below 1.

@@ -137,7 +137,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(Operation)
 class OperationAdmin(admin.ModelAdmin):
-    list_display = ["pk", "created_at", "username", "target", "action", "source", "state", "processed", "total",
+    list_display = ["pk", "created_at", "username", "run_by_username", "target", "action", "source", "state", "processed", "total",
                     "changed", "conflicted", "skipped", "failed", "written", "existing"]
     list_filter = ["state", "action", "source", "created_at"]
     search_fields = ["username", "target", "error", "runner"]

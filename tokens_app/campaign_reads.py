@@ -20,6 +20,7 @@ from django.core.cache import cache
 
 from tokens_app.couch import get_gateway
 from tokens_app.design import STATE_NAMES, TOKENS_VIEW
+from tokens_app.rendering import EXCERPT_CHARACTERS, excerpt, readable_text
 from tokens_app import selectors
 from tokens_app.selectors import WALK_PAGE_SIZE, TokenPage
 
@@ -164,10 +165,11 @@ class ErrorScan:
 
 
 def error_scan(campaign, *, limit: int = ERROR_SCAN_LIMIT) -> ErrorScan:
-    """Read up to ``limit`` error tokens: ``hosts`` ``[{"host", "count", "exit_codes"}]``, the
+    """Read up to ``limit`` error tokens: ``hosts`` ``[{"host", "count", "exit_codes", "searchable"}]``, the
     most failures first (a token without ``hostname`` counts under ``""``)."""
     walk = selectors.iter_token_rows(
-        campaign, "error", page_size=WALK_PAGE_SIZE, include_docs=True, limit=limit + 1, **selectors.PAGE_READ,
+        campaign, "error", page_size=WALK_PAGE_SIZE, include_docs=True, cut_deep=True, limit=limit + 1,
+        **selectors.PAGE_READ,
     )
     groups: dict[str, dict] = {}
     scan = ErrorScan()
@@ -177,10 +179,12 @@ def error_scan(campaign, *, limit: int = ERROR_SCAN_LIMIT) -> ErrorScan:
             break
         scan.scanned += 1
         doc = row.get("doc") or {}
-        host = doc.get("hostname") if isinstance(doc.get("hostname"), str) else ""
-        group = groups.setdefault(host, {"host": host, "count": 0, "exit_codes": set()})
+        host = readable_text(doc["hostname"]) if isinstance(doc.get("hostname"), str) else ""
+        # A host name longer than a cell shows is cut, and is no search link (it would carry it all).
+        group = groups.setdefault(host, {"host": host, "count": 0, "exit_codes": set(),
+                                         "searchable": len(host) <= EXCERPT_CHARACTERS})
         group["count"] += 1
-        group["exit_codes"].add(str(doc.get("exit_code")))
+        group["exit_codes"].add(excerpt(doc.get("exit_code")) or "None")
         moment = _epoch(doc.get("done")) or _epoch(doc.get("lock"))
         if moment:
             scan.finished.append(moment)
@@ -309,8 +313,8 @@ def search_tokens(campaign, view: str, search: Search, *, page: int = 1, per_pag
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page start at 1")
     walk = selectors.iter_token_rows(
-        campaign, view, page_size=WALK_PAGE_SIZE,
-        include_docs=search.host is not None, limit=SEARCH_SCAN_LIMIT + 1, **selectors.PAGE_READ,
+        campaign, view, page_size=WALK_PAGE_SIZE, include_docs=search.host is not None, cut_deep=True,
+        limit=SEARCH_SCAN_LIMIT + 1, **selectors.PAGE_READ,
     )
     matched, complete = [], True
     for scanned, row in enumerate(walk):

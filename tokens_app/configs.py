@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,14 @@ MAX_ALIAS_EXPANSION = 10_000
 # keeps one pending simple key per open [ or {, and checks all of them for every character.
 MAX_NESTING = 20
 _TOO_DEEP = f"the config is nested more than {MAX_NESTING} levels deep"
+
+# Keys and values a YAML config may hold: PyYAML composes each in Python, so this bounds the
+# work a config costs whatever its size; a real step config holds a few dozen.
+MAX_CONFIG_VALUES = 2_000
+
+# Characters no token or campaign can hold: PostgreSQL refuses NUL in text, and a lone UTF-16
+# surrogate (a JSON or YAML escape such as "\udfff") has no UTF-8 form.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 _YAML_TAG = "tag:yaml.org,2002:"
 # Scalars with a JSON form; timestamps get one as ISO strings.
@@ -76,12 +85,15 @@ class StepConfig:
     token_type: str | None
 
 
-def parse_config(data: bytes | str, *, max_bytes: int | None = None) -> StepConfig:
+def parse_config(
+    data: bytes | str, *, max_bytes: int | None = None, max_token_bytes: int | None = None
+) -> StepConfig:
     """Parse an uploaded step config (YAML or JSON) and check that it can make tokens.
 
     A document whose first character is ``{`` is a JSON step config, anything else YAML. JSON is
     read by the json module, not as YAML: PyYAML (YAML 1.1) refuses tab indentation and reads
-    ``1e5`` as a string, both valid JSON.
+    ``1e5`` as a string, both valid JSON. ``max_token_bytes`` bounds the token fields as JSON:
+    every token carries a copy of them.
     """
     if max_bytes is not None and _size_in_bytes(data) > max_bytes:
         raise ConfigError(f"the config is larger than {max_bytes} bytes")
@@ -91,13 +103,17 @@ def parse_config(data: bytes | str, *, max_bytes: int | None = None) -> StepConf
         raise ConfigError(err.message, err.line) from None
     if text.lstrip().startswith("{"):
         document, positions = _load_json(text), {}
+        _check_storable(document, positions)
         token_fields = _json_token_fields(document)
         config_format = "json"
     else:
         document, positions = _load_yaml(text)
+        _check_storable(document, positions)
         token_fields = dict(_token_section(document, positions))
         config_format = "yaml"
     _check_token_fields(token_fields, positions)
+    if max_token_bytes is not None:
+        _check_token_size(token_fields, max_token_bytes)
     return StepConfig(
         token_fields=token_fields,
         kept={section: value for section, value in document.items() if section != "Token"},
@@ -186,6 +202,60 @@ def _check_token_fields(fields: dict, positions: dict[KeyPath, Position]) -> Non
         )
 
 
+def _check_storable(document: Any, positions: dict[KeyPath, Position]) -> None:
+    """Refuse a key or text value holding a character no token or campaign can hold (NUL, a lone
+    surrogate), naming where it is."""
+    pending: list[tuple[KeyPath, Any]] = [((), document)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, dict):
+            for key, child in value.items():
+                if isinstance(key, str) and _UNSTORABLE.search(key):
+                    raise _unstorable("the key", (*path, key), key, positions)
+                pending.append(((*path, key), child))
+        elif isinstance(value, list):
+            pending.extend(((*path, index), child) for index, child in enumerate(value))
+        elif isinstance(value, str) and _UNSTORABLE.search(value):
+            raise _unstorable("the value of", path, value, positions)
+
+
+def _unstorable(what: str, path: KeyPath, text: str, positions: dict[KeyPath, Position]) -> ConfigError:
+    char = _UNSTORABLE.search(text).group()
+    found = ("a NUL character (U+0000)" if char == "\0"
+             else f"a lone surrogate U+{ord(char):04X} (half of a UTF-16 pair, not a character)")
+    at = next((positions[path[:end]] for end in range(len(path), 0, -1) if path[:end] in positions), None)
+    return _error(f"{what} {_path_name(path)} holds {found}, which the portal cannot store: remove it", at)
+
+
+def _path_name(path: KeyPath) -> str:
+    """``Token.files[2]``: where a value sits, with odd keys escaped."""
+    name = ""
+    for part in path:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            shown = part if part.isprintable() and not _UNSTORABLE.search(part) else ascii(part)
+            name += ("." if name else "") + shown
+    return name
+
+
+def _check_token_size(token_fields: dict, limit: int) -> None:
+    """Refuse token fields larger than ``limit`` bytes as JSON, naming the largest field."""
+    sizes = {name: _json_bytes(value) for name, value in token_fields.items()}
+    total = _json_bytes(token_fields)
+    if total > limit:
+        largest = max(sizes, key=sizes.get)
+        raise ConfigError(
+            f"the Token section is {-(-total // 1024)} KB as JSON (its field {_path_name((largest,))} "
+            f"{-(-sizes[largest] // 1024)} KB), more than the {limit // 1024} KB every token may carry "
+            "(MAX_TOKEN_FIELDS_KB): keep large data in a file the job fetches"
+        )
+
+
+def _json_bytes(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+
+
 def _load_json(text: str) -> Any:
     """Parse a JSON step config, refusing NaN and Infinity, which JSON documents cannot hold,
     and nesting deeper than MAX_NESTING, as for YAML."""
@@ -270,6 +340,19 @@ class _NestingLimitedLoader(yaml.SafeLoader):
         if self.indent < column:
             self._check_nesting()
         return super().add_indent(column)
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.composed = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        self.composed += 1
+        if self.composed > MAX_CONFIG_VALUES:
+            raise _error(
+                f"the config holds more than {MAX_CONFIG_VALUES} keys and values (a step config holds a few dozen)",
+                _position(self.peek_event().start_mark),
+            )
+        return super().compose_node(parent, index)
 
     def _check_nesting(self) -> None:
         if self.flow_level + len(self.indents) >= MAX_NESTING:

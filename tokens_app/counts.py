@@ -63,8 +63,10 @@ KEEP_SECONDS = 7 * 24 * 3600
 
 
 def _key(kind: str, database: str) -> str:
-    # Database names may hold characters memcached refuses in a key: hash them.
-    return f"tokenportal:counts:{kind}:{hashlib.sha256(database.encode()).hexdigest()[:32]}"
+    # Database names may hold characters memcached refuses in a key: hash them. "z": a full
+    # database cache deletes its lowest keys first, and the counts every page needs sort after
+    # every other key of the portal (sign-in slots, shared reads), whatever their number.
+    return f"tokenportal:zcounts:{kind}:{hashlib.sha256(database.encode()).hexdigest()[:32]}"
 
 
 def cached(database: str) -> dict | None:

@@ -11,7 +11,7 @@ Two kinds (the layout is version :data:`LAYOUT_VERSION`, see docs/architecture.m
   the token type: one index serves every campaign of the database, a new campaign adds only its
   own documents to it, and the counts of every campaign of a database are one grouped query.
 
-Every design document the portal writes carries ``"tokenportal": {"version": 2}``; one without
+Every design document the portal writes carries ``"tokenportal": {"version": 3}``; one without
 it, or whose views differ from what the portal writes, was made or changed by another tool.
 The state of a token is defined once, in :data:`STATE_FUNCTION` (JavaScript, embedded in every
 map function) and in its Python twin :func:`state_of`; the tests hold the two against each other.
@@ -43,7 +43,9 @@ PORTAL_VIEWS = (STATES_VIEW, TOKENS_VIEW, ERRORS_VIEW, ERRORS_BY_HOST_VIEW, COMP
 BUILTIN_VIEWS = TYPE_VIEWS + (TOKENS_VIEW,)
 # The marker of every design document the portal writes, and the layout it follows.
 MARKER_FIELD = "tokenportal"
-LAYOUT_VERSION = 2
+# Raised whenever the map code changes: a design document of an earlier version is then rewritten
+# silently, as a migration, never reported as another tool's change.
+LAYOUT_VERSION = 3
 # Views of version one's ``_design/<type>`` that moved to ``_design/tokenportal``.
 RETIRED_TYPE_VIEWS = ("tokens", "error_summary", "completions")
 
@@ -53,10 +55,12 @@ _VIEW_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 # not named here was written by another tool (or by hand): the portal reads it, never changes it.
 USER_VIEWS_FIELD = "tokenportal_user_views"
 
-# A string reads as zero when it is a plain decimal zero ("0", "-0", "0.0", ".0", "00").
-_ZERO_TEXT = r"[+-]?(0+\.?0*|\.0+)"
+# A string reads as zero when it is a plain decimal zero ("0", "-0", "0.0", ".0", "00", "0.").
+# Written so that each character has one way to match: a failing string costs one pass, in
+# Python and in every JavaScript engine that runs the views.
+_ZERO_TEXT = r"[+-]?(?:0+(?:\.0*)?|\.0+)"
 # A string reads as a timestamp when it is a plain unsigned decimal number.
-_NUMBER_TEXT = r"[0-9]+(\.[0-9]*)?"
+_NUMBER_TEXT = r"[0-9]+(?:\.[0-9]*)?"
 
 STATE_FUNCTION = f"""\
   function failed(value) {{
@@ -108,7 +112,16 @@ _PORTAL_VIEW_EMITS = {
     " finished.getUTCHours()], null);\n"
     "  }",
 }
-_NULLABLE_FUNCTION = "  function nullable(value) { return value === undefined ? null : value; }\n"
+# A key of the error views holds a pilot's field: cut, so that one megabyte-long output cannot
+# make every grouped query of the database carry (and compare) megabytes.
+KEY_TEXT_LIMIT = 200
+_NULLABLE_FUNCTION = (
+    "  function nullable(value) {\n"
+    "    if (value === undefined) return null;\n"
+    '    if (value !== null && typeof value === "object") value = JSON.stringify(value);\n'
+    f'    return typeof value === "string" && value.length > {KEY_TEXT_LIMIT} ? value.slice(0, {KEY_TEXT_LIMIT}) : value;\n'
+    "  }\n"
+)
 
 
 def marker() -> dict:
@@ -122,6 +135,42 @@ def is_marked(design: dict | None) -> bool:
     return isinstance(mark, dict) and mark.get("version") == LAYOUT_VERSION
 
 
+# A design document is whatever another tool (or a hand) wrote: every read of one goes through
+# these, which take a member of an unexpected shape as absent.
+
+def views_of(design: dict | None) -> dict:
+    """The ``views`` of a design document; {} when it has none or they are not an object."""
+    views = (design or {}).get("views")
+    return views if isinstance(views, dict) else {}
+
+
+def is_view(view) -> bool:
+    """Whether ``view`` is a view CouchDB can build: an object with a map function (text) and
+    no reduce or a reduce of text."""
+    return (isinstance(view, dict) and isinstance(view.get("map"), str)
+            and isinstance(view.get("reduce", ""), str))
+
+
+def user_views_of(design: dict | None) -> dict[str, str]:
+    """The record of the user views the portal wrote (``{view name: condition}``), what of it
+    could have been written by :func:`with_user_view`: a valid name that is no built-in view's,
+    and a condition of the language."""
+    written = (design or {}).get(USER_VIEWS_FIELD)
+    return {
+        name: condition for name, condition in (written.items() if isinstance(written, dict) else ())
+        if name not in BUILTIN_VIEWS and _is_user_view(name, condition)
+    }
+
+
+def _is_user_view(name, condition) -> bool:
+    try:
+        validate_view_name(name)
+        validate_condition(condition)
+    except ValueError:
+        return False
+    return True
+
+
 # ``doc.type == "x"`` (or ``"x" === doc.type``) in another tool's map function: the type it lists.
 _SELECTED_TYPE = re.compile(
     r"""doc\.type\s*===?\s*(["'])(?P<a>[^"'\\]*)\1|(["'])(?P<b>[^"'\\]*)\3\s*===?\s*doc\.type"""
@@ -132,9 +181,9 @@ def selected_type(design: dict | None) -> str | None:
     """The token type the ``todo`` view of another tool's design document lists, when its map
     function compares ``doc.type`` with a literal (the PiCaS examples' ``_design/Monitor`` lists
     type ``token``); None when it says no type."""
-    view = ((design or {}).get("views") or {}).get("todo")
-    source = view.get("map") if isinstance(view, dict) else None
-    match = _SELECTED_TYPE.search(source) if isinstance(source, str) else None
+    view = views_of(design).get("todo")
+    source = view.get("map") if is_view(view) else None
+    match = _SELECTED_TYPE.search(source) if source is not None else None
     return (match.group("a") if match.group("a") is not None else match.group("b")) if match else None
 
 
@@ -221,9 +270,14 @@ def build_portal_design_doc() -> dict:
 
 
 def merged_portal_design_doc(existing: dict | None) -> dict:
-    """The portal's design document to write over ``existing`` (its revision kept)."""
-    fresh = build_portal_design_doc()
-    return fresh if existing is None else {**existing, **fresh}
+    """The portal's design document to write over ``existing``: exactly as built, only its
+    revision kept (nothing another tool added, a ``validate_doc_update`` or ``options``, survives)."""
+    return _with_revision(build_portal_design_doc(), existing)
+
+
+def _with_revision(doc: dict, existing: dict | None) -> dict:
+    revision = (existing or {}).get("_rev")
+    return {**doc, "_rev": revision} if isinstance(revision, str) else doc
 
 
 def user_view(token_type: str, condition: str) -> dict:
@@ -241,16 +295,15 @@ def with_user_view(design: dict, token_type: str, name: str, condition: str) -> 
     validate_view_name(name)
     if name in BUILTIN_VIEWS:
         raise ValueError(f"'{name}' is a built-in view of every campaign; choose another name")
-    written = design.get(USER_VIEWS_FIELD)
-    written = written if isinstance(written, dict) else {}
-    if name in design.get("views", {}) and name not in written:
+    written = user_views_of(design)
+    if name in views_of(design) and name not in written:
         raise ValueError(
             f"the view '{name}' was not written by the portal (another tool made it): the portal reads it "
             "but never changes it; choose another name"
         )
     return {
         **design,
-        "views": {**design.get("views", {}), name: user_view(token_type, condition)},
+        "views": {**views_of(design), name: user_view(token_type, condition)},
         USER_VIEWS_FIELD: {**written, name: condition},
     }
 
@@ -268,35 +321,51 @@ def replaced_views(token_type: str, design: dict | None) -> list[str]:
     (GRID_LRT's ``add_status_views`` and ``add_overview_view`` rewrite them in place)."""
     if not is_marked(design):
         return []
-    views = design.get("views") if isinstance(design.get("views"), dict) else {}
+    views = views_of(design)
     return [name for name, view in type_views(token_type).items() if views.get(name) != view]
 
 
 def merged_design_doc(token_type: str, existing: dict | None) -> dict:
-    """The ``_design/<type>`` to write over ``existing``: the portal's views renewed, others kept.
+    """The ``_design/<type>`` to write over ``existing``: what the portal owns, exactly as built.
 
-    Views the design document already has under other names (added by users or by other tools
-    such as GRID_LRT) are kept verbatim, except the reduce and walk views version one of the
-    portal kept there (now in ``_design/tokenportal``; GRID_LRT scripts trip on them); ``_rev``
-    and other fields (the record of the portal's user views among them) are kept so the write is
-    an update.
+    The portal owns the whole document but the views of other names that it reads without
+    changing: its own views renewed, each user view it recorded built again from its condition,
+    its marker (with its record of restored views), ``language`` and the revision. Views the
+    design document has under other names (another tool's, such as GRID_LRT's) are kept verbatim
+    when CouchDB can build them, except the reduce and walk views version one of the portal kept
+    there (now in ``_design/tokenportal``; GRID_LRT scripts trip on them). Every other member
+    (``validate_doc_update``, ``options``, ``filters``, ``updates``, ``shows``, ``lists``,
+    ``rewrites``…) is the portal's to leave out: GRID_LRT writes none.
     """
     fresh = build_design_doc(token_type)
     if existing is None:
         return fresh
-    views = existing.get("views") if isinstance(existing.get("views"), dict) else {}
+    views = {name: view for name, view in views_of(existing).items() if is_view(view)}
     if _written_by_version_one(token_type, existing):
         views = {name: view for name, view in views.items() if name not in RETIRED_TYPE_VIEWS}
-    mark = existing.get(MARKER_FIELD) if is_marked(existing) else {}
-    return {**existing, "language": "javascript", MARKER_FIELD: {**mark, **marker()},
-            "views": {**views, **fresh["views"]}}
+    recorded = user_views_of(existing)
+    views.update({name: user_view(token_type, condition) for name, condition in recorded.items()})
+    doc = {**fresh, MARKER_FIELD: kept_marker(existing), "views": {**views, **fresh["views"]}}
+    if recorded:
+        doc[USER_VIEWS_FIELD] = recorded
+    return _with_revision(doc, existing)
+
+
+def kept_marker(design: dict | None) -> dict:
+    """The marker to write over ``design``: with its record of the views last restored
+    (``restored_views``, ``restored_at``) when the portal wrote that record."""
+    mark = design.get(MARKER_FIELD) if is_marked(design) else {}
+    restored, at = mark.get("restored_views"), mark.get("restored_at")
+    kept = marker()
+    if isinstance(restored, list) and restored and all(name in TYPE_VIEWS for name in restored) and isinstance(at, str):
+        kept.update(restored_views=restored, restored_at=at)
+    return kept
 
 
 def _written_by_version_one(token_type: str, design: dict) -> bool:
     """Version one wrote 8 views into ``_design/<type>`` and no marker; its ``tokens`` view is
     recognised by its code (a foreign view of that name is kept)."""
-    views = design.get("views") if isinstance(design.get("views"), dict) else {}
-    tokens = views.get("tokens")
+    tokens = views_of(design).get("tokens")
     return (not is_marked(design) and isinstance(tokens, dict)
             and tokens.get("map") == _map_function(token_type, "emit(doc._id, state(doc));"))
 
@@ -304,7 +373,7 @@ def _written_by_version_one(token_type: str, design: dict) -> bool:
 def is_token_list_view(view) -> bool:
     """Whether a view of ``_design/<type>`` can be read as a list of tokens: a map view
     without reduce (the caller still checks that its rows are keyed by document id)."""
-    return isinstance(view, dict) and isinstance(view.get("map"), str) and not view.get("reduce")
+    return is_view(view) and not view.get("reduce")
 
 
 def state_of(doc: dict) -> str:
@@ -327,7 +396,7 @@ def _failed(value) -> bool:
     if isinstance(value, Number) and not isinstance(value, bool):
         return value != 0
     if isinstance(value, str):
-        return not re.fullmatch(_ZERO_TEXT, value)
+        return not _reads_as_zero(value)
     # PiCaS gives every new Task ``output: {}``: an empty object or list reports nothing.
     if isinstance(value, (dict, list)):
         return len(value) > 0
@@ -337,4 +406,22 @@ def _failed(value) -> bool:
 def _positive(value) -> bool:
     if isinstance(value, Number) and not isinstance(value, bool):
         return value > 0
-    return isinstance(value, str) and bool(re.fullmatch(_NUMBER_TEXT, value)) and float(value) > 0
+    return isinstance(value, str) and _plain_number(value) and float(value) > 0
+
+
+# The two patterns of the JavaScript rule, read without a regular expression: Python's matcher
+# steps back through a long run of digits one at a time before it fails.
+def _reads_as_zero(text: str) -> bool:
+    """Whether ``text`` matches :data:`_ZERO_TEXT`."""
+    whole, _, fraction = text[1:].partition(".") if text[:1] in "+-" else text.partition(".")
+    return bool(whole or fraction) and not whole.strip("0") and not fraction.strip("0")
+
+
+def _plain_number(text: str) -> bool:
+    """Whether ``text`` matches :data:`_NUMBER_TEXT`."""
+    whole, point, fraction = text.partition(".")
+    return _digits(whole) and (not fraction or _digits(fraction))
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()

@@ -13,7 +13,7 @@ from . import services
 from .conditions import MAX_CONDITION_LENGTH, ConditionError
 from .design import STATE_NAMES, validate_condition, validate_token_type
 from .models import Campaign, Operation
-from .services.common import max_upload_bytes, validate_database_name
+from .services.common import max_config_bytes, max_upload_bytes, validate_database_name
 from .srm import AS_GIVEN, LINK_FLAVORS
 
 # GRID_LRT campaigns slice by up to a few hundred subbands; anything larger is a typo.
@@ -59,6 +59,16 @@ def _read_upload(upload, what: str) -> bytes:
     if upload.size > max_upload_bytes():
         raise forms.ValidationError(f"The {what} '{upload.name}' is larger than {max_upload_bytes() // 2**20} MB.")
     return upload.read()
+
+
+def _read_config(upload) -> bytes:
+    """The bytes of an uploaded config, refused before reading when larger than a config may be."""
+    if max_config_bytes() < upload.size <= max_upload_bytes():
+        raise forms.ValidationError(
+            f"The config '{upload.name}' is larger than {max_config_bytes() // 1024} KB: a step config is a page "
+            "of settings, and its Token section at most MAX_TOKEN_FIELDS_KB."
+        )
+    return _read_upload(upload, "config")
 
 
 class CampaignForm(forms.Form):
@@ -107,7 +117,7 @@ class CampaignForm(forms.Form):
         upload = self.cleaned_data["config"]
         if upload:
             self.config_name = upload.name
-            return _read_upload(upload, "config")
+            return _read_config(upload)
         if "config" in self.kept:
             self.config_name, text = self.kept["config"]
             return text.encode()
@@ -115,7 +125,8 @@ class CampaignForm(forms.Form):
 
     def readable_uploads(self) -> dict[str, tuple[str, str]]:
         """The uploads of this post that can be kept for the next one: ``{"config"|"srmlist":
-        (name, text)}``, for those read whole and in UTF-8 (the plan reads nothing else)."""
+        (name, text)}``, for those read whole, in UTF-8 and without NUL (the plan reads nothing else,
+        and PostgreSQL keeps no NUL)."""
         found = {}
         for what, field in (("config", "config"), ("srmlist", "srmlist_file")):
             upload = self.files.get(field)
@@ -123,9 +134,11 @@ class CampaignForm(forms.Form):
                 continue
             upload.seek(0)
             try:
-                found[what] = (upload.name, upload.read().decode("utf-8"))
+                text = upload.read().decode("utf-8")
             except UnicodeDecodeError:
                 continue
+            if "\0" not in text:
+                found[what] = (upload.name, text)
         return found
 
     def clean_attachments(self):

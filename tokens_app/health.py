@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection
 from tokenportal.disclosure import shown_to
 
 from .couch import CouchError, CouchTimeout, CouchUnreachable, Gateway, configured_gateway, design_name, get_gateway
+from .design import is_view, views_of
 
 
 def database_health() -> dict:
@@ -49,7 +50,8 @@ def design_views(gateway: Gateway, db: str) -> list[tuple[str, list[tuple[str, b
     """
     found = []
     for doc in gateway.design_docs(db):
-        views = doc.get("views") or {}
+        # A view CouchDB cannot build (another tool's of an odd shape) is no view to build.
+        views = {name: view for name, view in views_of(doc).items() if is_view(view)}
         if views:
             found.append((design_name(doc["_id"]), [(name, "reduce" in views[name]) for name in sorted(views)]))
     return found

@@ -66,6 +66,8 @@ def as_json(operation: Operation, user) -> dict:
     return {
         "id": operation.pk,
         "action": operation.get_action_display(),
+        "run_by": operation.run_by_username,
+        "waiting_since": operation.waiting_since.isoformat() if operation.waiting_since else None,
         "state": operation.state,
         "processed": operation.processed,
         "total": operation.total,

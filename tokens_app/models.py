@@ -10,6 +10,7 @@ the last error).
 from django.conf import settings
 from django.db import models
 
+from .read_models import ChangesCheckpoint, FollowerLease, TokenRow  # noqa: F401 (the read model's tables)
 from .tokensets import TokenSet
 
 # The permission every interface asks of a user who changes a campaign or its tokens.
@@ -210,6 +211,12 @@ class Operation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="operations"
     )
     username = models.CharField(max_length=150, blank=True, help_text="kept if the user is deleted")
+    # Whom the work runs as: who asked for it, or who resumed it last. The runner checks this
+    # user when the work starts, never the one who asked first.
+    run_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="operations_run"
+    )
+    run_by_username = models.CharField(max_length=150, blank=True, help_text="kept if the user is deleted")
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="operations"
     )
@@ -225,6 +232,9 @@ class Operation(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     runner = models.CharField(max_length=100, blank=True, help_text="the worker or command process running it")
     lease_until = models.DateTimeField(null=True, blank=True)
+    waiting_since = models.DateTimeField(
+        null=True, blank=True, help_text="since when its runner has been waiting for CouchDB to answer again"
+    )
     attempts = models.PositiveIntegerField(default=0, help_text="times a runner claimed it")
     task_id = models.CharField(max_length=64, blank=True)
 

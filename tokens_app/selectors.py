@@ -17,6 +17,7 @@ as a bare TokenSet. The reads of the portal's own rows (campaigns, their locks) 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from tokens_app import health
 from tokens_app.couch import (
     ABSENT,
     CouchAuthFailed,
+    addressable,
     InvalidName,
     NotFound,
     design_name,
@@ -38,7 +40,6 @@ from tokens_app.design import (
     COMPLETIONS_VIEW,
     ERRORS_BY_HOST_VIEW,
     ERRORS_VIEW,
-    MARKER_FIELD,
     PORTAL_DESIGN,
     STATE_NAMES,
     STATES_VIEW,
@@ -47,10 +48,13 @@ from tokens_app.design import (
     design_id,
     is_marked,
     is_token_list_view,
+    kept_marker,
     selected_type,
     state_of,
+    views_of,
 )
 from tokens_app.pools import concurrently
+from tokens_app.rendering import loads_shown, readable
 from tokens_app.tokensets import TokenSet
 
 # Rows read per request while walking a view to the first row of a later page.
@@ -147,10 +151,10 @@ def views_restored(campaign, design: dict | None = None) -> dict | None:
     (``design``, read when not given) that another tool had replaced (GRID_LRT's
     ``add_status_views``), else None."""
     design = design or type_design(campaign)
-    mark = (design or {}).get(MARKER_FIELD) if is_marked(design) else None
-    if not mark or not mark.get("restored_views"):
+    mark = kept_marker(design)
+    if "restored_views" not in mark:
         return None
-    return {"views": mark["restored_views"], "at": mark.get("restored_at")}
+    return {"views": mark["restored_views"], "at": mark["restored_at"]}
 
 
 def _view_rows(campaign, view: str) -> tuple[str, str, dict]:
@@ -172,10 +176,12 @@ def iter_token_rows(campaign, view: str | None, **params) -> Iterator[dict]:
 
 
 def tokens_of(campaign, ids: list[str]) -> dict[str, dict]:
-    """The documents of ``ids`` that are tokens of the campaign, in one request: an index (or a
-    map) read a moment ago may still list a token another tool deleted or moved to another type."""
-    docs = get_gateway().fetch_docs(campaign.database, ids)
-    return {token_id: doc for token_id, doc in docs.items()
+    """The documents of ``ids`` that are tokens of the campaign, in one request, as pages show
+    them (:func:`~tokens_app.rendering.readable`, parts nested too deep for Python cut: never to
+    be written back): an index (or a map) read a moment ago may still list a token another tool
+    deleted or moved to another type."""
+    docs = get_gateway().fetch_docs(campaign.database, ids, cut_deep=True)
+    return {token_id: readable(doc) for token_id, doc in docs.items()
             if isinstance(doc, dict) and doc.get("type") == campaign.token_type}
 
 
@@ -183,7 +189,7 @@ def with_doc(row: dict, docs: dict[str, dict]) -> dict:
     """A row of a token page with its document from ``docs`` (see :func:`tokens_of`) and the
     state that document is in (None: no longer a token of the campaign)."""
     doc = docs.get(row["id"])
-    return {**row, "doc": doc, "state": state_of(doc) if doc else None}
+    return {**readable(row), "doc": doc, "state": state_of(doc) if doc else None, "linked": addressable(row["id"])}
 
 
 def list_tokens(campaign, view: str, *, page: int = 1, per_page: int = 50, as_counted: bool = False) -> TokenPage:
@@ -215,43 +221,59 @@ def list_tokens(campaign, view: str, *, page: int = 1, per_page: int = 50, as_co
 
 
 def token_detail(campaign, token_id: str, *, text_up_to: int = 0) -> dict:
-    """``{"doc", "attachments": [{"name", "content_type", "length", "text"}], "state"}`` of one
-    token of the campaign; ``text`` is the decoded content of a ``text/*`` attachment of at most
-    ``text_up_to`` bytes, else None."""
-    doc = _token_doc(campaign, token_id)
+    """``{"doc", "attachments": [{"name", "content_type", "length", "text"}], "state", "size"}``
+    of one token of the campaign, as pages show it (``doc`` is ``rendering.readable``; ``size``
+    the bytes of its JSON, see :func:`token_json`); ``text`` is the decoded content of a
+    ``text/*`` attachment of at most ``text_up_to`` bytes, else None."""
+    body, doc = _token_json(campaign, token_id)
     attachments = []
-    for name, stub in sorted(doc.get("_attachments", {}).items()):
-        content_type, length = stub.get("content_type", ""), stub.get("length", 0)
+    stubs = doc.get("_attachments")
+    for name, stub in sorted(stubs.items() if isinstance(stubs, dict) else []):
+        stub = stub if isinstance(stub, dict) else {}
+        content_type, length = readable(str(stub.get("content_type", ""))), stub.get("length", 0)
         text = None
-        if content_type.startswith("text/") and length <= text_up_to:
+        if content_type.startswith("text/") and isinstance(length, int) and length <= text_up_to and addressable(name):
             text = _read_attachment(campaign, token_id, name)[0].decode("utf-8", errors="replace")
-        attachments.append({"name": name, "content_type": content_type, "length": length, "text": text})
-    return {"doc": doc, "attachments": attachments, "state": state_of(doc)}
+        attachments.append({"name": readable(name), "content_type": content_type, "length": length, "text": text})
+    return {"doc": readable(doc), "attachments": attachments, "state": state_of(doc), "size": len(body)}
 
 
 def token_attachment(campaign, token_id: str, name: str) -> tuple[bytes, str]:
     """The bytes and content type of one attachment of a token of the campaign."""
-    if name not in _token_doc(campaign, token_id).get("_attachments", {}):
+    stubs = _token_json(campaign, token_id)[1].get("_attachments")
+    if not isinstance(stubs, dict) or name not in stubs:
         raise _no_attachment(campaign, token_id, name)
     return _read_attachment(campaign, token_id, name)
 
 
-def _token_doc(campaign, token_id: str) -> dict:
-    """The document ``token_id`` if it is a token of the campaign: a document (ids starting with
-    ``_`` are design and local documents or CouchDB's endpoints) whose ``type`` is the campaign's.
-    """
+def _token_json(campaign, token_id: str) -> tuple[bytes, dict]:
+    """The token's JSON as CouchDB sent it and its document as far as Python decodes it (parts
+    nested too deep for Python replaced by a note, see ``rendering.loads_shown``)."""
     missing = TokenNotFound(
         f"no token {shown(token_id)} of type {shown(campaign.token_type)} in database {shown(campaign.database)}"
     )
     if not isinstance(token_id, str) or token_id.startswith("_"):
         raise missing
     try:
-        doc = get_gateway().get_doc(campaign.database, token_id, default=None)
+        body = get_gateway().get_doc_json(campaign.database, token_id)
     except InvalidName:
         raise missing from None
-    if doc is None or doc.get("_id") != token_id or doc.get("type") != campaign.token_type:
+    doc = None if body is None else _decoded(body)
+    if not isinstance(doc, dict) or doc.get("_id") != token_id or doc.get("type") != campaign.token_type:
         raise missing
-    return doc
+    return body, doc
+
+
+def _decoded(body: bytes):
+    try:
+        return json.loads(body)
+    except (RecursionError, ValueError):
+        return loads_shown(body.decode("utf-8"))
+
+
+def token_json(campaign, token_id: str) -> bytes:
+    """The token's document exactly as CouchDB holds it (JSON bytes), for download."""
+    return _token_json(campaign, token_id)[0]
 
 
 def _read_attachment(campaign, token_id: str, name: str) -> tuple[bytes, str]:
@@ -271,10 +293,10 @@ def error_summary(campaign) -> list[dict]:
     """Error tokens grouped by ``(exit_code, output, status)``, the largest group first."""
     result = get_gateway().view(
         campaign.database, PORTAL_DESIGN, ERRORS_VIEW, group=True,
-        startkey=[campaign.token_type], endkey=[campaign.token_type, _LAST], **PAGE_READ,
+        startkey=[campaign.token_type], endkey=[campaign.token_type, _LAST], cut_deep=True, **PAGE_READ,
     )
     summary = [
-        {"exit_code": exit_code, "output": output, "status": status, "count": row["value"]}
+        {**readable({"exit_code": exit_code, "output": output, "status": status}), "count": row["value"]}
         for row in result["rows"]
         for _type, exit_code, output, status in [row["key"]]
     ]
@@ -285,9 +307,9 @@ def errors_by_host(campaign) -> list[dict]:
     """Error tokens grouped by the ``hostname`` of the pilot that ran them, the largest first."""
     result = get_gateway().view(
         campaign.database, PORTAL_DESIGN, ERRORS_BY_HOST_VIEW, group=True,
-        startkey=[campaign.token_type], endkey=[campaign.token_type, _LAST], **PAGE_READ,
+        startkey=[campaign.token_type], endkey=[campaign.token_type, _LAST], cut_deep=True, **PAGE_READ,
     )
-    return sorted(({"hostname": row["key"][1], "count": row["value"]} for row in result["rows"]),
+    return sorted(({"hostname": readable(row["key"][1]), "count": row["value"]} for row in result["rows"]),
                   key=lambda group: -group["count"])
 
 
@@ -329,7 +351,7 @@ def discovered_designs(database: str | None = None) -> list[dict]:
         return [
             {"database": db, "token_type": name, "counted_type": counted_type(name, doc)}
             for doc in docs
-            if "todo" in doc.get("views", {})
+            if is_token_list_view(views_of(doc).get("todo"))
             for name in [design_name(doc["_id"])]
         ]
 
@@ -379,8 +401,7 @@ def token_views(campaign, design: dict | None = None) -> list[str]:
     design = design or type_design(campaign)
     if design is None:
         raise NotFound(f"the design document {design_id(campaign.token_type)} of {campaign} is missing")
-    views = design.get("views") if isinstance(design.get("views"), dict) else {}
-    added = sorted(name for name, view in views.items()
+    added = sorted(name for name, view in views_of(design).items()
                    if name not in TYPE_VIEWS and name != TOKENS_VIEW and is_token_list_view(view))
     return [*STATE_NAMES, TOKENS_VIEW, *added]
 

@@ -34,14 +34,18 @@ _LINK_HEAD = re.compile(r"(srm|gsiftp|https)://([^/?#]*)", re.IGNORECASE | re.AS
 # a printable ASCII path in which the OBSID is the first capital L and a subband follows it.
 # Any other line goes through _parse_line, which names the fault. For a line of this shape the
 # match finds what _parse_line would: with no capital L or S ahead of the OBSID there is no
-# earlier L<digits> or SB<digits>_, and in ASCII [0-9] is what \d matches.
+# earlier L<digits> or SB<digits>_, and in ASCII [0-9] is what \d matches. The OBSID's digits,
+# the search for the first subband and the rest of the line are possessive or atomic: the match
+# never tries another split of them, so a line that fails costs one pass, not one per split.
 _COMMON_LINE = re.compile(
     r"[ \t\r]*"
-    r"(?P<url>(?:srm|gsiftp|https)://(?P<host>[a-z0-9.-]+)(?::[0-9]*)?"
-    r"(?P<path>/[!-KM-RT-~]*(?P<obsid>L[0-9]+)[!-~]*?SB(?P<subband>[0-9]+)_[!-~]*))"
-    r"[ \t\r]*"
+    r"(?P<url>(?:srm|gsiftp|https)://(?P<host>[a-z0-9.-]++)(?::[0-9]*+)?"
+    r"(?P<path>/[!-KM-RT-~]*(?P<obsid>L[0-9]++)(?>[!-~]*?SB(?P<subband>[0-9]+)_)[!-~]*+))"
+    r"[ \t\r]*+"
 )
 _UTF8_BOM = b"\xef\xbb\xbf"
+# Longest line of a list: archive links run to a few hundred characters; a longer line is no link.
+MAX_LINE_CHARS = 4096
 # Longest piece of an offending line quoted back in an error message: room for a whole link
 # (download links run to ~200 characters), not for a line of garbage.
 _EXCERPT_CHARS = 240
@@ -225,10 +229,15 @@ def parse_srmlist(
         text = decode_utf8(data)
     except NotUtf8Error as err:
         raise SrmListError(err.message, err.line) from None
+    if "\0" in text:
+        # The portal keeps the list with the campaign, and PostgreSQL refuses NUL in text.
+        raise SrmListError("a NUL character (U+0000) is no part of a link", text.count("\n", 0, text.index("\0")) + 1)
     links: list[Link] = []
     seen: set[str] = set()
     non_blank = 0
     for number, raw in enumerate(text.split("\n"), start=1):
+        if len(raw) > MAX_LINE_CHARS:
+            raise SrmListError(f"the line is longer than {MAX_LINE_CHARS} characters (a link is a few hundred)", number)
         common = _COMMON_LINE.fullmatch(raw)
         if common is None and not raw.strip():
             continue

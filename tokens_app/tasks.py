@@ -16,8 +16,10 @@ from .services import runs
 
 @task()
 def run_operation(operation_id: int) -> str | None:
-    """Run the queued operation ``operation_id``; answer the state it ended in."""
-    return runs.run_operation(operation_id)
+    """Run the queued operation ``operation_id``; answer the state it ended in. A worker waits
+    out a CouchDB outage; the immediate backend runs in the request that queued the operation,
+    which must answer, so there an outage fails it."""
+    return runs.run_operation(operation_id, waits_for_couchdb=runs_apart(run_operation))
 
 
 def enqueue_operation(operation_id: int) -> str:

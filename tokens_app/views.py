@@ -398,11 +398,7 @@ def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: lis
         if grid is not None:
             tokens = campaign_reads.page_from_map(campaign, grid, view, page=page, per_page=TOKENS_PER_PAGE)
         else:
-            tokens = campaign_reads.shared(
-                # A view's name is anyone's text (another tool's views): hashed, it is a valid cache key.
-                campaign, f"page:{hashlib.sha256(view.encode()).hexdigest()[:16]}:{page}",
-                lambda: selectors.list_tokens(campaign, view, page=page, per_page=TOKENS_PER_PAGE,
-                                              as_counted=at is not None), at=at)
+            tokens = _view_page(campaign, view, page, at=at)
         listed = sizes.get(view)
     scan = campaign_reads.whole_campaign(campaign, "error_scan", at=at)
     done = campaign_reads.whole_campaign(campaign, "done_times", at=at)
@@ -424,6 +420,19 @@ def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: lis
         "hosts": scan,
         "chart": chart,
     }
+
+
+def _view_page(campaign: Campaign, view: str, page: int, *, at: float | None):
+    """Page ``page`` of a view that is no state. Only the first page, the one every viewer
+    opens, is shared through the cache: the page number is anyone's choice, and one kept read
+    per number asked for would fill the cache."""
+    def read():
+        return selectors.list_tokens(campaign, view, page=page, per_page=TOKENS_PER_PAGE, as_counted=at is not None)
+
+    if page != 1:
+        return read()
+    # A view's name is anyone's text (another tool's views): hashed, it is a valid cache key.
+    return campaign_reads.shared(campaign, f"page:{hashlib.sha256(view.encode()).hexdigest()[:16]}:1", read, at=at)
 
 
 def action_forms(views: list[str] | None = None) -> dict:
@@ -713,11 +722,22 @@ class SrmListView(SingleObjectMixin, View):
 
 
 class TokenDetailView(SingleObjectMixin, TemplateView):
+    """A token's fields, attachments and JSON; ``?json=1`` downloads its JSON exactly as CouchDB
+    holds it (the page shows values made readable and cut)."""
+
     model = Campaign
     template_name = "tokens_app/token_detail.html"
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
+        if request.GET.get("json"):
+            try:
+                body = selectors.token_json(self.object, self.kwargs["token_id"])
+            except selectors.TokenNotFound as exc:
+                raise Http404(str(exc)) from None
+            name = services.safe_member_name(self.kwargs["token_id"]) + ".json"
+            return HttpResponse(body, content_type="application/json",
+                                headers={"Content-Disposition": content_disposition_header(True, name)})
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
@@ -726,6 +746,7 @@ class TokenDetailView(SingleObjectMixin, TemplateView):
         except selectors.TokenNotFound as exc:
             raise Http404(str(exc)) from None
         may_change = self.request.user.has_perm(CHANGE_CAMPAIGN)
+        raw = json.dumps(detail["doc"], indent=2, sort_keys=True, ensure_ascii=False)
         return super().get_context_data(
             detail=detail,
             fields=[
@@ -734,7 +755,8 @@ class TokenDetailView(SingleObjectMixin, TemplateView):
                 if name != "_attachments"
             ],
             attachments=detail["attachments"],
-            raw=json.dumps(detail["doc"], indent=2, sort_keys=True),
+            raw=raw[:INLINE_TEXT_BYTES],
+            raw_cut=len(raw) > INLINE_TEXT_BYTES,
             may_change=may_change,
             refusal=change_refusal(self.request.user, self.object) if may_change else None,
             **kwargs,

@@ -10,7 +10,10 @@ import sys
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-TITLES = ("Campaign creation", "Counting", "Locks", "Memory", "Large shared file", "Operations on a task worker")
+TITLES = (
+    "Campaign creation", "Counting", "Locks", "Memory", "Large shared file", "Operations on a task worker",
+    "Read model",
+)
 
 
 def test_every_benchmark_runs_and_prints_its_table(tmp_path):

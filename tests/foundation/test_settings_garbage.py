@@ -16,6 +16,7 @@ NUMBERS = {
     "COUCHDB_BATCH_SIZE": ["many", "0", "-5", "1.5"],
     "COUCHDB_WRITES_IN_FLIGHT": ["many", "0"],
     "MAX_UPLOAD_MB": ["big", "0", "-1"],
+    "MAX_TOKEN_FIELDS_KB": ["lots", "0", "-1", "1.5"],
     "LOGIN_RATE_LIMIT": ["ten", "0"],
     "SECURE_HSTS_SECONDS": ["a year", "-1"],
     "TRUSTED_PROXIES": ["one", "-1"],

@@ -157,8 +157,8 @@ def gunicorn(tmp_path):
         try:
             if requests.get(url + "/accounts/login/", timeout=5).status_code == 200:
                 break
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or a worker still starting on a busy machine
         assert time.monotonic() < deadline, "gunicorn did not answer"
         time.sleep(0.2)
 

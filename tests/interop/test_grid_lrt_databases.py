@@ -152,6 +152,31 @@ def test_the_portal_counts_a_grid_lrt_campaign_before_and_after_adoption(grid_lr
     assert lrt(couch_db, TYPE, "tokens") == ids
 
 
+@pytest.mark.parametrize("command", [
+    ["token_status", "--type", TYPE, "--database", "{db}"],
+    ["token_status"],
+    ["set_token_status", "--type", TYPE, "--database", "{db}", "--view", "locked", "--user", "{user}", "--yes",
+     "checked"],
+], ids=lambda command: " ".join(command[:2]))
+def test_a_command_alone_puts_back_the_views_grid_lrt_replaced(grid_lrt_051, couch_db, admin_client, admin_user,
+                                                               tmp_path, command):
+    """An operator who only runs commands after a script re-added GRID_LRT's views: pilots read
+    the portal's state views again (GRID_LRT's ``done`` lists ``status == "done"`` only, so a
+    PiCaS pilot's finished tokens sat in no state view)."""
+    ids = made_by_grid_lrt("0.5.1", grid_lrt_051, couch_db, tmp_path)
+    work(couch_db, ids)
+    adopt(admin_client, couch_db)
+    grid_lrt_051(couch_db, TYPE, "add_views")
+    scanned = scan(couch_db, TYPE)
+    listed = {row["id"] for state in ("todo", "locked", "done", "error")
+              for row in get_gateway().view(couch_db, TYPE, state, reduce=False)["rows"]}
+    assert set(scanned) - listed, "GRID_LRT's views left no token out: the test shows nothing"
+
+    call_command(*(part.format(db=couch_db, user=admin_user.username) for part in command), stdout=io.StringIO())
+
+    assert_views_follow_the_rule(couch_db, TYPE, TYPE)
+
+
 @pytest.mark.slow
 def test_grid_lrt_0_5_1_resets_an_adopted_campaign(grid_lrt_051, couch_db, admin_client, tmp_path):
     """After adoption GRID_LRT 0.5.1's scripts still reset each view and mark tokens."""

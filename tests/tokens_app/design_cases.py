@@ -35,4 +35,16 @@ CASES = [
     # picas 1.x Task.error(): lock = done = 99, the message appended to ``error``, no exit code.
     ("picas_task_error", {"lock": 99, "done": 99, "exit_code": "", "error": [{"message": "boom"}]}, "error"),
     ("picas_no_errors", {"lock": 1700000000, "done": 1700000500, "exit_code": "", "error": []}, "done"),
+    # Text exit codes at the edge of "reads as zero": a plain decimal zero with an optional sign,
+    # point and zeros on either side; anything else (spaces, exponents, hex, other digits) fails.
+    *((f"exit_code_zero_{n}", {"lock": 1700000000, "done": 1700000500, "exit_code": text}, "done")
+      for n, text in enumerate(["00", "-0", "+0", "0.", ".0", "-.0", "+.00", "0.00", "000.000", "0" * 3000])),
+    *((f"exit_code_not_zero_{n}", {"lock": 1700000000, "done": 1700000500, "exit_code": text}, "error")
+      for n, text in enumerate([".", "-", "+", "-.", "0x0", " 0", "0 ", "0\n", "0e0", "0.0.", "..0", "--0",
+                                "+-0", "0-", "\u0660", "０", "0" * 3000 + "x", "0" * 3000 + ".x", "." + "0" * 3000 + "1"])),
+    # Lock times as text: only a plain unsigned decimal number counts.
+    ("lock_text_point", {"lock": "1700000000.", "done": 0}, "locked"),
+    ("lock_text_fraction_only", {"lock": ".5", "done": 0}, "todo"),
+    ("lock_text_signed", {"lock": "+1700000000", "done": 0}, "todo"),
+    ("lock_text_digits_then_letter", {"lock": "1" * 3000 + "x", "done": 0}, "todo"),
 ]

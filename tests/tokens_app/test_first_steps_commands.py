@@ -21,6 +21,14 @@ def run(*args):
     return out.getvalue(), err.getvalue()
 
 
+def listed_with_failure(*args) -> tuple[str, str]:
+    """What a command printed before it failed, and its one-line error."""
+    out = io.StringIO()
+    with pytest.raises(CommandError) as error:
+        call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue(), str(error.value)
+
+
 @pytest.fixture
 def demo(couch_db, superuser):
     """The campaign ``seed_demo`` makes, a newcomer's first step, rather than the suite's
@@ -31,12 +39,16 @@ def demo(couch_db, superuser):
 
 def test_token_status_without_type_lists_every_campaign(demo, couch_db, gateway):
     archived = Campaign.objects.create(token_type="old_run", database=couch_db, status=Campaign.Status.ARCHIVED)
-    # A campaign whose database went away under the portal: listed, its counts unknown.
+    # A campaign whose database went away under the portal: listed, its counts unknown, and the
+    # command fails with the reason once the list is printed.
     broken = Campaign.objects.create(token_type="lost", database=f"{couch_db}_gone")
     run("simulate_pilots", "--type", TYPE, "--database", couch_db, "--workers", "2", "--job-seconds", "0",
         "--failure-rate", "0", "--max-tokens", "3")
 
-    reports = json.loads(run("token_status", "--json")[0])
+    listed, error = listed_with_failure("token_status", "--json")
+    reports = json.loads(listed)
+    assert error.startswith(f"1 campaign(s) could not be counted, the first: database '{couch_db}_gone' does not exist")
+    assert "\n" not in error
     by_type = {r["type"]: r for r in reports}
     assert set(by_type) >= {TYPE, "old_run", "lost"}
     assert by_type[TYPE] == {
@@ -46,7 +58,7 @@ def test_token_status_without_type_lists_every_campaign(demo, couch_db, gateway)
     assert by_type["old_run"]["counts"] == {"todo": 0, "locked": 0, "done": 0, "error": 0}
     assert by_type["lost"]["counts"] is None and by_type["lost"]["total"] is None
 
-    table = run("token_status")[0].splitlines()
+    table = listed_with_failure("token_status")[0].splitlines()
     assert table[0].split() == ["type", "database", "status", "todo", "locked", "done", "error", "total"]
     row = next(line.split() for line in table if line.startswith(TYPE))
     assert row == [TYPE, couch_db, "ready", str(demo.token_count - 3), "0", "3", "0", str(demo.token_count)]

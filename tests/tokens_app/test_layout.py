@@ -18,6 +18,7 @@ from tokens_app.design import (
     STATE_NAMES,
     STATES_VIEW,
     TYPE_VIEWS,
+    _ZERO_TEXT,
     _map_function,
     build_design_doc,
     design_id,
@@ -186,7 +187,39 @@ def test_version_one_design_documents_are_migrated_on_first_use(gateway, couch_d
     snap = counts.refresh(couch_db)
     assert snap["counts"]["alpha"]["total"] == 4 and snap["restored"] == {}
     design = gateway.get_doc(couch_db, design_id("alpha"))
-    assert set(design["views"]) == {*TYPE_VIEWS, "mine"} and design[MARKER_FIELD] == {"version": 2}
+    assert set(design["views"]) == {*TYPE_VIEWS, "mine"} and design[MARKER_FIELD] == {"version": 3}
+
+
+# The state rule's pattern as version 2 wrote it into every map function (before it was linear).
+VERSION_TWO_ZERO = r"^[+-]?(0+\.?0*|\.0+)$"
+
+
+def as_version_two(design: dict) -> dict:
+    """``design`` as version 2 of the portal wrote it: its old zero pattern, its marker."""
+    views = {name: {**view, "map": view["map"].replace("/^" + _ZERO_TEXT + "$/", "/" + VERSION_TWO_ZERO + "/")}
+             for name, view in design["views"].items()}
+    assert views != design["views"]
+    return {**design, "views": views, MARKER_FIELD: {"version": 2}}
+
+
+@pytest.mark.django_db
+def test_design_documents_of_version_two_are_upgraded_silently_not_reported_as_replaced(gateway, couch_db):
+    ensure_design_doc(couch_db, "alpha")
+    gateway.bulk_docs(couch_db, tokens_of("alpha", 2) + [
+        {"_id": "zeros", "type": "alpha", "lock": 7, "done": 8, "exit_code": "-00.0"},
+        {"_id": "failed", "type": "alpha", "lock": 7, "done": 8, "exit_code": "0" * 50 + "x"}])
+    campaign = Campaign.objects.create(database=couch_db, token_type="alpha", token_count=4, status="ready")
+    for name in (design_id("alpha"), design_id(PORTAL_DESIGN)):
+        gateway.put_doc(couch_db, as_version_two(gateway.get_doc(couch_db, name)))
+
+    snap = counts.refresh(couch_db)
+    assert snap["restored"] == {} and selectors.views_restored(campaign) is None
+    assert snap["counts"]["alpha"] == {"todo": 2, "locked": 0, "done": 1, "error": 1, "total": 4}
+    for name in (design_id("alpha"), design_id(PORTAL_DESIGN)):
+        design = gateway.get_doc(couch_db, name)
+        assert design[MARKER_FIELD] == {"version": 3}
+        assert all(VERSION_TWO_ZERO not in view["map"] for view in design["views"].values())
+    assert replaced_views("alpha", gateway.get_doc(couch_db, design_id("alpha"))) == []
 
 
 @pytest.mark.django_db

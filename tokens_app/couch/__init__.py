@@ -10,7 +10,7 @@ that the portal behaves the same on Apache CouchDB and on the pouchdb-server use
 - :mod:`.errors`: the exceptions, each with the HTTP status and the words the portal answers it with;
 - :mod:`.paths`: path segments and :func:`couch_url`, the one place a CouchDB URL is built;
 - :mod:`.transport`: the session of each thread, its renewal, one request, error translation;
-- :mod:`.databases`, :mod:`.documents`, :mod:`.views`: the requests, by what they act on;
+- :mod:`.databases`, :mod:`.documents`, :mod:`.views`, :mod:`.changes`: the requests, by what they act on;
 - :mod:`.gateway`: :class:`Gateway`, composed of those parts, and the process's shared gateway.
 """
 

@@ -16,7 +16,7 @@ from tokens_app.bulk import Body, EncodedDoc, encode
 
 from .errors import Conflict, NotFound, shown
 from .paths import attachment_path, database_path, design_id, document_path
-from .transport import MISSING, Transport
+from .transport import MISSING, Transport, decoded
 
 # Per-document refusals a stale session earns where a server does not answer 401 outright.
 _AUTH_ERRORS = frozenset({"unauthorized", "forbidden"})
@@ -60,7 +60,20 @@ class Documents(Transport):
             if default is MISSING:
                 raise NotFound(f"document {shown(doc_id)} does not exist in database {shown(db)}")
             return default
-        return response.json()
+        return decoded(response, f"read {shown(doc_id)}")
+
+    def get_doc_json(self, db: str, doc_id: str) -> bytes | None:
+        """The document exactly as CouchDB sends it (JSON bytes), or None when it does not exist."""
+        response = self.request(
+            "GET", document_path(db, doc_id), what=f"read {shown(doc_id)}", db=db,
+            headers={"Accept": "application/json"}, ok_statuses=(404,),
+        )
+        if response.status_code == 404:
+            missing = self._missing_database(response, db)
+            if missing is not None:
+                raise missing
+            return None
+        return response.content
 
     def put_doc(self, db: str, doc: dict) -> str:
         """Write one document (Conflict when its ``_rev`` is stale); returns the new revision."""
@@ -96,14 +109,18 @@ class Documents(Transport):
             data=body, headers={"Content-Type": "application/json"},
         ).json()
 
-    def fetch_docs(self, db: str, ids: list[str]) -> dict[str, dict | None]:
-        """The current documents for ``ids`` in one request; None for missing or deleted ones."""
+    def fetch_docs(
+        self, db: str, ids: list[str], *, attachments: bool = False, cut_deep: bool = False,
+    ) -> dict[str, dict | None]:
+        """The current documents for ``ids`` in one request (with ``attachments``, their data
+        inline; ``cut_deep`` as in ``decoded``); None for missing or deleted ones."""
         if not ids:
             return {}
-        rows = self.request(
+        response = self.request(
             "POST", (*database_path(db), "_all_docs"), what=f"read {len(ids)} documents", db=db,
-            params={"include_docs": True}, json_body={"keys": list(ids)},
-        ).json()["rows"]
+            params={"include_docs": True, "attachments": attachments or None}, json_body={"keys": list(ids)},
+        )
+        rows = decoded(response, f"read {len(ids)} documents", cut_deep=cut_deep)["rows"]
         return {row["key"]: row.get("doc") for row in rows}
 
     def existing_ids(self, db: str, ids: list[str]) -> dict[str, str]:

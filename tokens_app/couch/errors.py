@@ -15,8 +15,8 @@ class in every view:
 from __future__ import annotations
 
 __all__ = [
-    "ABSENT", "Conflict", "CouchAuthFailed", "CouchError", "CouchRequestError", "CouchTimeout", "CouchUnreachable",
-    "DatabaseMissing", "InvalidName", "NotFound", "shown",
+    "ABSENT", "Conflict", "CouchAuthFailed", "CouchError", "CouchRequestError", "CouchTimeout", "CouchUnavailable",
+    "CouchUnreachable", "DatabaseMissing", "InvalidName", "NotFound", "Undecodable", "shown",
 ]
 
 # How much of a name an error message repeats.
@@ -75,6 +75,11 @@ class CouchRequestError(CouchError):
     """CouchDB answered with another error (a bad view function, a bad request)."""
 
 
+class CouchUnavailable(CouchRequestError):
+    """CouchDB answered that it cannot serve now (HTTP 502, 503, 504: starting, a node down, a
+    proxy without its server): the request may succeed later, unlike other errors."""
+
+
 _VIEWS_MISSING = (
     "The views of this campaign are missing (a push that stopped before writing them, or a design "
     "document deleted by hand): its tokens cannot be counted or listed until the views are re-created."
@@ -88,6 +93,12 @@ class NotFound(CouchRequestError):
 
     problem = "views"
     explanation = _VIEWS_MISSING
+
+
+class Undecodable(CouchRequestError):
+    """CouchDB sent a document Python's JSON decoder refuses (any tool may write one): nested
+    deeper than it goes, or a number of more digits than Python converts. The request's answer
+    cannot be read whole; pages read such documents with the deep or long parts cut."""
 
 
 class InvalidName(CouchError):

@@ -5,19 +5,20 @@ from __future__ import annotations
 import hmac
 import threading
 
+from .changes import Changes
 from .databases import Databases
 from .documents import Documents
 from .paths import safe_url
 from .views import Views
 
 
-class Gateway(Databases, Documents, Views):
+class Gateway(Databases, Documents, Views, Changes):
     """A CouchDB server reached with one set of credentials: every request the portal sends.
 
     Built from mixins, each a :class:`~tokens_app.couch.transport.Transport` that adds one kind
-    of request: :class:`Databases`, :class:`Documents`, :class:`Views`. Mixins rather than part
-    objects the gateway delegates to, because every part, and every caller, must go through the
-    same methods of the same object: a part calls ``self.request`` (and ``self.put_doc``,
+    of request: :class:`Databases`, :class:`Documents`, :class:`Views`, :class:`Changes`. Mixins
+    rather than part objects the gateway delegates to, because every part, and every caller, must
+    go through the same methods of the same object: a part calls ``self.request`` (and ``self.put_doc``,
     ``self.get_design``…), so whoever replaces one of them on a gateway or its class (the tests
     that count requests, inject a conflict or a refusal) sees every call that goes through it,
     and there is one session per thread for all parts. Delegation would give each part its own

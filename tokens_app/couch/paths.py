@@ -23,6 +23,7 @@ __all__ = [
 DATABASE_NAME = re.compile(r"[a-z][a-z0-9_$()+/-]*")
 # Path segments every HTTP client and server may fold into the parent path (RFC 3986 5.2.4).
 _DOT_SEGMENTS = frozenset({".", ".."})
+_SURROGATE = re.compile("[\ud800-\udfff]")
 DESIGN_PREFIX = "_design/"
 # Documents whose id is a prefix and a name: they live one path segment deeper.
 _PREFIXED_IDS = (DESIGN_PREFIX, "_local/")
@@ -33,6 +34,9 @@ def _segment(name: object, what: str) -> str:
         raise InvalidName(
             f"{shown(name)} cannot be {what}: a CouchDB path never carries an empty name, '.' or '..'"
         )
+    if not name.isascii() and _SURROGATE.search(name):
+        # A URL carries UTF-8, and a lone UTF-16 surrogate (which any tool may write in an id) has none.
+        raise InvalidName(f"{shown(name)} cannot be {what}: a CouchDB path carries no lone UTF-16 surrogate")
     return name
 
 

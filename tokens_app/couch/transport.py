@@ -25,11 +25,15 @@ from .errors import (
     CouchError,
     CouchRequestError,
     CouchTimeout,
+    CouchUnavailable,
     CouchUnreachable,
     DatabaseMissing,
     NotFound,
+    Undecodable,
     shown,
 )
+from tokens_app.rendering import loads_shown
+
 from .paths import couch_url, safe_url
 
 # "No default given" (``None`` is a default a caller may give).
@@ -41,8 +45,23 @@ _MISSING_DB_REASONS = ("no_db_file", "Database does not exist.")
 _NOT_SERVER_ADMIN = "You are not a server admin."
 # Apache CouchDB's 400 to a session cookie it cannot read.
 _MALFORMED_COOKIE = "Malformed AuthSession cookie"
+# Answers of a server (or a proxy before it) that cannot serve now but may soon.
+_UNAVAILABLE_STATUSES = (502, 503, 504)
 # View parameters that CouchDB expects JSON-encoded in the query string.
 _JSON_PARAMS = frozenset({"key", "keys", "startkey", "endkey", "start_key", "end_key"})
+
+
+def decoded(response: requests.Response, what: str, *, cut_deep: bool = False) -> Any:
+    """The JSON body of a CouchDB answer. One Python cannot decode (nested too deep, a number
+    too long) is Undecodable, or with ``cut_deep`` (reads only shown, never written back) has
+    those parts replaced by a note (``rendering.loads_shown``)."""
+    try:
+        return response.json()
+    except (RecursionError, ValueError) as exc:
+        if cut_deep:
+            return loads_shown(response.content.decode("utf-8"))
+        reason = "nested too deep" if isinstance(exc, RecursionError) else "not JSON Python reads"
+        raise Undecodable(f"cannot {what}: a document is {reason} ({shown(str(exc))})") from None
 
 
 def _reason(response: requests.Response) -> str:
@@ -155,6 +174,8 @@ class Transport:
             return self._missing_database(response, db) or NotFound(
                 f"CouchDB at {self.server} answered 404 to {what}: {reason}"
             )
+        if status in _UNAVAILABLE_STATUSES:
+            return CouchUnavailable(f"CouchDB at {self.server} answered {status} to {what}: {reason}")
         return CouchRequestError(f"CouchDB at {self.server} answered {status} to {what}: {reason}")
 
     # -- one request ------------------------------------------------------------------------

@@ -6,34 +6,37 @@ from collections.abc import Iterator
 from typing import Any
 
 from .paths import DESIGN_PREFIX, database_path, view_path
-from .transport import MISSING, Transport
+from .transport import MISSING, Transport, decoded
 
 
 class Views(Transport):
     """Queries of views and of ``_all_docs`` (CouchDB's view of every document by id)."""
 
-    def view(self, db: str, ddoc: str, view: str, *, timeout: float | None = None, **params: Any) -> dict:
+    def view(
+        self, db: str, ddoc: str, view: str, *, timeout: float | None = None, cut_deep: bool = False, **params: Any
+    ) -> dict:
         """One view query; ``params`` as in CouchDB (``group``, ``reduce``, ``limit``, ``key``,
-        ``stale``…)."""
+        ``stale``…); ``cut_deep`` as in ``decoded``."""
         keys = params.pop("keys", None)
         path = view_path(db, ddoc, view)
+        what = f"query view {ddoc}/{view}"
         if keys is not None:
-            return self.request(
-                "POST", path, what=f"query view {ddoc}/{view}", db=db,
-                params=params, json_body={"keys": keys}, timeout=timeout,
-            ).json()
-        return self.request(
-            "GET", path, what=f"query view {ddoc}/{view}", db=db, params=params, timeout=timeout
-        ).json()
+            return decoded(self.request(
+                "POST", path, what=what, db=db, params=params, json_body={"keys": keys}, timeout=timeout,
+            ), what, cut_deep=cut_deep)
+        return decoded(self.request("GET", path, what=what, db=db, params=params, timeout=timeout), what,
+                       cut_deep=cut_deep)
 
     def iter_view(
-        self, db: str, ddoc: str, view: str, *, page_size: int = 1000, timeout: float | None = None, **params: Any
+        self, db: str, ddoc: str, view: str, *, page_size: int = 1000, timeout: float | None = None,
+        cut_deep: bool = False, **params: Any,
     ) -> Iterator[dict]:
-        """Rows of a map view, fetched a page at a time so a view is never held in memory whole."""
+        """Rows of a map view, fetched a page at a time so a view is never held in memory whole
+        (``cut_deep`` as in ``decoded``: for documents read with the rows, never for keys)."""
         params.setdefault("reduce", False)
         yield from self._paged(
             view_path(db, ddoc, view), db=db, page_size=page_size, params=params, what=f"query view {ddoc}/{view}",
-            timeout=timeout,
+            timeout=timeout, cut_deep=cut_deep,
         )
 
     def iter_all_docs(
@@ -56,6 +59,7 @@ class Views(Transport):
 
     def _paged(
         self, path: tuple[str, ...], *, db: str, page_size: int, params: dict, what: str, timeout: float | None = None,
+        cut_deep: bool = False,
     ) -> Iterator[dict]:
         """Key-based paging: each page starts at the last key seen.
 
@@ -72,9 +76,9 @@ class Views(Transport):
             page = page_size if limit is None else min(page_size, limit - sent)
             if last_key is not MISSING:
                 params.update(startkey=last_key, skip=seen_with_last_key or None)
-            rows = self.request(
+            rows = decoded(self.request(
                 "GET", path, what=what, db=db, params={**params, "limit": page}, timeout=timeout
-            ).json()["rows"]
+            ), what, cut_deep=cut_deep)["rows"]
             for row in rows:
                 yield row
                 if last_key is not MISSING and row["key"] == last_key:

@@ -17,7 +17,7 @@ from django.core.management.base import CommandError
 
 from locks_app.management.base import OperatorCommand
 from tokens_app import campaign_selectors
-from tokens_app.couch import CouchError, shown
+from tokens_app.couch import CouchAuthFailed, CouchError, CouchUnreachable, shown
 from tokens_app.models import CHANGE_CAMPAIGN, Campaign, Operation
 from tokens_app.services import (
     Refused,
@@ -33,6 +33,11 @@ from tokens_app.tokensets import TokenSet
 
 from .arguments import campaign_name, field_assignment
 from .prompts import confirm
+
+
+# Failures of the whole server, not of one database: a command that goes through many databases
+# stops at the first, since every other database would fail the same way.
+SERVER_ERRORS = (CouchUnreachable, CouchAuthFailed)
 
 
 class PortalCommand(OperatorCommand):

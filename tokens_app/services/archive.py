@@ -17,15 +17,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import json
 import re
 import tarfile
 import time
 from collections.abc import Iterator
 from datetime import datetime
 
-from tokens_app.couch import get_gateway
+from tokens_app.couch import Undecodable, get_gateway
 from tokens_app.models import Campaign
+from tokens_app.rendering import exact_json, loads_shown
 
 from . import targets
 from .common import OperationResult, ServiceError, check_can_change, chunked
@@ -115,18 +115,58 @@ def _archive_stream(campaign: Campaign, design: dict | None, delete: bool) -> It
     with tarfile.open(fileobj=sink, mode="w|gz") as tar:
         if design is not None:
             _add(tar, f"{root}/design.json", _json_bytes(design))
-        rows = targets.iter_rows(campaign, None, page_size=ARCHIVE_PAGE_SIZE, include_docs=True, attachments=True)
-        for page in chunked(rows, ARCHIVE_PAGE_SIZE):
-            for row in page:
-                doc = row.get("doc")
+        for page in _token_pages(campaign):
+            for doc in page:
+                body, doc = (doc, loads_shown(doc.decode("utf-8"))) if isinstance(doc, bytes) else (None, doc)
                 if doc is None or doc.get("type") != campaign.token_type:
                     continue
-                _add_token(tar, root, token_names(doc["_id"]), doc)
+                name = token_names(doc["_id"])
+                if body is None:
+                    try:
+                        _add_token(tar, root, name, doc)
+                    except ValueError:
+                        # A number beyond a float (1e400) decodes as inf, which JSON cannot hold.
+                        body = get_gateway().get_doc_json(campaign.database, doc["_id"])
+                if body is not None:
+                    _add_raw_token(tar, root, name, campaign, doc, body)
                 archived.append((doc["_id"], doc["_rev"]))
             yield sink.drain()
     yield sink.drain()
     if delete:
         _delete_archived(campaign, archived, design)
+
+
+def _token_pages(campaign: Campaign) -> Iterator[list]:
+    """Every document of the tokens view, a page at a time, attachments inline. A page holding a
+    document Python cannot decode (nested too deep, too long a number) is read again a document
+    at a time; that document comes as CouchDB's JSON bytes (archived exactly as they are)."""
+    gateway = get_gateway()
+    rows = targets.iter_rows(campaign, None, page_size=ARCHIVE_PAGE_SIZE)
+    for page in chunked(rows, ARCHIVE_PAGE_SIZE):
+        ids = [row["id"] for row in page]
+        try:
+            docs = gateway.fetch_docs(campaign.database, ids, attachments=True)
+        except Undecodable:
+            docs = {token_id: _one_document(campaign, token_id) for token_id in ids}
+        yield [docs.get(token_id) for token_id in ids]
+
+
+def _one_document(campaign: Campaign, token_id: str) -> dict | bytes | None:
+    gateway = get_gateway()
+    try:
+        return gateway.fetch_docs(campaign.database, [token_id], attachments=True).get(token_id)
+    except Undecodable:
+        return gateway.get_doc_json(campaign.database, token_id)
+
+
+def _add_raw_token(tar: tarfile.TarFile, root: str, name: str, campaign: Campaign, doc: dict, body: bytes) -> None:
+    """A token whose JSON Python cannot decode: its bytes as CouchDB holds them, its
+    attachments read one by one (their stubs sit near the top of ``doc``, the part decoded)."""
+    _add(tar, f"{root}/tokens/{name}.json", body)
+    attachment_names = _UniqueNames()
+    for attachment in doc.get("_attachments") or {}:
+        data = get_gateway().get_attachment(campaign.database, doc["_id"], attachment)[0]
+        _add(tar, f"{root}/attachments/{name}/{attachment_names(attachment)}", data)
 
 
 def _add_token(tar: tarfile.TarFile, root: str, name: str, doc: dict) -> None:
@@ -151,7 +191,8 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def _json_bytes(doc: dict) -> bytes:
-    return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    # Exact: the archive restores the pilots' values, lone surrogates included.
+    return exact_json(doc, indent=1, sort_keys=True, allow_nan=False).encode("utf-8")
 
 
 def _delete_archived(campaign: Campaign, archived: list[tuple[str, str]], design: dict | None) -> None:

@@ -137,6 +137,17 @@ def max_upload_bytes() -> int:
     return settings.MAX_UPLOAD_MB * 1024 * 1024
 
 
+def max_token_fields_bytes() -> int:
+    """How large a config's Token section may be as JSON: every token carries a copy."""
+    return settings.MAX_TOKEN_FIELDS_KB * 1024
+
+
+def max_config_bytes() -> int:
+    """How large a config may be: its Token section and a few small sections kept aside, so four
+    times what the Token section may be, within the upload limit."""
+    return min(max_upload_bytes(), 4 * max_token_fields_bytes())
+
+
 def chunked(items, size: int):
     """Lists of up to ``size`` consecutive items of ``items`` (any iterable, consumed lazily)."""
     chunk = []

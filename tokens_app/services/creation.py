@@ -49,6 +49,8 @@ from .common import (
     content_type_of,
     default_database,
     inline_attachment,
+    max_config_bytes,
+    max_token_fields_bytes,
     max_upload_bytes,
     validate_attachment_name,
     validate_database_name,
@@ -242,7 +244,7 @@ def plan_tokenset(
 def _checked_config(config_data: bytes | str, config_name: str, token_type: str | None):
     """The parsed config and the set's token type (the one given, else the config's)."""
     try:
-        config = parse_config(config_data, max_bytes=max_upload_bytes())
+        config = parse_config(config_data, max_bytes=max_config_bytes(), max_token_bytes=max_token_fields_bytes())
     except ConfigError as exc:
         raise ServiceError(f"{_upload('config', config_name)}: {exc}") from None
     for name in config.token_fields:
@@ -406,13 +408,16 @@ def start_campaign(plan: TokenSetPlan, *, user) -> Campaign:
     """Record the plan as a campaign in status ``creating``.
 
     A campaign of the same type and database is re-planned in place (the new config and list
-    win): that is how an operator completes or redoes a set by creating it again.
+    win): that is how an operator completes or redoes a set by creating it again. CouchDB is
+    asked first: a creation that cannot reach it leaves the row as it was (a healthy campaign
+    must not become "0 written" because another shell pointed at the wrong server).
     """
     campaign = campaign_selectors.campaign_of(TokenSet(database=plan.database, token_type=plan.token_type))
     if campaign is not None:
         check_can_change(campaign, user, "re-create", refuse_statuses=())
     else:
         campaign = Campaign(created_by=user if getattr(user, "is_authenticated", False) else None)
+    get_gateway().database_exists(plan.database)
     for name in (
         "token_type", "database", "obsid", "location", "slice_size", "id_prefix", "key_name",
         "link_flavor", "allow_mixed", "config_name", "config_format", "kept_sections", "srmlist_name",
@@ -504,10 +509,15 @@ def push_tokenset(
     that count (a batch whose answer was lost may have landed: the next push finds it there);
     ``progress(processed, total)`` is called after each batch. The campaign is
     ``ready`` once every token and the design document are in.
+
+    The row never learns less than it knew: its count stays at least what it was when the push
+    started (a resumed push re-counts from its first batch), and a push that CouchDB failed
+    before confirming any token leaves the row as it was (the operation records why).
     """
     check_can_change(campaign, user, "write the tokens of")
     batch_size = batch_size_or_default(batch_size)
     report = CreationReport(total=campaign.token_count)
+    known = campaign.written_count
     try:
         if plan is None:
             plan = plan_of(campaign)
@@ -518,7 +528,7 @@ def push_tokenset(
         report.total = plan.token_count
         if plan.database == default_database():
             layout.create_default_database()
-        failure = _write_tokens(campaign, plan, overwrite, batch_size, report, progress)
+        failure = _write_tokens(campaign, plan, overwrite, batch_size, report, progress, known)
         # The design document goes in after the tokens: pouchdb-server reads every design
         # document of a database for each document written to it (looking for validation
         # functions), so a design document written first would slow every batch of the push
@@ -532,14 +542,19 @@ def push_tokenset(
                 raise
         if failure is not None:
             raise failure
-        _record(campaign, report, Campaign.Status.READY if report.complete else Campaign.Status.INCOMPLETE)
-    except (CouchError, ServiceError) as exc:
-        _record(campaign, report, Campaign.Status.INCOMPLETE, str(exc))
+        _record(campaign, report, Campaign.Status.READY if report.complete else Campaign.Status.INCOMPLETE,
+                known=known)
+    except CouchError as exc:
+        if report.processed:
+            _record(campaign, report, Campaign.Status.INCOMPLETE, str(exc), known=known)
+        raise
+    except ServiceError as exc:
+        _record(campaign, report, Campaign.Status.INCOMPLETE, str(exc), known=known)
         raise
     return report
 
 
-def _write_tokens(campaign, plan, overwrite, batch_size, report, progress) -> Exception | None:
+def _write_tokens(campaign, plan, overwrite, batch_size, report, progress, known) -> Exception | None:
     """Write the plan's tokens batch by batch, ``writes_in_flight()`` batches at a time, and count
     them into ``report``; answer the first batch's error, if any (no batch is started after it,
     but those already sent are counted).
@@ -559,7 +574,7 @@ def _write_tokens(campaign, plan, overwrite, batch_size, report, progress) -> Ex
             failure = failure or write.exception()
             continue
         _count_results(write.result(), batch.replaced, overwrite, report)
-        _record(campaign, report, Campaign.Status.INCOMPLETE)
+        _record(campaign, report, Campaign.Status.INCOMPLETE, known=known)
         if progress is not None:
             progress(report.processed, report.total)
     return failure
@@ -620,8 +635,10 @@ def _token_doc(plan: TokenSetPlan, key: str, links: list[str], token_id: str, cr
     return doc
 
 
-def _record(campaign: Campaign, report: CreationReport, status: str, error: str | None = None) -> None:
-    campaign.written_count = report.present
+def _record(
+    campaign: Campaign, report: CreationReport, status: str, error: str | None = None, *, known: int
+) -> None:
+    campaign.written_count = max(known, report.present)
     campaign.status = status
     campaign.last_error = error if error is not None else report.error
     campaign.save(update_fields=["written_count", "status", "last_error", "updated_at"])

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from tokens_app.couch import get_gateway
+from tokens_app.couch import addressable, get_gateway
 from tokens_app.design import (
     MARKER_FIELD,
     PORTAL_DESIGN,
-    build_portal_design_doc,
     design_id,
-    is_marked,
     merged_design_doc,
     merged_portal_design_doc,
     replaced_views,
@@ -36,9 +34,8 @@ def create_default_database() -> None:
 
 
 def portal_design_current(design: dict | None) -> bool:
-    """Whether ``_design/tokenportal`` is there as this version of the portal writes it."""
-    wanted = build_portal_design_doc()
-    return design is not None and is_marked(design) and design.get("views") == wanted["views"]
+    """Whether ``_design/tokenportal`` is there exactly as this version of the portal writes it."""
+    return design is not None and merged_portal_design_doc(design) == design
 
 
 def ensure_portal_design(database: str, existing: dict | None = None) -> bool:
@@ -54,9 +51,10 @@ def ensure_portal_design(database: str, existing: dict | None = None) -> bool:
 
 
 def ensure_type_design(database: str, token_type: str, existing: dict | None = None) -> list[str]:
-    """Write ``_design/<type>`` with the portal's views renewed and every other view kept, unless
-    it is current; answer the portal's views another tool had replaced (recorded in the marker
-    as ``restored_views``/``restored_at`` so the campaign page can say so), [] otherwise.
+    """Write ``_design/<type>`` as :func:`~tokens_app.design.merged_design_doc` makes it (the
+    portal's members exactly as built, other tools' views kept), unless it is that already;
+    answer the portal's views another tool had replaced (recorded in the marker as
+    ``restored_views``/``restored_at`` so the campaign page can say so), [] otherwise.
 
     A design document without the marker (made by version one or by another tool) is brought to
     the layout silently: that is adoption or migration, not a repair.
@@ -102,3 +100,16 @@ def ensure_layout(database: str, designs: list[dict], campaign_types: set[str]) 
             if views:
                 restored[token_type] = views
     return restored
+
+
+def restore_views(token_set) -> list[str]:
+    """Bring one campaign's database to the layout (:func:`ensure_layout` for its type alone)
+    before the portal counts or changes its tokens: views another tool replaced (a GRID_LRT
+    script's ``add_status_views``) are put back by every operation and counting command, not
+    only by the pages' count refresh. Answers the views restored."""
+    name = design_id(token_set.token_type)
+    if not addressable(name):
+        return []  # a type of an earlier version that names no design document has no views
+    designs = get_gateway().fetch_docs(token_set.database, [PORTAL_DESIGN_ID, name]).values()
+    restored = ensure_layout(token_set.database, [design for design in designs if design], {token_set.token_type})
+    return restored.get(token_set.token_type, [])

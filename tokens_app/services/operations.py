@@ -118,7 +118,7 @@ def typed_value(text: str):
     (``0``, ``true``, ``"0"``, ``[1, 2]``), otherwise the text itself."""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting deeper than Python's stack is no value an operator means
         return text
 
 

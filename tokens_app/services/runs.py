@@ -13,7 +13,13 @@ renews a lease on the row; a row whose lease lapsed belongs to a runner that die
 ``interrupted`` by :func:`expire_leases`, which the pages, the resume paths and every run call
 before they read. An interrupted operation is queued again by :func:`resume_operation`; its
 work is idempotent (a push finds the tokens already written, a bulk operation re-decides each
-token), so a re-run completes it.
+token), so a re-run completes it. For the same reason a worker that finds CouchDB unreachable or
+timing out waits for it (``waiting_since`` on the row) and runs the work again when it answers;
+only a refusal or a bad request fails an operation.
+
+The work runs as ``run_by``: who asked for it, or who resumed it last. Whether that user may
+still do it (active, allowed to change campaigns, let through by the lock guard) is checked when
+the work starts, not only when it was queued.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -30,8 +37,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from tokens_app import campaign_reads, counts
-from tokens_app.couch import CouchError
-from tokens_app.models import Campaign, Operation, OperationFile
+from tokens_app.couch import CouchError, CouchTimeout, CouchUnavailable, CouchUnreachable
+from tokens_app.models import CHANGE_CAMPAIGN, Campaign, Operation, OperationFile
 
 from tokens_app.design import validate_token_type
 
@@ -63,6 +70,12 @@ logger = logging.getLogger(__name__)
 Action = Operation.Action
 State = Operation.State
 Progress = Callable[..., None]
+# CouchDB gone for a while (restarted, network down, a node or proxy answering 502-504): a worker's
+# operation waits for it, pausing longer each time up to a bound, and then runs its work again
+# (the work is idempotent).
+OUTAGES = (CouchUnreachable, CouchTimeout, CouchUnavailable)
+FIRST_PAUSE_SECONDS = 0.5
+LONGEST_PAUSE_SECONDS = 10.0
 
 
 class LeaseLost(Exception):
@@ -202,12 +215,16 @@ def _new_operation(action, campaign, user, *, source, selection=None, options=No
         raise ServiceError(f"unknown operation {action!r}")
     _refuse_nul(selection)
     _refuse_nul(options)
+    known = getattr(user, "is_authenticated", False)
+    username = user.get_username() if known else ""
     return Operation(
         action=action,
         campaign=campaign,
         target=target or str(campaign),
-        user=user if getattr(user, "is_authenticated", False) else None,
-        username=user.get_username() if getattr(user, "is_authenticated", False) else "",
+        user=user if known else None,
+        username=username,
+        run_by=user if known else None,
+        run_by_username=username,
         source=source,
         selection={key: value for key, value in (selection or {}).items() if value},
         options=options or {},
@@ -235,7 +252,7 @@ def _progress_of(operation: Operation, runner: str, extra: Progress | None) -> P
     """The ``progress`` callback a service is given: records the step and renews the lease."""
 
     def progress(processed: int, total: int | None = None) -> None:
-        values = {"processed": processed, "lease_until": timezone.now() + lease()}
+        values = {"processed": processed, "lease_until": timezone.now() + lease(), "waiting_since": None}
         if total is not None:
             values["total"] = total
         if not _update(operation, runner, **values):
@@ -246,34 +263,63 @@ def _progress_of(operation: Operation, runner: str, extra: Progress | None) -> P
     return progress
 
 
-def _execute(operation: Operation, runner: str, work, extra_progress: Progress | None = None):
+def _execute(operation: Operation, runner: str, work, extra_progress: Progress | None = None, *,
+             waits_for_couchdb: bool = False):
     """Run ``work(progress)`` for a claimed row and record how it ended; answer the service's
-    outcome. A refusal, a bad option or a CouchDB failure is recorded and raised again."""
+    outcome. A refusal, a bad option or a CouchDB failure is recorded and raised again; with
+    ``waits_for_couchdb`` (a worker) an outage is waited out and the work run again instead."""
     progress = _progress_of(operation, runner, extra_progress)
-    try:
-        total = _total(operation, operation.campaign)
-        # Counting the targets can take a while (a user view is walked): renew the lease after it.
-        if not _update(operation, runner, total=total, lease_until=timezone.now() + lease()):
-            raise LeaseLost(f"operation #{operation.pk} is no longer run by {runner}")
-        outcome = work(progress)
-    except LeaseLost:
-        raise
-    except Refused as exc:
-        _finish(operation, runner, State.REFUSED, error=str(exc))
-        raise
-    except (ServiceError, CouchError) as exc:
-        _finish(operation, runner, State.FAILED, error=str(exc))
-        raise
-    except Exception as exc:
-        _finish(operation, runner, State.FAILED, error=f"{type(exc).__name__}: {exc}")
-        raise
-    except BaseException:
-        # Ctrl-C on a command, or a worker told to stop at once: resumable, and said so now.
-        _finish_interrupted(operation, runner)
-        raise
+    pause = 0.0
+    while True:
+        try:
+            outcome = _attempt(operation, runner, work, progress)
+            break
+        except LeaseLost:
+            raise
+        except OUTAGES as exc:
+            if not waits_for_couchdb:
+                _finish(operation, runner, State.FAILED, error=str(exc))
+                raise
+            pause = _wait_for_couchdb(operation, runner, exc, pause)
+        except Refused as exc:
+            _finish(operation, runner, State.REFUSED, error=str(exc))
+            raise
+        except (ServiceError, CouchError) as exc:
+            _finish(operation, runner, State.FAILED, error=str(exc))
+            raise
+        except Exception as exc:
+            _finish(operation, runner, State.FAILED, error=f"{type(exc).__name__}: {exc}")
+            raise
+        except BaseException:
+            # Ctrl-C on a command, or a worker told to stop at once: resumable, and said so now.
+            _finish_interrupted(operation, runner)
+            raise
     _show_changes(operation.campaign)
-    _finish(operation, runner, State.DONE, **_counts(outcome))
+    _finish(operation, runner, State.DONE, **{"error": "", "waiting_since": None, **_counts(outcome)})
     return outcome
+
+
+def _attempt(operation: Operation, runner: str, work, progress: Progress):
+    total = _total(operation, operation.campaign)
+    # Counting the targets can take a while (a user view is walked): renew the lease after it.
+    if not _update(operation, runner, total=total, lease_until=timezone.now() + lease()):
+        raise LeaseLost(f"operation #{operation.pk} is no longer run by {runner}")
+    return work(progress)
+
+
+def _wait_for_couchdb(operation: Operation, runner: str, outage: CouchError, pause: float) -> float:
+    """Record that the operation waits for CouchDB (since when, and why), keep its lease while it
+    pauses, and pause; answer the pause, longer each time up to a bound."""
+    pause = min(max(pause * 2, FIRST_PAUSE_SECONDS), LONGEST_PAUSE_SECONDS)
+    now = timezone.now()
+    values = {"lease_until": now + lease() + timedelta(seconds=pause), "error": f"waiting for CouchDB: {outage}"}
+    if operation.waiting_since is None:
+        values["waiting_since"] = now
+    if not _update(operation, runner, **values):
+        raise LeaseLost(f"operation #{operation.pk} is no longer run by {runner}")
+    logger.warning("operation #%s waits %.1f s for CouchDB: %s", operation.pk, pause, outage)
+    time.sleep(pause)
+    return pause
 
 
 def _show_changes(campaign: Campaign | None) -> None:
@@ -315,8 +361,7 @@ def queue_operation(
         validate_attachment_name(file[0])
     try:
         if campaign is not None:
-            verb, statuses = GUARD_WORDING.get(action, (f"{Action(action).label} tokens of", None))
-            check_can_change(campaign, user, verb, refuse_statuses=statuses)
+            _check_guard(action, campaign, user)
     except Refused as exc:
         _save_refused(operation, exc)
         raise
@@ -360,9 +405,30 @@ def record_refusal(action: str, campaign: Campaign | None, user, refusal: Refuse
     return operation
 
 
-def run_operation(operation_id: int, *, runner: str | None = None) -> str | None:
+def _check_guard(action: str, campaign: Campaign, user) -> None:
+    verb, statuses = GUARD_WORDING.get(action, (f"{Action(action).label} tokens of", None))
+    check_can_change(campaign, user, verb, refuse_statuses=statuses)
+
+
+def check_may_run(operation: Operation) -> None:
+    """Raise Refused unless the user the operation runs as may do it now: still there, active,
+    allowed to change campaigns, and let through by the lock guard. Asked when the work starts,
+    since a user may be deactivated or a lock taken while the operation waits in the queue."""
+    user = operation.run_by
+    if user is None:
+        raise Refused(f"{operation.run_by_username or 'the user it runs as'} no longer exists")
+    if not user.is_active:
+        raise Refused(f"{user.get_username()} is no longer an active user")
+    if not user.has_perm(CHANGE_CAMPAIGN):
+        raise Refused(f"{user.get_username()} may no longer change campaigns")
+    if operation.campaign is not None:
+        _check_guard(operation.action, operation.campaign, user)
+
+
+def run_operation(operation_id: int, *, runner: str | None = None, waits_for_couchdb: bool = False) -> str | None:
     """Claim a queued operation and run it (what a worker's task does); answer the state it ended
-    in, or None when it was not this runner's to run (finished, or claimed by another)."""
+    in, or None when it was not this runner's to run (finished, or claimed by another). With
+    ``waits_for_couchdb`` a CouchDB outage is waited out (see :func:`_execute`)."""
     expire_leases()
     runner = runner or runner_name()
     now = timezone.now()
@@ -372,14 +438,17 @@ def run_operation(operation_id: int, *, runner: str | None = None) -> str | None
     )
     if not claimed:
         return None
-    operation = Operation.objects.select_related("campaign", "user").get(pk=operation_id)
-    user = operation.user
-    if user is None:
-        _finish(operation, runner, State.REFUSED, error="the user who asked for it no longer exists")
+    operation = Operation.objects.select_related("campaign", "run_by").get(pk=operation_id)
+    try:
+        check_may_run(operation)
+    except ServiceError as exc:  # refused, or a campaign in a status the action does not apply to
+        _finish(operation, runner, State.REFUSED if isinstance(exc, Refused) else State.FAILED, error=str(exc))
         return operation.state
+    user = operation.run_by
     work = ACTIONS[operation.action]
     try:
-        _execute(operation, runner, lambda progress: work(operation, operation.campaign, user, progress))
+        _execute(operation, runner, lambda progress: work(operation, operation.campaign, user, progress),
+                 waits_for_couchdb=waits_for_couchdb)
     except (LeaseLost, ServiceError, CouchError):
         pass  # recorded on the row (or, for a lost lease, by whoever declared it interrupted)
     return operation.state
@@ -411,7 +480,8 @@ def expire_leases() -> int:
 
 
 def resume_operation(operation: Operation, user) -> Operation:
-    """Queue an interrupted operation again, after asking the guard; answer the row."""
+    """Queue an interrupted operation again, after asking the guard; answer the row. It runs as
+    ``user`` from now on, and the row says so."""
     from tokens_app.tasks import enqueue_operation
 
     expire_leases()
@@ -421,10 +491,9 @@ def resume_operation(operation: Operation, user) -> Operation:
     if operation.action == Action.ARCHIVE_DELETE:
         raise ServiceError("an archive is written by the command that asked for it: run archive_tokens again")
     if operation.campaign is not None:
-        verb, statuses = GUARD_WORDING.get(operation.action, (f"{operation.get_action_display()} tokens of", None))
-        check_can_change(operation.campaign, user, verb, refuse_statuses=statuses)
+        _check_guard(operation.action, operation.campaign, user)
     if not Operation.objects.filter(pk=operation.pk, state=State.INTERRUPTED).update(
-        state=State.QUEUED, runner="", lease_until=None
+        state=State.QUEUED, runner="", lease_until=None, run_by=user, run_by_username=user.get_username()
     ):
         raise ServiceError(f"operation #{operation.pk} was resumed by someone else meanwhile")
     task_id = enqueue_operation(operation.pk)

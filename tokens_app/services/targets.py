@@ -33,14 +33,17 @@ from tokens_app.design import (
     STATE_NAMES,
     TOKENS_VIEW,
     TYPE_VIEWS,
-    USER_VIEWS_FIELD,
     is_token_list_view,
+    is_view,
     state_of,
+    user_views_of,
     validate_view_name,
+    views_of,
 )
 from tokens_app.models import Campaign
 from tokens_app.selectors import iter_token_rows, overview_counts
 
+from . import layout
 from .common import OperationResult, ServiceError, chunked, validate_field_name
 
 # Reads and writes after a conflict before the token is reported as conflicted.
@@ -94,17 +97,21 @@ def validate_view(campaign: Campaign, view: str) -> None:
     lists = f"choose one of {', '.join(STATE_NAMES)}, {TOKENS_VIEW} or a view that lists tokens"
     if view in TYPE_VIEWS:
         raise ServiceError(f"'{view}' counts tokens (a reduce view), it does not list them; {lists}")
-    design = get_gateway().get_design(campaign.database, campaign.token_type) or {}
-    views = design.get("views") if isinstance(design.get("views"), dict) else {}
+    design = get_gateway().get_design(campaign.database, campaign.token_type)
+    views = views_of(design)
     if view not in views:
         raise ServiceError(f"campaign {campaign} has no view '{view}'")
+    if not is_view(views[view]):
+        raise ServiceError(
+            f"'{view}' is not a view CouchDB can build (another tool wrote it with no map function of "
+            f"text): it lists no tokens; {lists}"
+        )
     if not is_token_list_view(views[view]):
         raise ServiceError(
             f"'{view}' is a reduce view (its rows count tokens, they are not tokens): acting on it "
             f"would act on every token it saw; {lists}"
         )
-    written = design.get(USER_VIEWS_FIELD) if isinstance(design.get(USER_VIEWS_FIELD), dict) else {}
-    if view not in written:
+    if view not in user_views_of(design):
         _check_keyed_by_id(campaign, view, lists)
 
 
@@ -160,6 +167,7 @@ def apply(
     """
     gateway = get_gateway()
     result = OperationResult()
+    layout.restore_views(campaign)
     for ids in id_pages(campaign, selection):
         docs = gateway.fetch_docs(campaign.database, ids)
         for attempt in range(WRITE_ATTEMPTS):
@@ -170,6 +178,7 @@ def apply(
                     result.skipped += 1
                 else:
                     changes.append(change)
+            changes = still_listed(campaign, selection, changes, result)
             conflicted = write(campaign.database, changes, result)
             if not conflicted:
                 break
@@ -183,6 +192,25 @@ def apply(
     counts.expire(campaign.database)
     campaign_reads.expire(campaign)
     return result
+
+
+def still_listed(campaign: Campaign, selection: Selection, changes: list[dict], result: OperationResult) -> list[dict]:
+    """The changes of the tokens a view the portal has no rule for (a user view, another tool's
+    list) still lists, asked of the view just before they are written.
+
+    A state is decided again on the document itself (:meth:`Selection.holds_for`); the condition
+    of any other view is CouchDB's, so the view is queried for the documents just read: a token
+    that left it since the walk read its row (a pilot finished it) is left alone. A pilot's
+    write after this query makes the write a conflict, and the token is read and asked again.
+    """
+    if selection.view in STATE_NAMES or selection.view in (None, TOKENS_VIEW) or not changes:
+        return changes
+    rows = get_gateway().view(
+        campaign.database, campaign.token_type, selection.view, reduce=False, keys=[change["_id"] for change in changes],
+    )["rows"]
+    listed = {row["id"] for row in rows}
+    result.skipped += sum(change["_id"] not in listed for change in changes)
+    return [change for change in changes if change["_id"] in listed]
 
 
 def write(database: str, changes: list[dict], result: OperationResult) -> list[str]:
@@ -204,6 +232,7 @@ def write(database: str, changes: list[dict], result: OperationResult) -> list[s
 def count(campaign: Campaign, selection: Selection) -> int:
     """How many tokens the selection holds now (reads documents only when it has to)."""
     gateway = get_gateway()
+    layout.restore_views(campaign)
     if selection.ids is None and not selection.where and (selection.view is None or selection.view in STATE_NAMES):
         return overview_counts(campaign)[selection.view or "total"]
     if selection.ids is None and not selection.where:

@@ -13,8 +13,8 @@ from django.utils.timesince import timesince
 
 from locks_app.durations import format_duration
 
-from ..couch import addressable
 from ..design import STATE_NAMES
+from ..rendering import FIELD_CHARACTERS, excerpt
 
 register = template.Library()
 
@@ -182,6 +182,12 @@ def subband_ranges(subbands) -> str:
 
 
 @register.filter
-def has_token_page(token_id: str) -> bool:
-    """Whether the portal can open the token's page (ids ``.`` and ``..`` have no CouchDB path)."""
-    return addressable(token_id)
+def shown_value(value) -> str:
+    """A token field in a table cell: one line of text, cut (``rendering.excerpt``)."""
+    return excerpt(value)
+
+
+@register.filter
+def shown_field(value) -> str:
+    """A token field on the token's page: longer than a cell, cut all the same."""
+    return excerpt(value, FIELD_CHARACTERS)

@@ -15,10 +15,10 @@ from django.core.management.base import CommandError
 from tokens_app.campaign_selectors import campaigns_in
 from tokens_app.couch import CouchError
 from tokens_app.design import STATE_NAMES
-from tokens_app.management.base import CampaignCommand
+from tokens_app.management.base import SERVER_ERRORS, CampaignCommand
 from tokens_app.models import Campaign
 from tokens_app.selectors import listed_token_set, overview_counts
-from tokens_app.services.layout import ensure_portal_design
+from tokens_app.services.layout import ensure_portal_design, restore_views
 from tokens_app.tokensets import TokenSet
 
 
@@ -46,6 +46,8 @@ class Command(CampaignCommand):
             return
         campaign = self.campaign(options)
         gone = isinstance(campaign, Campaign) and campaign.tokens_gone
+        if isinstance(campaign, Campaign) and not gone:
+            restore_views(campaign)  # pilots follow these views: the portal's rule, not a script's
         counts = dict.fromkeys(STATE_NAMES, 0) if gone else overview_counts(campaign)
         total = counts.pop("total", 0)
         if options["json"]:
@@ -62,9 +64,9 @@ class Command(CampaignCommand):
     def list_campaigns(self, options) -> None:
         """Every campaign (of ``--database`` when given): a table, or a JSON list."""
         campaigns = campaigns_in(options["database"])
-        reports = []
+        reports, failures = [], []
         for campaign in campaigns:
-            counts = dict.fromkeys(STATE_NAMES, 0) if campaign.tokens_gone else self.counts_or_none(campaign)
+            counts = dict.fromkeys(STATE_NAMES, 0) if campaign.tokens_gone else self.counts_or_none(campaign, failures)
             counts = dict(counts) if counts is not None else None
             total = counts.pop("total", 0) if counts is not None else None
             reports.append({
@@ -73,20 +75,26 @@ class Command(CampaignCommand):
             })
         if options["json"]:
             self.stdout.write(json.dumps(reports))
-            return
-        if not reports:
+        elif not reports:
             where = f" in database '{options['database']}'" if options["database"] else ""
             self.stdout.write(f"No campaigns{where} yet: create one with create_tokenset or seed_demo.")
-            return
-        self.stdout.write(self.table(reports))
+        else:
+            self.stdout.write(self.table(reports))
+        if failures:
+            raise CommandError(f"{len(failures)} campaign(s) could not be counted, the first: {failures[0]}")
 
     @staticmethod
-    def counts_or_none(campaign: Campaign) -> dict | None:
+    def counts_or_none(campaign: Campaign, failures: list[CouchError]) -> dict | None:
         """The campaign's counts now (a command may wait for the index, unlike a page), or None
-        when CouchDB cannot count it: one broken database does not stop the listing."""
+        when CouchDB cannot count it (added to ``failures``): one broken database does not stop
+        the listing, but a server that cannot be reached or refuses the portal stops it at once."""
         try:
+            restore_views(campaign)
             return overview_counts(campaign)
-        except CouchError:
+        except SERVER_ERRORS:
+            raise
+        except CouchError as exc:
+            failures.append(exc)
             return None
 
     @staticmethod

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from tokens_app.couch import CouchError
 from tokens_app.campaign_selectors import campaign_databases
 from tokens_app.selectors import build_views, views_of_designs
-from tokens_app.management.base import PortalCommand
+from tokens_app.management.base import SERVER_ERRORS, PortalCommand
 
 
 class Command(PortalCommand):
@@ -26,28 +26,35 @@ class Command(PortalCommand):
     def handle(self, *args, timeout, **options):
         if not timeout > 0:
             raise CommandError(f"--timeout must be a positive number of seconds, not {timeout}")
-        failed = 0
+        failures = []
         databases = campaign_databases()
         if not databases:
             self.stdout.write("No campaigns yet: nothing to build.")
         for db in databases:
             try:
                 views = views_of_designs(db, timeout=timeout)
+            except SERVER_ERRORS:
+                raise
             except CouchError as exc:
                 self.stderr.write(f"{db}: {exc}")
-                failed += 1
+                failures.append(exc)
                 continue
             for number, (ddoc, views_of_ddoc) in enumerate(views, 1):
                 started = time.monotonic()
                 try:
                     build_views(db, ddoc, views_of_ddoc, timeout=timeout)
+                except SERVER_ERRORS:
+                    raise
                 except CouchError as exc:
                     self.stderr.write(f"{db} _design/{ddoc} ({number}/{len(views)}): {exc}")
-                    failed += 1
+                    failures.append(exc)
                     continue
                 self.stdout.write(
                     f"{db} _design/{ddoc} ({number}/{len(views)}): {len(views_of_ddoc)} view(s) built in "
                     f"{time.monotonic() - started:.1f} s"
                 )
-        if failed:
-            raise CommandError(f"{failed} design document(s) or database(s) could not be built; see above")
+        if failures:
+            raise CommandError(
+                f"{len(failures)} design document(s) or database(s) could not be built (see above), the first: "
+                f"{failures[0]}"
+            )

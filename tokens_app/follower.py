@@ -1,0 +1,203 @@
+"""The ``_changes`` follower: keeps the read model's rows in line with CouchDB.
+
+One follower at a time writes (``FollowerLease``); it reads each followed database's
+``_changes`` from its checkpoint a batch at a time and records the batch's documents and the
+new checkpoint in one transaction, so rows and checkpoint never disagree, whenever it is killed.
+An unreachable CouchDB is waited out: the follower tries again at its next round.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import DatabaseError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .campaign_selectors import campaign_databases
+from .couch import CouchError, DatabaseMissing, get_gateway
+from .read_models import ChangesCheckpoint, FollowerLease, TokenRow
+from .token_rows import record
+
+logger = logging.getLogger(__name__)
+
+LEASE = "changes"
+
+
+class LeaseLost(Exception):
+    """Another follower holds the lease now: this one must not write."""
+
+
+def followed_databases() -> list[str]:
+    """The databases whose tokens the read model holds: every database of a campaign."""
+    return campaign_databases()
+
+
+@dataclass
+class Follower:
+    """One follower process (or thread): ``run`` until stopped, or ``catch_up`` once."""
+
+    batch: int = 2000
+    lease_seconds: float = 30.0
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    # One long-lived reading thread: its CouchDB session lasts as long as the follower.
+    _reader: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="changes-reader"), init=False, repr=False,
+    )
+
+    # -- the lease ------------------------------------------------------------------------
+
+    def take_lease(self) -> bool:
+        """Hold the lease (taking it if free or lapsed); False while another follower holds it."""
+        FollowerLease.objects.get_or_create(name=LEASE)
+        now = timezone.now()
+        free = Q(owner=self.owner) | Q(expires_at__isnull=True) | Q(expires_at__lt=now)
+        taken = FollowerLease.objects.filter(free, name=LEASE).update(
+            owner=self.owner, expires_at=now + timedelta(seconds=self.lease_seconds)
+        )
+        return taken == 1
+
+    def wait_for_lease(self, stop: threading.Event) -> bool:
+        """Take the lease, waiting while another follower holds it; False if stopped first."""
+        while not self.take_lease():
+            if stop.wait(self.lease_seconds / 3):
+                return False
+        return True
+
+    def _renew_lease(self) -> None:
+        """Inside a transaction that writes rows: still ours, or nothing of it is written."""
+        renewed = FollowerLease.objects.filter(name=LEASE, owner=self.owner).update(
+            expires_at=timezone.now() + timedelta(seconds=self.lease_seconds)
+        )
+        if not renewed:
+            raise LeaseLost(f"follower {self.owner} lost the lease")
+
+    def release_lease(self) -> None:
+        FollowerLease.objects.filter(name=LEASE, owner=self.owner).update(expires_at=None, owner="")
+
+    # -- following ------------------------------------------------------------------------
+
+    def step(self, database: str) -> tuple[int, bool]:
+        """Read one batch of ``database``'s changes and record it: the number of changes read,
+        and whether more may follow (the batch was full)."""
+        feed, limit = self._read(database, _checkpoint_of(database), self.batch)
+        self._apply(database, feed)
+        return len(feed["results"]), _more_after(feed, limit)
+
+    def catch_up(self, database: str) -> int:
+        """Follow ``database`` until CouchDB has no more changes; the number read.
+
+        The next batch is read while this one is recorded: the server and the portal's database
+        work side by side, so following costs about what reading the changes does.
+        """
+        read = 0
+        pending = self._reader.submit(self._read, database, _checkpoint_of(database), self.batch)
+        while pending is not None:
+            feed, limit = pending.result()
+            more = _more_after(feed, limit)
+            pending = self._reader.submit(self._read, database, feed["last_seq"], self.batch) if more else None
+            try:
+                self._apply(database, feed)
+            except BaseException:
+                if pending is not None:
+                    pending.cancel()
+                raise
+            read += len(feed["results"])
+        return read
+
+    def _read(self, database: str, since, limit: int) -> tuple[dict, int]:
+        """Up to ``limit`` changes after ``since`` and the limit they were read with. A batch
+        holding a document nested deeper than Python parses is read again smaller, down to that
+        one change, which comes without its document (and so counts as no token)."""
+        gateway = get_gateway()
+        while True:
+            try:
+                return gateway.changes(database, since=since, limit=limit), limit
+            except RecursionError:
+                if limit == 1:
+                    feed = gateway.changes(database, since=since, limit=1, include_docs=False)
+                    for change in feed["results"]:
+                        logger.warning("token %r of %s is nested too deep to read; left out of the pages",
+                                       change["id"][:80], database)
+                    return feed, 1
+                limit = max(1, limit // 2)
+
+    def _apply(self, database: str, feed: dict) -> None:
+        """Record a batch's documents and the checkpoint after it, together."""
+        docs = [_document_of(change) for change in feed["results"]]
+        with transaction.atomic():
+            self._renew_lease()
+            record(database, docs)
+            _save_checkpoint(database, feed)
+
+    def resync(self, database: str) -> int:
+        """Forget everything the read model holds of ``database`` and read it from the start."""
+        with transaction.atomic():
+            self._renew_lease()
+            TokenRow.objects.filter(database=database).delete()
+            ChangesCheckpoint.objects.filter(database=database).delete()
+        return self.catch_up(database)
+
+    def round(self) -> None:
+        """Catch up every followed database once; one that cannot be read now waits for the next."""
+        for database in followed_databases():
+            try:
+                self.catch_up(database)
+            except DatabaseMissing:
+                self._forget(database)
+            except CouchError as error:
+                logger.warning("changes of %s not read this round: %s", database, error)
+
+    def run(self, *, interval: float = 0.5, stop: threading.Event | None = None) -> None:
+        """Follow every database until ``stop`` is set; wait while another follower works."""
+        stop = stop or threading.Event()
+        try:
+            while self.wait_for_lease(stop):
+                try:
+                    self.round()
+                except LeaseLost as lost:
+                    logger.warning("%s", lost)
+                except DatabaseError:
+                    # The portal's database busy or briefly gone: the next round goes on.
+                    logger.exception("the read model was not written this round")
+                if stop.wait(interval):
+                    return
+        finally:
+            self.release_lease()
+
+    def _forget(self, database: str) -> None:
+        """A database that no longer exists holds no tokens."""
+        with transaction.atomic():
+            self._renew_lease()
+            TokenRow.objects.filter(database=database).delete()
+            ChangesCheckpoint.objects.filter(database=database).delete()
+
+
+def _document_of(change: dict) -> dict:
+    """The document of one change; a deleted one, or one without its body, as a deletion."""
+    doc = change.get("doc")
+    if change.get("deleted") or not isinstance(doc, dict):
+        return {"_id": change["id"], "_deleted": True}
+    return doc
+
+
+def _checkpoint_of(database: str) -> str:
+    checkpoint = ChangesCheckpoint.objects.filter(database=database).first()
+    return checkpoint.seq if checkpoint else "0"
+
+
+def _more_after(feed: dict, limit: int) -> bool:
+    return len(feed["results"]) >= limit
+
+
+def _save_checkpoint(database: str, feed: dict) -> None:
+    ChangesCheckpoint.objects.update_or_create(
+        database=database, defaults={"seq": str(feed["last_seq"]), "pending": int(feed.get("pending") or 0)},
+    )

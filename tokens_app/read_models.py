@@ -1,0 +1,83 @@
+"""The read model: every token of the followed databases as a row of the ORM.
+
+CouchDB stays the source of truth; these rows are its projection, kept by the ``_changes``
+follower (``tokens_app.follower``) and by the portal's own writes, through one function
+(``tokens_app.token_rows.record``). Pages and counts read them, so everything one page shows
+comes from one checkpoint.
+"""
+
+import json
+
+from django.db import models
+
+
+class TokenRow(models.Model):
+    """What the pages show, sort and filter by of one token document.
+
+    Text is stored as far as the ORM can hold it (lone surrogates and NUL replaced, long values
+    cut); the document itself is always read from CouchDB. ``id_hash`` keys the row, because an
+    id may be longer than any index entry can be; ``sort_key`` is the id's start, for ordering.
+    ``raw_id`` is the id as JSON when ``doc_id`` could not hold it exactly.
+    """
+
+    database = models.CharField(max_length=238)
+    id_hash = models.CharField(max_length=64)
+    doc_id = models.TextField()
+    raw_id = models.TextField(blank=True)
+    sort_key = models.CharField(max_length=200)
+    token_type = models.CharField(max_length=100)
+    state = models.CharField(max_length=8)
+    lock = models.FloatField(null=True, blank=True)
+    done = models.FloatField(null=True, blank=True)
+    hostname = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=200, blank=True)
+    # None when the document has no such field (the error tables group a missing one apart).
+    exit_code = models.CharField(max_length=200, null=True, blank=True)
+    output = models.CharField(max_length=500, null=True, blank=True)
+    scrub_count = models.IntegerField(null=True, blank=True)
+    rev = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["database", "id_hash"], name="unique_token_row")]
+        indexes = [
+            models.Index(fields=["database", "token_type", "state", "sort_key"], name="token_row_state"),
+            models.Index(fields=["database", "token_type", "sort_key"], name="token_row_type"),
+            models.Index(fields=["database", "token_type", "done"], name="token_row_done"),
+            models.Index(fields=["database", "token_type", "state", "hostname"], name="token_row_host"),
+        ]
+
+    def __str__(self):
+        return f"{self.doc_id} in {self.database} ({self.state})"
+
+    @property
+    def token_id(self) -> str:
+        """The document's id exactly as CouchDB holds it."""
+        return json.loads(self.raw_id) if self.raw_id else self.doc_id
+
+
+class ChangesCheckpoint(models.Model):
+    """How far the rows of one database follow its ``_changes`` feed.
+
+    ``seq`` is CouchDB's ``last_seq`` as it was given (an opaque string on Apache CouchDB),
+    written in the same transaction as the rows it covers. ``pending`` is CouchDB's count of
+    changes after it when last read: the read model's lag, in changes.
+    """
+
+    database = models.CharField(max_length=238, unique=True)
+    seq = models.TextField(default="0")
+    pending = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.database} at {self.seq[:20]}"
+
+
+class FollowerLease(models.Model):
+    """Who follows the changes now: one follower writes rows; a second waits for the lease."""
+
+    name = models.CharField(max_length=50, unique=True)
+    owner = models.CharField(max_length=100, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.name} held by {self.owner or 'nobody'}"
