@@ -7,7 +7,8 @@ import pytest
 import requests
 from django.core.management import CommandError, call_command
 
-from tokens_app.couch import couch_url, database_path, document_path
+from devtools.apachecouch import tested_engine
+from tokens_app.couch import couch_url, database_path
 from tokens_app.design import state_of
 from tokens_app.follower import Follower, LeaseLost
 from tokens_app.read_models import ChangesCheckpoint, TokenRow
@@ -42,13 +43,18 @@ def held(database) -> dict[str, tuple]:
     }
 
 
-def post_raw(couch_server, database, body: str) -> None:
-    """A document as another tool sends it: raw JSON text, escapes and all."""
+def post_raw(couch_server, database, body: str) -> bool:
+    """A document as another tool sends it: raw JSON text, escapes and all. False where Apache
+    CouchDB refuses to store it (lone surrogates are invalid UTF-8 JSON to it, and it takes no
+    number beyond a double); pouchdb-server stores them all."""
     response = requests.post(
         couch_url(couch_server.url, database_path(database)), data=body.encode(),
         headers={"Content-Type": "application/json"}, auth=(couch_server.user, couch_server.password), timeout=30,
     )
+    if response.status_code in (400, 500) and tested_engine() == "apache":
+        return False
     assert response.status_code in (201, 202), response.text
+    return True
 
 
 def test_backfill_equals_a_full_scan(gateway, campaign, follower):
@@ -99,20 +105,22 @@ def test_the_checkpoint_is_kept_as_couchdb_gave_it(gateway, campaign, follower):
 
 def test_hostile_documents_are_stored_safely(couch_server, gateway, couch_db, follower):
     deep = '{"a":' * 3000 + "1" + "}" * 3000
-    post_raw(couch_server, couch_db, '{"_id": "lone\\udfff", "type": "t", "hostname": "\\ud800x", "status": "nul\\u0000"}')
+    lone = post_raw(couch_server, couch_db, '{"_id": "lone\\udfff", "type": "t", "hostname": "\\ud800x", "status": "nul\\u0000"}')
     post_raw(couch_server, couch_db, '{"_id": "big", "type": "t", "output": "%s", "exit_code": [1, {"a": null}]}' % ("x" * 1_000_000))
     post_raw(couch_server, couch_db, '{"_id": "deep", "type": "t", "lock": 5, "nested": %s}' % deep)
     post_raw(couch_server, couch_db, '{"_id": "after", "type": "t", "lock": 1e400}')
+    post_raw(couch_server, couch_db, '{"_id": "last", "type": "t", "status": "nul\\u0000"}')
     follower.catch_up(couch_db)
     rows = {row.token_id: row for row in TokenRow.objects.filter(database=couch_db)}
-    assert rows["lone\udfff"].doc_id == "lone\ufffd"
-    assert rows["lone\udfff"].hostname == "\ufffdx"
-    assert rows["lone\udfff"].status == "nul\ufffd"
+    if lone:
+        assert rows["lone\udfff"].doc_id == "lone\ufffd"
+        assert rows["lone\udfff"].hostname == "\ufffdx"
+    assert rows["last"].status == "nul\ufffd"
     assert len(rows["big"].output) == 500
     assert json.loads(rows["big"].exit_code) == [1, {"a": None}]
     # Nested deeper than Python parses: left out, and the follower went on past it.
     assert "deep" not in rows
-    assert "after" in rows
+    assert "last" in rows
 
 
 def test_a_follower_that_lost_its_lease_writes_nothing(campaign):
