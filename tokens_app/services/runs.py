@@ -24,6 +24,7 @@ the work starts, not only when it was queued.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -33,6 +34,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -136,6 +138,9 @@ ACTIONS = {
         op.options.get("database"), op.options.get("token_type"), user=user
     ),
 }
+# Actions queued again only when no identical one is still queued (a double click, two operators
+# asking the same): a push has its own rule, an attachment its own bytes.
+DEDUPLICATED = (Action.RESET, Action.SCRUB, Action.SET_STATUS, Action.SET_FIELD, Action.DELETE, Action.PURGE)
 # What the guard is asked before queueing, and the campaign statuses each action refuses.
 GUARD_WORDING = {
     Action.PUSH: ("write the tokens of", ()),
@@ -346,7 +351,8 @@ def queue_operation(
     options: dict | None = None, file: tuple[str, str, bytes] | None = None, target: str = "",
 ) -> Operation:
     """Record an operation and queue it for a worker; answer the row (refreshed: the immediate
-    backend has run it already).
+    backend has run it already). When an identical operation is still queued, nothing is queued
+    and that one is answered, with ``already_queued`` set on it.
 
     The guard is asked first: a refusal is recorded as ``refused`` (nothing is queued) and
     raised. A selection naming a view the campaign does not have is refused before anything is
@@ -371,14 +377,39 @@ def queue_operation(
         from .targets import select
 
         select(campaign, **_selection(operation))
-    operation.save()
-    if file is not None:
-        name, content_type, data = file
-        OperationFile.objects.create(operation=operation, name=name, content_type=content_type, data=data)
+    with transaction.atomic():
+        twin = _queued_twin(operation)
+        if twin is not None:
+            twin.already_queued = True
+            return twin
+        operation.save()
+        if file is not None:
+            name, content_type, data = file
+            OperationFile.objects.create(operation=operation, name=name, content_type=content_type, data=data)
     task_id = enqueue_operation(operation.pk)
     _update(operation, task_id=str(task_id))
     operation.refresh_from_db()
     return operation
+
+
+def _as_stored(value):
+    """``value`` as the row's JSON column gives it back (tuples become lists, and so on)."""
+    return json.loads(json.dumps(value))
+
+
+def _queued_twin(operation: Operation) -> Operation | None:
+    """The operation still queued that does exactly what ``operation`` would (same campaign,
+    action, selection and options), if any. Called in the transaction that saves ``operation``:
+    the campaign's row is locked (PostgreSQL; SQLite's transactions take the write lock when they
+    begin), so two requests at once cannot both find none and both queue."""
+    if operation.campaign is None or operation.action not in DEDUPLICATED:
+        return None
+    list(Campaign.objects.select_for_update().filter(pk=operation.campaign.pk).values_list("pk", flat=True))
+    selection, options = _as_stored(operation.selection), _as_stored(operation.options)
+    queued = Operation.objects.filter(campaign=operation.campaign, action=operation.action, state=State.QUEUED)
+    return next(
+        (row for row in queued.order_by("pk") if row.selection == selection and row.options == options), None
+    )
 
 
 def _refuse_second_push(campaign: Campaign) -> None:
