@@ -5,6 +5,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
+from operation_support import finished, wait_until
 
 from tokens_app.models import Operation
 from tokens_app.services import runs
@@ -56,3 +57,57 @@ def test_options_compare_as_stored_json_and_only_a_queued_twin_counts(campaign, 
     again = set_field([1, 2], view="todo")
     assert again.pk != first.pk and not getattr(again, "already_queued", False)
     assert Operation.objects.filter(state=Operation.State.QUEUED).count() == 3
+
+
+def test_a_campaign_operation_waits_for_the_ones_before_it_and_another_campaign_does_not(
+    campaign, make_campaign, alice, database_tasks
+):
+    other = make_campaign(token_type="other")
+
+    def set_status(target, status):
+        return runs.queue_operation(Operation.Action.SET_STATUS, target, alice, source="admin",
+                                    options={"status": status}).pk
+
+    first, second, elsewhere = set_status(campaign, "one"), set_status(campaign, "two"), set_status(other, "one")
+    assert runs.run_operation(second, in_turn=True) == "queued"
+    assert Operation.objects.get(pk=second).attempts == 0
+    assert runs.run_operation(elsewhere, in_turn=True) == "done"
+    assert runs.run_operation(first, in_turn=True) == "done"
+    assert runs.next_in_campaign(first) == second
+    assert runs.run_operation(second, in_turn=True) == "done"
+
+
+def overlap(one: Operation, other: Operation) -> bool:
+    return one.started_at < other.finished_at and other.started_at < one.finished_at
+
+
+def test_two_workers_run_two_campaigns_at_once_and_one_campaign_in_order(
+    campaign, make_campaign, alice, couch_server, workers
+):
+    """CouchDB is stopped for real while the workers take the operations: an operation taken
+    waits for it in its worker, so both workers are held at once whatever the machine's speed."""
+    other = make_campaign(token_type="other")
+
+    def set_status(target, status):
+        return runs.queue_operation(Operation.Action.SET_STATUS, target, alice, source="browser",
+                                    options={"status": status}).pk
+
+    first, second, elsewhere = set_status(campaign, "one"), set_status(campaign, "two"), set_status(other, "one")
+    couch_server.stop()
+    try:
+        workers.start()
+        workers.start()
+        wait_until(
+            lambda: Operation.objects.filter(pk__in=[first, elsewhere], state="running").count() == 2,
+            "both campaigns' first operations running at once", workers,
+        )
+        assert Operation.objects.get(pk=second).state == "queued"
+    finally:
+        couch_server.start()
+
+    rows = {number: wait_until(lambda number=number: finished(number), f"operation #{number}", workers)
+            for number in (first, second, elsewhere)}
+    assert [rows[number].state for number in (first, second, elsewhere)] == ["done"] * 3
+    assert overlap(rows[first], rows[elsewhere])
+    assert rows[second].started_at >= rows[first].finished_at
+    assert (rows[second].attempts, rows[second].changed) == (1, 12)
