@@ -7,6 +7,7 @@ from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 from operation_support import finished, wait_until
 
+from tokens_app import history
 from tokens_app.models import Operation
 from tokens_app.services import runs
 
@@ -111,3 +112,30 @@ def test_two_workers_run_two_campaigns_at_once_and_one_campaign_in_order(
     assert overlap(rows[first], rows[elsewhere])
     assert rows[second].started_at >= rows[first].finished_at
     assert (rows[second].attempts, rows[second].changed) == (1, 12)
+
+
+def test_the_pages_and_the_status_show_a_queued_operation_s_place_in_line(
+    client, campaign, make_campaign, alice, database_tasks, django_assert_max_num_queries
+):
+    other = make_campaign(token_type="other")
+
+    def set_status(target, status):
+        return runs.queue_operation(Operation.Action.SET_STATUS, target, alice, source="browser",
+                                    options={"status": status}).pk
+
+    before = [set_status(other, "one"), set_status(other, "two")]
+    mine = set_status(campaign, "three")
+    Operation.objects.filter(pk=before[0]).update(state="running")  # no longer in line
+    client.force_login(alice)
+
+    status = client.get(reverse("tokens:campaign-status", args=[campaign.pk])).json()["operation"]
+    assert (status["id"], status["ahead"], status["place"]) == (mine, 1, "2nd in line, 1 ahead of it")
+    page = client.get(campaign.get_absolute_url()).content.decode()
+    assert page.count("2nd in line, 1 ahead of it") == 2  # the operation followed, and its history row
+    listed = client.get(reverse("tokens:operations")).content.decode()
+    assert "2nd in line, 1 ahead of it" in listed and "next in line" in listed
+
+    rows = list(Operation.objects.all())
+    with django_assert_max_num_queries(1):
+        history.with_places(rows)
+    assert {row.pk: getattr(row, "ahead", None) for row in rows} == {before[0]: None, before[1]: 0, mine: 1}
