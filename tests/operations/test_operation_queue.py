@@ -1,8 +1,12 @@
 """The queue keeps up: an action identical to one still queued is not queued again (the operator
 is shown the queued one)."""
 
+import threading
+import time
+
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 from operation_support import finished, wait_until
@@ -139,3 +143,36 @@ def test_the_pages_and_the_status_show_a_queued_operation_s_place_in_line(
     with django_assert_max_num_queries(1):
         history.with_places(rows)
     assert {row.pk: getattr(row, "ahead", None) for row in rows} == {before[0]: None, before[1]: 0, mine: 1}
+
+
+def test_two_requests_at_once_queue_one_operation(campaign, alice, database_tasks, monkeypatch):
+    """The first request pauses between looking for a twin and saving its row, as long as the
+    second takes to finish or up to 3 s: the second must wait for it, and then finds its row."""
+    find, second_done = runs._queued_twin, threading.Event()
+
+    def slow_find(operation):
+        twin = find(operation)
+        if threading.current_thread().name == "first":
+            second_done.wait(3)
+        return twin
+
+    monkeypatch.setattr(runs, "_queued_twin", slow_find)
+    answers = {}
+
+    def request(name):
+        try:
+            answers[name] = runs.queue_operation(Operation.Action.RESET, campaign, alice, source="browser",
+                                                 selection={"view": "todo"}).pk
+        finally:
+            if name == "second":
+                second_done.set()
+            connection.close()
+
+    first = threading.Thread(target=request, args=("first",), name="first")
+    first.start()
+    time.sleep(0.2)  # let the first request take its place first
+    second = threading.Thread(target=request, args=("second",), name="second")
+    second.start()
+    first.join()
+    second.join()
+    assert answers["first"] == answers["second"] == Operation.objects.get().pk
