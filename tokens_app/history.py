@@ -2,6 +2,10 @@
 campaign's running operation and recent ones, the list of every operation with its filters, and
 how one reads as a sentence or as JSON for the page."""
 
+from bisect import bisect_left
+
+from django.contrib.humanize.templatetags.humanize import ordinal
+
 from tokenportal.disclosure import shown_to
 
 from .campaign_selectors import narrowed
@@ -20,15 +24,40 @@ def current_operation(campaign: Campaign) -> Operation | None:
     """The operation the campaign page follows: the one running, else the newest interrupted one
     (until it is resumed), else the next one queued."""
     rows = Operation.objects.filter(campaign=campaign)
-    return (
+    current = (
         rows.filter(state=Operation.State.RUNNING).first()
         or rows.filter(state=Operation.State.INTERRUPTED).first()
         or rows.filter(state=Operation.State.QUEUED).order_by("created_at", "pk").first()
     )
+    if current is not None:
+        with_places([current])
+    return current
 
 
 def campaign_history(campaign: Campaign, limit: int = CAMPAIGN_HISTORY_ROWS) -> list[Operation]:
-    return list(Operation.objects.filter(campaign=campaign).select_related("user")[:limit])
+    return with_places(list(Operation.objects.filter(campaign=campaign).select_related("user")[:limit]))
+
+
+def with_places(operations: list[Operation]) -> list[Operation]:
+    """Set ``ahead`` (how many queued operations were queued before it: workers take them in
+    that order) and ``place`` (its words) on each queued operation of ``operations``, from one
+    query on the state index; answer ``operations``."""
+    queued = [operation for operation in operations if operation.state == Operation.State.QUEUED]
+    if not queued:
+        return operations
+    last = max(operation.pk for operation in queued)
+    line = list(Operation.objects.filter(state=Operation.State.QUEUED, pk__lte=last).order_by("pk")
+                .values_list("pk", flat=True))
+    for operation in queued:
+        operation.ahead = bisect_left(line, operation.pk)
+        operation.place = place_words(operation.ahead)
+    return operations
+
+
+def place_words(ahead: int) -> str:
+    if ahead == 0:
+        return "next in line"
+    return f"{ordinal(ahead + 1)} in line, {ahead} ahead of it"
 
 
 def filtered_operations(*, user=None, campaign=None, action=None, state=None):
@@ -69,6 +98,8 @@ def as_json(operation: Operation, user) -> dict:
         "run_by": operation.run_by_username,
         "waiting_since": operation.waiting_since.isoformat() if operation.waiting_since else None,
         "state": operation.state,
+        "ahead": getattr(operation, "ahead", None),
+        "place": getattr(operation, "place", ""),
         "processed": operation.processed,
         "total": operation.total,
         "error": shown_to(operation.error, user),

@@ -30,10 +30,12 @@ class OperationListView(ListView):
     def get_context_data(self, **kwargs):
         query = self.request.GET.copy()
         query.pop("page", None)
-        return super().get_context_data(
+        context = super().get_context_data(
             form=self.form, query=query.urlencode(), may_change=self.request.user.has_perm(CHANGE_CAMPAIGN),
             **history.filter_choices(), **kwargs,
         )
+        context["operations"] = history.with_places(list(context["operations"]))
+        return context
 
 
 class ResumeOperationView(ChangeCampaignRequired, View):

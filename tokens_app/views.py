@@ -282,6 +282,8 @@ def announce(request, title: str, operation: Operation) -> None:
         messages.add_message(request, level, f"{title}: {history.result_message(operation)}.")
     elif operation.is_final:
         messages.error(request, f"{title} {operation.state}: {operation.error}")
+    elif getattr(operation, "already_queued", False):
+        messages.info(request, f"{title}: already queued as operation #{operation.pk} (not queued again); its campaign's page follows it.")
     else:
         messages.info(request, f"{title}: queued as operation #{operation.pk}; a worker runs it, its campaign's page follows it.")
 

@@ -33,8 +33,9 @@ def each_runs_once(campaign, workers):
     rows = list(Operation.objects.filter(pk__in=numbers))
     assert all((row.state, row.attempts) == ("done", 1) for row in rows)
     assert all(row.changed + row.conflicted + row.skipped == 12 for row in rows)
-    returned = sorted(str(result.return_value) for result in DBTaskResult.objects.all())
-    assert returned == ["None"] * OPERATIONS + ["done"] * OPERATIONS  # the second delivery found it claimed
+    returned = [str(result.return_value) for result in DBTaskResult.objects.all()]
+    # Every other delivery found the row claimed, or left it for its turn in the campaign.
+    assert returned.count("done") == OPERATIONS and set(returned) <= {"done", "None", "queued"}
 
 
 @pytest.mark.postgres

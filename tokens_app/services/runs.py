@@ -24,6 +24,7 @@ the work starts, not only when it was queued.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -33,7 +34,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from tokens_app import campaign_reads, counts
@@ -136,6 +138,9 @@ ACTIONS = {
         op.options.get("database"), op.options.get("token_type"), user=user
     ),
 }
+# Actions queued again only when no identical one is still queued (a double click, two operators
+# asking the same): a push has its own rule, an attachment its own bytes.
+DEDUPLICATED = (Action.RESET, Action.SCRUB, Action.SET_STATUS, Action.SET_FIELD, Action.DELETE, Action.PURGE)
 # What the guard is asked before queueing, and the campaign statuses each action refuses.
 GUARD_WORDING = {
     Action.PUSH: ("write the tokens of", ()),
@@ -346,7 +351,8 @@ def queue_operation(
     options: dict | None = None, file: tuple[str, str, bytes] | None = None, target: str = "",
 ) -> Operation:
     """Record an operation and queue it for a worker; answer the row (refreshed: the immediate
-    backend has run it already).
+    backend has run it already). When an identical operation is still queued, nothing is queued
+    and that one is answered, with ``already_queued`` set on it.
 
     The guard is asked first: a refusal is recorded as ``refused`` (nothing is queued) and
     raised. A selection naming a view the campaign does not have is refused before anything is
@@ -371,14 +377,39 @@ def queue_operation(
         from .targets import select
 
         select(campaign, **_selection(operation))
-    operation.save()
-    if file is not None:
-        name, content_type, data = file
-        OperationFile.objects.create(operation=operation, name=name, content_type=content_type, data=data)
+    with transaction.atomic():
+        twin = _queued_twin(operation)
+        if twin is not None:
+            twin.already_queued = True
+            return twin
+        operation.save()
+        if file is not None:
+            name, content_type, data = file
+            OperationFile.objects.create(operation=operation, name=name, content_type=content_type, data=data)
     task_id = enqueue_operation(operation.pk)
     _update(operation, task_id=str(task_id))
     operation.refresh_from_db()
     return operation
+
+
+def _as_stored(value):
+    """``value`` as the row's JSON column gives it back (tuples become lists, and so on)."""
+    return json.loads(json.dumps(value))
+
+
+def _queued_twin(operation: Operation) -> Operation | None:
+    """The operation still queued that does exactly what ``operation`` would (same campaign,
+    action, selection and options), if any. Called in the transaction that saves ``operation``:
+    the campaign's row is locked (PostgreSQL; SQLite's transactions take the write lock when they
+    begin), so two requests at once cannot both find none and both queue."""
+    if operation.campaign is None or operation.action not in DEDUPLICATED:
+        return None
+    list(Campaign.objects.select_for_update().filter(pk=operation.campaign.pk).values_list("pk", flat=True))
+    selection, options = _as_stored(operation.selection), _as_stored(operation.options)
+    queued = Operation.objects.filter(campaign=operation.campaign, action=operation.action, state=State.QUEUED)
+    return next(
+        (row for row in queued.order_by("pk") if row.selection == selection and row.options == options), None
+    )
 
 
 def _refuse_second_push(campaign: Campaign) -> None:
@@ -425,19 +456,20 @@ def check_may_run(operation: Operation) -> None:
         _check_guard(operation.action, operation.campaign, user)
 
 
-def run_operation(operation_id: int, *, runner: str | None = None, waits_for_couchdb: bool = False) -> str | None:
+def run_operation(
+    operation_id: int, *, runner: str | None = None, waits_for_couchdb: bool = False, in_turn: bool = False,
+) -> str | None:
     """Claim a queued operation and run it (what a worker's task does); answer the state it ended
     in, or None when it was not this runner's to run (finished, or claimed by another). With
-    ``waits_for_couchdb`` a CouchDB outage is waited out (see :func:`_execute`)."""
+    ``waits_for_couchdb`` a CouchDB outage is waited out (see :func:`_execute`). With ``in_turn``
+    (workers side by side) it is left queued, and ``queued`` answered, while another operation of
+    its campaign runs or an earlier one is queued: a campaign's operations run one at a time, in
+    the order they were queued."""
     expire_leases()
     runner = runner or runner_name()
-    now = timezone.now()
-    claimed = Operation.objects.filter(pk=operation_id, state=State.QUEUED).update(
-        state=State.RUNNING, runner=runner, started_at=now, lease_until=now + lease(), attempts=F("attempts") + 1,
-        error="",
-    )
-    if not claimed:
-        return None
+    claimed = _claim(operation_id, runner, in_turn=in_turn)
+    if claimed != State.RUNNING:
+        return claimed
     operation = Operation.objects.select_related("campaign", "run_by").get(pk=operation_id)
     try:
         check_may_run(operation)
@@ -452,6 +484,52 @@ def run_operation(operation_id: int, *, runner: str | None = None, waits_for_cou
     except (LeaseLost, ServiceError, CouchError):
         pass  # recorded on the row (or, for a lost lease, by whoever declared it interrupted)
     return operation.state
+
+
+def _claim(operation_id: int, runner: str, *, in_turn: bool) -> str | None:
+    """Take the queued row for ``runner``: answer ``running`` when taken, ``queued`` when it must
+    wait for its turn, None when it is not queued. The campaign's row is locked meanwhile, so two
+    workers cannot both find the campaign idle and both start one of its operations."""
+    now = timezone.now()
+    rows = Operation.objects.filter(pk=operation_id, state=State.QUEUED)
+    with transaction.atomic():
+        if in_turn:
+            campaign_id = rows.values_list("campaign_id", flat=True).first()
+            if campaign_id is not None:
+                list(Campaign.objects.select_for_update().filter(pk=campaign_id).values_list("pk", flat=True))
+                if ahead_in_campaign(operation_id, campaign_id).exists():
+                    return State.QUEUED
+        claimed = rows.update(
+            state=State.RUNNING, runner=runner, started_at=now, lease_until=now + lease(),
+            attempts=F("attempts") + 1, error="",
+        )
+    return State.RUNNING if claimed else None
+
+
+def ahead_in_campaign(operation_id: int, campaign_id: int):
+    """The operations of the campaign that go before ``operation_id``: any running, and those
+    queued before it."""
+    return Operation.objects.filter(campaign_id=campaign_id).exclude(pk=operation_id).filter(
+        Q(state=State.RUNNING) | Q(state=State.QUEUED, pk__lt=operation_id)
+    )
+
+
+def next_in_campaign(operation_id: int) -> int | None:
+    """The operation of the same campaign queued first after ``operation_id`` ended, if any."""
+    campaign_id = Operation.objects.filter(pk=operation_id).values_list("campaign_id", flat=True).first()
+    if campaign_id is None:
+        return None
+    queued = Operation.objects.filter(campaign_id=campaign_id, state=State.QUEUED)
+    return queued.order_by("pk").values_list("pk", flat=True).first()
+
+
+def requeue(operation_id: int, *, after: timedelta | None = None) -> None:
+    """Hand a queued operation to the task backend again (``after`` from now, if given) and note
+    the task on its row; nothing when it is no longer queued."""
+    from tokens_app.tasks import enqueue_operation
+
+    task_id = enqueue_operation(operation_id, run_after=timezone.now() + after if after else None)
+    Operation.objects.filter(pk=operation_id, state=State.QUEUED).update(task_id=str(task_id))
 
 
 def run_in_process(
