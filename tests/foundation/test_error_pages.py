@@ -30,7 +30,8 @@ def test_the_couch_errors_answer_as_before():
     statuses = {error_class.__name__: error_class.status for error_class in COUCH_ERRORS}
     assert statuses == {
         "CouchError": 503, "CouchUnreachable": 503, "CouchAuthFailed": 503, "CouchTimeout": 503,
-        "CouchRequestError": 503, "CouchUnavailable": 503, "NotFound": 503, "Conflict": 409, "DatabaseMissing": 404, "InvalidName": 404,
+        "CouchRequestError": 503, "CouchUnavailable": 503, "Undecodable": 503, "NotFound": 503, "Conflict": 409,
+        "DatabaseMissing": 404, "InvalidName": 404,
     }
     assert (ServiceError.status, Refused.status) == (400, 409)
 
