@@ -24,10 +24,13 @@ from tokens_app.couch import couch_url
 TARBALL_NAME = "apache-couchdb-3.5.0-debian12-x86_64.tar.gz"
 RELEASE_DIR = "apache-couchdb-3.5.0"
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tokenportal"
+# The tests send wrong passwords on purpose, many times: Apache CouchDB (3.4 on) would then lock
+# the user out of this address, and refuse the right password too, for every later test.
+NO_LOCKOUT_INI = "[chttpd_auth_lockout]\nmode = off\n"
 # Many short-lived databases: one shard each is cheaper than the default two.
-SINGLE_SHARD_INI = "[cluster]\nq = 1\n"
+SINGLE_SHARD_INI = "[cluster]\nq = 1\n" + NO_LOCKOUT_INI
 # Every shard of a database on each of three nodes, two shards a database.
-CLUSTER_INI = "[couchdb]\nsingle_node = false\n[cluster]\nn = 3\nq = 2\n"
+CLUSTER_INI = "[couchdb]\nsingle_node = false\n[cluster]\nn = 3\nq = 2\n" + NO_LOCKOUT_INI
 
 
 def tested_engine() -> str:
