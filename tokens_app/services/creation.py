@@ -512,7 +512,8 @@ def push_tokenset(
 
     The row never learns less than it knew: its count stays at least what it was when the push
     started (a resumed push re-counts from its first batch), and a push that CouchDB failed
-    before confirming any token leaves the row as it was (the operation records why).
+    before confirming any token leaves a row that knew of tokens as it was (the operation
+    records why); a new campaign's row is left ``incomplete`` with the reason.
     """
     check_can_change(campaign, user, "write the tokens of")
     batch_size = batch_size_or_default(batch_size)
@@ -545,7 +546,9 @@ def push_tokenset(
         _record(campaign, report, Campaign.Status.READY if report.complete else Campaign.Status.INCOMPLETE,
                 known=known)
     except CouchError as exc:
-        if report.processed:
+        # A row that knew of tokens keeps what it knew; one that knew of none (a new campaign)
+        # has nothing to lose and says why it is not written.
+        if report.processed or not known:
             _record(campaign, report, Campaign.Status.INCOMPLETE, str(exc), known=known)
         raise
     except ServiceError as exc:
