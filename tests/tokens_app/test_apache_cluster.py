@@ -24,7 +24,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE_CONFIG = (EXAMPLES / "pref_cal1.yaml").read_bytes()
 EXAMPLE_SRMLIST = (EXAMPLES / "L229507.srmlist").read_bytes()
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytestmark = [pytest.mark.slow, pytest.mark.cluster, pytest.mark.django_db]
 
 SUBBANDS = 240
 # How long a node brought back may take to catch up with the others (CouchDB's internal
