@@ -150,6 +150,34 @@ def _couchdb_only_where_asked_for(request):
     settings.COUCHDB, os.environ["COUCHDB_URL"] = previous
 
 
+@pytest.fixture(autouse=True)
+def _read_model_follows(request, monkeypatch):
+    """Deployment runs ``manage.py follow_changes`` beside the portal; in tests the same
+    follower catches up before every request the test process serves (the test client and the
+    live server alike), so a page shows what the test wrote straight to CouchDB, as it would a
+    follower's round later. Tests of the lag itself read the rows without a request."""
+    if "couch_server" not in request.fixturenames or not (
+        request.node.get_closest_marker("django_db") or {"db", "transactional_db", "live_server"} & set(request.fixturenames)
+    ):
+        yield
+        return
+    from django.core.handlers.base import BaseHandler
+
+    from tokens_app.follower import Follower
+
+    follower = Follower()
+    serve = BaseHandler.get_response
+
+    def caught_up_first(handler, http_request):
+        if follower.take_lease():
+            follower.round()
+        return serve(handler, http_request)
+
+    monkeypatch.setattr(BaseHandler, "get_response", caught_up_first)
+    yield
+    follower.release_lease()
+
+
 @pytest.fixture
 def gateway(couch_server):
     return get_gateway()

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from . import services
-from .campaign_reads import srmlist_head
+from .campaign_selectors import srmlist_head
 from .couch import CouchError
 from .models import CHANGE_CAMPAIGN, Campaign, CampaignFile, CampaignInputs, Operation
 from .services import runs

@@ -1,8 +1,8 @@
 """Reads of the portal's own records of campaigns: the dashboard's list and its filters, one
 campaign by its token set, the campaigns a command lists, and the locks of campaigns.
 
-The reads of the tokens themselves (CouchDB, through the gateway) are in
-:mod:`tokens_app.selectors`; the operations history is read by :mod:`tokens_app.history`.
+The pages read the tokens from the read model (:mod:`tokens_app.token_reads`); CouchDB itself
+through :mod:`tokens_app.selectors`; the operations history is read by :mod:`tokens_app.history`.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Length, Replace, Right, Substr
 
 from locks_app import selectors as lock_selectors
 from locks_app.utility import TokenUtility
 
 from .couch import CouchAuthFailed, get_gateway
-from .models import Campaign
+from .models import Campaign, CampaignInputs
 from .tokensets import TokenSet
 
 # The start of every campaign's lock key (``Campaign.lock_key``).
@@ -110,3 +111,27 @@ def campaign_locks() -> dict:
 def campaign_lock(campaign):
     """The campaign's active lock or freeze, or None (one indexed query)."""
     return TokenUtility().get(campaign.lock_key)
+
+
+def srmlist_head(campaign, lines: int) -> dict:
+    """``{"lines": the first lines, "count": lines in all}`` of the campaign's SRM list, read in
+    the database: a list of 20,000 lines is megabytes that no page needs whole."""
+    # SRM lines are a few hundred characters; this many always holds the first ``lines``.
+    head_chars = 1000 * lines
+    row = (
+        CampaignInputs.objects.filter(campaign_id=campaign.pk)
+        .annotate(
+            head=Substr("srmlist_text", 1, head_chars),
+            newlines=Length("srmlist_text") - Length(Replace(F("srmlist_text"), Value("\n"), Value(""))),
+            size=Length("srmlist_text"),
+            last=Right("srmlist_text", 1),
+        )
+        .values("head", "newlines", "size", "last")
+        .first()
+    )
+    if row is None or not row["size"]:
+        return {"lines": [], "count": 0}
+    head = row["head"].splitlines()[:lines]
+    # A last line without a final newline is a line too.
+    count = row["newlines"] + (0 if row["last"] == "\n" else 1)
+    return {"lines": head, "count": count}

@@ -184,7 +184,8 @@ def _document_of(change: dict) -> dict:
     """The document of one change; a deleted one, or one without its body, as a deletion."""
     doc = change.get("doc")
     if change.get("deleted") or not isinstance(doc, dict):
-        return {"_id": change["id"], "_deleted": True}
+        revs = change.get("changes") or [{}]
+        return {"_id": change["id"], "_deleted": True, "_rev": str(revs[0].get("rev", ""))}
     return doc
 
 

@@ -36,6 +36,9 @@ class TokenRow(models.Model):
     output = models.CharField(max_length=500, null=True, blank=True)
     scrub_count = models.IntegerField(null=True, blank=True)
     rev = models.CharField(max_length=200)
+    # The revision's number: a write recorded late (the portal's own, racing a pilot's) never
+    # replaces a row of a later revision.
+    generation = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["database", "id_hash"], name="unique_token_row")]

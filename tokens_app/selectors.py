@@ -1,30 +1,23 @@
-"""Reads of token campaigns: counts, pages of tokens, token detail, summaries, discovery.
+"""Reads of CouchDB itself: exact counts, pages of a user view, token detail, design documents.
 
-Every read goes through the gateway and asks CouchDB for exactly what the caller shows. The
-portal reads its own design document ``_design/tokenportal`` (keys start with the token type,
-see :mod:`tokens_app.design`), never another tool's: counts of one campaign are one grouped query
-of ``states`` (exact, for operations and commands), the counts pages show are the shared
-snapshot of :mod:`tokens_app.counts`, pages of a view are fetched by key (a page never needs the
-whole view in memory), summaries use the reduce views. Reads for pages wait at most :data:`PAGE_TIMEOUT`
-(CouchTimeout after it): a page never waits on an index build, the caller shows "indexing"
-instead (why not ``stale``: see :mod:`tokens_app.counts`).
+The pages show the tokens from the read model (:mod:`tokens_app.token_reads`); what only CouchDB
+can answer is read here, through the gateway, asking for exactly what the caller needs: the
+exact counts of operations and commands (one grouped query of the portal's ``states`` view), a
+page of another tool's view (only CouchDB runs its map function), a token's document and
+attachments, the design documents (:data:`PAGE_TIMEOUT` bounds a page's read).
 Selectors of tokens take a :class:`~tokens_app.tokensets.TokenSet`, the ``(database, token
-type)`` pair, or a :class:`~tokens_app.models.Campaign` (which offers its own as ``token_set``):
-they read only ``database`` and ``token_type``, so a design document no row knows yet is read
-as a bare TokenSet. The reads of the portal's own rows (campaigns, their locks) are in
+type)`` pair, or a :class:`~tokens_app.models.Campaign` (which offers its own as ``token_set``).
+The reads of the portal's own rows (campaigns, their locks) are in
 :mod:`tokens_app.campaign_selectors`.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from itertools import islice
 
-from tokens_app import counts as shared_counts
 from tokens_app import health
 from tokens_app.couch import (
     ABSENT,
@@ -37,9 +30,6 @@ from tokens_app.couch import (
     shown,
 )
 from tokens_app.design import (
-    COMPLETIONS_VIEW,
-    ERRORS_BY_HOST_VIEW,
-    ERRORS_VIEW,
     PORTAL_DESIGN,
     STATE_NAMES,
     STATES_VIEW,
@@ -60,13 +50,9 @@ from tokens_app.tokensets import TokenSet
 # Rows read per request while walking a view to the first row of a later page.
 WALK_PAGE_SIZE = 1000
 # How long a page waits on CouchDB for one read before it shows "indexing" instead.
-PAGE_TIMEOUT = shared_counts.INLINE_TIMEOUT
+# How long a page waits on CouchDB for one read (a view being indexed answers later).
+PAGE_TIMEOUT = 1.0
 PAGE_READ = {"timeout": PAGE_TIMEOUT}
-# A page of a state's tokens is read from the states index as it is (``stale=ok``; CouchDB 3 reads
-# it as ``update=false&stable=true``): every counts snapshot brings that index up to date, so the
-# page lists the tokens as the counts show them, without waiting on the server to index the
-# pilots' writes since (up to a second under load, one page read in two).
-AS_COUNTED = {"stale": "ok"}
 # The highest JSON value in CouchDB's collation: ``[type, {}]`` ends the rows of a type.
 _LAST = {}
 
@@ -104,41 +90,13 @@ def overview_counts(campaign) -> dict:
         campaign.database, PORTAL_DESIGN, STATES_VIEW, group_level=2,
         startkey=[campaign.token_type], endkey=[campaign.token_type, _LAST],
     )
-    return shared_counts.counts_by_type(result["rows"]).get(campaign.token_type) or {
-        **dict.fromkeys(STATE_NAMES, 0), "total": 0}
-
-
-def overview_counts_many(items: Iterable) -> dict:
-    """Counts of many campaigns and token sets from the shared snapshots of their databases
-    (one grouped query per database at most every few seconds, whatever the number of
-    campaigns and viewers; see :mod:`tokens_app.counts`), in one round for every database.
-
-    A Campaign is keyed by its primary key, a bare :class:`TokenSet` (a design document no
-    Campaign knows) by itself. One whose database could not be counted yet maps to None, so one
-    broken database does not blank a whole dashboard.
-    """
-    items = list(items)
-    snapshots = counts_snapshots({item.database for item in items})
-    return {_counts_key(item): shared_counts.counts_of(snapshots.get(item.database), item.token_type)
-            for item in items}
-
-
-def _counts_key(item) -> int | TokenSet:
-    return item if isinstance(item, TokenSet) else item.pk
-
-
-def counts_snapshots(databases: Iterable[str]) -> dict[str, dict | None]:
-    """The shared snapshot of each database (refreshed side by side where due)."""
-    return shared_counts.snapshots(databases)
-
-
-def counts_state(campaign) -> dict:
-    """What a page says next to a campaign's counts: ``{"at": epoch | None, "age": seconds | None,
-    "indexing": {"done", "total"} | None, "error": str | None}``, from the cached snapshot."""
-    snap = shared_counts.cached(campaign.database) or {}
-    at = snap.get("at")
-    return {"at": at, "age": max(0.0, time.time() - at) if at else None,
-            "indexing": snap.get("indexing"), "error": snap.get("error")}
+    counts = {**dict.fromkeys(STATE_NAMES, 0), "total": 0}
+    for row in result["rows"]:
+        state = row["key"][1]
+        if state in STATE_NAMES:
+            counts[state] = row["value"]
+            counts["total"] += row["value"]
+    return counts
 
 
 def type_design(campaign) -> dict | None:
@@ -192,21 +150,26 @@ def with_doc(row: dict, docs: dict[str, dict]) -> dict:
     return {**readable(row), "doc": doc, "state": state_of(doc) if doc else None, "linked": addressable(row["id"])}
 
 
-def list_tokens(campaign, view: str, *, page: int = 1, per_page: int = 50, as_counted: bool = False) -> TokenPage:
+def view_size(campaign, view: str) -> int | None:
+    """How many rows a view of ``_design/<type>`` lists (its ``total_rows``)."""
+    return get_gateway().view(campaign.database, campaign.token_type, view, limit=0, reduce=False,
+                              **PAGE_READ).get("total_rows")
+
+
+def list_tokens(campaign, view: str, *, page: int = 1, per_page: int = 50) -> TokenPage:
     """Page ``page`` of a view of the campaign, with each row's document and state.
 
     Pages are found by key (the gateway's paging, exact on every server): reaching page N walks
     the view's rows without documents, a thousand a request, then reads the page's documents in
-    one request. Memory stays one page whatever the view's size. With ``as_counted`` (a page that
-    shows the counts' snapshot beside it), a state's page is read as of the last counts
-    (:data:`AS_COUNTED`); each row's state is its document's own.
+    one request. Memory stays one page whatever the view's size; each row's state is its
+    document's own.
     """
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page start at 1")
     offset = (page - 1) * per_page
     walk = iter_token_rows(
         campaign, view, page_size=min(WALK_PAGE_SIZE, offset + per_page + 1), limit=offset + per_page + 1,
-        **PAGE_READ, **(AS_COUNTED if as_counted and view in STATE_NAMES else {}),
+        **PAGE_READ,
     )
     rows = list(islice(walk, offset, None))
     docs = tokens_of(campaign, [row["id"] for row in rows[:per_page]])
@@ -287,49 +250,6 @@ def _no_attachment(campaign, token_id: str, name: str) -> TokenNotFound:
     return TokenNotFound(
         f"token {shown(token_id)} in database {shown(campaign.database)} has no attachment {shown(name)}"
     )
-
-
-def error_summary(campaign) -> list[dict]:
-    """Error tokens grouped by ``(exit_code, output, status)``, the largest group first."""
-    result = get_gateway().view(
-        campaign.database, PORTAL_DESIGN, ERRORS_VIEW, group=True,
-        startkey=[campaign.token_type], endkey=[campaign.token_type, _LAST], cut_deep=True, **PAGE_READ,
-    )
-    summary = [
-        {**readable({"exit_code": exit_code, "output": output, "status": status}), "count": row["value"]}
-        for row in result["rows"]
-        for _type, exit_code, output, status in [row["key"]]
-    ]
-    return sorted(summary, key=lambda group: -group["count"])
-
-
-def errors_by_host(campaign) -> list[dict]:
-    """Error tokens grouped by the ``hostname`` of the pilot that ran them, the largest first."""
-    result = get_gateway().view(
-        campaign.database, PORTAL_DESIGN, ERRORS_BY_HOST_VIEW, group=True,
-        startkey=[campaign.token_type], endkey=[campaign.token_type, _LAST], cut_deep=True, **PAGE_READ,
-    )
-    return sorted(({"hostname": readable(row["key"][1]), "count": row["value"]} for row in result["rows"]),
-                  key=lambda group: -group["count"])
-
-
-def completions(campaign, *, group_level: int = 4, state: str = "done") -> list[tuple[datetime, int]]:
-    """Tokens that finished (``state`` "done") or failed ("error") per year (1), month (2),
-    day (3) or hour (4), UTC, in time order."""
-    if group_level not in (1, 2, 3, 4):
-        raise ValueError(f"group_level is 1 (year) to 4 (hour), not {group_level}")
-    if state not in ("done", "error"):
-        raise ValueError(f"completions are counted for done or error tokens, not {state!r}")
-    result = get_gateway().view(
-        campaign.database, PORTAL_DESIGN, COMPLETIONS_VIEW, group_level=2 + group_level,
-        startkey=[campaign.token_type, state], endkey=[campaign.token_type, state, _LAST], **PAGE_READ,
-    )
-    # A grouped key stops at group_level; the parts below it are the start of the period.
-    start_of_period = (None, 1, 1, 0)
-    return [
-        (datetime(*row["key"][2:], *start_of_period[len(row["key"]) - 2:], tzinfo=UTC), row["value"])
-        for row in result["rows"]
-    ]
 
 
 def discovered_designs(database: str | None = None) -> list[dict]:

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from django_tasks import task
 from django_tasks.backends.immediate import ImmediateBackend
 
-from . import campaign_reads, counts
 from .models import Operation
 from .services import runs
 
@@ -45,20 +44,6 @@ def enqueue_operation(operation_id: int, *, run_after: datetime | None = None) -
     the backend's id of the task."""
     task_function = run_operation if run_after is None else run_operation.using(run_after=run_after)
     return task_function.enqueue(operation_id).id
-
-
-@task()
-def refresh_counts(database: str) -> None:
-    """Count the campaigns of ``database`` with the full CouchDB timeout (a query too slow for a
-    request, see :mod:`tokens_app.counts`); the snapshot lands in the shared cache."""
-    counts.refresh(database)
-
-
-@task()
-def refresh_campaign_read(campaign_id: int, name: str, at: float) -> None:
-    """Make one of a campaign's shared whole-campaign reads again (the map, the error documents,
-    the finishing times, the error groups: see :func:`campaign_reads.whole_campaign`)."""
-    campaign_reads.remake(campaign_id, name, at)
 
 
 def runs_apart(task_function) -> bool:

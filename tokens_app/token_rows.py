@@ -71,21 +71,34 @@ def values_of(database: str, doc: dict) -> dict:
         output=_text(doc.get("output"), 500),
         scrub_count=_integer(doc.get("scrub_count")),
         rev=storable(str(doc.get("_rev", "")), 200),
+        generation=generation_of(doc),
     )
+
+
+def generation_of(doc: dict) -> int:
+    """The number of a document's revision (``"3-abc…"`` → 3); 0 when it carries none."""
+    number, _, _ = str(doc.get("_rev", "")).partition("-")
+    return int(number) if number.isdigit() and len(number) < 10 else 0
 
 
 def record(database: str, docs: Iterable[dict]) -> None:
     """Bring the rows of ``database`` in line with these documents, as CouchDB now holds them:
     tokens upserted; deleted documents, and documents that are no (longer a) token, removed.
+    A document of an earlier revision than its row's changes nothing.
 
     The caller holds the transaction, so rows and whatever goes with them (a checkpoint) are
     written together. A document given twice counts as its last version.
     """
     latest = {doc["_id"]: doc for doc in docs}
     rows = [values_of(database, doc) for doc in latest.values() if is_token(doc)]
-    gone = [id_hash(doc_id) for doc_id, doc in latest.items() if not is_token(doc)]
-    if gone:
-        TokenRow.objects.filter(database=database, id_hash__in=gone).delete()
+    gone: dict[int, list[str]] = {}
+    for doc_id, doc in latest.items():
+        if not is_token(doc):
+            gone.setdefault(generation_of(doc), []).append(id_hash(doc_id))
+    for generation, hashes in gone.items():
+        rows_gone = TokenRow.objects.filter(database=database, id_hash__in=hashes)
+        # A removal of known revision leaves a row written since (a token made again) alone.
+        (rows_gone.filter(generation__lt=generation) if generation else rows_gone).delete()
     if rows:
         _upsert(rows)
 
@@ -96,12 +109,14 @@ def _upsert(rows: list[dict]) -> None:
     statement per 58 rows, which made following slower than reading the changes."""
     quote = connection.ops.quote_name
     columns = [quote(TokenRow._meta.get_field(name).column) for name in _COLUMNS]
+    generation = quote(TokenRow._meta.get_field("generation").column)
     updates = [column for name, column in zip(_COLUMNS, columns) if name not in _KEY]
     sql = (
         f"INSERT INTO {quote(TokenRow._meta.db_table)} ({', '.join(columns)}) "
         f"VALUES ({', '.join(['%s'] * len(columns))}) "
         f"ON CONFLICT ({', '.join(quote(name) for name in _KEY)}) "
-        f"DO UPDATE SET {', '.join(f'{column} = excluded.{column}' for column in updates)}"
+        f"DO UPDATE SET {', '.join(f'{column} = excluded.{column}' for column in updates)} "
+        f"WHERE excluded.{generation} >= {quote(TokenRow._meta.db_table)}.{generation}"
     )
     with connection.cursor() as cursor:
         cursor.executemany(sql, [tuple(row[name] for name in _COLUMNS) for row in rows])

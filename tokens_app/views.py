@@ -5,7 +5,6 @@ answers with a page, a message and a redirect, or JSON. Everything a page may ch
 ``tokens_app.change_campaign`` permission; reading needs a login (LoginRequiredMiddleware).
 """
 
-import hashlib
 import json
 
 from django.contrib import messages
@@ -26,7 +25,7 @@ from django.views.generic.detail import SingleObjectMixin
 from locks_app.guard import ChangeRefused, ensure_can_change
 from tokenportal.disclosure import shown_to
 
-from . import campaign_reads, campaign_selectors, history, selectors, services
+from . import campaign_selectors, history, selectors, services, token_charts, token_reads
 from .couch import CouchError, CouchTimeout
 from .design import STATE_NAMES, TOKENS_VIEW
 from .forms import (
@@ -94,14 +93,14 @@ class DashboardView(TemplateView):
         # Design documents no row knows are counted in the same concurrent round as the rows,
         # as the token sets they list (keyed by the set itself).
         listed = [TokenSet(database=design["database"], token_type=design["counted_type"]) for design in designs]
-        counts = selectors.overview_counts_many(
-            [campaign for campaign in campaigns if campaign.has_tokens] + listed
-        )
+        with token_reads.one_snapshot():
+            counts = token_reads.counts_many([campaign for campaign in campaigns if campaign.has_tokens] + listed)
         locks = campaign_selectors.campaign_locks()
         return super().get_context_data(
             form=form,
             rows=[
-                {"campaign": campaign, "counts": counts.get(campaign.pk), "lock": locks.get(campaign.lock_key)}
+                {"campaign": campaign, "counts": counts.get(campaign.token_set) if campaign.has_tokens else None,
+                 "lock": locks.get(campaign.lock_key)}
                 for campaign in campaigns
             ],
             designs=[
@@ -140,10 +139,11 @@ class CountsApiView(View):
         if len(ids) > MAX_POLLED_CAMPAIGNS:
             return HttpResponseBadRequest(f"at most {MAX_POLLED_CAMPAIGNS} campaigns at a time")
         campaigns = campaign_selectors.campaigns_with_tokens(ids)
-        counts = selectors.overview_counts_many(campaigns)
+        with token_reads.one_snapshot():
+            counts = token_reads.counts_many(campaigns)
         return JsonResponse({
-            "campaigns": {str(pk): value for pk, value in counts.items()},
-            "labels": {str(campaign.pk): campaign_label(campaign, counts.get(campaign.pk)) for campaign in campaigns},
+            "campaigns": {str(campaign.pk): counts[campaign.token_set] for campaign in campaigns},
+            "labels": {str(campaign.pk): campaign_label(campaign, counts[campaign.token_set]) for campaign in campaigns},
         })
 
 
@@ -309,7 +309,7 @@ class CampaignDetailView(DetailView):
             "may_change": may_change,
             "may_resume": may_change and campaign.status in services.RESUMABLE,
             "has_tokens": campaign.has_tokens,
-            "srmlist_head": campaign_reads.srmlist_head(campaign, SRMLIST_LINES_SHOWN),
+            "srmlist_head": campaign_selectors.srmlist_head(campaign, SRMLIST_LINES_SHOWN),
         }
         if context["has_tokens"]:
             try:
@@ -338,103 +338,67 @@ def change_refusal(user, campaign: Campaign) -> str | None:
     return None
 
 
-# The signature of a page shown while the index was built or a first read was being made: no
-# counts equal it, so the next poll renders the page's parts again (a finished campaign's counts
-# never move).
-INCOMPLETE_SIGNATURE = "incomplete"
-
-
 def live_context(campaign: Campaign, params) -> dict:
-    """What the campaign page shows of the tokens, from CouchDB: counts, tab sizes, a page of
-    a view (or of a search), the error summaries and the completions chart."""
+    """What the campaign page shows of the tokens: counts, tab sizes, a page of a tab (or of a
+    search), the error groups and the completions chart, all read from the read model at one
+    moment (a user view's tab is CouchDB's: only CouchDB runs its map)."""
     choice = TokenPageForm(params)
     # A refused field reads as its default; the others are kept (a bad page keeps the view).
     choice.is_valid()
     data = choice.cleaned_data
-    counts = selectors.overview_counts_many([campaign])[campaign.pk]
-    counts_state = selectors.counts_state(campaign)
-    design = campaign_reads.shared(campaign, "design", lambda: selectors.type_design(campaign), at=counts_state["at"])
+    design = selectors.type_design(campaign)
     views = selectors.token_views(campaign, design)
     requested = data.get("view")
-    context = {
-        "counts": counts,
-        "signature": json.dumps(counts),
-        "counts_state": counts_state,
+    search = token_reads.Search.parse(data.get("q") or "")
+    page = data.get("page") or 1
+    with token_reads.one_snapshot():
+        counts = token_reads.counts_of(campaign)
+        known = counts or token_reads.zero_counts()
+        sizes = {name: known[name] if name in STATE_NAMES else known["total"] if name == TOKENS_VIEW else None
+                 for name in views}
+        if requested in views:
+            view = requested
+        else:
+            # A search looks through every state unless a tab was asked for.
+            view = TOKENS_VIEW if search else next((state for state in STATE_NAMES if known[state]), TOKENS_VIEW)
+        tokens = None
+        if view in STATE_NAMES or view == TOKENS_VIEW:
+            tokens = token_reads.token_page(campaign, view if view in STATE_NAMES else None, page=page,
+                                            per_page=TOKENS_PER_PAGE, search=search)
+        context = {
+            "counts": counts,
+            "lag": token_reads.lag_of(campaign.database),
+            "signature": token_reads.signature_of(campaign),
+            "errors": token_reads.error_groups(campaign),
+            "hosts": token_reads.errors_by_host(campaign),
+            "chart": token_charts.completion_buckets(*token_reads.finishing_times(campaign), known,
+                                                     now=timezone.now()),
+        }
+    indexing = False
+    if tokens is None:
+        # Another tool's view: its page and size from CouchDB, as GRID_LRT reads it.
+        search = token_reads.Search()
+        try:
+            tokens = selectors.list_tokens(campaign, view, page=page, per_page=TOKENS_PER_PAGE)
+            sizes[view] = selectors.view_size(campaign, view)
+        except CouchTimeout:
+            # The view's index is being built: the page does not wait for it.
+            tokens, indexing = token_reads.TokenPage(rows=[], page=page, per_page=TOKENS_PER_PAGE, has_next=False), True
+    listed = tokens.matched if search else sizes.get(view)
+    return {
+        **context,
         "views_restored": selectors.views_restored(campaign, design),
         "views": views,
-        "view": requested if requested in views else STATE_NAMES[0],
+        "view": view,
         "unknown_view": requested if requested and requested not in views else None,
-        "search": campaign_reads.Search.parse(data.get("q") or ""),
-        "tabs": [(name, None) for name in views],
-        "tokens": None,
-        "errors": [],
-        "hosts": campaign_reads.ErrorScan(),
-        "chart": {"buckets": []},
-        "indexing": False,
-        "reading": False,
-        "refused": {name: " ".join(errors) for name, errors in choice.errors.items()},
-    }
-    if context["counts_state"]["indexing"]:
-        # The database's index is being built: every read below would wait for it.
-        return {**context, "indexing": True, "signature": INCOMPLETE_SIGNATURE}
-    try:
-        return {**context, **_token_reads(campaign, data, counts, views, at=context["counts_state"]["at"])}
-    except CouchTimeout:
-        return {**context, "indexing": True, "signature": INCOMPLETE_SIGNATURE}
-
-
-def _token_reads(campaign: Campaign, data: dict, counts: dict | None, views: list[str], *, at: float | None) -> dict:
-    """The reads of :func:`live_context` that wait on the database's index; ``at`` is the time of
-    the counts snapshot, which keys the reads shared by everyone watching."""
-    sizes = campaign_reads.view_sizes(campaign, views, counts or {})
-    requested = data.get("view")
-    view = requested if requested in views else campaign_reads.first_nonempty_view(sizes)
-    search = campaign_reads.Search.parse(data.get("q") or "")
-    page = data.get("page") or 1
-    if search:
-        tokens = campaign_reads.search_tokens(campaign, view, search, page=page, per_page=TOKENS_PER_PAGE)
-        listed = tokens.matched
-    else:
-        # A state's page (or every token's) comes from the shared map when there is one.
-        grid = campaign_reads.whole_campaign(campaign, "map", at=at) if view in (*STATE_NAMES, TOKENS_VIEW) else None
-        if grid is not None:
-            tokens = campaign_reads.page_from_map(campaign, grid, view, page=page, per_page=TOKENS_PER_PAGE)
-        else:
-            tokens = _view_page(campaign, view, page, at=at)
-        listed = sizes.get(view)
-    scan = campaign_reads.whole_campaign(campaign, "error_scan", at=at)
-    done = campaign_reads.whole_campaign(campaign, "done_times", at=at)
-    errors = campaign_reads.whole_campaign(campaign, "error_summary", at=at)
-    # None: a worker is making the campaign's first read; the page says so and asks again.
-    reading = scan is None or done is None or errors is None
-    scan = scan or campaign_reads.ErrorScan()
-    chart = campaign_reads.completion_buckets(done or [], scan.finished, counts or {}, now=timezone.now())
-    return {
-        **({"signature": INCOMPLETE_SIGNATURE} if reading else {}),
-        "reading": reading,
+        "search": search,
         "sizes": sizes,
         "tabs": [(name, sizes.get(name)) for name in views],
-        "view": view,
-        "search": search,
         "tokens": tokens,
         "pages": max(1, -(-listed // TOKENS_PER_PAGE)) if listed is not None else None,
-        "errors": errors or [],
-        "hosts": scan,
-        "chart": chart,
+        "indexing": indexing,
+        "refused": {name: " ".join(errors) for name, errors in choice.errors.items()},
     }
-
-
-def _view_page(campaign: Campaign, view: str, page: int, *, at: float | None):
-    """Page ``page`` of a view that is no state. Only the first page, the one every viewer
-    opens, is shared through the cache: the page number is anyone's choice, and one kept read
-    per number asked for would fill the cache."""
-    def read():
-        return selectors.list_tokens(campaign, view, page=page, per_page=TOKENS_PER_PAGE, as_counted=at is not None)
-
-    if page != 1:
-        return read()
-    # A view's name is anyone's text (another tool's views): hashed, it is a valid cache key.
-    return campaign_reads.shared(campaign, f"page:{hashlib.sha256(view.encode()).hexdigest()[:16]}:1", read, at=at)
 
 
 def action_forms(views: list[str] | None = None) -> dict:
@@ -476,9 +440,11 @@ class CampaignStatusApiView(SingleObjectMixin, View):
         if not campaign.has_tokens:
             return JsonResponse(answer)
         try:
-            counts = selectors.overview_counts_many([campaign])[campaign.pk]
-            answer.update(counts=counts, label=campaign_label(campaign, counts), signature=json.dumps(counts))
-            changed = answer["signature"] != request.GET.get("known")
+            with token_reads.one_snapshot():
+                counts = token_reads.counts_of(campaign)
+                signature = token_reads.signature_of(campaign)
+            answer.update(counts=counts, label=campaign_label(campaign, counts), signature=signature)
+            changed = signature != request.GET.get("known")
             if changed:
                 context = {**live_context(campaign, request.GET), "campaign": campaign, "request": request}
                 answer["signature"] = context["signature"]
@@ -488,7 +454,7 @@ class CampaignStatusApiView(SingleObjectMixin, View):
                 }
             wanted = request.GET.get("map")
             if (changed and wanted == "1") or wanted == "now":
-                answer["map"] = campaign_reads.whole_campaign(campaign, "map", at=selectors.counts_state(campaign)["at"])
+                answer["map"] = token_charts.subband_map(token_reads.token_states(campaign))
         except CouchError as exc:
             answer.update(counts=None, couch_error=shown_to(str(exc), request.user))
         return JsonResponse(answer)

@@ -2,10 +2,7 @@
 by exit code and by host, the chart and the subband map; search, jump and tab counts; the
 lock's reason before any action; the SRM list's head and download; the token page's dates."""
 
-import json
-import time
 from datetime import UTC, datetime
-from types import SimpleNamespace
 
 import pytest
 from dashboard_data import CONFIG, SMALL_SRMLIST
@@ -15,25 +12,20 @@ from django.urls import reverse
 
 from locks_app import tokens
 from locks_app.utility import TokenUtility
-from tokens_app import campaign_reads, counts, services
-from tokens_app.couch import CouchTimeout, get_gateway
+from tokens_app import services, token_charts
+from tokens_app.couch import get_gateway
 from tokens_app.models import Campaign
 
 pytestmark = pytest.mark.django_db
 
 
-def run(campaign, token_id, *, host, failed=False, at=1_700_000_100, reads_due=True):
+def run(campaign, token_id, *, host, failed=False, at=1_700_000_100):
     """What a pilot writes: claimed on ``host``, then done or failed at ``at``."""
     gateway = get_gateway()
     doc = gateway.get_doc(campaign.database, token_id)
     doc.update(lock=at - 60, done=at, hostname=host, exit_code=1 if failed else 0, output=1 if failed else 0,
                status="error" if failed else "done")
     gateway.put_doc(campaign.database, doc)
-    # The shared counts and reads are made again once their interval has passed; a test does not
-    # wait (``reads_due=False``: only the counts' interval has passed).
-    counts.expire(campaign.database)
-    if reads_due:
-        campaign_reads.expire(campaign)
 
 
 def status(client, campaign, **params):
@@ -179,18 +171,18 @@ def test_finished_campaign_with_errors_is_labelled_so(operator_client, campaign)
 
 def test_subband_map_layout_shows_gaps_and_other_ids():
     states = [(f"t_x_L1_s_SB{number:03d}", "done") for number in (0, 1, 2, 250)] + [("odd", "error")]
-    grid = campaign_reads.subband_map(states)
+    grid = token_charts.subband_map(states)
     assert grid["prefix"] == ""
     assert grid["cells"] == [0, 0, 0, 1, 0, 2, 2, 50, 3, 0]
     assert grid["rows"] == 4 and grid["states"] == "dddde"
     assert [label[1] for label in grid["labels"]] == ["t_x_L1_s_SB000", "200", "other ids"]
-    assert campaign_reads.subband_map([])["keys"] == []
+    assert token_charts.subband_map([])["keys"] == []
 
 
 def test_completion_buckets_keep_the_gaps_and_estimate():
     start = datetime(2026, 1, 1, 10, tzinfo=UTC).timestamp()
     done = [start + 60 * minute for minute in (0, 1, 2, 30)]
-    chart = campaign_reads.completion_buckets(
+    chart = token_charts.completion_buckets(
         done, [start + 90], {"todo": 10, "locked": 0}, now=datetime(2026, 1, 1, 10, 40, tzinfo=UTC)
     )
     assert chart["size"] == 60  # minutes for a fresh campaign
@@ -199,12 +191,12 @@ def test_completion_buckets_keep_the_gaps_and_estimate():
     }
     assert sum(bucket["done"] for bucket in chart["buckets"][3:30]) == 0  # the stall shows
     assert chart["rate_per_hour"] == 0 and chart["eta_seconds"] is None
-    days = campaign_reads.completion_buckets(done, [], {}, now=datetime(2026, 1, 20, tzinfo=UTC))
+    days = token_charts.completion_buckets(done, [], {}, now=datetime(2026, 1, 20, tzinfo=UTC))
     assert days["size"] == 86400 and days["eta_seconds"] == 0
     # A fresh campaign's first minute is one bar of thirty, the axis ending now.
-    fresh = campaign_reads.completion_buckets(done[:1], [], {}, now=datetime(2026, 1, 1, 10, 0, 30, tzinfo=UTC))
+    fresh = token_charts.completion_buckets(done[:1], [], {}, now=datetime(2026, 1, 1, 10, 0, 30, tzinfo=UTC))
     assert len(fresh["buckets"]) == 30 and fresh["buckets"][-1]["done"] == 1
-    assert campaign_reads.completion_buckets([], [], {}, now=datetime(2026, 1, 1, tzinfo=UTC))["buckets"] == []
+    assert token_charts.completion_buckets([], [], {}, now=datetime(2026, 1, 1, tzinfo=UTC))["buckets"] == []
 
 
 def test_status_api_of_a_campaign_without_tokens(operator_client, campaign):
@@ -269,110 +261,52 @@ def test_a_frozen_campaign_disables_the_actions_even_for_its_owner(operator_clie
     assert 'data-testid="refusal">Disabled:' in token_page and '<fieldset class="actions-row" disabled>' in token_page
 
 
-def test_everyone_watching_shares_the_campaign_wide_reads_of_one_snapshot(operator_client, campaign, monkeypatch):
-    """Twenty open pages must cost CouchDB what one does: the error documents, finishing times,
-    error groups and the map are read once per counts snapshot, not once per poll."""
+def test_every_tab_lists_only_its_state_and_the_counts_add_up_to_the_tables(operator_client, campaign):
+    """One read model, one moment: each state's tab lists exactly the tokens of that state, the
+    tab counts equal the tables, and the error groups add up to the error count."""
     ids = services.plan_of(campaign).token_ids
-    run(campaign, ids[0], host="wn-bad", failed=True)
-    walked = []
-    real = campaign_reads.selectors.iter_token_rows
-
-    def counting(campaign, view, **kwargs):
-        if view in ("error", "tokens"):  # the table's page (the todo tab here) is each viewer's own
-            walked.append(view)
-        return real(campaign, view, **kwargs)
-
-    monkeypatch.setattr(campaign_reads.selectors, "iter_token_rows", counting)
-    first = status(operator_client, campaign, map="1")
-    once = sorted(walked)
-    assert set(once) == {"error", "tokens"}  # the error documents and the map (done times: another walk)
-    for _ in range(3):  # other viewers, each with a page that had older counts
-        again = status(operator_client, campaign, map="1", known="{}")
-        # (The counts' age is the clock's: a second may pass between two polls.)
-        assert {**again["html"], "counts_age": ""} == {**first["html"], "counts_age": ""}
-        assert again["map"] == first["map"]
-    assert sorted(walked) == once
-
-    # The next snapshot (here: a pilot finished a token) is read anew, once.
+    run(campaign, ids[0], host="wn-good")
     run(campaign, ids[1], host="wn-bad", failed=True)
-    moved = status(operator_client, campaign, map="1", known="{}")
-    assert moved["counts"]["error"] == 2 and moved["map"]["states"].count("e") == 2
-    assert len(walked) == 2 * len(once)
+    run(campaign, ids[2], host="wn-odd", failed=True)
+    doc = get_gateway().get_doc(campaign.database, ids[3])
+    get_gateway().put_doc(campaign.database, {**doc, "lock": 1_700_000_000})
+    page = status(operator_client, campaign, known="")
+    assert page["counts"] == {"todo": 8, "locked": 1, "done": 1, "error": 2, "total": 12}
+    for state in ("todo", "locked", "done", "error"):
+        table = status(operator_client, campaign, view=state, known="")["html"]["token_table"]
+        shown = [token_id for token_id in ids if f"<code>{token_id}</code>" in table]
+        assert len(shown) == page["counts"][state]
+        assert table.count(f'class="state {state}"') == len(shown)
+        assert all(f'class="state {other}"' not in table for other in ("todo", "locked", "done", "error") if other != state)
+    errors = page["html"]["errors"]
+    assert errors.count("<td>1</td>") >= 2  # two hosts of one error each, two exit-code groups
 
 
-def test_a_campaign_wide_read_waits_its_share_of_time_before_a_new_snapshot_repeats_it(
-        operator_client, campaign, monkeypatch):
-    """A walk over every token is made again at most every took / READ_SHARE seconds, however
-    often the pilots move the counts: meanwhile the page shows the last one (a little behind the
-    counts), and once that time has passed the next poll reads anew."""
-    monkeypatch.setattr(campaign_reads, "READ_SHARE", 1e-9)  # any read's time is "a long time"
+def test_state_tabs_and_summaries_ask_couchdb_for_nothing_but_the_design(operator_client, campaign, monkeypatch):
+    """The page reads the tokens from the read model: CouchDB is asked for the campaign's design
+    document (its user views) and nothing that grows with the tokens."""
     ids = services.plan_of(campaign).token_ids
     run(campaign, ids[0], host="wn-bad", failed=True)
-    assert status(operator_client, campaign, map="1")["map"]["states"].count("e") == 1
-
-    run(campaign, ids[1], host="wn-bad", failed=True, reads_due=False)
-    behind = status(operator_client, campaign, map="1", known="{}")
-    assert behind["counts"]["error"] == 2 and behind["map"]["states"].count("e") == 1
-
-    later = time.time() + 10**9  # the module's clock only: the cache keeps its own
-    monkeypatch.setattr(campaign_reads, "time", SimpleNamespace(time=lambda: later, monotonic=time.monotonic))
-    caught_up = status(operator_client, campaign, map="1", known="{}")
-    assert caught_up["counts"]["error"] == 2 and caught_up["map"]["states"].count("e") == 2
-
-
-def test_a_page_shown_while_indexing_renders_its_parts_again_though_the_counts_stay(
-        operator_client, campaign, monkeypatch):
-    """A page rendered while a read timed out (an index being built) carries no counts'
-    signature: the next poll renders its parts again, even for a campaign whose counts never
-    move again (a finished one), and the "indexing" notice goes."""
-    ids = services.plan_of(campaign).token_ids
-    run(campaign, ids[0], host="wn-bad", failed=True)
-    real_sizes = campaign_reads.view_sizes
-
-    def building(*args, **kwargs):  # a read the server answers only after its index build
-        raise CouchTimeout("query view tokenportal/states did not answer within 1.0 s")
-
-    monkeypatch.setattr(campaign_reads, "view_sizes", building)
-    page = operator_client.get(campaign.get_absolute_url()).content.decode()
-    assert 'id="indexing"' in page and "wn-bad" not in page
-    known = page.split('data-known="')[1].split('"')[0]
-    assert known == "incomplete"
-    while_building = status(operator_client, campaign, known=known)
-    assert while_building["signature"] == "incomplete" and 'id="indexing"' in while_building["html"]["tabs"]
-
-    monkeypatch.setattr(campaign_reads, "view_sizes", real_sizes)
-    built = status(operator_client, campaign, known=while_building["signature"])
-    assert "wn-bad" in built["html"]["errors"] and 'id="indexing"' not in built["html"]["tabs"]
-    assert built["signature"] == json.dumps(built["counts"])
-    assert "html" not in status(operator_client, campaign, known=built["signature"])
-
-
-def test_a_page_of_a_state_lists_the_tokens_as_the_counts_do_without_waiting_on_the_index(campaign):
-    """Read as counted (``stale=ok``): a page does not wait for the server to index the pilots'
-    writes since the last counts; each row shows its document's own state meanwhile."""
-    from tokens_app import selectors
-
-    ids = services.plan_of(campaign).token_ids
-    counts.refresh(campaign.database)
-    run(campaign, ids[0], host="wn-good", reads_due=False)
-    as_counted = selectors.list_tokens(campaign, "todo", per_page=50, as_counted=True)
-    assert [(row["id"], row["state"]) for row in as_counted.rows][:1] == [(ids[0], "done")]
-    counts.refresh(campaign.database)
-    assert ids[0] not in [row["id"] for row in selectors.list_tokens(campaign, "todo", per_page=50, as_counted=True).rows]
-
-
-def test_a_page_of_a_state_comes_from_the_shared_map_without_a_view_query(operator_client, campaign, monkeypatch):
-    """Once the map is kept, a poll that renders the table asks CouchDB for the page's documents
-    only: a view query would wait behind the index's update (up to a second under load)."""
-    ids = services.plan_of(campaign).token_ids
-    run(campaign, ids[0], host="wn-bad", failed=True)
-    status(operator_client, campaign, map="1")  # the map is read and kept
+    operator_client.get(campaign.get_absolute_url())  # the follower has read the change
     gateway = get_gateway()
     real_request = type(gateway).request
     sent = []
     monkeypatch.setattr(type(gateway), "request",
                         lambda self, method, path, **kw: sent.append(path[-1]) or real_request(self, method, path, **kw))
-    for view, expected in (("todo", ids[1:]), ("error", ids[:1]), ("tokens", ids)):
-        table = status(operator_client, campaign, view=view, known="{}")["html"]["token_table"]
-        assert [token_id for token_id in ids if f"<code>{token_id}</code>" in table] == sorted(expected)
-    assert set(sent) == {"_all_docs"}
+    for view in ("todo", "error", "tokens"):
+        status(operator_client, campaign, view=view, known="", map="1")
+    assert set(sent) - {"_changes"} == {campaign.token_type}
+
+
+def test_the_page_says_how_far_behind_couchdb_it_is(operator_client, campaign):
+    page = operator_client.get(campaign.get_absolute_url()).content.decode()
+    assert "In step with CouchDB, as read" in page
+    from tokens_app.read_models import ChangesCheckpoint
+
+    ChangesCheckpoint.objects.filter(database=campaign.database).update(pending=7)
+    # (The test's follower reads again before each request: asked directly, the lag is as stored.)
+    from django.template.loader import render_to_string
+    from tokens_app import token_reads
+
+    shown = render_to_string("tokens_app/_counts_age.html", {"lag": token_reads.lag_of(campaign.database)})
+    assert "7 changes behind CouchDB" in shown

@@ -23,7 +23,7 @@ from functools import cached_property
 from django.db import transaction
 
 from tokens_app.bulk import EncodedDoc, SharedAttachments, batches, body_size, encode, max_batch_bytes
-from tokens_app import campaign_reads, campaign_selectors, counts
+from tokens_app import campaign_selectors, token_rows
 from tokens_app.configs import ConfigError, parse_config
 from tokens_app.couch import CouchError, bulk_error, get_gateway
 from tokens_app.design import validate_token_type
@@ -577,6 +577,11 @@ def _write_tokens(campaign, plan, overwrite, batch_size, report, progress, known
             failure = failure or write.exception()
             continue
         _count_results(write.result(), batch.replaced, overwrite, report)
+        # The pages show the tokens as they are written, not a follower's round later.
+        token_rows.record(plan.database, [
+            {**plan.fields, "_id": outcome["id"], "_rev": outcome["rev"]}
+            for outcome in write.result() if "error" not in outcome
+        ])
         _record(campaign, report, Campaign.Status.INCOMPLETE, known=known)
         if progress is not None:
             progress(report.processed, report.total)
@@ -645,9 +650,6 @@ def _record(
     campaign.status = status
     campaign.last_error = error if error is not None else report.error
     campaign.save(update_fields=["written_count", "status", "last_error", "updated_at"])
-    # The shared counts and reads show the tokens just written at the next read, not an interval later.
-    counts.expire(campaign.database)
-    campaign_reads.expire(campaign)
 
 
 def create_tokenset(

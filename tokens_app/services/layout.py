@@ -1,9 +1,9 @@
 """Writing the design documents of a database: ``_design/tokenportal`` and each campaign's
 ``_design/<type>`` (see :mod:`tokens_app.design` for the layout).
 
-Called when a campaign is created, adopted or repaired, and by the shared count refresh
-(:mod:`tokens_app.counts`), which is how a database made by version one is moved to this layout
-on first use and how views another tool replaced are put back: a GRID_LRT script that runs
+Called when a campaign is created, adopted or repaired, and before every bulk operation and
+exact count, which is how a database made by version one is moved to this layout on first use
+and how views another tool replaced are put back: a GRID_LRT script that runs
 ``add_status_views`` rewrites ``todo``/``locked``/``done``/``error`` with its own rule (its
 ``locked`` keyed by ``doc.lock``), which pilots and counts would then follow.
 """

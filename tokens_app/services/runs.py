@@ -38,7 +38,6 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from tokens_app import campaign_reads, counts
 from tokens_app.couch import CouchError, CouchTimeout, CouchUnavailable, CouchUnreachable
 from tokens_app.models import CHANGE_CAMPAIGN, Campaign, Operation, OperationFile
 
@@ -299,7 +298,6 @@ def _execute(operation: Operation, runner: str, work, extra_progress: Progress |
             # Ctrl-C on a command, or a worker told to stop at once: resumable, and said so now.
             _finish_interrupted(operation, runner)
             raise
-    _show_changes(operation.campaign)
     _finish(operation, runner, State.DONE, **{"error": "", "waiting_since": None, **_counts(outcome)})
     return outcome
 
@@ -325,21 +323,6 @@ def _wait_for_couchdb(operation: Operation, runner: str, outage: CouchError, pau
     logger.warning("operation #%s waits %.1f s for CouchDB: %s", operation.pk, pause, outage)
     time.sleep(pause)
     return pause
-
-
-def _show_changes(campaign: Campaign | None) -> None:
-    """Count the campaign's tokens and make its watched whole-campaign reads again before the
-    operation is said done: the page following it reloads on "done", and would otherwise show
-    the snapshot from before the operation until a worker made the next one. The work is done
-    whatever happens here: a failure leaves the reads due (as the service's writes made them)."""
-    if campaign is None or campaign.tokens_gone:
-        return
-    try:
-        snap = counts.refresh_type(campaign.database, campaign.token_type)
-        if snap.get("at") is not None and not snap.get("error"):
-            campaign_reads.renew(campaign, at=snap["at"])
-    except CouchError as exc:
-        logger.warning("the counts and reads of %s after its operation: %s", campaign, exc)
 
 
 def _finish_interrupted(operation: Operation, runner: str) -> None:

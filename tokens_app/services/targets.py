@@ -27,7 +27,7 @@ from itertools import islice
 
 from django.conf import settings
 
-from tokens_app import bulk, campaign_reads, counts
+from tokens_app import bulk, token_reads, token_rows
 from tokens_app.couch import bulk_error, get_gateway
 from tokens_app.design import (
     STATE_NAMES,
@@ -188,9 +188,6 @@ def apply(
                 docs = gateway.fetch_docs(campaign.database, conflicted)
         if progress is not None:
             progress(result.processed)
-    # The shared counts and reads show the portal's own changes at the next read, not an interval later.
-    counts.expire(campaign.database)
-    campaign_reads.expire(campaign)
     return result
 
 
@@ -216,16 +213,20 @@ def still_listed(campaign: Campaign, selection: Selection, changes: list[dict], 
 def write(database: str, changes: list[dict], result: OperationResult) -> list[str]:
     """Write ``changes`` in one request, or in several where they exceed ``COUCHDB_BATCH_BYTES``
     (a file attached to a page of tokens); count successes and failures, return conflicted ids."""
-    conflicted = []
+    conflicted, written = [], []
+    by_id = {change["_id"]: change for change in changes}
     for batch in bulk.batches(map(bulk.encode, changes), max_docs=len(changes), max_bytes=bulk.max_batch_bytes()):
         for outcome in get_gateway().bulk_docs(database, batch):
             if "error" not in outcome:
                 result.changed += 1
+                written.append({**by_id[outcome["id"]], "_rev": outcome["rev"]})
             elif outcome["error"] == "conflict":
                 conflicted.append(outcome["id"])
             else:
                 result.failed += 1
                 result.error = result.error or bulk_error(outcome)
+    # The operator sees their own change at once, not a follower's round later.
+    token_rows.record(database, written)
     return conflicted
 
 
@@ -234,7 +235,8 @@ def count(campaign: Campaign, selection: Selection) -> int:
     gateway = get_gateway()
     layout.restore_views(campaign)
     if selection.ids is None and not selection.where and (selection.view is None or selection.view in STATE_NAMES):
-        return overview_counts(campaign)[selection.view or "total"]
+        counts = token_reads.counts_of(campaign) or overview_counts(campaign)
+        return counts[selection.view or "total"]
     if selection.ids is None and not selection.where:
         return sum(len(ids) for ids in id_pages(campaign, selection))
     return sum(

@@ -95,7 +95,7 @@ def _duration(seconds: float) -> str:
 
 @register.inclusion_tag("tokens_app/_chart.html")
 def completions_chart(chart):
-    """Done (green) and error (red) per bucket of ``campaign_reads.completion_buckets``, every
+    """Done (green) and error (red) per bucket of ``token_charts.completion_buckets``, every
     bucket of the span in place (a stall is an empty stretch), and the pace under it."""
     buckets = chart["buckets"]
     if not buckets:

@@ -1,0 +1,155 @@
+"""The campaign page's pictures of its tokens: the subband map and the completions chart.
+
+Pure functions of what :mod:`tokens_app.token_reads` reads from the read model.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+# Subbands per row of the map: LOFAR's 488 subbands read as five rows of a hundred.
+MAP_COLUMNS = 100
+# One letter a cell in the map's state string (the page script knows the same letters).
+STATE_LETTERS = {"todo": "t", "locked": "l", "done": "d", "error": "e"}
+# A trailing number of a token id is its subband (or first subband of a slice): ``…_SB042``.
+# Longer runs of digits are no subband (and Python refuses int() of over 4,300 digits).
+MAX_NUMBER_DIGITS = 15
+_DIGITS = "0123456789"
+# Bucket sizes of the completions chart, smallest first; the first giving at most
+# CHART_MAX_BUCKETS buckets over the campaign's span is used.
+BUCKET_SIZES = (
+    timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1),
+    timedelta(hours=3), timedelta(hours=6), timedelta(days=1), timedelta(days=7),
+)
+CHART_MAX_BUCKETS = 60
+CHART_MIN_BUCKETS = 30
+# The rate of the estimate is that of the last buckets (a campaign's pace changes as pilots
+# come and go; the whole history would hide a stall).
+RATE_BUCKETS = 5
+# Times later than now by more than this are no finishing time (a pilot's clock or code is
+# wrong): the chart leaves them out rather than stretch its axis to them.
+CLOCK_SKEW = timedelta(hours=1)
+
+
+def trailing_number(token_id: str) -> tuple[str, int] | None:
+    """``(stem, number)`` of an id ending in digits (``t_x_SB042`` → ``("t_x_SB", 42)``), else
+    None. Linear in the id's length: a regular expression over an id of many digits followed
+    by a letter backtracks quadratically, and any tool may write such an id."""
+    stem = token_id.rstrip(_DIGITS)
+    digits = token_id[len(stem):]
+    if not digits or len(digits) > MAX_NUMBER_DIGITS:
+        return None
+    return stem, int(digits)
+
+
+def subband_map(states: list[tuple[str, str]], *, columns: int = MAP_COLUMNS) -> dict:
+    """The grid of the map from ``token_states``: tokens whose ids end in a number sit at that
+    number's column, in rows of ``columns`` per id stem (``t_T_OBSID_STEP_SB``), so that a gap
+    or a failing band shows where it is (a run of empty rows shows as one, labelled where the
+    numbers go on); other ids follow in id order.
+
+    ``{"columns", "rows", "prefix", "keys": [id without prefix], "states": "tdle…",
+    "cells": [row, column, …], "labels": [[row, text], …]}``: the prefix is shared by every id,
+    so the page receives each id once and short.
+    """
+    numbered: dict[str, list[tuple[int, str, str]]] = {}
+    others: list[tuple[str, str]] = []
+    for token_id, state in states:
+        split = trailing_number(token_id)
+        if split:
+            numbered.setdefault(split[0], []).append((split[1], token_id, state))
+        else:
+            others.append((token_id, state))
+    ids, letters, cells, labels, row = [], [], [], [], 0
+    for stem in sorted(numbered):
+        tokens = sorted(numbered[stem])
+        last_place = tokens[0][0] // columns
+        labels.append([row, f"{stem}{last_place * columns:03d}"])
+        for number, token_id, state in tokens:
+            place = number // columns
+            if place != last_place:
+                # Rows without a token show as one empty row, however many there are: the
+                # label says where the numbers go on (so 000 and 10**12 make three rows, not 10**10).
+                row += min(place - last_place, 2)
+                labels.append([row, f"{number - number % columns:03d}"])
+                last_place = place
+            ids.append(token_id)
+            letters.append(STATE_LETTERS.get(state, "t"))
+            cells += [row, number % columns]
+        row += 1
+    if others:
+        labels.append([row, "other ids"])
+        for index, (token_id, state) in enumerate(others):
+            ids.append(token_id)
+            letters.append(STATE_LETTERS.get(state, "t"))
+            cells += [row + index // columns, index % columns]
+        row += (len(others) - 1) // columns + 1
+    prefix = _common_prefix(ids)
+    return {
+        "columns": columns, "rows": row, "prefix": prefix, "keys": [token_id[len(prefix):] for token_id in ids],
+        "states": "".join(letters), "cells": cells, "labels": labels,
+    }
+
+
+def _common_prefix(ids: list[str]) -> str:
+    if not ids:
+        return ""
+    low, high = min(ids), max(ids)
+    length = 0
+    while length < min(len(low), len(high)) and low[length] == high[length]:
+        length += 1
+    return low[:length]
+
+
+def completion_buckets(done: list[float], errors: list[float], counts: dict, *, now: datetime) -> dict:
+    """Done and error per time bucket from the first finish to now, every bucket present (a
+    stall is a run of empty buckets), the bucket size chosen from the span; with the recent
+    throughput and the time to finish at that rate.
+
+    ``{"size": seconds, "buckets": [{"start", "done", "error"}], "rate_per_hour",
+    "eta_seconds"}``; ``buckets`` empty when nothing has finished.
+    """
+    # Times in the future are left out (``_epoch`` already left out the impossible ones).
+    latest = (now + CLOCK_SKEW).timestamp()
+    done = [moment for moment in done if moment <= latest]
+    errors = [moment for moment in errors if moment <= latest]
+    moments = done + errors
+    if not moments:
+        return {"size": 0, "buckets": [], "rate_per_hour": 0.0, "eta_seconds": None, "rate_window_seconds": 0}
+    first = datetime.fromtimestamp(min(moments), UTC)
+    end = max(now, datetime.fromtimestamp(max(moments), UTC))
+    span = end - first
+    size = next((size for size in BUCKET_SIZES if span / size < CHART_MAX_BUCKETS), BUCKET_SIZES[-1])
+    origin = _floor(first, size)
+    count = int((end - origin) / size) + 1
+    if count < CHART_MIN_BUCKETS:
+        # A fresh campaign's minute of work is one bar among many, not a block filling the chart.
+        origin -= size * (CHART_MIN_BUCKETS - count)
+        count = CHART_MIN_BUCKETS
+    if count > CHART_MAX_BUCKETS:
+        # Spans beyond the largest bucket show their latest part.
+        origin += size * (count - CHART_MAX_BUCKETS)
+        count = CHART_MAX_BUCKETS
+    buckets = [{"start": origin + size * index, "done": 0, "error": 0} for index in range(count)]
+    for name, values in (("done", done), ("error", errors)):
+        for moment in values:
+            index = int((datetime.fromtimestamp(moment, UTC) - origin) / size)
+            if 0 <= index < count:
+                buckets[index][name] += 1
+    recent = buckets[-RATE_BUCKETS:]
+    # The current bucket has run only since its start: the rate counts the time really covered.
+    covered = (end - recent[0]["start"]).total_seconds() or size.total_seconds()
+    finished = sum(bucket["done"] + bucket["error"] for bucket in recent)
+    rate = finished / covered * 3600
+    left = counts.get("todo", 0) + counts.get("locked", 0)
+    eta = left / rate * 3600 if rate and left else (0 if not left else None)
+    return {
+        "size": int(size.total_seconds()), "buckets": buckets, "rate_per_hour": rate, "eta_seconds": eta,
+        "rate_window_seconds": int(size.total_seconds()) * len(recent),
+    }
+
+
+def _floor(moment: datetime, size: timedelta) -> datetime:
+    """The start of the bucket of ``moment`` (buckets are aligned on the epoch, UTC)."""
+    seconds = int(size.total_seconds())
+    return datetime.fromtimestamp(int(moment.timestamp()) // seconds * seconds, UTC)

@@ -1,0 +1,230 @@
+"""What pages show of the tokens, read from the read model (:class:`~tokens_app.read_models.TokenRow`).
+
+Nothing here asks CouchDB: the ``_changes`` follower and the portal's own writes keep the rows,
+and a page reads them inside :func:`one_snapshot`, so its counts, tabs, tables, errors and chart
+are of the same moment and add up. How far that moment is behind CouchDB is :func:`lag_of`.
+Selectors take anything with ``database`` and ``token_type`` (a Campaign or a TokenSet).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.db.models import Count, Max, Q
+
+from .design import STATE_NAMES
+from .read_models import ChangesCheckpoint, TokenRow
+from .couch.paths import addressable
+from .rendering import EXCERPT_CHARACTERS
+from .tokensets import TokenSet
+
+# Matches a search looks through at most before asking the operator to narrow it.
+SEARCH_LIMIT = 50_000
+# Error tokens' hosts and exit codes grouped at most: a page lists the worst first.
+ERROR_GROUPS_SHOWN = 200
+
+
+@contextmanager
+def one_snapshot():
+    """Every read inside sees the rows as of one moment: a follower batch recorded meanwhile
+    shows in none of them or in all (SQLite's read transaction; PostgreSQL's repeatable read)."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+def _rows(token_set):
+    return TokenRow.objects.filter(database=token_set.database, token_type=token_set.token_type)
+
+
+def zero_counts() -> dict:
+    return {**dict.fromkeys(STATE_NAMES, 0), "total": 0}
+
+
+def counts_many(items: Iterable) -> dict[TokenSet, dict | None]:
+    """``{token set: {"todo", "locked", "done", "error", "total"}}`` of many campaigns or token
+    sets in one grouped query; None for a set whose database the follower has not read yet."""
+    token_sets = {item.token_set for item in items}
+    databases = {token_set.database for token_set in token_sets}
+    followed = set(ChangesCheckpoint.objects.filter(database__in=databases).values_list("database", flat=True))
+    counts = {token_set: zero_counts() if token_set.database in followed else None for token_set in token_sets}
+    if not counts:
+        return counts
+    wanted = Q()
+    for token_set in counts:
+        wanted |= Q(database=token_set.database, token_type=token_set.token_type)
+    grouped = TokenRow.objects.filter(wanted).values_list("database", "token_type", "state").annotate(n=Count("id"))
+    for database, token_type, state, number in grouped.order_by():
+        found = counts.get(TokenSet(database=database, token_type=token_type))
+        if found is not None and state in found:
+            found[state] = number
+            found["total"] += number
+    return counts
+
+
+def counts_of(item) -> dict | None:
+    return counts_many([item])[item.token_set]
+
+
+def lag_of(database: str) -> dict:
+    """``{"followed", "pending", "at", "age"}``: whether the follower has read the database, the
+    changes CouchDB had after its checkpoint when last read, and when that was."""
+    checkpoint = ChangesCheckpoint.objects.filter(database=database).first()
+    if checkpoint is None:
+        return {"followed": False, "pending": None, "at": None, "age": None}
+    at = checkpoint.updated_at.timestamp()
+    return {"followed": True, "pending": checkpoint.pending, "at": at, "age": max(0.0, time.time() - at)}
+
+
+def signature_of(token_set) -> str:
+    """What changes whenever anything a page shows of the set may have changed."""
+    checkpoint = ChangesCheckpoint.objects.filter(database=token_set.database).values_list("seq", flat=True).first()
+    return hashlib.sha256(f"{checkpoint}|{json.dumps(counts_of(token_set))}".encode()).hexdigest()[:16]
+
+
+@dataclass
+class TokenPage:
+    """One page of rows ``{"id", "state", "linked", "doc": {status, hostname, …}}`` in id order."""
+
+    rows: list[dict]
+    page: int
+    per_page: int
+    has_next: bool
+    matched: int = 0
+    complete: bool = True
+    has_previous: bool = field(init=False)
+
+    def __post_init__(self):
+        self.has_previous = self.page > 1
+
+    @property
+    def next_page(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+    @property
+    def previous_page(self) -> int | None:
+        return self.page - 1 if self.has_previous else None
+
+
+def shown_row(row: TokenRow) -> dict:
+    """A row as the token table shows it."""
+    token_id = row.token_id
+    return {
+        "id": row.doc_id,
+        "state": row.state,
+        "linked": addressable(token_id),
+        "doc": {
+            "status": row.status or None, "hostname": row.hostname or None, "scrub_count": row.scrub_count,
+            "exit_code": row.exit_code, "output": row.output, "lock": row.lock, "done": row.done,
+        },
+    }
+
+
+def token_page(token_set, state: str | None, *, page: int = 1, per_page: int = 25, search: Search | None = None) -> TokenPage:
+    """Page ``page`` of the set's tokens in ``state`` (every token for None), in id order, that
+    ``search`` matches (every state when it asks for none)."""
+    if page < 1 or per_page < 1:
+        raise ValueError("page and per_page start at 1")
+    rows = _rows(token_set)
+    if state is not None:
+        rows = rows.filter(state=state)
+    if search:
+        rows = search.filter(rows)
+    start = (page - 1) * per_page
+    chosen = list(rows.order_by("sort_key", "id_hash")[start:start + per_page + 1])
+    result = TokenPage(
+        rows=[shown_row(row) for row in chosen[:per_page]], page=page, per_page=per_page,
+        has_next=len(chosen) > per_page,
+    )
+    if search:
+        result.matched = rows[:SEARCH_LIMIT + 1].count()
+        result.complete = result.matched <= SEARCH_LIMIT
+        result.matched = min(result.matched, SEARCH_LIMIT)
+    return result
+
+
+@dataclass
+class Search:
+    """What the operator searches for: an id part, a subband number, or ``host:NAME``."""
+
+    text: str = ""
+    host: str | None = None
+    subband: int | None = None
+
+    @classmethod
+    def parse(cls, query: str) -> Search:
+        query = (query or "").strip()
+        if query.lower().startswith("host:") and query[5:].strip():
+            return cls(text=query, host=query[5:].strip())
+        # ``SB042``, ``sb42`` and ``42`` are the same subband; longer numbers (an OBSID) are
+        # looked for in the ids.
+        number = re.fullmatch(r"(?i)(?:sb)?(\d{1,4})", query)
+        return cls(text=query, subband=int(number.group(1)) if number else None)
+
+    def __bool__(self):
+        return bool(self.text)
+
+    def filter(self, rows):
+        if self.host is not None:
+            return rows.filter(hostname=self.host)
+        if self.subband is not None:
+            # The id's trailing number is the subband: ``…SB042`` and ``…42``, not ``…142``.
+            return rows.filter(doc_id__regex=rf"(^|[^0-9])0*{self.subband}$")
+        return rows.filter(doc_id__icontains=self.text)
+
+
+def token_states(token_set) -> Iterator[tuple[str, str]]:
+    """``(token id, state)`` of every token of the set, in id order (for the subband map)."""
+    return _rows(token_set).order_by("sort_key", "id_hash").values_list("doc_id", "state").iterator(chunk_size=5000)
+
+
+def error_groups(token_set) -> list[dict]:
+    """Error tokens grouped by ``(exit_code, output, status)``, the largest group first."""
+    grouped = (
+        _rows(token_set).filter(state="error").values("exit_code", "output", "status")
+        .annotate(count=Count("id")).order_by("-count", "exit_code")[:ERROR_GROUPS_SHOWN]
+    )
+    return [{**group, "status": group["status"] or None} for group in grouped]
+
+
+def errors_by_host(token_set) -> list[dict]:
+    """``[{"host", "count", "exit_codes", "searchable"}]`` of the error tokens, the most first (a
+    token without ``hostname`` counts under "")."""
+    groups: dict[str, dict] = {}
+    pairs = _rows(token_set).filter(state="error").values_list("hostname", "exit_code").annotate(n=Count("id"))
+    for host, exit_code, number in pairs.order_by():
+        group = groups.setdefault(host, {"host": host, "count": 0, "exit_codes": set(),
+                                         "searchable": len(host) <= EXCERPT_CHARACTERS})
+        group["count"] += number
+        group["exit_codes"].add(exit_code if exit_code is not None else "None")
+    hosts = sorted(groups.values(), key=lambda group: (-group["count"], group["host"]))[:ERROR_GROUPS_SHOWN]
+    return [{**group, "exit_codes": sorted(group["exit_codes"])} for group in hosts]
+
+
+def finishing_times(token_set) -> tuple[list[float], list[float]]:
+    """When each done token finished and each error token failed (its ``done``, else its
+    ``lock``), epoch seconds; impossible times left out."""
+    done = list(_rows(token_set).filter(state="done", done__gt=0).values_list("done", flat=True).iterator(chunk_size=10000))
+    errors = [
+        moment
+        for finished, locked in _rows(token_set).filter(state="error").values_list("done", "lock").iterator(chunk_size=10000)
+        if (moment := finished if finished and finished > 0 else locked) and moment > 0
+    ]
+    return done, errors
+
+
+def last_finished(token_set) -> float | None:
+    """When the set's last token finished (epoch seconds), None when none has."""
+    return _rows(token_set).filter(state__in=("done", "error")).aggregate(last=Max("done"))["last"] or None
