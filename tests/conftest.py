@@ -175,7 +175,6 @@ def _read_model_follows(request, monkeypatch):
 
     monkeypatch.setattr(BaseHandler, "get_response", caught_up_first)
     yield
-    follower.release_lease()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,10 +22,14 @@ from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .campaign_selectors import campaign_databases
+from .campaign_selectors import campaign_databases, token_types_in
 from .couch import CouchError, DatabaseMissing, get_gateway
+from .design import design_id
 from .read_models import ChangesCheckpoint, FollowerLease, TokenRow
+from .selectors import discovered_designs
+from .services import layout
 from .token_rows import record
+from .tokensets import TokenSet
 
 logger = logging.getLogger(__name__)
 
@@ -35,22 +40,32 @@ class LeaseLost(Exception):
     """Another follower holds the lease now: this one must not write."""
 
 
-def followed_databases() -> list[str]:
-    """The databases whose tokens the read model holds: every database of a campaign."""
-    return campaign_databases()
-
-
 @dataclass
 class Follower:
     """One follower process (or thread): ``run`` until stopped, or ``catch_up`` once."""
 
     batch: int = 2000
     lease_seconds: float = 30.0
+    # How often the databases are looked through for design documents other tools made.
+    discovery_seconds: float = 60.0
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
     # One long-lived reading thread: its CouchDB session lasts as long as the follower.
     _reader: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="changes-reader"), init=False, repr=False,
     )
+    _discovered: set = field(default_factory=set, init=False, repr=False)
+    _discovered_at: float = field(default=float("-inf"), init=False, repr=False)
+
+    def followed_databases(self) -> list[str]:
+        """The databases whose tokens the read model holds: every database of a campaign, and
+        every database where another tool's campaign was found (the dashboard counts it)."""
+        if time.monotonic() - self._discovered_at >= self.discovery_seconds:
+            try:
+                self._discovered = {design["database"] for design in discovered_designs()}
+            except CouchError as error:
+                logger.warning("design documents of other tools not looked for this round: %s", error)
+            self._discovered_at = time.monotonic()
+        return sorted(set(campaign_databases()) | self._discovered)
 
     # -- the lease ------------------------------------------------------------------------
 
@@ -130,12 +145,17 @@ class Follower:
                 limit = max(1, limit // 2)
 
     def _apply(self, database: str, feed: dict) -> None:
-        """Record a batch's documents and the checkpoint after it, together."""
+        """Record a batch's documents and the checkpoint after it, together; then put back the
+        portal's views of any campaign design document the batch shows rewritten by another
+        tool (a GRID_LRT script's ``add_status_views``), which pilots would otherwise follow."""
         docs = [_document_of(change) for change in feed["results"]]
         with transaction.atomic():
             self._renew_lease()
             record(database, docs)
             _save_checkpoint(database, feed)
+        designs = {doc["_id"] for doc in docs if doc["_id"].startswith("_design/") and not doc.get("_deleted")}
+        if designs:
+            _keep_layout(database, designs)
 
     def resync(self, database: str) -> int:
         """Forget everything the read model holds of ``database`` and read it from the start."""
@@ -147,7 +167,7 @@ class Follower:
 
     def round(self) -> None:
         """Catch up every followed database once; one that cannot be read now waits for the next."""
-        for database in followed_databases():
+        for database in self.followed_databases():
             try:
                 self.catch_up(database)
             except DatabaseMissing:
@@ -178,6 +198,14 @@ class Follower:
             self._renew_lease()
             TokenRow.objects.filter(database=database).delete()
             ChangesCheckpoint.objects.filter(database=database).delete()
+
+
+def _keep_layout(database: str, designs: set[str]) -> None:
+    """The layout of every campaign of ``database`` whose design document is among ``designs``
+    (no write when it is current, so the follower's own repair does not repeat)."""
+    for token_type in token_types_in(database):
+        if design_id(token_type) in designs or layout.PORTAL_DESIGN_ID in designs:
+            layout.restore_views(TokenSet(database=database, token_type=token_type))
 
 
 def _document_of(change: dict) -> dict:

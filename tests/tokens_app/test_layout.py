@@ -1,22 +1,21 @@
 """The design-document layout on a real server: counts from ``_design/tokenportal`` agree with the
 per-type views and with a full scan while pilots work, views another tool replaced are restored
 and reported, reduce views and foreign views not keyed by id are refused as selections, version
-one's design documents are migrated on first use, and the shared count snapshots."""
+one's design documents are migrated on first use (the follower sees every design document
+another tool writes and puts the portal's views back)."""
 
 import threading
 
 import pytest
-from django.core.cache import cache
 
 from devtools import pilots
-from tokens_app import counts, selectors, services
-from tokens_app.couch import CouchTimeout, Gateway
+from tokens_app import selectors, services, token_reads
+from tokens_app.follower import Follower
 from tokens_app.design import (
     MARKER_FIELD,
     PORTAL_DESIGN,
     STATE_FUNCTION,
     STATE_NAMES,
-    STATES_VIEW,
     TYPE_VIEWS,
     _ZERO_TEXT,
     _map_function,
@@ -71,6 +70,19 @@ def scan(gateway, database: str) -> dict:
     return {token_type: {**by_state, "total": sum(by_state.values())} for token_type, by_state in found.items()}
 
 
+def follow(database: str) -> None:
+    """One round of the changes follower, as deployment runs it."""
+    follower = Follower()
+    assert follower.take_lease()
+    follower.round()
+
+
+def counted(database: str) -> dict:
+    """The exact counts of every campaign of ``database`` (the portal's grouped view)."""
+    return {campaign.token_type: selectors.overview_counts(campaign)
+            for campaign in Campaign.objects.filter(database=database)}
+
+
 def per_type_view_counts(gateway, database: str, token_type: str) -> dict:
     rows = gateway.view(database, token_type, "overview_total", group=True)["rows"]
     by_state = {**dict.fromkeys(STATE_NAMES, 0), **{row["key"]: row["value"] for row in rows}}
@@ -88,13 +100,12 @@ def test_counts_agree_across_design_documents_and_a_full_scan_while_pilots_work(
     work.start()
     seen = 0
     while work.is_alive() or not seen:
-        snap = counts.refresh(couch_db)
         # Mid-run the three reads are taken at different instants; the totals cannot move.
-        assert {token_type: type_counts["total"] for token_type, type_counts in snap["counts"].items()} == {
+        assert {token_type: type_counts["total"] for token_type, type_counts in counted(couch_db).items()} == {
             token_type: 40 for token_type in TYPES}
         seen += 1
     work.join()
-    by_portal = counts.refresh(couch_db)["counts"]
+    by_portal = counted(couch_db)
     assert by_portal == scan(gateway, couch_db)
     assert by_portal == {token_type: per_type_view_counts(gateway, couch_db, token_type) for token_type in TYPES}
     assert by_portal["alpha"]["todo"] == 0 and by_portal["beta"]["todo"] == 40
@@ -112,9 +123,8 @@ def test_views_a_grid_lrt_script_rewrote_are_restored_and_reported(gateway, couc
     gateway.put_doc(couch_db, {**design, "views": {**design["views"], **grid_lrt_views("alpha")}})
     assert gateway.view(couch_db, "alpha", "locked")["rows"][0]["key"] == "locked_one"
 
-    snap = counts.refresh(couch_db)
-    assert snap["restored"] == {"alpha": list(TYPE_VIEWS)}
-    assert snap["counts"]["alpha"] == {"todo": 3, "locked": 1, "done": 0, "error": 0, "total": 4}
+    follow(couch_db)
+    assert counted(couch_db)["alpha"] == {"todo": 3, "locked": 1, "done": 0, "error": 0, "total": 4}
     restored_design = gateway.get_doc(couch_db, design_id("alpha"))
     assert is_marked(restored_design) and replaced_views("alpha", restored_design) == []
     restored = selectors.views_restored(campaign)
@@ -133,7 +143,8 @@ def test_a_foreign_design_document_is_counted_by_the_portal_not_by_its_overview(
     # GRID_LRT's own overview calls the locked tokens "running" and knows no "locked".
     assert per_type_view_counts(gateway, couch_db, "lrt")["locked"] == 0
     lrt = TokenSet(database=couch_db, token_type="lrt")
-    before = selectors.overview_counts_many([lrt])[lrt]
+    follow(couch_db)  # the follower finds the foreign design and reads its database
+    before = token_reads.counts_of(lrt)
     assert before == {"todo": 21, "locked": 3, "done": 0, "error": 0, "total": 24}
     # Not adopted: the portal writes nothing into another tool's design document.
     assert MARKER_FIELD not in gateway.get_doc(couch_db, design_id("lrt"))
@@ -149,7 +160,8 @@ def test_adopting_grid_lrt_designs_keeps_their_extra_views_and_counts_stay_right
     design = gateway.get_doc(couch_db, design_id("lrt"))
     assert is_marked(design) and replaced_views("lrt", design) == [] and "overview_view" in design["views"]
     assert campaign.token_count == 6 and selectors.overview_counts(campaign)["locked"] == 1
-    assert selectors.overview_counts_many([campaign])[campaign.pk]["locked"] == 1
+    follow(couch_db)
+    assert token_reads.counts_of(campaign)["locked"] == 1
     # GRID_LRT reads every row key as a document id: now it may.
     assert [row["key"] for row in gateway.view(couch_db, "lrt", "locked")["rows"]] == ["held"]
     with pytest.raises(ServiceError, match="'overview_view' is a reduce view"):
@@ -184,8 +196,8 @@ def test_version_one_design_documents_are_migrated_on_first_use(gateway, couch_d
                                "tokenportal_user_views": {"mine": "true"}})
     gateway.bulk_docs(couch_db, tokens_of("alpha", 4))
     Campaign.objects.create(database=couch_db, token_type="alpha", token_count=4, status="ready")
-    snap = counts.refresh(couch_db)
-    assert snap["counts"]["alpha"]["total"] == 4 and snap["restored"] == {}
+    follow(couch_db)
+    assert counted(couch_db)["alpha"]["total"] == 4
     design = gateway.get_doc(couch_db, design_id("alpha"))
     assert set(design["views"]) == {*TYPE_VIEWS, "mine"} and design[MARKER_FIELD] == {"version": 3}
 
@@ -212,175 +224,11 @@ def test_design_documents_of_version_two_are_upgraded_silently_not_reported_as_r
     for name in (design_id("alpha"), design_id(PORTAL_DESIGN)):
         gateway.put_doc(couch_db, as_version_two(gateway.get_doc(couch_db, name)))
 
-    snap = counts.refresh(couch_db)
-    assert snap["restored"] == {} and selectors.views_restored(campaign) is None
-    assert snap["counts"]["alpha"] == {"todo": 2, "locked": 0, "done": 1, "error": 1, "total": 4}
+    follow(couch_db)
+    assert selectors.views_restored(campaign) is None
+    assert counted(couch_db)["alpha"] == {"todo": 2, "locked": 0, "done": 1, "error": 1, "total": 4}
     for name in (design_id("alpha"), design_id(PORTAL_DESIGN)):
         design = gateway.get_doc(couch_db, name)
         assert design[MARKER_FIELD] == {"version": 3}
         assert all(VERSION_TWO_ZERO not in view["map"] for view in design["views"].values())
     assert replaced_views("alpha", gateway.get_doc(couch_db, design_id("alpha"))) == []
-
-
-@pytest.mark.django_db
-def test_one_refresh_per_database_and_interval_whatever_the_number_of_readers(gateway, couch_db, monkeypatch, superuser):
-    ensure_design_doc(couch_db, "alpha")
-    gateway.bulk_docs(couch_db, tokens_of("alpha", 5))
-    campaigns = [Campaign.objects.create(database=couch_db, token_type="alpha", status="ready")]
-    queries = []
-    real_view = type(gateway).view
-    monkeypatch.setattr(type(gateway), "view", lambda self, *a, **kw: queries.append(a) or real_view(self, *a, **kw))
-    for _ in range(5):
-        assert selectors.overview_counts_many(campaigns)[campaigns[0].pk]["todo"] == 5
-    assert len(queries) == 1
-    # The portal's own writes make the snapshot due at once.
-    services.delete_tokens(campaigns[0], user=superuser, ids=["alpha_0000"])
-    assert selectors.overview_counts_many(campaigns)[campaigns[0].pk]["todo"] == 4
-    assert [query[2] for query in queries] == ["states", "states"]
-
-
-@pytest.mark.django_db
-def test_a_query_slower_than_the_page_may_wait_leaves_the_old_counts_and_says_indexing(gateway, couch_db, monkeypatch):
-    ensure_design_doc(couch_db, "alpha")
-    gateway.bulk_docs(couch_db, tokens_of("alpha", 5))
-    first = counts.refresh(couch_db)
-    assert first["counts"]["alpha"]["total"] == 5 and first["indexing"] is None
-    # A query slower than the request's timeout, injected (an index build takes the real server
-    # far longer than a test should; a tiny timeout instead raced with the server's answer).
-    real_view = Gateway.view
-
-    def slow_states(self, db, design, view, *, timeout=None, **params):
-        if (design, view) == (PORTAL_DESIGN, STATES_VIEW) and timeout is not None:
-            raise CouchTimeout(f"query view {design}/{view} did not answer within {timeout} s")
-        return real_view(self, db, design, view, timeout=timeout, **params)
-
-    monkeypatch.setattr(Gateway, "view", slow_states)
-    # The index counts as behind whatever pouchdb-server last said of its update_seq: a timed-out
-    # query of an index behind the database is an index build, shown as such.
-    monkeypatch.setattr(counts, "INDEXING_LAG", -1)
-    cache.delete(counts._key("lock", couch_db))
-    counts.expire(couch_db)
-    snap = counts.snapshot(couch_db)
-    assert snap["timed_out"] and snap["counts"] == first["counts"] and snap["at"] == first["at"]
-    assert snap["indexing"]["total"] >= first["db_seq"] and snap["interval"] == 2 * first["interval"]
-
-
-def timing_out(pattern):
-    """``Gateway.view`` with a timeout injected into the page's reads of the states view whose
-    parameters match ``pattern`` (as in the test above: a real server is slow only at length)."""
-    real_view = Gateway.view
-    asked = []
-
-    def view(self, db, design, name, *, timeout=None, **params):
-        if (design, name) == (PORTAL_DESIGN, STATES_VIEW):
-            asked.append((timeout, params))
-            if timeout is not None and pattern(params):
-                raise CouchTimeout(f"query view {design}/{name} did not answer within {timeout} s")
-        return real_view(self, db, design, name, timeout=timeout, **params)
-
-    return view, asked
-
-
-@pytest.mark.django_db
-def test_a_slow_count_over_a_current_index_is_made_by_the_request_when_no_worker_can(gateway, couch_db, monkeypatch):
-    """The CI failure of stop 13: with the immediate backend (no worker), a database whose count
-    took pouchdb-server over a second was never counted, and its page said "indexing" for ever."""
-    ensure_design_doc(couch_db, "alpha")
-    gateway.bulk_docs(couch_db, tokens_of("alpha", 5))
-    gateway.view(couch_db, PORTAL_DESIGN, STATES_VIEW, limit=0)
-    view, asked = timing_out(lambda params: "group_level" in params)
-    monkeypatch.setattr(Gateway, "view", view)
-    snap = counts.snapshot(couch_db)
-    assert snap["at"] is not None and snap["counts"]["alpha"]["total"] == 5
-    assert snap["indexing"] is None and not snap["timed_out"]
-    # Tried within the page's second first, then with the full timeout once the probe saw the
-    # index current.
-    first, then = [timeout for timeout, params in asked if "group_level" in params]
-    assert 0 < first <= counts.INLINE_TIMEOUT and then is None
-
-
-@pytest.mark.django_db
-def test_an_index_being_built_is_never_waited_for_even_without_a_worker(gateway, couch_db, monkeypatch):
-    ensure_design_doc(couch_db, "alpha")
-    gateway.bulk_docs(couch_db, tokens_of("alpha", 5))
-    # Every read of the index waits behind its build: the grouped count and the cheap probe alike.
-    view, asked = timing_out(lambda params: True)
-    monkeypatch.setattr(Gateway, "view", view)
-    snap = counts.snapshot(couch_db)
-    assert snap["at"] is None and snap["timed_out"] and snap["indexing"]["total"] >= 1
-    # The count within the request's second, then the probe, bounded too.
-    count_timeout, probe_timeout = [timeout for timeout, params in asked]
-    assert count_timeout <= counts.INLINE_TIMEOUT and probe_timeout == counts.INLINE_TIMEOUT
-
-
-@pytest.mark.django_db
-def test_a_first_count_handed_to_a_worker_gives_couchdb_one_second_in_all(gateway, couch_db, monkeypatch, settings):
-    """Stop 14's probe, asked after a timed-out count, made a page's first read of a database
-    whose index was catching up wait two seconds (scale benchmark: 2.04 s, 5 requests). With a
-    worker to hand the count to, no probe is needed: every request of the count ends by the
-    request's one second, and the count is queued."""
-    from django_tasks_db.models import DBTaskResult
-
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
-    ensure_design_doc(couch_db, "alpha")
-    gateway.bulk_docs(couch_db, tokens_of("alpha", 5))
-    real_request = Gateway.request
-    asked = []
-
-    def request(self, method, path, *, timeout=None, **kwargs):
-        asked.append((path, timeout))
-        if STATES_VIEW in path:
-            raise CouchTimeout(f"query view {STATES_VIEW} did not answer within {timeout} s")
-        return real_request(self, method, path, timeout=timeout, **kwargs)
-
-    monkeypatch.setattr(Gateway, "request", request)
-    snap = counts.snapshot(couch_db)
-    assert snap["at"] is None and snap["timed_out"] and snap["indexing"] is not None
-    assert len([path for path, timeout in asked if STATES_VIEW in path]) == 1
-    # One deadline: the states query gets what the database's info request left of the second
-    # (strictly less: that request took time), not a second of its own.
-    info, states = [timeout for path, timeout in asked if timeout is not None]
-    assert info <= counts.INLINE_TIMEOUT and states < info
-    assert DBTaskResult.objects.filter(task_path__endswith="refresh_counts").count() == 1
-
-
-@pytest.mark.django_db
-def test_a_count_overtaken_by_the_portals_own_write_is_made_again_at_the_next_read(gateway, couch_db, monkeypatch):
-    """A count that read the index before an operation's last write, and stored after the
-    operation expired the counts, must not hide that write for an interval (a reset page
-    reloaded on "done" showed the errors it had just reset)."""
-    ensure_design_doc(couch_db, "alpha")
-    gateway.bulk_docs(couch_db, tokens_of("alpha", 5))
-    counts.refresh(couch_db)
-    real_view = Gateway.view
-
-    def overtaken(self, db, design, name, **params):
-        result = real_view(self, db, design, name, **params)
-        if "group_level" in params:
-            monkeypatch.setattr(Gateway, "view", real_view)
-            # The operation's write and its expiry land after the index was read.
-            gateway.bulk_docs(couch_db, [{"_id": "alpha_new", "type": "alpha", "lock": 0, "done": 0}])
-            counts.expire(couch_db)
-        return result
-
-    counts.expire(couch_db)
-    monkeypatch.setattr(Gateway, "view", overtaken)
-    stale = counts.snapshot(couch_db)
-    assert stale["counts"]["alpha"]["total"] == 5 and stale["checked"] == 0
-    assert counts.snapshot(couch_db)["counts"]["alpha"]["total"] == 6
-
-
-@pytest.mark.django_db
-def test_one_type_is_counted_again_without_the_others(gateway, couch_db):
-    """After an operation the runner counts its campaign's type only: its cost does not grow
-    with the other campaigns of the database, whose counts (and shared reads) stay as they were."""
-    for token_type in ("alpha", "beta"):
-        ensure_design_doc(couch_db, token_type)
-        gateway.bulk_docs(couch_db, tokens_of(token_type, 3))
-    first = counts.refresh(couch_db)
-    gateway.bulk_docs(couch_db, [{"_id": f"{token_type}_new", "type": token_type, "lock": 0, "done": 0}
-                                 for token_type in ("alpha", "beta")])
-    snap = counts.refresh_type(couch_db, "alpha")
-    assert snap["counts"]["alpha"]["total"] == 4 and snap["counts"]["beta"]["total"] == 3
-    assert snap["at"] == first["at"] and counts.cached(couch_db)["counts"] == snap["counts"]
-    assert counts.refresh_type(couch_db, "gamma")["counts"]["gamma"]["total"] == 0
