@@ -128,21 +128,8 @@ class Follower:
         return read
 
     def _read(self, database: str, since, limit: int) -> tuple[dict, int]:
-        """Up to ``limit`` changes after ``since`` and the limit they were read with. A batch
-        holding a document nested deeper than Python parses is read again smaller, down to that
-        one change, which comes without its document (and so counts as no token)."""
-        gateway = get_gateway()
-        while True:
-            try:
-                return gateway.changes(database, since=since, limit=limit), limit
-            except RecursionError:
-                if limit == 1:
-                    feed = gateway.changes(database, since=since, limit=1, include_docs=False)
-                    for change in feed["results"]:
-                        logger.warning("token %r of %s is nested too deep to read; left out of the pages",
-                                       change["id"][:80], database)
-                    return feed, 1
-                limit = max(1, limit // 2)
+        """Up to ``limit`` changes after ``since`` and the limit they were read with."""
+        return get_gateway().changes(database, since=since, limit=limit), limit
 
     def _apply(self, database: str, feed: dict) -> None:
         """Record a batch's documents and the checkpoint after it, together; then put back the

@@ -35,6 +35,8 @@ class TokenRow(models.Model):
     exit_code = models.CharField(max_length=200, null=True, blank=True)
     output = models.CharField(max_length=500, null=True, blank=True)
     scrub_count = models.IntegerField(null=True, blank=True)
+    # The number an id ends in (``…_SB042`` → 42): the subband a search for ``SB042`` finds.
+    subband = models.BigIntegerField(null=True, blank=True)
     rev = models.CharField(max_length=200)
     # The revision's number: a write recorded late (the portal's own, racing a pilot's) never
     # replaces a row of a later revision.
@@ -47,6 +49,7 @@ class TokenRow(models.Model):
             models.Index(fields=["database", "token_type", "sort_key"], name="token_row_type"),
             models.Index(fields=["database", "token_type", "done"], name="token_row_done"),
             models.Index(fields=["database", "token_type", "state", "hostname"], name="token_row_host"),
+            models.Index(fields=["database", "token_type", "subband"], name="token_row_subband"),
         ]
 
     def __str__(self):

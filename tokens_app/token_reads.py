@@ -180,8 +180,7 @@ class Search:
         if self.host is not None:
             return rows.filter(hostname=self.host)
         if self.subband is not None:
-            # The id's trailing number is the subband: ``…SB042`` and ``…42``, not ``…142``.
-            return rows.filter(doc_id__regex=rf"(^|[^0-9])0*{self.subband}$")
+            return rows.filter(subband=self.subband)
         return rows.filter(doc_id__icontains=self.text)
 
 

@@ -16,6 +16,7 @@ from django.db import connection
 
 from .design import state_of
 from .read_models import TokenRow
+from .token_charts import trailing_number
 
 # What neither SQLite's UTF-8 nor PostgreSQL's text can hold: lone surrogates and NUL.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -70,6 +71,7 @@ def values_of(database: str, doc: dict) -> dict:
         exit_code=_text(doc.get("exit_code"), 200),
         output=_text(doc.get("output"), 500),
         scrub_count=_integer(doc.get("scrub_count")),
+        subband=split[1] if (split := trailing_number(doc_id)) else None,
         rev=storable(str(doc.get("_rev", "")), 200),
         generation=generation_of(doc),
     )

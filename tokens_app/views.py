@@ -356,11 +356,13 @@ def live_context(campaign: Campaign, params) -> dict:
         known = counts or token_reads.zero_counts()
         sizes = {name: known[name] if name in STATE_NAMES else known["total"] if name == TOKENS_VIEW else None
                  for name in views}
-        if requested in views:
+        if search:
+            # A search looks through every token, or the state whose tab is open.
+            view = requested if requested in STATE_NAMES else TOKENS_VIEW
+        elif requested in views:
             view = requested
         else:
-            # A search looks through every state unless a tab was asked for.
-            view = TOKENS_VIEW if search else next((state for state in STATE_NAMES if known[state]), TOKENS_VIEW)
+            view = next((state for state in STATE_NAMES if known[state]), TOKENS_VIEW)
         tokens = None
         if view in STATE_NAMES or view == TOKENS_VIEW:
             tokens = token_reads.token_page(campaign, view if view in STATE_NAMES else None, page=page,
@@ -377,7 +379,6 @@ def live_context(campaign: Campaign, params) -> dict:
     indexing = False
     if tokens is None:
         # Another tool's view: its page and size from CouchDB, as GRID_LRT reads it.
-        search = token_reads.Search()
         try:
             tokens = selectors.list_tokens(campaign, view, page=page, per_page=TOKENS_PER_PAGE)
             sizes[view] = selectors.view_size(campaign, view)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .paths import database_path
-from .transport import Transport
+from .transport import Transport, decoded
 
 
 class Changes(Transport):
@@ -18,9 +18,11 @@ class Changes(Transport):
 
         ``since`` is handed back exactly as CouchDB gave it as ``last_seq``: Apache CouchDB's
         sequences are opaque strings (a cluster's shards each have their own), pouchdb-server's
-        are numbers; neither is ever compared or computed on.
+        are numbers; neither is ever compared or computed on. A document nested deeper than
+        Python parses comes with those parts cut (the read model only shows them).
         """
-        return self.request(
+        response = self.request(
             "GET", (*database_path(db), "_changes"), what="read the changes", db=db,
             params={"since": since, "limit": limit, "include_docs": include_docs}, timeout=timeout,
-        ).json()
+        )
+        return decoded(response, "read the changes", cut_deep=True)
