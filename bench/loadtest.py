@@ -443,11 +443,14 @@ def create_campaigns(gateway, user) -> tuple:
 
 
 def start_portal(args, workdir: Path, port: int, processes: Processes) -> tuple:
-    """(gunicorn, the two task workers, the portal's URL), once ``/healthz`` answers 200."""
+    """(gunicorn, the two task workers, the portal's URL), once ``/healthz`` answers 200; the
+    changes follower beside them."""
     web = processes.start("gunicorn", sys.executable, "-m", "gunicorn", "tokenportal.wsgi", "--workers",
                           str(args.web_workers), "--threads", str(args.web_threads), "--bind", f"127.0.0.1:{port}",
                           "--timeout", "120")
     workers = [start_worker(processes, 1), start_worker(processes, 2)]
+    # The changes follower keeps the read model every page reads, as the deployment does.
+    processes.start("follower", sys.executable, "manage.py", "follow_changes")
     url = f"http://127.0.0.1:{port}"
     if time_until_ok(lambda: _status(url + "/healthz") == 200) is None:
         raise RuntimeError(f"gunicorn did not answer; see {workdir / 'gunicorn.log'}")

@@ -39,7 +39,7 @@ def readme_blocks() -> list[tuple[str, str]]:
 
 
 def test_the_readme_has_the_deploying_blocks_in_order():
-    assert [kind for kind, _ in readme_blocks()] == ["run", "configure", "run", "serve", "serve", "run"]
+    assert [kind for kind, _ in readme_blocks()] == ["run", "configure", "run", "serve", "serve", "serve", "run"]
 
 
 def copy_checkout(target: Path) -> None:

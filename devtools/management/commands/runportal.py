@@ -2,8 +2,10 @@
 
 Migrates, starts the local CouchDB (pouchdb-server under ``var/couchdb/``) when COUCHDB_URL is a
 plain ``http://127.0.0.1:PORT`` or ``http://localhost:PORT`` address and nothing answers there,
-creates a first superuser ``admin`` with a random password when there are no users, starts one task worker (``manage.py db_worker``) when the task backend is
-the database one, then serves the portal. Ctrl-C stops the worker and both servers.
+creates a first superuser ``admin`` with a random password when there are no users, starts the
+changes follower (``manage.py follow_changes``, which keeps the pages' read model) and one task
+worker (``manage.py db_worker``) when the task backend is the database one, then serves the
+portal. Ctrl-C stops the follower, the worker and both servers.
 """
 
 import os
@@ -40,19 +42,21 @@ class Command(PortalCommand):
         parser.add_argument("--noworker", action="store_true", help="do not start a task worker")
 
     def handle(self, *args, addrport, noreload, noworker, **options):
-        server = worker = None
+        server = worker = follower = None
         # With the autoreloader this command runs again in the child process (RUN_MAIN set):
         # only the outer process prepares and owns the local CouchDB and the worker.
         if os.environ.get("RUN_MAIN") != "true":
             call_command("migrate", interactive=False, verbosity=0)
             server = self._start_local_couchdb()
             self._create_first_superuser()
+            follower = self._start_follower()
             worker = None if noworker else self._start_worker()
         try:
             call_command("runserver", addrport, use_reloader=not noreload)
         finally:
-            if worker is not None:
-                self._stop_worker(worker)
+            for name, process in (("task worker", worker), ("changes follower", follower)):
+                if process is not None:
+                    self._stop(name, process)
             if server is not None:
                 self.stdout.write("Stopping the local CouchDB.")
                 server.stop()
@@ -68,18 +72,24 @@ class Command(PortalCommand):
             "--interval", WORKER_POLL_SECONDS, "--verbosity", "0",
         ])
 
-    def _stop_worker(self, worker: subprocess.Popen) -> None:
-        """Ctrl-C reached the worker too (same terminal) and asked it to stop after its current
-        operation; the SIGTERM sent here is its second signal, which stops it at once. An
-        operation it was running is recorded as interrupted, and resuming it completes the work."""
-        self.stdout.write("Stopping the task worker.")
-        if worker.poll() is None:
-            worker.terminate()
+    def _start_follower(self) -> subprocess.Popen:
+        """The ``_changes`` follower: without it the pages show the portal's own writes only."""
+        self.stdout.write("Starting the changes follower (manage.py follow_changes).")
+        return subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), "follow_changes"],
+                                stdout=subprocess.DEVNULL)
+
+    def _stop(self, name: str, process: subprocess.Popen) -> None:
+        """Ctrl-C reached the process too (same terminal) and asked it to stop (the worker after
+        its current operation); the SIGTERM sent here stops it at once. An operation the worker
+        was running is recorded as interrupted, and resuming it completes the work."""
+        self.stdout.write(f"Stopping the {name}.")
+        if process.poll() is None:
+            process.terminate()
         try:
-            worker.wait(WORKER_STOP_SECONDS)
+            process.wait(WORKER_STOP_SECONDS)
         except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+            process.kill()
+            process.wait()
 
     def _start_local_couchdb(self) -> LocalCouchServer | None:
         conf = settings.COUCHDB
