@@ -32,11 +32,12 @@ def test_the_same_reset_posted_twice_is_queued_once_and_the_page_names_the_queue
     assert f"queued as operation #{queued.pk}" in messages_of(first)[-1]
 
     second = client.post(url, {"view": "todo", "confirmed": "True"})
-    assert f"already queued as operation #{queued.pk}" in messages_of(second)[-1]
+    link = f'<a href="{campaign.get_absolute_url()}#operation-{queued.pk}">operation #{queued.pk}</a>'
+    assert f"already queued as {link} (not queued again)" in messages_of(second)[-1]
     assert list(Operation.objects.values_list("pk", flat=True)) == [queued.pk]
     assert DBTaskResult.objects.count() == 1
-    page = client.get(campaign.get_absolute_url()).content.decode()
-    assert f'id="operation-{queued.pk}"' in page
+    page = client.get(second.url).content.decode()  # where the operator is sent: the link, and its row
+    assert link in page and f'id="operation-{queued.pk}"' in page
 
     other = client.post(url, {"view": "error", "confirmed": "True"})
     assert "already" not in messages_of(other)[-1]
