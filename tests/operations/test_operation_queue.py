@@ -3,11 +3,13 @@ is shown the queued one)."""
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from operation_support import finished, wait_until
 
@@ -144,6 +146,35 @@ def test_the_pages_and_the_status_show_a_queued_operation_s_place_in_line(
     with django_assert_max_num_queries(1):
         history.with_places(rows)
     assert {row.pk: getattr(row, "ahead", None) for row in rows} == {before[0]: None, before[1]: 0, mine: 1}
+
+
+def test_the_campaign_page_s_panel_shows_the_place_and_then_the_wait_for_couchdb_and_the_status_too(
+    client, campaign, make_campaign, alice, database_tasks
+):
+    other = make_campaign(token_type="other")
+    before = runs.queue_operation(Operation.Action.SET_STATUS, other, alice, source="browser", options={"status": "a"})
+    mine = runs.queue_operation(Operation.Action.SET_STATUS, campaign, alice, source="browser", options={"status": "b"})
+    client.force_login(alice)
+
+    def panel() -> str:
+        page = client.get(campaign.get_absolute_url()).content.decode()
+        return page[page.index('<section class="card operation"'):page.index('id="history"')]
+
+    shown = panel()
+    assert '<span class="muted" data-operation="place" data-testid="operation-place">2nd in line, 1 ahead of it</span>' in shown
+    assert '<span class="muted" data-operation="waiting" data-testid="operation-waiting" hidden></span>' in shown
+
+    since = timezone.now().replace(microsecond=250000) - timedelta(seconds=42)
+    Operation.objects.filter(pk=before.pk).update(state="done")
+    Operation.objects.filter(pk=mine.pk).update(state="running", runner="elsewhere", waiting_since=since,
+                                                lease_until=timezone.now() + timedelta(minutes=1))
+    shown = panel()
+    assert '<span class="muted" data-operation="place" data-testid="operation-place" hidden></span>' in shown
+    assert (f'<span class="muted" data-operation="waiting" data-testid="operation-waiting">waiting for CouchDB since '
+            f'<time datetime="{since.isoformat()}">{since:%Y-%m-%d %H:%M:%S}</time></span>') in shown
+    status = client.get(reverse("tokens:campaign-status", args=[campaign.pk])).json()["operation"]
+    assert (status["id"], status["state"], status["waiting_since"], status["place"]) == (
+        mine.pk, "running", since.isoformat(), "")
 
 
 def test_two_requests_at_once_queue_one_operation(campaign, alice, database_tasks, monkeypatch):
