@@ -122,7 +122,8 @@ def test_a_lapsed_lease_of_an_operation_waiting_for_couchdb_is_queued_again_for_
     waiting, working = (runs.queue_operation(Operation.Action.SET_STATUS, campaign, alice, source="browser",
                                              options={"status": status}) for status in ("one", "two"))
     since, gone = timezone.now() - timedelta(seconds=30), timezone.now() - timedelta(seconds=1)
-    Operation.objects.filter(pk=waiting.pk).update(state="running", runner="gone", lease_until=gone, waiting_since=since)
+    Operation.objects.filter(pk=waiting.pk).update(state="running", runner="gone", lease_until=gone,
+                                                   waiting_since=since)
     Operation.objects.filter(pk=working.pk).update(state="running", runner="gone", lease_until=gone)
     tasks = DBTaskResult.objects.count()
     assert runs.expire_leases() == 2
