@@ -13,9 +13,9 @@ renews a lease on the row; a row whose lease lapsed belongs to a runner that die
 ``interrupted`` by :func:`expire_leases` (queued again if it was waiting for CouchDB), which the
 pages, the resume paths and every run call before they read. An interrupted operation is queued
 again by :func:`resume_operation`; its work is idempotent (a push finds the tokens already
-written, a bulk operation re-decides each token), so a re-run completes it. For the same reason a worker that finds CouchDB unreachable or
-timing out waits for it (``waiting_since`` on the row) and runs the work again when it answers;
-only a refusal or a bad request fails an operation.
+written, a bulk operation re-decides each token), so a re-run completes it. For the same reason
+a worker that finds CouchDB unreachable or timing out waits for it (``waiting_since`` on the row)
+and runs the work again when it answers; only a refusal or a bad request fails an operation.
 
 The work runs as ``run_by``: who asked for it, or who resumed it last. Whether that user may
 still do it (active, allowed to change campaigns, let through by the lock guard) is checked when
