@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html
 from django.utils.http import content_disposition_header, urlencode
 from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView
@@ -283,7 +284,10 @@ def announce(request, title: str, operation: Operation) -> None:
     elif operation.is_final:
         messages.error(request, f"{title} {operation.state}: {operation.error}")
     elif getattr(operation, "already_queued", False):
-        messages.info(request, f"{title}: already queued as operation #{operation.pk} (not queued again); its campaign's page follows it.")
+        messages.info(request, format_html(
+            '{}: already queued as <a href="{}#operation-{}">operation #{}</a> (not queued again); '
+            "its campaign's page follows it.", title, operation.campaign.get_absolute_url(), operation.pk, operation.pk,
+        ))
     else:
         messages.info(request, f"{title}: queued as operation #{operation.pk}; a worker runs it, its campaign's page follows it.")
 

@@ -1,8 +1,21 @@
-// tokenportal: the campaign page follows its running operation (progress bar, state) and
-// reloads once the operation has ended, to show the result and the new counts.
+// tokenportal: the campaign page follows its running operation (progress bar, state, its place
+// in the queue, a wait for CouchDB) and reloads once the operation has ended, to show the result
+// and the new counts.
 (function () {
   "use strict";
   var ACTIVE = ["queued", "running"];
+
+  // "waiting for CouchDB since T", T as the page writes it (the portal's time zone is UTC).
+  function showWait(element, since) {
+    element.hidden = !since;
+    if (!since) { element.textContent = ""; return; }
+    var time = element.querySelector("time") || document.createElement("time");
+    if (time.getAttribute("datetime") === since) return;
+    time.setAttribute("datetime", since);
+    time.textContent = new Date(since).toISOString().slice(0, 19).replace("T", " ");
+    element.textContent = "waiting for CouchDB since ";
+    element.appendChild(time);
+  }
 
   function follow(section) {
     var url = section.getAttribute("data-operation-url");
@@ -12,6 +25,8 @@
     var processed = section.querySelector('[data-operation="processed"]');
     var total = section.querySelector('[data-operation="total"]');
     var state = section.querySelector('[data-operation="state"]');
+    var place = section.querySelector('[data-operation="place"]');
+    var waiting = section.querySelector('[data-operation="waiting"]');
     if (ACTIVE.indexOf(section.getAttribute("data-operation-state")) < 0) return;
     function tick() {
       fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
@@ -31,6 +46,9 @@
           bar.value = operation.processed;
           processed.textContent = operation.processed;
           state.textContent = operation.state;
+          place.textContent = operation.place || "";
+          place.hidden = !operation.place;
+          showWait(waiting, operation.state === "running" ? operation.waiting_since : null);
           return true;
         })
         .catch(function () { return true; })

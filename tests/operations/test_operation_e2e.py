@@ -1,14 +1,21 @@
 """End to end in headless Chromium with a real worker: create a campaign and close the page while
 the worker writes it, come back to it finished; reset the error view and watch the page follow
-the operation to its result; read the history. Every page is watched for CSP violations and
-console errors (the progress bar is driven by static script only)."""
+the operation to its result; read the history; watch a queued operation's place in line and its
+wait for CouchDB change without a reload. Every page is watched for CSP violations and console
+errors (the progress bar is driven by static script only)."""
+
+from datetime import timedelta
+
 
 import pytest
 from browser_support import browser, problems, sign_in  # noqa: F401 (browser and problems are fixtures)
 from operation_support import CONFIG, finished, srm_list, wait_until
 
+from django.utils import timezone
+
 from tokens_app import services
 from tokens_app.models import Campaign, Operation
+from tokens_app.services import runs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 TOKENS = 1_500
@@ -76,3 +83,31 @@ def test_operations_followed_in_the_browser(
     assert f"{ERRORS} changed, 0 conflicted, 0 skipped" in rows.first.inner_text()
     assert "alice" in rows.first.inner_text() and "done" in rows.first.inner_text()
     page.screenshot(path=str(output_dir / "operations.png"), full_page=True)
+
+
+def test_the_panel_follows_the_place_in_line_and_the_wait_for_couchdb_without_a_reload(
+    alice, campaign, make_campaign, live_server, browser, database_tasks, monkeypatch, output_dir, problems
+):
+    """The rows are moved on by hand (a worker's doing, made certain): the page's script alone
+    must show each step, and the page must not reload while it is the same operation."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    other = make_campaign(token_type="other")
+    before = runs.queue_operation(Operation.Action.SET_STATUS, other, alice, source="browser", options={"status": "a"})
+    mine = runs.queue_operation(Operation.Action.SET_STATUS, campaign, alice, source="browser", options={"status": "b"})
+    page = sign_in(browser, live_server, "alice", problems)
+    page.goto(f"{live_server.url}{campaign.get_absolute_url()}")
+    place, waiting = page.locator("[data-operation=place]"), page.locator("[data-operation=waiting]")
+    assert place.inner_text() == "2nd in line, 1 ahead of it" and waiting.is_hidden()
+    page.evaluate("window.notReloaded = true")
+
+    Operation.objects.filter(pk=before.pk).update(state="running")
+    page.wait_for_selector("[data-operation=place]:text-is('next in line')")
+
+    since = timezone.now() - timedelta(seconds=42)
+    Operation.objects.filter(pk=mine.pk).update(state="running", runner="elsewhere", waiting_since=since,
+                                                lease_until=timezone.now() + timedelta(minutes=1))
+    page.wait_for_selector("[data-operation=waiting]:visible")
+    assert waiting.inner_text() == f"waiting for CouchDB since {since:%Y-%m-%d %H:%M:%S}"
+    assert place.is_hidden() and page.locator("[data-operation=state]").inner_text() == "running"
+    assert page.evaluate("window.notReloaded") is True
+    page.screenshot(path=str(output_dir / "operation-waiting.png"), full_page=True)

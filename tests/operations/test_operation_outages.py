@@ -3,6 +3,8 @@ CouchDB is down waits for it (the row says since when) and completes the operati
 answers again."""
 
 import http.server
+import os
+import signal
 import threading
 import time
 
@@ -51,6 +53,50 @@ def test_one_token_operations_wait_out_a_couchdb_outage_and_all_complete(
     docs = gateway.fetch_docs(campaign.database, ids)
     assert [docs[token_id]["status"] == "after-outage" for token_id in ids] == [True] * OPERATIONS + [False] * (
         len(ids) - OPERATIONS)
+
+
+# Slow: the outage lasts its seconds whatever the machine.
+@pytest.mark.slow
+def test_two_campaigns_operations_outlive_an_outage_and_a_worker_killed_in_it(
+    campaign, make_campaign, couch_server, gateway, workers
+):
+    """Each campaign's operations set one token of five apiece, in turn, so the tokens end as
+    the last operation on each says only if every operation ran, and in order. A worker is
+    killed while its operation waits for CouchDB, and a replacement started (a supervisor's
+    job); the killed worker's operation must be taken again, not left interrupted."""
+    other = make_campaign(token_type="other")
+    alice = campaign.created_by
+    lease = {"TASKS_LEASE_SECONDS": 3}  # the killed worker's lease lapses soon after its last renewal
+    expected, numbers = {}, []
+    for target in (campaign, other):
+        ids = sorted(row["id"] for row in gateway.iter_view(target.database, target.token_type, "todo"))
+        for number in range(OPERATIONS):
+            token_id, status = ids[number % 5], f"{target.token_type}-{number}"
+            numbers.append(runs.queue_operation(Operation.Action.SET_STATUS, target, alice, source="browser",
+                                                selection={"ids": [token_id]}, options={"status": status}).pk)
+            expected[token_id] = status
+    couch_server.stop()
+    stopped = time.monotonic()
+    try:
+        doomed = workers.start(**lease)
+        workers.start(**lease)
+        waiting = wait_until(
+            lambda: Operation.objects.filter(runner__contains=f":{doomed.pid}:", waiting_since__isnull=False).first(),
+            "the first worker's operation waiting for CouchDB", workers,
+        )
+        os.kill(doomed.pid, signal.SIGKILL)
+        doomed.wait()
+        workers.start(**lease)
+        time.sleep(max(0.0, stopped + OUTAGE_SECONDS + 2 - time.monotonic()))
+        assert not Operation.objects.filter(pk__in=numbers).exclude(state__in=["queued", "running"]).exists()
+    finally:
+        couch_server.start()
+
+    rows = [wait_until(lambda number=number: finished(number), f"operation #{number}", workers) for number in numbers]
+    assert [(row.pk, row.state, row.error) for row in rows] == [(number, "done", "") for number in numbers]
+    assert Operation.objects.get(pk=waiting.pk).attempts == 2
+    docs = gateway.fetch_docs(campaign.database, list(expected))
+    assert {token_id: docs[token_id]["status"] for token_id in expected} == expected
 
 
 class _Unavailable(http.server.BaseHTTPRequestHandler):

@@ -3,11 +3,13 @@ is shown the queued one)."""
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from operation_support import finished, wait_until
 
@@ -32,11 +34,12 @@ def test_the_same_reset_posted_twice_is_queued_once_and_the_page_names_the_queue
     assert f"queued as operation #{queued.pk}" in messages_of(first)[-1]
 
     second = client.post(url, {"view": "todo", "confirmed": "True"})
-    assert f"already queued as operation #{queued.pk}" in messages_of(second)[-1]
+    link = f'<a href="{campaign.get_absolute_url()}#operation-{queued.pk}">operation #{queued.pk}</a>'
+    assert f"already queued as {link} (not queued again)" in messages_of(second)[-1]
     assert list(Operation.objects.values_list("pk", flat=True)) == [queued.pk]
     assert DBTaskResult.objects.count() == 1
-    page = client.get(campaign.get_absolute_url()).content.decode()
-    assert f'id="operation-{queued.pk}"' in page
+    page = client.get(second.url).content.decode()  # where the operator is sent: the link, and its row
+    assert link in page and f'id="operation-{queued.pk}"' in page
 
     other = client.post(url, {"view": "error", "confirmed": "True"})
     assert "already" not in messages_of(other)[-1]
@@ -143,6 +146,36 @@ def test_the_pages_and_the_status_show_a_queued_operation_s_place_in_line(
     with django_assert_max_num_queries(1):
         history.with_places(rows)
     assert {row.pk: getattr(row, "ahead", None) for row in rows} == {before[0]: None, before[1]: 0, mine: 1}
+
+
+def test_the_campaign_page_s_panel_shows_the_place_and_then_the_wait_for_couchdb_and_the_status_too(
+    client, campaign, make_campaign, alice, database_tasks
+):
+    other = make_campaign(token_type="other")
+    before = runs.queue_operation(Operation.Action.SET_STATUS, other, alice, source="browser", options={"status": "a"})
+    mine = runs.queue_operation(Operation.Action.SET_STATUS, campaign, alice, source="browser", options={"status": "b"})
+    client.force_login(alice)
+
+    def panel() -> str:
+        page = client.get(campaign.get_absolute_url()).content.decode()
+        return page[page.index('<section class="card operation"'):page.index('id="history"')]
+
+    shown = panel()
+    place = 'data-operation="place" data-testid="operation-place"'
+    assert f'<span class="muted" {place}>2nd in line, 1 ahead of it</span>' in shown
+    assert '<span class="muted" data-operation="waiting" data-testid="operation-waiting" hidden></span>' in shown
+
+    since = timezone.now().replace(microsecond=250000) - timedelta(seconds=42)
+    Operation.objects.filter(pk=before.pk).update(state="done")
+    Operation.objects.filter(pk=mine.pk).update(state="running", runner="elsewhere", waiting_since=since,
+                                                lease_until=timezone.now() + timedelta(minutes=1))
+    shown = panel()
+    assert f'<span class="muted" {place} hidden></span>' in shown
+    assert (f'<span class="muted" data-operation="waiting" data-testid="operation-waiting">waiting for CouchDB since '
+            f'<time datetime="{since.isoformat()}">{since:%Y-%m-%d %H:%M:%S}</time></span>') in shown
+    status = client.get(reverse("tokens:campaign-status", args=[campaign.pk])).json()["operation"]
+    assert (status["id"], status["state"], status["waiting_since"], status["place"]) == (
+        mine.pk, "running", since.isoformat(), "")
 
 
 def test_two_requests_at_once_queue_one_operation(campaign, alice, database_tasks, monkeypatch):

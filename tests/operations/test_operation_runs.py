@@ -116,6 +116,25 @@ def test_a_lapsed_lease_is_interrupted_and_its_runner_stops(campaign, alice, dat
         progress(5)
 
 
+def test_a_lapsed_lease_of_an_operation_waiting_for_couchdb_is_queued_again_for_a_worker(
+    campaign, alice, database_tasks
+):
+    waiting, working = (runs.queue_operation(Operation.Action.SET_STATUS, campaign, alice, source="browser",
+                                             options={"status": status}) for status in ("one", "two"))
+    since, gone = timezone.now() - timedelta(seconds=30), timezone.now() - timedelta(seconds=1)
+    Operation.objects.filter(pk=waiting.pk).update(state="running", runner="gone", lease_until=gone,
+                                                   waiting_since=since)
+    Operation.objects.filter(pk=working.pk).update(state="running", runner="gone", lease_until=gone)
+    tasks = DBTaskResult.objects.count()
+    assert runs.expire_leases() == 2
+    waiting.refresh_from_db()
+    working.refresh_from_db()
+    assert (waiting.state, waiting.runner, waiting.lease_until, waiting.waiting_since) == ("queued", "", None, since)
+    assert DBTaskResult.objects.count() == tasks + 1 and DBTaskResult.objects.filter(pk=waiting.task_id).exists()
+    assert working.state == "interrupted"
+    assert runs.run_operation(waiting.pk, in_turn=True) == "done"
+
+
 def test_an_interrupted_operation_is_shown_and_resumed_from_the_campaign_page(
     client, campaign, alice, victor, database_tasks
 ):

@@ -10,12 +10,12 @@ the ids and options the row holds, and they ask the guard again when the work st
 A runner claims a row by a conditional UPDATE (queued → running), which one process wins on
 SQLite and on PostgreSQL alike, so two workers never run the same operation. While it works it
 renews a lease on the row; a row whose lease lapsed belongs to a runner that died and is marked
-``interrupted`` by :func:`expire_leases`, which the pages, the resume paths and every run call
-before they read. An interrupted operation is queued again by :func:`resume_operation`; its
-work is idempotent (a push finds the tokens already written, a bulk operation re-decides each
-token), so a re-run completes it. For the same reason a worker that finds CouchDB unreachable or
-timing out waits for it (``waiting_since`` on the row) and runs the work again when it answers;
-only a refusal or a bad request fails an operation.
+``interrupted`` by :func:`expire_leases` (queued again if it was waiting for CouchDB), which the
+pages, the resume paths and every run call before they read. An interrupted operation is queued
+again by :func:`resume_operation`; its work is idempotent (a push finds the tokens already
+written, a bulk operation re-decides each token), so a re-run completes it. For the same reason
+a worker that finds CouchDB unreachable or timing out waits for it (``waiting_since`` on the row)
+and runs the work again when it answers; only a refusal or a bad request fails an operation.
 
 The work runs as ``run_by``: who asked for it, or who resumed it last. Whether that user may
 still do it (active, allowed to change campaigns, let through by the lock guard) is checked when
@@ -532,9 +532,19 @@ def run_in_process(
 
 
 def expire_leases() -> int:
-    """Mark running operations whose lease lapsed as interrupted; answer how many."""
+    """Mark running operations whose lease lapsed as interrupted, but queue again (for a worker
+    to take) those that were waiting for CouchDB; answer how many."""
     now = timezone.now()
-    return Operation.objects.filter(state=State.RUNNING, lease_until__lt=now).update(
+    lapsed = Operation.objects.filter(state=State.RUNNING, lease_until__lt=now)
+    # A runner that died while its operation waited for CouchDB did not die of the operation's
+    # work: the operation waits on, queued again, as an outage promises (none lost to a restart).
+    requeued = [
+        pk for pk in lapsed.filter(waiting_since__isnull=False).values_list("pk", flat=True)
+        if lapsed.filter(pk=pk, waiting_since__isnull=False).update(state=State.QUEUED, runner="", lease_until=None)
+    ]
+    for pk in requeued:
+        requeue(pk)
+    return len(requeued) + lapsed.update(
         state=State.INTERRUPTED, lease_until=None,
         error=f"its runner stopped renewing the lease (gone since before {now:%Y-%m-%d %H:%M:%S} UTC)",
     )
