@@ -155,8 +155,9 @@ def _read_model_follows(request, monkeypatch):
     """Deployment runs ``manage.py follow_changes`` beside the portal; in tests the same
     follower catches up before every request the test process serves (the test client and the
     live server alike), so a page shows what the test wrote straight to CouchDB, as it would a
-    follower's round later. Tests of the lag itself read the rows without a request."""
-    if "couch_server" not in request.fixturenames or not (
+    follower's round later. Tests of the lag itself read the rows without a request; the path
+    tests (``recorded``) see the portal's own requests only, and their pages its own writes."""
+    if "couch_server" not in request.fixturenames or "recorded" in request.fixturenames or not (
         request.node.get_closest_marker("django_db") or {"db", "transactional_db", "live_server"} & set(request.fixturenames)
     ):
         yield

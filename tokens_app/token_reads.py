@@ -22,7 +22,7 @@ from django.db.models import Count, Max, Q
 from .design import STATE_NAMES
 from .read_models import ChangesCheckpoint, TokenRow
 from .couch.paths import addressable
-from .rendering import EXCERPT_CHARACTERS
+from .rendering import EXCERPT_CHARACTERS, readable_text
 from .tokensets import TokenSet
 
 # Matches a search looks through at most before asking the operator to narrow it.
@@ -122,7 +122,7 @@ def shown_row(row: TokenRow) -> dict:
     """A row as the token table shows it."""
     token_id = row.token_id
     return {
-        "id": row.doc_id,
+        "id": readable_text(token_id),
         "state": row.state,
         "linked": addressable(token_id),
         "doc": {

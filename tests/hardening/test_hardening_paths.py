@@ -22,8 +22,10 @@ from django.utils.html import escape
 
 from hardening_support import documents, run_command, srm_list, yaml_config
 from recording_proxy import RecordingProxy, raw_segments, segments
+
 from tokens_app.couch import DATABASE_NAME, get_gateway
 from tokens_app.design import PORTAL_DESIGN, PORTAL_VIEWS, TOKENS_VIEW, TYPE_VIEWS, design_id
+from tokens_app.follower import Follower
 from tokens_app.models import Campaign
 from tokens_app.selectors import iter_token_rows
 from tokens_app.services import ServiceError, archive_tokens, plan_tokenset
@@ -180,6 +182,9 @@ DOT_SEGMENT = re.compile(r"\.|%2e|\.%2e|%2e\.|\.\.|%2e%2e", re.IGNORECASE)
 def test_the_campaign_page_links_each_token_to_its_own_page(campaign, recorded, viewer_client):
     seed_tokens(campaign, TOKEN_ID_SHAPES)
     expected = set(token_ids(campaign)) - set(PATHLESS)
+    follower = Follower()  # the tokens written straight to CouchDB reach the read model
+    assert follower.take_lease()
+    follower.catch_up(campaign.database)
     listed = viewer_client.get(campaign.get_absolute_url() + "?view=todo")
     assert listed.status_code == 200
     prefix = f"/campaigns/{campaign.pk}/tokens/"

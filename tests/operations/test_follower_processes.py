@@ -18,8 +18,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def follower(log_path, *args) -> subprocess.Popen:
     with open(log_path, "a") as log:
         return subprocess.Popen(
-            [sys.executable, "manage.py", "follow_changes", *args], cwd=ROOT, env=worker_env(),
-            stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "manage.py", "follow_changes", *args], cwd=ROOT,
+            env={**worker_env(), "PYTHONUNBUFFERED": "1"}, stdout=log, stderr=subprocess.STDOUT,
         )
 
 
@@ -62,7 +62,8 @@ def test_a_follower_killed_mid_backfill_resumes_from_its_checkpoint(tmp_path, ga
 
 
 def test_two_followers_started_at_once_one_writes(tmp_path, gateway, campaign):
-    processes = [follower(tmp_path / f"follower-{n}.log", "--interval", "0.1") for n in range(2)]
+    logs = [tmp_path / f"follower-{n}.log" for n in range(2)]
+    processes = [follower(log, "--interval", "0.1") for log in logs]
     owners = set()
 
     def caught_up() -> bool:
@@ -70,6 +71,8 @@ def test_two_followers_started_at_once_one_writes(tmp_path, gateway, campaign):
         return held(campaign.database) == scanned(gateway, campaign.database)
 
     try:
+        # Both started (their signal handlers set) before anything is asked of them.
+        wait_until(lambda: all("Following changes as" in log.read_text() for log in logs), "both followers to start")
         add_tokens(gateway, campaign, 500)
         wait_until(caught_up, "the rows to equal a scan")
         docs = [row["doc"] for row in gateway.iter_all_docs(campaign.database, include_docs=True)][:50]
@@ -80,7 +83,7 @@ def test_two_followers_started_at_once_one_writes(tmp_path, gateway, campaign):
             process.terminate()
         for process in processes:
             process.wait(30)
-    logs = [(tmp_path / f"follower-{n}.log").read_text() for n in range(2)]
+    logs = [log.read_text() for log in logs]
     assert all(process.returncode == 0 for process in processes), logs
     # One follower held the lease throughout; the other waited.
     assert len(owners - {""}) == 1, owners

@@ -79,26 +79,8 @@ def test_overview_counts_is_one_grouped_query(gateway, campaign, every_state, mo
 
 
 @pytest.mark.django_db
-def test_overview_counts_many_counts_each_database_once_and_maps_failures_to_none(gateway, couch_db, every_state):
-    campaigns = [
-        Campaign.objects.create(token_type=TYPE, database=couch_db),
-        Campaign.objects.create(token_type="nothing_here", database=couch_db),
-        Campaign.objects.create(token_type=TYPE, database="no_such_database"),
-    ]
-    many = selectors.overview_counts_many(campaigns)
-    zeros = {"todo": 0, "locked": 0, "done": 0, "error": 0, "total": 0}
-    first, empty, missing = (campaign.pk for campaign in campaigns)
-    assert many == {first: selectors.overview_counts(campaigns[0]), empty: zeros, missing: None}
-    assert selectors.overview_counts_many([]) == {}
-
-
-@pytest.mark.django_db
-def test_overview_counts_many_keys_a_bare_token_set_by_itself(couch_db, every_state):
+def test_a_campaign_offers_its_token_set(couch_db):
     row = Campaign.objects.create(token_type=TYPE, database=couch_db)
-    listed = TokenSet(database=couch_db, token_type="other")
-    many = selectors.overview_counts_many([row, listed])
-    assert many == {row.pk: selectors.overview_counts(row), listed: selectors.overview_counts(listed)}
-    assert many[listed]["total"] == 1
     assert row.token_set == TokenSet(couch_db, TYPE) and str(row.token_set) == str(row)
 
 
@@ -190,30 +172,6 @@ def test_token_detail_of_missing_or_foreign_token(gateway, couch_db, campaign):
         selectors.token_attachment(campaign, f"{TYPE}_SB000", "gone.txt")
 
 
-def test_error_summary_groups_largest_first(gateway, couch_db, campaign):
-    seed(gateway, couch_db, [
-        token(0, lock=T0, done=T0, exit_code=1, status="error"),
-        token(1, lock=T0, done=T0, exit_code=1, status="error"),
-        token(2, lock=T0, done=T0, output=3),
-        token(3, lock=T0, done=T0, output=0),
-    ])
-    assert selectors.error_summary(campaign) == [
-        {"exit_code": 1, "output": None, "status": "error", "count": 2},
-        {"exit_code": None, "output": 3, "status": None, "count": 1},
-    ]
-
-
-def test_completions_per_hour_and_per_day(campaign, every_state):
-    assert selectors.completions(campaign) == [
-        (datetime(2024, 3, 5, 11, tzinfo=UTC), 1),
-        (datetime(2024, 3, 5, 12, tzinfo=UTC), 2),
-    ]
-    assert selectors.completions(campaign, group_level=3) == [(datetime(2024, 3, 5, tzinfo=UTC), 3)]
-    assert selectors.completions(campaign, group_level=1) == [(datetime(2024, 1, 1, tzinfo=UTC), 3)]
-    with pytest.raises(ValueError):
-        selectors.completions(campaign, group_level=5)
-
-
 @pytest.mark.django_db
 def test_discovered_designs_lists_token_designs_no_campaign_knows(gateway, couch_db):
     seed(gateway, couch_db, [], token_type="known")
@@ -224,17 +182,3 @@ def test_discovered_designs_lists_token_designs_no_campaign_knows(gateway, couch
     stranger = {"database": couch_db, "token_type": "stranger", "counted_type": "stranger"}
     assert selectors.discovered_designs(couch_db) == [stranger]
     assert stranger in selectors.discovered_designs()
-
-
-@pytest.mark.django_db
-def test_counting_again_reuses_the_sessions_of_the_query_threads(gateway, couch_db, every_state, monkeypatch):
-    from cloudant._client_session import CookieSession
-
-    campaigns = [TokenSet(database=couch_db, token_type=TYPE)]
-    selectors.overview_counts_many(campaigns)
-    logins = []
-    real_login = CookieSession.login
-    monkeypatch.setattr(CookieSession, "login", lambda self: logins.append(1) or real_login(self))
-    again = selectors.overview_counts_many(campaigns)
-    assert all(counts["total"] == 10 for counts in again.values())
-    assert logins == []
