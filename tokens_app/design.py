@@ -11,7 +11,7 @@ Two kinds (the layout is version :data:`LAYOUT_VERSION`, see docs/architecture.m
   the token type: one index serves every campaign of the database, a new campaign adds only its
   own documents to it, and the counts of every campaign of a database are one grouped query.
 
-Every design document the portal writes carries ``"tokenportal": {"version": 3}``; one without
+Every design document the portal writes carries ``"tokenportal": {"version": 4}``; one without
 it, or whose views differ from what the portal writes, was made or changed by another tool.
 The state of a token is defined once, in :data:`STATE_FUNCTION` (JavaScript, embedded in every
 map function) and in its Python twin :func:`state_of`; the tests hold the two against each other.
@@ -35,17 +35,14 @@ TYPE_VIEWS = STATE_NAMES + ("overview_total",)
 PORTAL_DESIGN = "tokenportal"
 STATES_VIEW = "states"            # [type, state, id] → null, _count: counts (group_level=2), state pages
 TOKENS_VIEW = "tokens"            # [type, id] → state: the walk through every token of a type
-ERRORS_VIEW = "errors"            # [type, exit_code, output, status] → null, _count
-ERRORS_BY_HOST_VIEW = "errors_by_host"  # [type, hostname] → null, _count
-COMPLETIONS_VIEW = "completions"  # [type, state, Y, M, D, h] of doc.done (done, error) → null, _count
-PORTAL_VIEWS = (STATES_VIEW, TOKENS_VIEW, ERRORS_VIEW, ERRORS_BY_HOST_VIEW, COMPLETIONS_VIEW)
+PORTAL_VIEWS = (STATES_VIEW, TOKENS_VIEW)
 # Names a user view may not take: the per-type views, and "tokens" (the page's "every token").
 BUILTIN_VIEWS = TYPE_VIEWS + (TOKENS_VIEW,)
 # The marker of every design document the portal writes, and the layout it follows.
 MARKER_FIELD = "tokenportal"
 # Raised whenever the map code changes: a design document of an earlier version is then rewritten
 # silently, as a migration, never reported as another tool's change.
-LAYOUT_VERSION = 3
+LAYOUT_VERSION = 4
 # Views of version one's ``_design/<type>`` that moved to ``_design/tokenportal``.
 RETIRED_TYPE_VIEWS = ("tokens", "error_summary", "completions")
 
@@ -100,30 +97,7 @@ _TYPE_VIEW_EMITS = {
 _PORTAL_VIEW_EMITS = {
     STATES_VIEW: "emit([type, state(doc), doc._id], null);",
     TOKENS_VIEW: "emit([type, doc._id], state(doc));",
-    ERRORS_VIEW: 'if (state(doc) === "error") '
-    "emit([type, nullable(doc.exit_code), nullable(doc.output), nullable(doc.status)], null);",
-    ERRORS_BY_HOST_VIEW: 'if (state(doc) === "error") emit([type, nullable(doc.hostname)], null);',
-    # ``done`` is a time in seconds for finished and failed tokens alike (PiCaS's Task.error()
-    # writes 99: not a time, so not charted).
-    COMPLETIONS_VIEW: "var current = state(doc);\n"
-    '  if ((current === "done" || current === "error") && positive(doc.done) && Number(doc.done) >= 1e8) {\n'
-    "    var finished = new Date(Number(doc.done) * 1000);\n"
-    "    emit([type, current, finished.getUTCFullYear(), finished.getUTCMonth() + 1, finished.getUTCDate(),"
-    " finished.getUTCHours()], null);\n"
-    "  }",
 }
-# A key of the error views holds a pilot's field: cut, so that one megabyte-long output cannot
-# make every grouped query of the database carry (and compare) megabytes.
-KEY_TEXT_LIMIT = 200
-_NULLABLE_FUNCTION = (
-    "  function nullable(value) {\n"
-    "    if (value === undefined) return null;\n"
-    '    if (value !== null && typeof value === "object") value = JSON.stringify(value);\n'
-    f'    return typeof value === "string" && value.length > {KEY_TEXT_LIMIT} ? value.slice(0, {KEY_TEXT_LIMIT}) : value;\n'
-    "  }\n"
-)
-
-
 def marker() -> dict:
     """The field that marks a design document as the portal's, of this layout."""
     return {"version": LAYOUT_VERSION}
@@ -254,7 +228,7 @@ def portal_views() -> dict[str, dict]:
             "function (doc) {\n"
             '  if (typeof doc.type !== "string") return;\n'
             "  var type = doc.type;\n"
-            f"{STATE_FUNCTION}{_NULLABLE_FUNCTION}"
+            f"{STATE_FUNCTION}"
             f"  {body}\n"
             "}"
         )}

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 
 from .design import STATE_NAMES
 from .read_models import ChangesCheckpoint, TokenRow
@@ -222,8 +222,3 @@ def finishing_times(token_set) -> tuple[list[float], list[float]]:
         if (moment := finished if finished and finished > 0 else locked) and moment > 0
     ]
     return done, errors
-
-
-def last_finished(token_set) -> float | None:
-    """When the set's last token finished (epoch seconds), None when none has."""
-    return _rows(token_set).filter(state__in=("done", "error")).aggregate(last=Max("done"))["last"] or None

@@ -36,7 +36,7 @@ def test_the_type_design_holds_only_what_pilots_and_grid_lrt_read():
     design = build_design_doc(TYPE)
     assert set(design["views"]) == set(TYPE_VIEWS)
     assert [name for name, view in design["views"].items() if "reduce" in view] == ["overview_total"]
-    assert design[MARKER_FIELD] == {"version": 3} and build_portal_design_doc()[MARKER_FIELD] == {"version": 3}
+    assert design[MARKER_FIELD] == {"version": 4} and build_portal_design_doc()[MARKER_FIELD] == {"version": 4}
     assert replaced_views(TYPE, design) == []
 
 

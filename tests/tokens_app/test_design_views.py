@@ -2,7 +2,6 @@
 ``_design/<type>`` and of ``_design/tokenportal``, and the JavaScript rule agrees with its Python
 twin ``state_of``."""
 
-import json
 
 import pytest
 
@@ -70,27 +69,6 @@ def test_view_keys_and_values(gateway, tokens):
     assert done["output_zero"]["value"] == 1700000500
     error = {row["id"]: row for row in gateway.view(tokens, TYPE, "error")["rows"]}
     assert error["exit_code_text_one"]["value"] == {"exit_code": "1"}
-
-
-def test_errors_group_by_exit_code_output_and_status_and_by_host(gateway, tokens):
-    rows = portal_rows(gateway, tokens, "errors", group=True)
-    summary = {json.dumps(row["key"][1:]): row["value"] for row in rows}
-    assert summary['[null, 1, null]'] == 1
-    assert summary['["1", null, null]'] == 1
-    assert summary['[null, null, "error"]'] == 1
-    assert sum(summary.values()) == len(expected_ids("error"))
-    hosts = portal_rows(gateway, tokens, "errors_by_host", group=True)
-    assert hosts == [{"key": [TYPE, None], "value": len(expected_ids("error"))}]
-
-
-def test_completions_count_done_and_error_tokens_per_utc_hour(gateway, tokens):
-    rows = portal_rows(gateway, tokens, "completions", group_level=6)
-    # 1700000500 is 2023-11-14 22:21:40 UTC; PiCaS's done = 99 of a failed task is no time.
-    failed_in_time = [doc_id for doc_id in expected_ids("error") if dict(CASES_BY_ID[doc_id]).get("done") == 1700000500]
-    assert rows == [
-        {"key": [TYPE, "done", 2023, 11, 14, 22], "value": len(expected_ids("done"))},
-        {"key": [TYPE, "error", 2023, 11, 14, 22], "value": len(failed_in_time)},
-    ]
 
 
 CASES_BY_ID = {doc_id: fields for doc_id, fields, _ in CASES}

@@ -199,7 +199,7 @@ def test_version_one_design_documents_are_migrated_on_first_use(gateway, couch_d
     follow(couch_db)
     assert counted(couch_db)["alpha"]["total"] == 4
     design = gateway.get_doc(couch_db, design_id("alpha"))
-    assert set(design["views"]) == {*TYPE_VIEWS, "mine"} and design[MARKER_FIELD] == {"version": 3}
+    assert set(design["views"]) == {*TYPE_VIEWS, "mine"} and design[MARKER_FIELD] == {"version": 4}
 
 
 # The state rule's pattern as version 2 wrote it into every map function (before it was linear).
@@ -229,6 +229,6 @@ def test_design_documents_of_version_two_are_upgraded_silently_not_reported_as_r
     assert counted(couch_db)["alpha"] == {"todo": 2, "locked": 0, "done": 1, "error": 1, "total": 4}
     for name in (design_id("alpha"), design_id(PORTAL_DESIGN)):
         design = gateway.get_doc(couch_db, name)
-        assert design[MARKER_FIELD] == {"version": 3}
+        assert design[MARKER_FIELD] == {"version": 4}
         assert all(VERSION_TWO_ZERO not in view["map"] for view in design["views"].values())
     assert replaced_views("alpha", gateway.get_doc(couch_db, design_id("alpha"))) == []
