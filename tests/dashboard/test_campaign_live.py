@@ -310,3 +310,16 @@ def test_the_page_says_how_far_behind_couchdb_it_is(operator_client, campaign):
 
     shown = render_to_string("tokens_app/_counts_age.html", {"lag": token_reads.lag_of(campaign.database)})
     assert "7 changes behind CouchDB" in shown
+
+
+def test_a_search_finds_a_token_in_any_state_and_says_where_it_is(operator_client, campaign):
+    """Searching ``SB001`` from the page's default tab (todo) found nothing once the token was
+    done: a search looks through every state unless a state's tab is asked for."""
+    ids = services.plan_of(campaign).token_ids
+    run(campaign, ids[1], host="wn-good")
+    page = operator_client.get(campaign.get_absolute_url(), {"q": "SB001"})
+    assert [row["id"] for row in page.context["tokens"].rows] == [ids[1]]
+    text = page.content.decode()
+    assert "in any state match" in text and 'class="state done"' in text
+    in_todo = operator_client.get(campaign.get_absolute_url(), {"q": "SB001", "view": "todo"})
+    assert in_todo.context["tokens"].rows == [] and "in the state <strong>todo</strong>" in in_todo.content.decode()
