@@ -26,7 +26,7 @@ from django.views.generic.detail import SingleObjectMixin
 from locks_app.guard import ChangeRefused, ensure_can_change
 from tokenportal.disclosure import shown_to
 
-from . import campaign_selectors, history, selectors, services, token_charts, token_reads
+from . import campaign_selectors, exports, history, selectors, services, token_charts, token_reads
 from .couch import CouchError, CouchTimeout
 from .design import STATE_NAMES, TOKENS_VIEW
 from .forms import (
@@ -86,6 +86,21 @@ class ChangeCampaignRequired(PermissionRequiredMixin):
 
 class DashboardView(TemplateView):
     template_name = "tokens_app/dashboard.html"
+
+    def get(self, request, *args, **kwargs):
+        export_format = request.GET.get("format")
+        if export_format is None:
+            return super().get(request, *args, **kwargs)
+        if export_format not in exports.FORMATS:
+            return HttpResponseBadRequest("format is csv or json")
+        form = DashboardFilterForm(request.GET)
+        campaigns = list(campaign_selectors.campaign_list(**form.filters()))
+        with token_reads.one_snapshot():
+            counts = token_reads.counts_many(campaign for campaign in campaigns if campaign.has_tokens)
+        rows = ({"id": campaign.pk, "database": campaign.database, "token_type": campaign.token_type,
+                 "obsid": campaign.obsid, "status": campaign.status, "created_at": campaign.created_at.isoformat(),
+                 **(counts.get(campaign.token_set) or {})} for campaign in campaigns)
+        return exports.download("campaigns", export_format, DASHBOARD_COLUMNS, rows)
 
     def get_context_data(self, **kwargs):
         form = DashboardFilterForm(self.request.GET or None)
@@ -301,6 +316,14 @@ class CampaignDetailView(DetailView):
     model = Campaign
     template_name = "tokens_app/campaign_detail.html"
 
+    def get(self, request, *args, **kwargs):
+        export_format = request.GET.get("format")
+        if export_format is None:
+            return super().get(request, *args, **kwargs)
+        if export_format not in exports.FORMATS:
+            return HttpResponseBadRequest("format is csv or json")
+        return export_campaign_table(self.get_object(), request.GET, export_format)
+
     def get_context_data(self, **kwargs):
         campaign = self.object
         runs.expire_leases()
@@ -330,6 +353,37 @@ class CampaignDetailView(DetailView):
                     )
         context["forms"] = action_forms(context.get("views"))
         return super().get_context_data(**context, **kwargs)
+
+
+# The columns of each table a page exports (``?format=csv|json``).
+DASHBOARD_COLUMNS = ("id", "database", "token_type", "obsid", "status", "created_at", "todo", "locked", "done",
+                     "error", "total")
+TOKEN_COLUMNS = ("id", "state", "status", "hostname", "exit_code", "output", "scrub_count", "lock", "done")
+ERROR_COLUMNS = ("exit_code", "output", "status", "count")
+HOST_COLUMNS = ("host", "count", "exit_codes")
+
+
+def export_campaign_table(campaign: Campaign, params, export_format: str):
+    """The campaign page's table as a download: ``table=tokens`` (the default: the open tab or
+    search, every page of it), ``errors`` (by exit code) or ``hosts`` (errors by host)."""
+    table = params.get("table", "tokens")
+    name = f"{campaign.database}-{campaign.token_type}"
+    if table == "errors":
+        return exports.download(f"{name}-errors", export_format, ERROR_COLUMNS, token_reads.error_groups(campaign))
+    if table == "hosts":
+        hosts = ({**group, "exit_codes": " ".join(group["exit_codes"])} for group in token_reads.errors_by_host(campaign))
+        return exports.download(f"{name}-hosts", export_format, HOST_COLUMNS, hosts)
+    if table != "tokens":
+        return HttpResponseBadRequest("table is tokens, errors or hosts")
+    choice = TokenPageForm(params)
+    if not choice.is_valid():
+        return HttpResponseBadRequest(" ".join(f"{field}: {' '.join(errors)}" for field, errors in choice.errors.items()))
+    view, search = choice.cleaned_data.get("view") or TOKENS_VIEW, token_reads.Search.parse(choice.cleaned_data.get("q"))
+    if view not in (*STATE_NAMES, TOKENS_VIEW):
+        return HttpResponseBadRequest("a state's tokens, every token or a search can be exported; another "
+                                      "tool's view is CouchDB's to list")
+    rows = token_reads.iter_tokens(campaign, view if view in STATE_NAMES else None, search=search)
+    return exports.download(f"{name}-{view}", export_format, TOKEN_COLUMNS, rows)
 
 
 def change_refusal(user, campaign: Campaign) -> str | None:
@@ -402,6 +456,7 @@ def live_context(campaign: Campaign, params) -> dict:
         "tokens": tokens,
         "pages": max(1, -(-listed // TOKENS_PER_PAGE)) if listed is not None else None,
         "indexing": indexing,
+        "exportable": view in (*STATE_NAMES, TOKENS_VIEW),
         "refused": {name: " ".join(errors) for name, errors in choice.errors.items()},
     }
 
