@@ -40,6 +40,7 @@ env = environ.Env(
     LOG_LEVEL=(str, "INFO"),
     TASKS_BACKEND=(str, "django_tasks_db.DatabaseBackend"),
     TASKS_LEASE_SECONDS=(int, 60),
+    STALLED_MINUTES=(float, 30.0),
     STATIC_MANIFEST=(bool, None),
 )
 
@@ -364,6 +365,8 @@ if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", TASKS_BACKEND):
 TASKS = {"default": {"BACKEND": TASKS_BACKEND, "QUEUES": ["default"]}}
 # A running operation renews its lease at every step; one whose lease lapsed is interrupted.
 TASKS_LEASE_SECONDS = _typed("TASKS_LEASE_SECONDS", at_least=1)
+# A campaign with tokens left and none finished for this long is flagged stalled on the dashboard.
+STALLED_MINUTES = _typed("STALLED_MINUTES", at_least=1)
 
 LOGGING = {
     "version": 1,

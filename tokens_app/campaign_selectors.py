@@ -87,6 +87,11 @@ def discoverable_databases() -> list[str]:
         raise CouchAuthFailed(f"{exc} (COUCHDB_DATABASES names the databases to look in instead)") from None
 
 
+def newest_campaign_pk() -> int:
+    """The primary key of the newest campaign (0: none yet): a dashboard left open sees a new one."""
+    return Campaign.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
 def campaign_by_pk(pk: int) -> Campaign | None:
     """The campaign of that primary key, or None once it is gone (for a task queued before)."""
     return Campaign.objects.filter(pk=pk).first()

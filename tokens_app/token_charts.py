@@ -153,3 +153,22 @@ def _floor(moment: datetime, size: timedelta) -> datetime:
     """The start of the bucket of ``moment`` (buckets are aligned on the epoch, UTC)."""
     seconds = int(size.total_seconds())
     return datetime.fromtimestamp(int(moment.timestamp()) // seconds * seconds, UTC)
+
+
+def activity(counts: dict | None, finished: dict, *, now: float, window: float, stalled_after: float,
+             started: float) -> dict:
+    """What the dashboard says of a campaign's pace from its counts and ``finished`` (see
+    ``token_reads.activity_many``): ``{"last_finished", "seconds_ago", "rate_per_hour",
+    "eta_seconds", "stalled"}``. Stalled: tokens wait or run, and none finished for
+    ``stalled_after`` seconds (counted from ``started`` when none ever did)."""
+    last = finished.get("last_finished")
+    left = (counts or {}).get("todo", 0) + (counts or {}).get("locked", 0)
+    rate = finished.get("recent", 0) / window * 3600
+    quiet_since = last if last is not None else started
+    return {
+        "last_finished": last,
+        "seconds_ago": None if last is None else max(0.0, now - last),
+        "rate_per_hour": rate,
+        "eta_seconds": left / rate * 3600 if rate and left else (0 if counts and not left else None),
+        "stalled": bool(left) and now - quiet_since > stalled_after,
+    }

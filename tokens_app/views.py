@@ -6,7 +6,9 @@ answers with a page, a message and a redirect, or JSON. Everything a page may ch
 """
 
 import json
+import time
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -47,7 +49,7 @@ from .health import couchdb_health, database_health
 from .middleware import couch_problem
 from .models import CHANGE_CAMPAIGN, Campaign, Operation
 from .services import runs
-from .templatetags.campaigns import campaign_label, epoch_date
+from .templatetags.campaigns import activity_text, campaign_label, epoch_date
 from .tokensets import TokenSet
 
 DRAFT_SESSION_KEY = "tokens_app.campaign_draft"
@@ -111,14 +113,17 @@ class DashboardView(TemplateView):
         listed = [TokenSet(database=design["database"], token_type=design["counted_type"]) for design in designs]
         with token_reads.one_snapshot():
             counts = token_reads.counts_many([campaign for campaign in campaigns if campaign.has_tokens] + listed)
+            paces = campaign_paces(campaigns, counts)
         locks = campaign_selectors.campaign_locks()
         return super().get_context_data(
             form=form,
             rows=[
                 {"campaign": campaign, "counts": counts.get(campaign.token_set) if campaign.has_tokens else None,
-                 "lock": locks.get(campaign.lock_key)}
+                 "lock": locks.get(campaign.lock_key), "pace": paces.get(campaign.pk)}
                 for campaign in campaigns
             ],
+            newest=campaign_selectors.newest_campaign_pk(),
+            stalled_minutes=f"{settings.STALLED_MINUTES:g}",
             designs=[
                 {**design, "counts": counts.get(token_set), "form": AdoptForm(initial=design, auto_id=False)}
                 for design, token_set in zip(designs, listed)
@@ -157,10 +162,34 @@ class CountsApiView(View):
         campaigns = campaign_selectors.campaigns_with_tokens(ids)
         with token_reads.one_snapshot():
             counts = token_reads.counts_many(campaigns)
+            paces = campaign_paces(campaigns, counts)
         return JsonResponse({
             "campaigns": {str(campaign.pk): counts[campaign.token_set] for campaign in campaigns},
             "labels": {str(campaign.pk): campaign_label(campaign, counts[campaign.token_set]) for campaign in campaigns},
+            "paces": {str(pk): {"text": activity_text(pace), "stalled": pace["stalled"]} for pk, pace in paces.items()},
+            "newest": campaign_selectors.newest_campaign_pk(),
         })
+
+
+# The recent stretch whose finished tokens give a campaign's pace on the dashboard.
+PACE_WINDOW_SECONDS = 900
+
+
+def campaign_paces(campaigns, counts: dict) -> dict[int, dict]:
+    """The pace of each campaign with tokens (``token_charts.activity``) by primary key; only a
+    ready campaign can be stalled (one being written or purged is no work left undone)."""
+    working = [campaign for campaign in campaigns if campaign.has_tokens]
+    now = time.time()
+    finished = token_reads.activity_many(working, now=now, window=PACE_WINDOW_SECONDS)
+    paces = {}
+    for campaign in working:
+        pace = token_charts.activity(
+            counts.get(campaign.token_set), finished[campaign.token_set], now=now, window=PACE_WINDOW_SECONDS,
+            stalled_after=settings.STALLED_MINUTES * 60, started=campaign.created_at.timestamp(),
+        )
+        pace["stalled"] = pace["stalled"] and campaign.status == Campaign.Status.READY
+        paces[campaign.pk] = pace
+    return paces
 
 
 class AdoptDesignView(ChangeCampaignRequired, FormView):

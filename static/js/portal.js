@@ -50,15 +50,30 @@
     bar.querySelector(".bar").setAttribute("aria-label", labels.join(", "));
   }
 
+  // A campaign made since the list was drawn: the list is drawn again from the page's own URL
+  // (its filters kept), and polled from there on.
+  function redrawList(section) {
+    return fetch(window.location.href, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        var fresh = html && new DOMParser().parseFromString(html, "text/html").getElementById(section.id);
+        if (!fresh) return false;
+        section.replaceWith(fresh);
+        pollCounts(fresh);
+        return true;
+      });
+  }
+
   function pollCounts(section) {
     var url = section.getAttribute("data-counts-url");
     var every = 1000 * Number(section.getAttribute("data-poll-seconds") || 5);
-    if (/ids=$/.test(url)) return;
+    var newest = Number(section.getAttribute("data-newest") || 0);
     function tick() {
       fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (data) {
-          if (!data) return;
+          if (!data) return false;
+          if (data.newest > newest) return redrawList(section);
           Object.keys(data.campaigns).forEach(function (id) {
             document.querySelectorAll('.state-bar[data-campaign="' + id + '"]').forEach(function (bar) {
               redrawBar(bar, data.campaigns[id]);
@@ -68,9 +83,16 @@
             var label = document.querySelector('[data-label-for="' + id + '"]');
             if (label) label.textContent = data.labels[id];
           });
+          Object.keys(data.paces || {}).forEach(function (id) {
+            var pace = document.querySelector('[data-pace-for="' + id + '"]');
+            var stalled = document.querySelector('[data-stalled-for="' + id + '"]');
+            if (pace) pace.textContent = data.paces[id].text;
+            if (stalled) stalled.hidden = !data.paces[id].stalled;
+          });
+          return false;
         })
-        .catch(function () { /* the next tick tries again */ })
-        .then(function () { window.setTimeout(tick, every); });
+        .catch(function () { return false; /* the next tick tries again */ })
+        .then(function (redrawn) { if (!redrawn) window.setTimeout(tick, every); });
     }
     window.setTimeout(tick, every);
   }

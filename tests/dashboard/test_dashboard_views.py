@@ -49,15 +49,14 @@ def test_dashboard_filters(operator_client, campaign):
 
 def test_counts_api(operator_client, campaign):
     finish(campaign, services.plan_of(campaign).token_ids[0])
-    response = operator_client.get(reverse("tokens:api-counts"), {"ids": f"{campaign.pk},99999"})
-    assert response.json() == {
-        "campaigns": {str(campaign.pk): {"todo": 11, "locked": 0, "done": 1, "error": 0, "total": 12}},
-        "labels": {str(campaign.pk): "ready"},
-    }
+    response = operator_client.get(reverse("tokens:api-counts"), {"ids": f"{campaign.pk},99999"}).json()
+    assert response["campaigns"] == {str(campaign.pk): {"todo": 11, "locked": 0, "done": 1, "error": 0, "total": 12}}
+    assert response["labels"] == {str(campaign.pk): "ready"} and set(response["paces"]) == {str(campaign.pk)}
     assert operator_client.get(reverse("tokens:api-counts"), {"ids": "1,x"}).status_code == 400
     too_many = ",".join(str(number) for number in range(300))
     assert operator_client.get(reverse("tokens:api-counts"), {"ids": too_many}).status_code == 400
-    assert operator_client.get(reverse("tokens:api-counts")).json() == {"campaigns": {}, "labels": {}}
+    assert operator_client.get(reverse("tokens:api-counts")).json() == {
+        "campaigns": {}, "labels": {}, "paces": {}, "newest": campaign.pk}
 
 
 def test_pages_need_a_login(client, campaign):
@@ -188,5 +187,6 @@ def test_dashboard_survives_a_campaign_whose_database_is_gone(operator_client, c
     assert response.status_code == 200
     assert response.context["rows"][0]["counts"] is None
     assert '<span class="unavailable error-text" >' in response.content.decode()
-    api = operator_client.get(reverse("tokens:api-counts"), {"ids": str(campaign.pk)})
-    assert api.json() == {"campaigns": {str(campaign.pk): None}, "labels": {str(campaign.pk): "ready"}}
+    api = operator_client.get(reverse("tokens:api-counts"), {"ids": str(campaign.pk)}).json()
+    assert api["campaigns"] == {str(campaign.pk): None} and api["labels"] == {str(campaign.pk): "ready"}
+    assert api["paces"] == {str(campaign.pk): {"text": "no token finished yet", "stalled": False}}

@@ -145,6 +145,24 @@ def ago(moment) -> str:
 
 
 @register.filter
+def activity_text(pace: dict | None) -> str:
+    """A dashboard row's pace: ``last token 12 s ago · 340/h · ETA 2 hours``."""
+    if not pace:
+        return "—"
+    if pace["seconds_ago"] is None:
+        parts = ["no token finished yet"]
+    else:
+        parts = [f"last token {_duration(pace['seconds_ago']) if pace['seconds_ago'] >= 1 else 'just now'}"
+                 f"{' ago' if pace['seconds_ago'] >= 1 else ''}"]
+    if pace["rate_per_hour"]:
+        rate = pace["rate_per_hour"]
+        parts.append(f"{rate:.0f}/h" if rate >= 10 else f"{rate:.1f}/h")
+    if pace["eta_seconds"]:
+        parts.append(f"ETA {_duration(pace['eta_seconds'])}")
+    return " · ".join(parts)
+
+
+@register.filter
 def epoch_date(value) -> str:
     """A token's epoch field (``lock``, ``done``, ``created``) as a UTC date; ``""`` when it is
     not a positive number (``0`` means not set)."""
