@@ -2,7 +2,9 @@
 client's own parser; its values are the pages' counts, its queries as few for many campaigns as
 for one, and nobody reads it without the bearer token or a staff login."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -23,6 +25,7 @@ from tokens_app.read_models import ChangesCheckpoint, TokenRow
 pytestmark = pytest.mark.django_db
 
 TOKEN = "t" * 40
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def samples(text: str) -> dict:
@@ -204,6 +207,16 @@ def test_a_short_token_is_a_startup_error(tmp_path):
     env.update(DJANGO_SETTINGS_MODULE="tokenportal.settings", TOKENPORTAL_ENV_FILE=str(tmp_path / "none.env"),
                TOKENPORTAL_VAR_DIR=str(tmp_path / "var"), METRICS_TOKEN="short")
     probe = "import django; from django.conf import settings; django.setup(); print(settings.METRICS_TOKEN)"
-    result = subprocess.run([sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[2], env=env,
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env,
                             capture_output=True, text=True)
     assert result.returncode != 0 and "METRICS_TOKEN is not a valid value for METRICS_TOKEN: give at least 32" in result.stderr
+
+
+def test_the_sample_grafana_dashboard_asks_only_for_metrics_the_portal_exposes(staff, make_campaign, gateway):
+    campaign = make_campaign(3)
+    finish(gateway, campaign, {"done": 1}, at=time.time())
+    exposed = {name for name, _ in scraped(staff)}
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    asked = {name for panel in dashboard["panels"] for target in panel["targets"]
+             for name in re.findall(r"tokenportal_\w+", target["expr"])}
+    assert len(asked) >= 10 and asked <= exposed, asked - exposed
