@@ -42,6 +42,7 @@ env = environ.Env(
     TASKS_LEASE_SECONDS=(int, 60),
     STALLED_MINUTES=(float, 30.0),
     STATIC_MANIFEST=(bool, None),
+    METRICS_TOKEN=(str, ""),
 )
 
 
@@ -247,6 +248,16 @@ CONTENT_SECURITY_POLICY = {
     "form-action": ["'self'"],
 }
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# The bearer token a Prometheus scraper sends to /metrics (tokens_app.metrics_views); without it
+# only signed-in staff may read the metrics. Long enough that guessing it is no way in.
+METRICS_TOKEN = _typed("METRICS_TOKEN")
+METRICS_TOKEN_MIN_LENGTH = 32
+if METRICS_TOKEN and len(METRICS_TOKEN) < METRICS_TOKEN_MIN_LENGTH:
+    raise ImproperlyConfigured(
+        f"METRICS_TOKEN is not a valid value for METRICS_TOKEN: give at least {METRICS_TOKEN_MIN_LENGTH} characters "
+        "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    )
 
 LOGIN_RATE_LIMIT = _typed("LOGIN_RATE_LIMIT", at_least=1)
 # How many reverse proxies in front of the portal append the client's address to X-Forwarded-For

@@ -1,4 +1,5 @@
-"""URL configuration: every page needs a login except ``/healthz`` (LoginRequiredMiddleware).
+"""URL configuration: every page needs a login except ``/healthz`` (LoginRequiredMiddleware) and
+``/metrics`` (a bearer token or a staff login of its own: tokens_app.metrics_views).
 
 Sign-in is ``tokenportal.login.RateLimitedLoginView``, for the portal and the admin alike.
 """
@@ -9,6 +10,7 @@ from django.urls import include, path
 
 from tokenportal.admin_access import admin_sign_in
 from tokenportal.login import RateLimitedLoginView
+from tokens_app.metrics_views import MetricsView
 from tokens_app.views import HealthView
 
 admin.site.site_header = "tokenportal administration"
@@ -29,6 +31,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("healthz", HealthView.as_view(), name="healthz"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("locks/", include("locks_app.urls")),
     path("", include("tokens_app.urls")),
 ]
