@@ -1,5 +1,6 @@
 """The CouchDB gateway against the session's real pouchdb-server."""
 
+import json
 import socket
 import threading
 from urllib.parse import unquote
@@ -292,6 +293,22 @@ def test_a_missing_database_is_told_from_a_missing_document_everywhere(gateway, 
         gateway.get_attachment(couch_db, "x", "y")
     with pytest.raises(NotFound):
         gateway.view(couch_db, "t", "v")
+
+
+@pytest.mark.parametrize("status, reason, error", [
+    (500, "No DB shards could be opened.", DatabaseMissing),  # Apache CouchDB, the database just deleted
+    (500, "something else broke", CouchRequestError),
+])
+def test_apache_couchdbs_answer_for_a_database_deleted_a_moment_ago_is_a_missing_database(
+        gateway, couch_db, monkeypatch, status, reason, error):
+    """Apache CouchDB answers a request to a database deleted a moment ago with a 500 naming its
+    shards, for a short while: the fault is injected, the real server gives it only by chance."""
+    answer = requests.Response()
+    answer.status_code, answer._content = status, json.dumps({"error": "internal_server_error", "reason": reason}).encode()
+    with monkeypatch.context() as patched, pytest.raises(error) as raised:
+        patched.setattr(requests.Session, "request", lambda *args, **kwargs: answer)
+        gateway.fetch_docs(couch_db, ["a", "b"])
+    assert (couch_db in str(raised.value)) is (error is DatabaseMissing)
 
 
 # -- the process's shared gateway ---------------------------------------------------------------

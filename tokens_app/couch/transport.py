@@ -40,6 +40,8 @@ from .paths import couch_url, safe_url
 MISSING = object()
 # The 404 reasons of a missing database (CouchDB's, then pouchdb-server's), not a missing document.
 _MISSING_DB_REASONS = ("no_db_file", "Database does not exist.")
+# Apache CouchDB's 500 for a database deleted a moment ago, whose shards it no longer finds.
+_DELETED_DB_REASON = "No DB shards could be opened."
 # Apache CouchDB's 401 to a signed-in user who is not a server admin (``_all_dbs``, database
 # creation, ``_active_tasks``, ``_config``): a refusal of what, not of who.
 _NOT_SERVER_ADMIN = "You are not a server admin."
@@ -153,8 +155,13 @@ class Transport:
 
     def _missing_database(self, response: requests.Response, db: str | None) -> DatabaseMissing | None:
         """DatabaseMissing when ``response`` is CouchDB's 404 for ``db`` itself, not for a
-        document, view or attachment in it; None otherwise."""
-        if db is not None and response.status_code == 404 and _reason(response) in _MISSING_DB_REASONS:
+        document, view or attachment in it (or Apache CouchDB's 500 for a database it deleted a
+        moment ago); None otherwise."""
+        if db is None:
+            return None
+        reason = _reason(response)
+        if (response.status_code == 404 and reason in _MISSING_DB_REASONS) or (
+                response.status_code == 500 and reason == _DELETED_DB_REASON):
             return self.database_missing(db)
         return None
 
@@ -174,6 +181,8 @@ class Transport:
             return self._missing_database(response, db) or NotFound(
                 f"CouchDB at {self.server} answered 404 to {what}: {reason}"
             )
+        if status == 500 and (missing := self._missing_database(response, db)):
+            return missing
         if status in _UNAVAILABLE_STATUSES:
             return CouchUnavailable(f"CouchDB at {self.server} answered {status} to {what}: {reason}")
         return CouchRequestError(f"CouchDB at {self.server} answered {status} to {what}: {reason}")
