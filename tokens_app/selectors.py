@@ -45,6 +45,7 @@ from tokens_app.design import (
 )
 from tokens_app.pools import concurrently
 from tokens_app.rendering import loads_shown, readable
+from tokens_app.token_reads import TokenPage
 from tokens_app.tokensets import TokenSet
 
 # Rows read per request while walking a view to the first row of a later page.
@@ -59,28 +60,6 @@ _LAST = {}
 
 class TokenNotFound(LookupError):
     """No token (or attachment) of that id in the campaign; the message names what is missing."""
-
-
-@dataclass
-class TokenPage:
-    """One page of a view: rows ``{"id", "key", "value", "doc", "state"}`` in view order."""
-
-    rows: list[dict]
-    page: int
-    per_page: int
-    has_next: bool
-    has_previous: bool = field(init=False)
-
-    def __post_init__(self):
-        self.has_previous = self.page > 1
-
-    @property
-    def next_page(self) -> int | None:
-        return self.page + 1 if self.has_next else None
-
-    @property
-    def previous_page(self) -> int | None:
-        return self.page - 1 if self.has_previous else None
 
 
 def overview_counts(campaign) -> dict:

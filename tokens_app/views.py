@@ -86,8 +86,8 @@ class ChangeCampaignRequired(PermissionRequiredMixin):
     raise_exception = True
 
 
-class DashboardView(TemplateView):
-    template_name = "tokens_app/dashboard.html"
+class ExportMixin:
+    """``?format=csv|json`` answers the page's table as a download (:meth:`export`)."""
 
     def get(self, request, *args, **kwargs):
         export_format = request.GET.get("format")
@@ -95,6 +95,13 @@ class DashboardView(TemplateView):
             return super().get(request, *args, **kwargs)
         if export_format not in exports.FORMATS:
             return HttpResponseBadRequest("format is csv or json")
+        return self.export(request, export_format)
+
+
+class DashboardView(ExportMixin, TemplateView):
+    template_name = "tokens_app/dashboard.html"
+
+    def export(self, request, export_format: str):
         form = DashboardFilterForm(request.GET)
         campaigns = list(campaign_selectors.campaign_list(**form.filters()))
         with token_reads.one_snapshot():
@@ -336,7 +343,7 @@ def announce(request, title: str, operation: Operation) -> None:
         messages.info(request, f"{title}: queued as operation #{operation.pk}; a worker runs it, its campaign's page follows it.")
 
 
-class CampaignDetailView(DetailView):
+class CampaignDetailView(ExportMixin, DetailView):
     """The campaign page. It always renders: when CouchDB cannot show the tokens (no views yet,
     database gone, server down) it says so and shows what the row knows and how to repair it.
     Its live parts are refreshed by the page script from :class:`CampaignStatusApiView`, which
@@ -345,12 +352,7 @@ class CampaignDetailView(DetailView):
     model = Campaign
     template_name = "tokens_app/campaign_detail.html"
 
-    def get(self, request, *args, **kwargs):
-        export_format = request.GET.get("format")
-        if export_format is None:
-            return super().get(request, *args, **kwargs)
-        if export_format not in exports.FORMATS:
-            return HttpResponseBadRequest("format is csv or json")
+    def export(self, request, export_format: str):
         return export_campaign_table(self.get_object(), request.GET, export_format)
 
     def get_context_data(self, **kwargs):
