@@ -65,9 +65,11 @@ def scanned(database: str) -> dict[str, str]:
 
 def held(manage, database: str) -> dict[str, str]:
     """What the portal's read model holds of the database (read in the portal's own ORM database)."""
-    return json.loads(manage("shell", "-c", (
+    printed = manage("shell", "-c", (
         "import json; from tokens_app.read_models import TokenRow; print(json.dumps(dict(TokenRow.objects"
-        f".filter(database={database!r}, token_type='soak').values_list('doc_id', 'state'))))")).stdout)
+        f".filter(database={database!r}, token_type='soak').values_list('doc_id', 'state'))))")).stdout
+    # (The shell says first what it imported by itself.)
+    return json.loads(printed.strip().splitlines()[-1])
 
 
 def straight_to_couchdb(database: str) -> None:
