@@ -23,7 +23,7 @@ from .timing import seconds, timed
 
 LINKS_PER_TOKEN = 10
 PER_TOKEN_TARGET = 20.0
-RAW_BULK_TARGET = 0.8
+RAW_BULK_TARGET = 0.9
 
 
 def token_docs(plan) -> list[dict]:
