@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .environment import configure_django, orm_engine
+from .environment import configure_django, couch_engine, orm_engine
 from .report import machine, write_docs
 
 BENCHMARKS = (
@@ -99,7 +99,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="tokenportal-bench-") as tmp:
         workdir = Path(tmp)
         configure_django(workdir)
-        facts = {**machine(), "ORM database (DATABASE_URL)": orm_engine()}
+        facts = {**machine(), "CouchDB server (COUCHDB_ENGINE)": couch_engine(), "ORM database (DATABASE_URL)": orm_engine()}
         print("\n".join(f"{name}: {value}" for name, value in facts.items()), end="\n\n", flush=True)
         for name in args.only:
             from importlib import import_module
