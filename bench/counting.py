@@ -95,6 +95,24 @@ def follow(*databases: str) -> float:
         follower.release_lease()
 
 
+def settle(server, session, limit: float = 900.0, quiet: float = 3.0) -> float:
+    """Seconds until the server has no background task (Apache CouchDB builds every design
+    document's views by itself after writes) for ``quiet`` seconds: figures timed meanwhile would
+    measure the indexer's use of the cores, not the reads. pouchdb-server reports none."""
+    from tokens_app.couch import couch_url
+
+    started = quiet_since = time.monotonic()
+    while time.monotonic() - started < limit:
+        response = session.get(couch_url(server.url, ("_active_tasks",)), timeout=60)
+        if response.status_code != 200 or not response.json():
+            if time.monotonic() - quiet_since >= quiet:
+                break
+        else:
+            quiet_since = time.monotonic()
+        time.sleep(0.5)
+    return time.monotonic() - started - quiet
+
+
 def forget(database: str) -> None:
     """The database, its campaign rows and its read model gone (the next case starts clean)."""
     from tokens_app.couch import get_gateway
@@ -188,6 +206,7 @@ def time_one_campaign(table: Table, gateway, server, session, size: int, repeat:
     build, _ = timed(lambda: populate(gateway, database, [token_type], size))
     [campaign] = campaign_rows(database, [token_type], size)
     followed = follow(database)
+    settle(server, session)
     if token_reads.counts_of(campaign)["total"] != size:
         raise RuntimeError(f"the read model counts {token_reads.counts_of(campaign)} of {size} tokens")
     portal, raw = alternating(
@@ -213,6 +232,7 @@ def count_dashboard(table: Table, gateway, server, session, size: int, campaigns
     populate(gateway, database, types, size)
     rows = campaign_rows(database, types, size)
     follow(database)
+    settle(server, session)
     with counted_requests() as counts:
         result = token_reads.counts_many(rows)
     if any(result[row.token_set] is None or result[row.token_set]["total"] != size for row in rows):

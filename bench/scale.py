@@ -19,7 +19,7 @@ from __future__ import annotations
 import statistics
 import threading
 
-from .counting import follow, states_url
+from .counting import follow, settle, states_url
 from .environment import bench_user, couch_server, raw_session
 from .inputs import campaign_kwargs
 from .report import Table, ratio
@@ -142,6 +142,7 @@ def _dashboard_rows(table, label: str, server, session, database: str, campaigns
     from tokens_app.couch import get_gateway
 
     caught_up = follow(database)
+    settle(server, session)
     loads = []
     for _ in range(DASHBOARD_LOADS):
         elapsed, result = timed(lambda: token_reads.counts_many(campaigns))
