@@ -47,7 +47,7 @@ QUICK = {
     "memory": {"size": 200},
     "shared_file": {"size": 20, "file_mb": 2},
     "operations": {"sizes": [30], "latency_samples": 2},
-    "scale": {"campaign_counts": [1, 3], "tokens": 10, "pilot_tokens": 6, "validation": "off"},
+    "scale": {"campaign_counts": [1, 3], "tokens": 10, "pilot_tokens": 3, "validation": "off"},
     "local_server": {"tokens": 20, "cycles": 5},
     "read_model": {"sizes": [30], "repeat": 1, "lag_tokens": 8, "probes": 3},
     "pages": {"campaigns": 3, "tokens": 20, "size": 60, "loads": 2, "repeat": 1},

@@ -42,7 +42,7 @@ def p95(values: list[float]) -> float:
 
 def _pilot_rate(gateway, database: str, token_type: str, *, pilot_tokens: int, dashboards: list | None) -> float:
     """Tokens per second of 2 pilot processes taking ``pilot_tokens`` tokens; with
-    ``dashboards`` (campaign lists), a follower follows and threads poll their counts."""
+    ``dashboards`` (campaign lists, maybe none), a follower follows and threads poll their counts."""
     from django.db import connection
 
     from devtools import pilots
@@ -166,8 +166,14 @@ def _dashboard_rows(table, label: str, server, session, database: str, campaigns
 
 def _pilot_rows(table, label: str, gateway, database: str, campaigns: list, count: int, alone_rate: float,
                 pilot_tokens: int) -> None:
-    """The pilots' rate on a campaign of ``database`` while the follower follows and
-    DASHBOARDS poll, against a campaign alone in its database with nothing following."""
+    """The pilots' rate on a campaign of ``database`` with nothing following, with the follower
+    alone, and while the follower follows and DASHBOARDS poll, against a campaign alone in its
+    database with nothing following (the first two tell the neighbours' cost from the follower's)."""
+    for number, (what, dashboards) in enumerate((("nothing following", None), ("follower following", []))):
+        rate = _pilot_rate(gateway, database, campaigns[(number + 1) % count].token_type, pilot_tokens=pilot_tokens,
+                           dashboards=dashboards)
+        table.add(f"{label}, {count} campaigns: pilots, {what}", f"{rate:.1f} tokens/s",
+                  f"{alone_rate:.1f} tokens/s alone, nothing following", f"{rate / alone_rate:.2f}×")
     rate = _pilot_rate(gateway, database, campaigns[0].token_type, pilot_tokens=pilot_tokens,
                        dashboards=[campaigns] * DASHBOARDS)
     table.add(f"{label}, {count} campaigns: pilots, follower following, {DASHBOARDS} dashboards polling",
