@@ -23,7 +23,7 @@ from .timing import seconds, timed
 
 LINKS_PER_TOKEN = 10
 PER_TOKEN_TARGET = 20.0
-RAW_BULK_TARGET = 0.8
+RAW_BULK_TARGET = 0.9
 
 
 def token_docs(plan) -> list[dict]:
@@ -108,7 +108,7 @@ def run(workdir, *, sizes: list[int], per_token_sample: int) -> Table:
             for name in names.values():
                 gateway.delete_database(name)
     table.notes.append(
-        f"Each run writes into a fresh database on one pouchdb-server; batches of {batch_size} "
+        f"Each run writes into a fresh database on one server; batches of {batch_size} "
         "(COUCHDB_BATCH_SIZE) for the portal and raw bulk. The portal time includes planning, the campaign "
         "row and the design document; the raw documents are prepared before the clock starts."
     )

@@ -31,6 +31,9 @@ def configure_django(workdir: Path) -> None:
         LOG_LEVEL="WARNING",
     )
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+    # Pages render in-process (bench.pages) without a collectstatic run.
+    os.environ.setdefault("STATIC_MANIFEST", "false")
+    (workdir / "var" / "static").mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("COUCHDB_PASSWORD", "set-when-the-benchmark-starts-its-server")
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
     import django

@@ -12,7 +12,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parents[2]
 TITLES = (
     "Campaign creation", "Counting", "Locks", "Memory", "Large shared file", "Operations on a task worker",
-    "Read model",
+    "Read model", "Pages",
 )
 
 
