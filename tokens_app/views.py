@@ -459,7 +459,7 @@ def live_context(campaign: Campaign, params) -> dict:
         context = {
             "counts": counts,
             "lag": token_reads.lag_of(campaign.database),
-            "signature": token_reads.signature_of(campaign),
+            "signature": token_reads.signature_of(campaign, counts),
             "errors": token_reads.error_groups(campaign),
             "hosts": token_reads.errors_by_host(campaign),
             "chart": token_charts.completion_buckets(*token_reads.finishing_times(campaign), known,
@@ -533,7 +533,7 @@ class CampaignStatusApiView(SingleObjectMixin, View):
         try:
             with token_reads.one_snapshot():
                 counts = token_reads.counts_of(campaign)
-                signature = token_reads.signature_of(campaign)
+                signature = token_reads.signature_of(campaign, counts)
             answer.update(counts=counts, label=campaign_label(campaign, counts), signature=signature)
             changed = signature != request.GET.get("known")
             if changed:
