@@ -4,9 +4,8 @@ commands show them, PiCaS pilots in processes of their own.
 The truth is a full scan: every document of the type, each given its state by the portal's one
 rule (``tokens_app.design.state_of``). The portal's counts are read where operators read them:
 ``token_status --json``, the selectors, the dashboard's state bars, the counts API and the
-campaign page. Pages may show counts a few seconds old from a snapshot kept in Django's cache
-(shared by every process and viewer): the page readings empty the cache first, so that they
-count now, with whatever views the portal counts with. The tests compare them at moments no write is under way: the pilots are paused
+campaign page. Pages read the read model, which the test's changes follower brings up to date
+before each request, as deployment's follower does a round later. The tests compare them at moments no write is under way: the pilots are paused
 (SIGSTOP) and the scan is taken twice around the portal's reading, retried until no document
 changed in between (a write still in flight when the pilot stopped lands meanwhile).
 """
@@ -24,7 +23,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -97,8 +95,7 @@ def bar_counts(html: str) -> dict:
 
 
 def page(client, url: str, **params) -> str:
-    """A page as it is now: without the counts snapshots earlier requests left in the cache."""
-    cache.clear()
+    """A page as it is now (the test's follower catches up before each request)."""
     return client.get(url, params).content.decode()
 
 
@@ -114,7 +111,6 @@ def dashboard_counts(client, database: str, token_type: str) -> dict:
 
 
 def api_counts(client, campaign: Campaign) -> dict:
-    cache.clear()
     answer = client.get(reverse("tokens:api-counts"), {"ids": campaign.pk}).json()
     return answer["campaigns"][str(campaign.pk)]
 
