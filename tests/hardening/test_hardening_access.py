@@ -21,6 +21,8 @@ pytestmark = pytest.mark.django_db
 
 # Pages that must answer without a login: health for monitoring, and the sign-in pages.
 ANONYMOUS_OK = {"/healthz", "/accounts/login/", "/admin/login/"}
+# Endpoints for machines: a request without a sign-in or a token is refused (401), not redirected.
+TOKEN_ONLY = {"/metrics"}
 
 
 def is_login_redirect(response) -> bool:
@@ -29,7 +31,7 @@ def is_login_redirect(response) -> bool:
 
 # -- anonymous users ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("route", [r for r in routes() if r.path not in ANONYMOUS_OK], ids=str)
+@pytest.mark.parametrize("route", [r for r in routes() if r.path not in ANONYMOUS_OK | TOKEN_ONLY], ids=str)
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_every_route_sends_an_anonymous_user_to_login(client, route, method):
     response = getattr(client, method)(route.path)
@@ -37,6 +39,13 @@ def test_every_route_sends_an_anonymous_user_to_login(client, route, method):
         # The admin's own login URL forwards to the portal's sign-in page.
         response = client.get(response["Location"])
     assert is_login_redirect(response), (route, response.status_code)
+
+
+@pytest.mark.parametrize("path", sorted(TOKEN_ONLY))
+def test_a_machine_endpoint_refuses_an_anonymous_request(client, path):
+    response = client.get(path)
+    assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer")
+    assert client.post(path).status_code in (401, 405)
 
 
 def test_healthz_answers_without_login(client, couch_server):
