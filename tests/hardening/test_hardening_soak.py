@@ -72,6 +72,14 @@ def held(manage, database: str) -> dict[str, str]:
     return json.loads(printed.strip().splitlines()[-1])
 
 
+def caught_up(manage, database: str, follower_log: Path) -> None:
+    """Wait until the read model equals a full scan (the follower reads within its lag)."""
+    settle = time.monotonic() + SETTLE_SECONDS
+    while held(manage, database) != scanned(database):
+        assert time.monotonic() < settle, "the read model never caught up: " + follower_log.read_text()[-3000:]
+        time.sleep(POLL_SECONDS / 2)
+
+
 def straight_to_couchdb(database: str) -> None:
     """What other tools do beside the portal: a GRID_LRT-style reset of error tokens, deletes,
     and a token whose type changes."""
@@ -183,12 +191,9 @@ def test_soak_ten_thousand_tokens(portal_env, tmp_path):
         warm = samples[len(samples) // 5]
         assert max(samples[len(samples) // 5:]) - warm < MAX_RSS_GROWTH_MB, (warm, max(samples))
         database = env["COUCHDB_DATABASE"]
-        assert held(manage, database) == scanned(database)
+        caught_up(manage, database, follower_log)
         straight_to_couchdb(database)
-        settle = time.monotonic() + SETTLE_SECONDS
-        while held(manage, database) != scanned(database):
-            assert time.monotonic() < settle, "the read model never caught up: " + follower_log.read_text()[-3000:]
-            time.sleep(POLL_SECONDS / 2)
+        caught_up(manage, database, follower_log)
         assert following.poll() is None, "the follower stopped: " + follower_log.read_text()[-3000:]
     finally:
         if pilots is not None and pilots.poll() is None:
