@@ -51,6 +51,14 @@ def _rows(token_set):
     return TokenRow.objects.filter(database=token_set.database, token_type=token_set.token_type)
 
 
+def _rows_of_sets(token_sets):
+    """The rows of many token sets, and of other types in their databases, which the callers
+    pass over: one range of the index a database (an OR of every (database, type) pair makes
+    SQLite search and sort once a campaign)."""
+    return TokenRow.objects.filter(database__in={token_set.database for token_set in token_sets},
+                                   token_type__in={token_set.token_type for token_set in token_sets})
+
+
 def zero_counts() -> dict:
     return {**dict.fromkeys(STATE_NAMES, 0), "total": 0}
 
@@ -64,12 +72,7 @@ def counts_many(items: Iterable) -> dict[TokenSet, dict | None]:
     counts = {token_set: zero_counts() if token_set.database in followed else None for token_set in token_sets}
     if not counts:
         return counts
-    # One range of the index a database (an OR of every (database, type) pair makes SQLite search
-    # and sort once a campaign); types no one asked for are passed over below.
-    grouped = (
-        TokenRow.objects.filter(database__in=databases, token_type__in={token_set.token_type for token_set in counts})
-        .values_list("database", "token_type", "state").annotate(n=Count("id"))
-    )
+    grouped = _rows_of_sets(counts).values_list("database", "token_type", "state").annotate(n=Count("id"))
     for database, token_type, state, number in grouped.order_by():
         found = counts.get(TokenSet(database=database, token_type=token_type))
         if found is not None and state in found:
@@ -86,11 +89,7 @@ def activity_many(items, *, now: float, window: float) -> dict[TokenSet, dict]:
     activity = {token_set: {"last_finished": None, "recent": 0} for token_set in token_sets}
     if not activity:
         return activity
-    finished = TokenRow.objects.filter(
-        database__in={token_set.database for token_set in activity},
-        token_type__in={token_set.token_type for token_set in activity},
-        state__in=("done", "error"), done__gt=0, done__lte=now + CLOCK_SKEW,
-    )
+    finished = _rows_of_sets(activity).filter(state__in=("done", "error"), done__gt=0, done__lte=now + CLOCK_SKEW)
     grouped = finished.values_list("database", "token_type").annotate(
         last=Max("done"), recent=Count("id", filter=Q(done__gt=now - window)),
     )
