@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator
 
 from django.http import StreamingHttpResponse
@@ -23,11 +24,22 @@ class _Line:
         return text
 
 
+# A cell a spreadsheet would run as a formula: a pilot's text must stay text.
+_FORMULA_START = re.compile(r"[=+@\t\r]|-(?![0-9.]*$)")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if _FORMULA_START.match(text) else text
+
+
 def _csv(columns: tuple[str, ...], rows: Iterable[dict]) -> Iterator[str]:
     writer = csv.writer(_Line())
     yield writer.writerow(columns)
     for row in rows:
-        yield writer.writerow(["" if row.get(column) is None else row[column] for column in columns])
+        yield writer.writerow([_cell(row.get(column)) for column in columns])
 
 
 def _json(columns: tuple[str, ...], rows: Iterable[dict]) -> Iterator[str]:

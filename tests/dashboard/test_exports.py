@@ -102,3 +102,19 @@ def test_an_export_needs_a_sign_in(client, watched):
     campaign, _ = watched
     response = client.get(campaign.get_absolute_url(), {"format": "csv"})
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_pilots_text_stays_text_in_a_spreadsheet(operator_client, campaign):
+    """A cell starting like a formula (``=``, ``+``, ``@``, ``-`` before anything but a number)
+    is exported with a leading quote; numbers and ordinary text are exported as they are."""
+    ids = services.plan_of(campaign).token_ids
+    gateway = get_gateway()
+    for token_id, host, code in ((ids[0], '=HYPERLINK("http://x")', -1), (ids[1], "+wn", "@sum"),
+                                 (ids[2], "-cmd|' /C calc'!A0", "-2.5")):
+        doc = gateway.get_doc(campaign.database, token_id)
+        gateway.put_doc(campaign.database, {**doc, "lock": 1_700_000_000, "done": 1_700_000_060,
+                                            "hostname": host, "exit_code": code})
+    rows = list(csv.DictReader(io.StringIO(body(operator_client.get(
+        campaign.get_absolute_url(), {"view": "error", "format": "csv"})))))
+    assert [(row["hostname"], row["exit_code"]) for row in rows] == [
+        ("'=HYPERLINK(\"http://x\")", "-1"), ("'+wn", "'@sum"), ("'-cmd|' /C calc'!A0", "-2.5")]
