@@ -6,6 +6,7 @@ import threading
 from tokens_app.follower import Follower
 from tokens_app.management.arguments import campaign_name, positive_int, seconds
 from tokens_app.management.base import PortalCommand
+from tokens_app.services import runs
 
 
 class Command(PortalCommand):
@@ -53,4 +54,6 @@ class Command(PortalCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         self.stdout.write(f"Following changes as {follower.owner} (Ctrl-C stops).")
-        follower.run(interval=interval, stop=stop)
+        # Operations whose runner died are marked interrupted (or queued again) here, so that
+        # no page has to write when it reads them.
+        follower.run(interval=interval, stop=stop, chores=(runs.expire_leases,))
