@@ -6,12 +6,15 @@ import threading
 from tokens_app.follower import Follower
 from tokens_app.management.arguments import campaign_name, positive_int, seconds
 from tokens_app.management.base import PortalCommand
+from tokens_app.services import notify
 
 
 class Command(PortalCommand):
     help = (
         "Follow the changes of every CouchDB database holding a campaign into the portal's read model, "
-        "until stopped (SIGTERM or Ctrl-C). A second follower waits until the first stops."
+        "until stopped (SIGTERM or Ctrl-C). A second follower waits until the first stops. Beside it, the "
+        "notifier sends the campaigns' notifications every NOTIFY_INTERVAL_SECONDS (each event once, "
+        "however many followers run)."
     )
 
     def add_arguments(self, parser):
@@ -52,5 +55,11 @@ class Command(PortalCommand):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+        notifier = threading.Thread(target=notify.watch, args=(stop,), name="notifier", daemon=True)
+        notifier.start()
         self.stdout.write(f"Following changes as {follower.owner} (Ctrl-C stops).")
-        follower.run(interval=interval, stop=stop)
+        try:
+            follower.run(interval=interval, stop=stop)
+        finally:
+            stop.set()
+            notifier.join()
