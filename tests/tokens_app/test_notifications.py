@@ -3,11 +3,13 @@ recorded once and sent once to each subscriber, by e-mail (Django's locmem backe
 webhook (a real HTTP server on 127.0.0.1); failures are recorded and retried a bounded number of
 times. The counts come from the read model, caught up by a follower round before each check."""
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.utils import timezone
 from notification_support import Receiver, finish, put_back
 
@@ -248,3 +250,33 @@ def test_a_delivery_whose_sender_died_is_taken_over(campaign, mailed, checked):
     assert checked() == [] and mail.outbox == []
     [delivery] = notify.check(now=timezone.now() + notify.CLAIM + timedelta(seconds=1))
     assert delivery.pk == claimed.pk and delivery.state == Delivery.State.SENT and len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_notifiers_that_saw_the_same_event_at_once_send_it_once(campaign, mailed, follower, monkeypatch):
+    finish(campaign, ids_of(campaign))
+    follower.round()
+    # Both notifiers have read the events and decided to claim before either inserts.
+    both_decided = threading.Barrier(2, timeout=30)
+    claim = notify.claim
+
+    def claim_together(*args, **options):
+        both_decided.wait()
+        return claim(*args, **options)
+
+    monkeypatch.setattr(notify, "claim", claim_together)
+    tried = []
+
+    def notifier():
+        try:
+            tried.append(notify.check())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=notifier) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(len(deliveries) for deliveries in tried) == [0, 1]
+    assert len(mail.outbox) == 1 and NotificationEvent.objects.count() == 1

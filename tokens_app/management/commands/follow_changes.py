@@ -3,6 +3,8 @@
 import signal
 import threading
 
+from django.conf import settings
+
 from tokens_app.follower import Follower
 from tokens_app.management.arguments import campaign_name, positive_int, seconds
 from tokens_app.management.base import PortalCommand
@@ -57,7 +59,9 @@ class Command(PortalCommand):
             signal.signal(signum, lambda *_: stop.set())
         notifier = threading.Thread(target=notify.watch, args=(stop,), name="notifier", daemon=True)
         notifier.start()
-        self.stdout.write(f"Following changes as {follower.owner} (Ctrl-C stops).")
+        self.stdout.write(
+            f"Following changes as {follower.owner}, notifying every {settings.NOTIFY_INTERVAL_SECONDS:g} s (Ctrl-C stops)."
+        )
         try:
             follower.run(interval=interval, stop=stop)
         finally:
