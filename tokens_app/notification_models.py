@@ -2,8 +2,41 @@
 one row per event, claimed once across processes by its unique key) and what was sent to whom
 (``Delivery``, with its outcome)."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+
+def check_webhook_url(url: str) -> str:
+    """``url`` if it is an http(s) address on a host the administrator listed in
+    ``NOTIFY_WEBHOOK_ALLOWED_HOSTS``; a ValidationError saying why not."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValidationError("Enter a valid URL (http:// or https://, a host and an optional port).") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("A webhook URL starts with http:// or https:// and names a host.")
+    if port == 0:
+        raise ValidationError("Enter a valid URL (http:// or https://, a host and an optional port).")
+    if not settings.NOTIFY_WEBHOOK_ALLOWED_HOSTS:
+        raise ValidationError("Webhooks are off on this portal: an administrator lists the hosts they may go to "
+                              "in NOTIFY_WEBHOOK_ALLOWED_HOSTS.")
+    if not host_allowed(parts.hostname):
+        allowed = ", ".join(settings.NOTIFY_WEBHOOK_ALLOWED_HOSTS)
+        raise ValidationError(f"Webhooks may go only to these hosts: {allowed}.")
+    return url
+
+
+def host_allowed(host: str) -> bool:
+    """Whether ``host`` is listed: by name, or under a listed ``.domain``."""
+    host = host.lower().rstrip(".")
+    return any(
+        host == allowed or (allowed.startswith(".") and (host.endswith(allowed) or host == allowed[1:]))
+        for allowed in settings.NOTIFY_WEBHOOK_ALLOWED_HOSTS
+    )
 
 
 class EventKind(models.TextChoices):
@@ -30,7 +63,7 @@ class Subscription(models.Model):
     on_errors = models.BooleanField("error rate over the threshold", default=True)
     on_stalled = models.BooleanField("stalled", default=True)
     channel = models.CharField(max_length=10, choices=Channel, default=Channel.EMAIL)
-    webhook_url = models.URLField("webhook URL", max_length=500, blank=True)
+    webhook_url = models.CharField("webhook URL", max_length=500, blank=True, validators=[check_webhook_url])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,52 +1,18 @@
 """How a notification reaches its subscriber: its text, an e-mail (Django's mail framework) or a
-webhook (a JSON POST), and which webhook addresses are allowed at all.
-
-A webhook goes only to a host the administrator listed in ``NOTIFY_WEBHOOK_ALLOWED_HOSTS``, and
-redirects are not followed: the portal never posts to an address a user chose inside its own
-network.
+webhook (a JSON POST). A webhook's host is checked again when it is sent (the allowed hosts may
+have changed since it was saved), and redirects are not followed: the portal never posts to an
+address a user chose inside its own network.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import requests
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 
-from .notification_models import EventKind, NotificationEvent
+from .notification_models import EventKind, NotificationEvent, check_webhook_url
 
 SUBJECT_PREFIX = "[tokenportal] "
-
-
-def check_webhook_url(url: str) -> str:
-    """``url`` if it is an http(s) address on an allowed host; a ValidationError saying why not."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise ValidationError("Enter a valid URL (http:// or https://, a host and an optional port).") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError("A webhook URL starts with http:// or https:// and names a host.")
-    if port == 0:
-        raise ValidationError("Enter a valid URL (http:// or https://, a host and an optional port).")
-    if not settings.NOTIFY_WEBHOOK_ALLOWED_HOSTS:
-        raise ValidationError("Webhooks are off on this portal: an administrator lists the hosts they may go to "
-                              "in NOTIFY_WEBHOOK_ALLOWED_HOSTS.")
-    if not host_allowed(parts.hostname):
-        allowed = ", ".join(settings.NOTIFY_WEBHOOK_ALLOWED_HOSTS)
-        raise ValidationError(f"Webhooks may go only to these hosts: {allowed}.")
-    return url
-
-
-def host_allowed(host: str) -> bool:
-    """Whether ``host`` is listed: by name, or under a listed ``.domain``."""
-    host = host.lower().rstrip(".")
-    return any(
-        host == allowed or (allowed.startswith(".") and (host.endswith(allowed) or host == allowed[1:]))
-        for allowed in settings.NOTIFY_WEBHOOK_ALLOWED_HOSTS
-    )
 
 
 def campaign_link(event: NotificationEvent) -> str:
