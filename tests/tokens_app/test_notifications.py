@@ -280,3 +280,32 @@ def test_two_notifiers_that_saw_the_same_event_at_once_send_it_once(campaign, ma
         thread.join(60)
     assert sorted(len(deliveries) for deliveries in tried) == [0, 1]
     assert len(mail.outbox) == 1 and NotificationEvent.objects.count() == 1
+
+
+def test_a_mail_server_that_refuses_is_recorded_and_retried(campaign, mailed, settings, checked):
+    closed = Receiver()
+    closed.server.server_close()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", closed.server.server_port
+    finish(campaign, ids_of(campaign))
+    [delivery] = checked()
+    assert (delivery.state, delivery.attempts) == (Delivery.State.RETRY, 1)
+    assert "refused" in delivery.last_error.lower()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    [delivery] = notify.check(now=timezone.now() + timedelta(minutes=1))
+    assert delivery.state == Delivery.State.SENT and len(mail.outbox) == 1
+
+
+def test_the_notifier_outlives_a_failing_check(monkeypatch):
+    calls = []
+    stop = threading.Event()
+
+    def failing_check():
+        calls.append(1)
+        if len(calls) == 2:
+            stop.set()
+        raise RuntimeError("a bad round")
+
+    monkeypatch.setattr(notify, "check", failing_check)
+    notify.watch(stop, interval=0.01)
+    assert len(calls) == 2

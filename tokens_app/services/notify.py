@@ -18,7 +18,7 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -187,8 +187,9 @@ def watch(stop: threading.Event, *, interval: float | None = None) -> None:
             close_old_connections()
             try:
                 check()
-            except DatabaseError:
-                # The portal's database busy or briefly gone: the next check goes on.
+            # The portal's database busy or briefly gone, or a campaign no check can read: logged,
+            # and the next check goes on (the notifier outlives a bad round, as the follower does).
+            except Exception:
                 logger.exception("notifications not checked this round")
             stop.wait(max(0.0, interval - (time.monotonic() - started)))
     finally:
