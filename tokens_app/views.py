@@ -336,7 +336,6 @@ class CampaignDetailView(ExportMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         campaign = self.object
-        runs.expire_leases()
         may_change = self.request.user.has_perm(CHANGE_CAMPAIGN)
         context = {
             "operation": history.current_operation(campaign),
@@ -419,6 +418,8 @@ def live_context(campaign: Campaign, params) -> dict:
     requested = data.get("view")
     search = token_reads.Search.parse(data.get("q") or "")
     page = data.get("page") or 1
+    now = timezone.now()
+    chart_start, chart_end = choice.chart_range(now)
     with token_reads.one_snapshot():
         counts = token_reads.counts_of(campaign)
         known = counts or token_reads.zero_counts()
@@ -434,15 +435,16 @@ def live_context(campaign: Campaign, params) -> dict:
         tokens = None
         if view in STATE_NAMES or view == TOKENS_VIEW:
             tokens = token_reads.token_page(campaign, view if view in STATE_NAMES else None, page=page,
-                                            per_page=TOKENS_PER_PAGE, search=search)
+                                            per_page=TOKENS_PER_PAGE, search=search,
+                                            after=data.get("after"), before=data.get("before"),
+                                            order=data.get("order") or "id")
         context = {
             "counts": counts,
             "lag": token_reads.lag_of(campaign.database),
             "signature": token_reads.signature_of(campaign, counts),
             "errors": token_reads.error_groups(campaign),
             "hosts": token_reads.errors_by_host(campaign),
-            "chart": token_charts.completion_buckets(*token_reads.finishing_times(campaign), known,
-                                                     now=timezone.now()),
+            "chart": token_charts.completions(campaign, known, now=now, start=chart_start, end=chart_end),
         }
     indexing = False
     if tokens is None:
@@ -467,6 +469,12 @@ def live_context(campaign: Campaign, params) -> dict:
         "pages": max(1, -(-listed // TOKENS_PER_PAGE)) if listed is not None else None,
         "indexing": indexing,
         "exportable": view in (*STATE_NAMES, TOKENS_VIEW),
+        "order": data.get("order") or "id",
+        "chart_ranges": token_charts.RANGE_LINKS,
+        "chart_range": {
+            "name": None if data.get("since") else (data.get("range") or "").replace("all", ""),
+            **{name: f"{data[name]:%Y-%m-%dT%H:%M}" for name in ("since", "until") if data.get(name)},
+        },
         "refused": {name: " ".join(errors) for name, errors in choice.errors.items()},
     }
 
@@ -498,7 +506,6 @@ class CampaignStatusApiView(SingleObjectMixin, View):
 
     def get(self, request, *args, **kwargs):
         campaign = self.get_object()
-        runs.expire_leases()
         operation = history.current_operation(campaign)
         answer = {
             "status": campaign.status,

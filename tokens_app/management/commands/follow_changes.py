@@ -8,7 +8,7 @@ from django.conf import settings
 from tokens_app.follower import Follower
 from tokens_app.management.arguments import campaign_name, positive_int, seconds
 from tokens_app.management.base import PortalCommand
-from tokens_app.services import notify
+from tokens_app.services import notify, runs
 
 
 class Command(PortalCommand):
@@ -57,13 +57,16 @@ class Command(PortalCommand):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+        # The notifier has a thread of its own: a slow webhook must not hold the read model back.
         notifier = threading.Thread(target=notify.watch, args=(stop,), name="notifier", daemon=True)
         notifier.start()
         self.stdout.write(
             f"Following changes as {follower.owner}, notifying every {settings.NOTIFY_INTERVAL_SECONDS:g} s (Ctrl-C stops)."
         )
         try:
-            follower.run(interval=interval, stop=stop)
+            # Operations whose runner died are marked interrupted (or queued again) here, so that
+            # no page has to write when it reads them.
+            follower.run(interval=interval, stop=stop, chores=(runs.expire_leases,))
         finally:
             stop.set()
             notifier.join()

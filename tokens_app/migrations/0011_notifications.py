@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tokens_app', '0009_token_row_generation_subband'),
+        ('tokens_app', '0010_token_row_finished'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
