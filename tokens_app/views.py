@@ -6,7 +6,6 @@ answers with a page, a message and a redirect, or JSON. Everything a page may ch
 """
 
 import json
-import time
 
 from django.conf import settings
 from django.contrib import messages
@@ -47,6 +46,7 @@ from .forms import (
 )
 from .health import couchdb_health, database_health
 from .middleware import couch_problem
+from .paces import campaign_paces
 from .models import CHANGE_CAMPAIGN, Campaign, Operation
 from .services import runs
 from .templatetags.campaigns import activity_text, campaign_label, epoch_date
@@ -176,27 +176,6 @@ class CountsApiView(View):
             "paces": {str(pk): {"text": activity_text(pace), "stalled": pace["stalled"]} for pk, pace in paces.items()},
             "newest": campaign_selectors.newest_campaign_pk(),
         })
-
-
-# The recent stretch whose finished tokens give a campaign's pace on the dashboard.
-PACE_WINDOW_SECONDS = 900
-
-
-def campaign_paces(campaigns, counts: dict) -> dict[int, dict]:
-    """The pace of each campaign with tokens (``token_charts.activity``) by primary key; only a
-    ready campaign can be stalled (one being written or purged is no work left undone)."""
-    working = [campaign for campaign in campaigns if campaign.has_tokens]
-    now = time.time()
-    finished = token_reads.activity_many(working, now=now, window=PACE_WINDOW_SECONDS)
-    paces = {}
-    for campaign in working:
-        pace = token_charts.activity(
-            counts.get(campaign.token_set), finished[campaign.token_set], now=now, window=PACE_WINDOW_SECONDS,
-            stalled_after=settings.STALLED_MINUTES * 60, started=campaign.created_at.timestamp(),
-        )
-        pace["stalled"] = pace["stalled"] and campaign.status == Campaign.Status.READY
-        paces[campaign.pk] = pace
-    return paces
 
 
 class AdoptDesignView(ChangeCampaignRequired, FormView):
