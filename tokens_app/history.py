@@ -10,7 +10,7 @@ from tokenportal.disclosure import shown_to
 
 from .campaign_selectors import narrowed
 from .models import Campaign, Operation
-from .services import CreationReport, OperationResult
+from .services import OperationResult
 
 CAMPAIGN_HISTORY_ROWS = 20
 
@@ -76,16 +76,12 @@ def filter_choices() -> dict:
 
 def result_message(operation: Operation) -> str:
     """What the operation did, in the words its service's result uses."""
-    if operation.action == Operation.Action.PUSH:
-        return CreationReport(
-            total=operation.total or 0, written=operation.written, existing=operation.existing,
-            overwritten=operation.changed, failed=operation.failed, error=operation.error,
-        ).message()
     if operation.action == Operation.Action.ADOPT:
         return f"{operation.processed} tokens"
     return OperationResult(
-        changed=operation.changed, conflicted=operation.conflicted, skipped=operation.skipped,
-        failed=operation.failed, error=operation.error,
+        written=operation.written, existing=operation.existing, changed=operation.changed,
+        conflicted=operation.conflicted, skipped=operation.skipped, failed=operation.failed, error=operation.error,
+        total=operation.total or 0 if operation.action == Operation.Action.PUSH else None,
     ).message()
 
 

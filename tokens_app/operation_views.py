@@ -11,6 +11,7 @@ from . import history, services
 from .forms import OperationFilterForm
 from .models import CHANGE_CAMPAIGN
 from .services import runs
+from .tasks import expire_leases
 from .views import ChangeCampaignRequired
 
 OPERATIONS_PER_PAGE = 50
@@ -22,7 +23,7 @@ class OperationListView(ListView):
     paginate_by = OPERATIONS_PER_PAGE
 
     def get_queryset(self):
-        runs.expire_leases()
+        expire_leases()
         self.form = OperationFilterForm(self.request.GET or None)
         filters = self.form.cleaned_data if self.form.is_valid() else {}
         return history.filtered_operations(**filters)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from tokens_app.models import CampaignDraft, CampaignDraftFile
 
-from .creation import TokenSetPlan, plan_tokenset
+from .creation_plan import TokenSetPlan, plan_tokenset
 
 DRAFT_LIFETIME = timedelta(hours=24)
 
