@@ -2,8 +2,8 @@
 ``_design/<type>`` (see :mod:`tokens_app.design` for the layout).
 
 Called when a campaign is created, adopted or repaired, and before every bulk operation and
-exact count, which is how a database made by version one is moved to this layout on first use
-and how views another tool replaced are put back: a GRID_LRT script that runs
+exact count, which is how a design document an earlier version wrote is moved to this layout on
+first use and how views another tool replaced are put back: a GRID_LRT script that runs
 ``add_status_views`` rewrites ``todo``/``locked``/``done``/``error`` with its own rule (its
 ``locked`` keyed by ``doc.lock``), which pilots and counts would then follow.
 """
@@ -58,8 +58,8 @@ def ensure_type_design(database: str, token_type: str, existing: dict | None = N
     answer the portal's views another tool had replaced (recorded in the marker as
     ``restored_views``/``restored_at`` so the campaign page can say so), [] otherwise.
 
-    A design document without the marker (made by version one or by another tool) is brought to
-    the layout silently: that is adoption or migration, not a repair.
+    A design document without the marker (another tool's) or with an earlier version's is
+    brought to the layout silently: that is adoption or migration, not a repair.
     """
     restored: list[str] = []
 
