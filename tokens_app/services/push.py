@@ -139,12 +139,8 @@ def push_tokenset(
         if plan.database == default_database():
             layout.create_default_database()
         failure = _write_tokens(campaign, plan, overwrite, batch_size, report, progress, known)
-        # The design document goes in after the tokens: pouchdb-server reads every design
-        # document of a database for each document written to it (looking for validation
-        # functions), so a design document written first would slow every batch of the push
-        # (see docs/benchmarks.md, "Figures behind design choices"). The views are wanted for a
-        # part-written set too, but when the server is gone the batch's error is the one to
-        # report.
+        # After the tokens: pouchdb-server reads every design document for each document written.
+        # A part-written set wants its views too, but a batch's error is the one to report.
         try:
             ensure_design_doc(plan.database, plan.token_type)
         except CouchError:
