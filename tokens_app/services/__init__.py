@@ -7,7 +7,10 @@ rows. The dashboard, the admin and the management commands call these functions.
 - ``operations``: reset, scrub, set status or field, attach, delete, views, purge, adopt, counts.
 - ``archive``: the ``.tar.gz`` stream of a campaign.
 - ``drafts``: the uploads of a new campaign waiting for their confirmation.
-- ``runs``: operations as the history records them: queued for a task worker, run, resumed.
+- ``layout``: writing the design documents and building their views.
+- ``actions``: each queued action as a named function that calls its service.
+- ``runner``: running an operation's row: claim, run, lease, record (``run_in_process`` for commands).
+- ``runs``: operations as the history records them: queued for a task worker, refused, resumed.
 """
 
 from .archive import archive_file_name, archive_tokens, safe_member_name
