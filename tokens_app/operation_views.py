@@ -11,7 +11,6 @@ from . import history, services
 from .forms import OperationFilterForm
 from .models import CHANGE_CAMPAIGN
 from .services import runs
-from .tasks import expire_leases
 from .views import ChangeCampaignRequired
 
 OPERATIONS_PER_PAGE = 50
@@ -23,7 +22,6 @@ class OperationListView(ListView):
     paginate_by = OPERATIONS_PER_PAGE
 
     def get_queryset(self):
-        expire_leases()
         self.form = OperationFilterForm(self.request.GET or None)
         filters = self.form.cleaned_data if self.form.is_valid() else {}
         return history.filtered_operations(**filters)
@@ -35,7 +33,7 @@ class OperationListView(ListView):
             form=self.form, query=query.urlencode(), may_change=self.request.user.has_perm(CHANGE_CAMPAIGN),
             **history.filter_choices(), **kwargs,
         )
-        context["operations"] = history.with_places(list(context["operations"]))
+        context["operations"] = history.as_shown(list(context["operations"]))
         return context
 
 

@@ -6,9 +6,12 @@ with the same arithmetic (``static/js/portal.js``).
 """
 
 import datetime
+from urllib.parse import urlencode
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from locks_app.durations import format_duration
@@ -208,3 +211,17 @@ def shown_value(value) -> str:
 def shown_field(value) -> str:
     """A token field on the token's page: longer than a cell, cut all the same."""
     return excerpt(value, FIELD_CHARACTERS)
+
+
+@register.simple_tag(takes_context=True)
+def order_header(context, order: str, label: str):
+    """A token table's column header: a link that sorts the open tab (or search) by it, marked
+    as the order in use; plain text where the rows are another tool's view (CouchDB orders them)."""
+    if not context.get("exportable"):
+        return label
+    query = {"view": context.get("view") or "", **({"q": context["search"].text} if context.get("search") else {})}
+    if order != "id":
+        query["order"] = order
+    current = (context.get("order") or "id") == order
+    marked = mark_safe(' aria-current="true"') if current else ""
+    return format_html('<a href="?{}#tokens"{}>{}</a>', urlencode(query), marked, label)
