@@ -34,13 +34,12 @@ from django.utils import timezone
 from tokens_app.couch import CouchError, CouchTimeout, CouchUnavailable, CouchUnreachable
 from tokens_app.models import CHANGE_CAMPAIGN, Campaign, Operation
 
-from .actions import ACTIONS, check_guard, total_of
+from .actions import ACTIONS, Progress, check_guard, total_of
 from .common import Refused, ServiceError
 
 logger = logging.getLogger(__name__)
 Action = Operation.Action
 State = Operation.State
-Progress = Callable[..., None]
 # CouchDB gone for a while (restarted, network down, a node or proxy answering 502-504): a worker's
 # operation waits for it, pausing longer each time up to a bound, and then runs its work again
 # (the work is idempotent).
