@@ -182,12 +182,14 @@ def _write_tokens(campaign, plan, overwrite, batch_size, report, progress, known
             failure = failure or write.exception()
             continue
         _count_results(write.result(), batch.replaced, overwrite, report)
-        # The pages show the tokens as they are written, not a follower's round later.
-        token_rows.record(plan.database, [
-            {**plan.fields, "_id": outcome["id"], "_rev": outcome["rev"]}
-            for outcome in write.result() if "error" not in outcome
-        ])
-        _record(campaign, report, Campaign.Status.INCOMPLETE, known=known)
+        # The pages show the tokens as they are written, not a follower's round later; rows and
+        # progress in one commit, while the next batches are on the wire.
+        with transaction.atomic():
+            token_rows.record(plan.database, [
+                {**plan.fields, "_id": outcome["id"], "_rev": outcome["rev"]}
+                for outcome in write.result() if "error" not in outcome
+            ])
+            _record(campaign, report, Campaign.Status.INCOMPLETE, known=known)
         if progress is not None:
             progress(report.processed, report.total)
     return failure
