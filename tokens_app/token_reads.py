@@ -21,7 +21,7 @@ from django.db.models import Case, Count, F, Max, Min, Q, When
 from django.db.models.functions import Floor
 
 from .design import STATE_NAMES
-from .read_models import ChangesCheckpoint, TokenRow
+from .read_models import ChangesCheckpoint, DesignRow, TokenRow
 from .couch.paths import addressable
 from .rendering import EXCERPT_CHARACTERS, readable_text
 from .tokensets import TokenSet
@@ -103,6 +103,13 @@ def activity_many(items, *, now: float, window: float) -> dict[TokenSet, dict]:
 
 def counts_of(item) -> dict | None:
     return counts_many([item])[item.token_set]
+
+
+def design_of(token_set) -> DesignRow | None:
+    """The read model's row of the set's ``_design/<type>``: its extra tabs and the portal's
+    record of views it put back; None when there is none (:func:`lag_of` says whether the
+    database has been read at all)."""
+    return DesignRow.objects.filter(database=token_set.database, name=token_set.token_type).first()
 
 
 def lag_of(database: str) -> dict:
