@@ -242,6 +242,18 @@ def test_a_webhook_to_a_host_no_longer_allowed_is_not_posted(campaign, alice, se
     assert receiver.received == []
 
 
+def test_a_webhook_whose_host_python_and_requests_read_differently_is_not_posted(campaign, alice, settings, checked):
+    """A URL saved before the form refused it (or by the shell) is checked as requests reads it."""
+    settings.NOTIFY_WEBHOOK_ALLOWED_HOSTS = ["hooks.example.org"]
+    with Receiver() as receiver:
+        hidden = receiver.url.replace("/hook", "\\@hooks.example.org/hook")
+        Subscription.objects.create(user=alice, campaign=campaign, channel="webhook", webhook_url=hidden)
+        finish(campaign, ids_of(campaign))
+        [delivery] = checked()
+    assert receiver.received == []
+    assert delivery.state == Delivery.State.RETRY and "valid URL" in delivery.last_error
+
+
 def test_a_delivery_whose_sender_died_is_taken_over(campaign, mailed, checked):
     finish(campaign, ids_of(campaign))
     summary = {"counts": {"todo": 0, "locked": 0, "done": 12, "error": 0, "total": 12}}
