@@ -294,6 +294,35 @@ def test_two_notifiers_that_saw_the_same_event_at_once_send_it_once(campaign, ma
     assert len(mail.outbox) == 1 and NotificationEvent.objects.count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_deliveries_waiting_behind_a_slow_one_are_not_sent_twice(campaign, alice, follower):
+    """A check sends its deliveries one after another: those it has not started when its claim
+    lapses go to another notifier, and those only; the first notifier does not send them again."""
+    finish(campaign, ids_of(campaign))
+    follower.round()
+    receivers = [Receiver() for _ in range(3)]
+    for receiver in receivers:
+        receiver.__enter__()
+        receiver.delay = 3
+        Subscription.objects.create(user=alice, campaign=campaign, channel="webhook", webhook_url=receiver.url)
+    first = threading.Thread(target=lambda: (notify.check(), connection.close()))
+    try:
+        first.start()
+        deadline = time.monotonic() + 30
+        while sum(len(receiver.received) for receiver in receivers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # The second send is under way (for a second and a half or so); to a notifier checking
+        # once the check's claims lapsed, the third is due (not started), the second is not.
+        taken = notify.check(now=timezone.now() + notify.CLAIM - timedelta(seconds=1.5))
+        first.join(60)
+    finally:
+        for receiver in receivers:
+            receiver.__exit__()
+    assert len(taken) == 1
+    assert [len(receiver.received) for receiver in receivers] == [1, 1, 1]
+    assert Delivery.objects.filter(state=Delivery.State.SENT).count() == 3
+
+
 def test_a_mail_server_that_refuses_is_recorded_and_retried(campaign, mailed, settings, checked):
     closed = Receiver()
     closed.server.server_close()
