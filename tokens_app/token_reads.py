@@ -216,8 +216,8 @@ def token_page(token_set, state: str | None, *, page: int = 1, per_page: int = 2
     if key is not None and after:
         chosen = list(rows.filter(sort_key__gte=key[0]).exclude(sort_key=key[0], id_hash__lte=key[1])
                       .order_by(*ID_ORDER)[:per_page + 1])
-        result = _page_of(chosen[:per_page], page, per_page, has_next=len(chosen) > per_page)
-        result.has_previous = True
+        # A page after a row is the second at least, whatever page the address says.
+        result = _page_of(chosen[:per_page], max(page, 2), per_page, has_next=len(chosen) > per_page)
     elif key is not None:
         chosen = list(rows.filter(sort_key__lte=key[0]).exclude(sort_key=key[0], id_hash__gte=key[1])
                       .order_by("-sort_key", "-id_hash")[:per_page + 1])
