@@ -447,5 +447,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"urllib3": {"level": "WARNING"}},
+    # Django's own "django" logger has a console handler of its own (with DEBUG) and also passes
+    # its records on to the root's: without its handlers emptied each of its lines came out twice.
+    "loggers": {"urllib3": {"level": "WARNING"}, "django": {"handlers": []}},
 }

@@ -142,3 +142,20 @@ def test_batch_bytes_defaults_to_32_mib_and_is_read(tmp_path):
     chosen = load_settings(tmp_path, SECRET_KEY="k" * 50, COUCHDB_PASSWORD="pw", COUCHDB_BATCH_BYTES="8388608")
     assert json.loads(default.stdout)["couch"]["BATCH_BYTES"] == 32 * 2**20
     assert json.loads(chosen.stdout)["couch"]["BATCH_BYTES"] == 8 * 2**20
+
+
+@pytest.mark.parametrize("debug", ["true", "false"])
+def test_each_server_log_line_is_written_once(tmp_path, debug):
+    """Django's ``django`` logger has a console handler of its own under DEBUG and passed its
+    lines on to the root's too: every 404 and request line of ``make run`` came out twice."""
+    probe = (
+        "import logging, django; django.setup();"
+        "logging.getLogger('django.request').warning('Not Found: /favicon.ico');"
+        "logging.getLogger('django.server').info('\"GET / HTTP/1.1\" 200 512');"
+        "logging.getLogger('tokens_app.views').warning('one of ours')"
+    )
+    result = load_settings(tmp_path, probe=probe, DEBUG=debug, SECRET_KEY="s" * 50, COUCHDB_PASSWORD="pw")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    for text in ("Not Found: /favicon.ico", '"GET / HTTP/1.1" 200 512', "one of ours"):
+        assert sum(text in line for line in lines) == 1, lines
