@@ -17,9 +17,9 @@ from .design import STATE_NAMES, validate_condition, validate_token_type
 from .models import Operation
 from .services.common import max_config_bytes, max_upload_bytes, validate_database_name
 from .srm import AS_GIVEN, LINK_FLAVORS
+from .states import CampaignState
 from .token_charts import CHART_RANGES
 from .token_reads import TABLE_ORDERS
-from .states import CampaignState
 
 # GRID_LRT campaigns slice by up to a few hundred subbands; anything larger is a typo.
 MAX_SLICE_SIZE = 10_000

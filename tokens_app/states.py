@@ -33,11 +33,14 @@ STATE_MEANINGS = {
 }
 
 
+def all_finished(counts: dict | None) -> bool:
+    """Whether tokens counted ``counts`` and none of them is left todo or locked."""
+    return bool(counts and counts.get("total") and not (counts.get("todo") or counts.get("locked")))
+
+
 def campaign_state(status: str, counts: dict | None) -> str:
     """The state of a campaign of stored ``status`` whose tokens count ``counts`` (None: unknown)."""
-    if status == CampaignState.READY and counts and counts.get("total") and not (counts.get("todo") or counts.get("locked")):
-        return CampaignState.FINISHED
-    return status
+    return CampaignState.FINISHED if status == CampaignState.READY and all_finished(counts) else status
 
 
 def campaign_label(status: str, counts: dict | None) -> str:
