@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := couchdb/node_modules/.installed
 
 # `make run PORT=8010 COUCHDB_PORT=5990` serves on other ports (the bundled CouchDB is started on
-# COUCHDB_PORT; without it COUCHDB_URL from the environment or .env decides, default 5984).
+# COUCHDB_PORT, and runportal keeps that address in var/couchdb_url for every other command of the
+# folder; without it COUCHDB_URL from the environment or .env decides, else var/couchdb_url, else 5984).
 PORT ?= 8000
 COUCHDB_PORT ?=
 

@@ -367,8 +367,24 @@ def _database_names(name: str) -> list[str]:
     return names
 
 
+# Where ``make run`` keeps the address it started the bundled CouchDB at (runportal writes it).
+KEPT_COUCHDB_URL = VAR_DIR / "couchdb_url"
+_LOCAL_COUCHDB_URL = re.compile(r"http://(127\.0\.0\.1|localhost):[0-9]{1,5}/?")
+
+
+def _couchdb_url() -> str:
+    """COUCHDB_URL; in DEBUG, when neither the environment nor .env sets it, the local address
+    the last ``make run COUCHDB_PORT=…`` started the bundled CouchDB at, so that a second shell's
+    commands reach the same server whatever its port."""
+    if DEBUG and "COUCHDB_URL" not in env.ENVIRON and KEPT_COUCHDB_URL.is_file():
+        kept = KEPT_COUCHDB_URL.read_text().strip()
+        if _LOCAL_COUCHDB_URL.fullmatch(kept):
+            return kept
+    return _typed("COUCHDB_URL")
+
+
 COUCHDB = {
-    "URL": _typed("COUCHDB_URL"),
+    "URL": _couchdb_url(),
     "USER": _typed("COUCHDB_USER"),
     "PASSWORD": _required_secret("COUCHDB_PASSWORD"),
     "DATABASE": _typed("COUCHDB_DATABASE"),
@@ -447,5 +463,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"urllib3": {"level": "WARNING"}},
+    # Django's own "django" logger has a console handler of its own (with DEBUG) and also passes
+    # its records on to the root's: without its handlers emptied each of its lines came out twice.
+    "loggers": {"urllib3": {"level": "WARNING"}, "django": {"handlers": []}},
 }

@@ -18,21 +18,24 @@ from locks_app.utility import TokenUtility
 
 from .couch import CouchAuthFailed, get_gateway
 from .models import Campaign, CampaignInputs
+from .states import campaign_state, stored_status
 from .tokensets import TokenSet
 
 # The start of every campaign's lock key (``Campaign.lock_key``).
 CAMPAIGN_LOCK_KEYS = "tokens_app.campaign:"
 
 
-def campaign_list(*, q: str = "", token_type: str = "", obsid: str = "", status: str = "",
+def campaign_list(*, q: str = "", token_type: str = "", obsid: str = "", state: str = "",
                   owner: str = "") -> QuerySet[Campaign]:
     """The campaigns of the dashboard, newest first, with their creators, narrowed by the
     filters given: ``q`` a part of the type, database or OBSID; ``token_type`` and ``obsid`` a
-    part of theirs; ``status`` exactly; ``owner`` the creator's user name (any case)."""
+    part of theirs; ``state`` the stored status that state needs (whether a ready campaign is
+    finished depends on its counts: ``in_state`` tells); ``owner`` the creator's user name (any
+    case)."""
     campaigns = Campaign.objects.select_related("created_by")
     if q:
         campaigns = campaigns.filter(Q(token_type__icontains=q) | Q(database__icontains=q) | Q(obsid__icontains=q))
-    return narrowed(campaigns, token_type__icontains=token_type, obsid__icontains=obsid, status=status,
+    return narrowed(campaigns, token_type__icontains=token_type, obsid__icontains=obsid, status=stored_status(state),
                     created_by__username__iexact=owner)
 
 
@@ -41,11 +44,17 @@ def narrowed(rows: QuerySet, **lookups) -> QuerySet:
     return rows.filter(**{lookup: value for lookup, value in lookups.items() if value})
 
 
+def in_state(campaigns: Iterable[Campaign], counts: dict, state: str) -> list[Campaign]:
+    """The ``campaigns`` in ``state`` (all of them when it is empty), by their ``counts`` (by token set)."""
+    return [campaign for campaign in campaigns
+            if not state or campaign_state(campaign.status, counts.get(campaign.token_set)) == state]
+
+
 def designs_matching(designs: list[dict], *, q: str = "", token_type: str = "", obsid: str = "",
-                     status: str = "", owner: str = "") -> list[dict]:
+                     state: str = "", owner: str = "") -> list[dict]:
     """The discovered design documents (``selectors.discovered_designs``) that the dashboard's
     filters keep: they have no OBSID, state or owner, so filtering by one leaves none."""
-    if obsid or status or owner:
+    if obsid or state or owner:
         return []
     return [
         design for design in designs

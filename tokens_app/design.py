@@ -27,8 +27,7 @@ from numbers import Number
 
 from tokens_app.conditions import FIELD_FUNCTION, compile_condition, parse
 from tokens_app.couch import design_id
-
-STATE_NAMES = ("todo", "locked", "done", "error")
+from tokens_app.states import STATE_NAMES
 # The views of ``_design/<type>`` the portal writes, all read by pilots or GRID_LRT scripts.
 TYPE_VIEWS = STATE_NAMES + ("overview_total",)
 # The portal's design document of a database and its views (keys start with the token type).

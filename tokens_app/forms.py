@@ -14,9 +14,10 @@ from locks_app import durations
 from . import services
 from .conditions import MAX_CONDITION_LENGTH, ConditionError
 from .design import STATE_NAMES, validate_condition, validate_token_type
-from .models import Campaign, Operation
+from .models import Operation
 from .services.common import max_config_bytes, max_upload_bytes, validate_database_name
 from .srm import AS_GIVEN, LINK_FLAVORS
+from .states import CampaignState
 from .token_charts import CHART_RANGES
 from .token_reads import TABLE_ORDERS
 
@@ -31,7 +32,7 @@ class DashboardFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=200)
     token_type = forms.CharField(label="Type", required=False, max_length=100)
     obsid = forms.CharField(label="OBSID", required=False, max_length=32)
-    status = forms.ChoiceField(label="State", required=False, choices=[("", "any state"), *Campaign.Status.choices])
+    state = forms.ChoiceField(label="State", required=False, choices=[("", "any state"), *CampaignState.choices])
     owner = forms.CharField(label="Owner", required=False, max_length=150)
 
     def filters(self) -> dict:
@@ -170,7 +171,7 @@ class CampaignForm(forms.Form):
         try:
             self.plan = services.plan_tokenset(**self._plan_arguments(data))
         except services.ServiceError as exc:
-            raise forms.ValidationError(str(exc)) from None
+            raise forms.ValidationError(list(exc.details) or str(exc)) from None
         return data
 
     def _plan_arguments(self, data) -> dict:

@@ -2,6 +2,7 @@
 campaign's running operation and recent ones, the list of every operation with its filters, and
 how one reads as a sentence or as JSON for the page."""
 
+import json
 from bisect import bisect_left
 
 from django.contrib.humanize.templatetags.humanize import ordinal
@@ -12,7 +13,7 @@ from tokenportal.disclosure import shown_to
 
 from .campaign_selectors import narrowed
 from .models import Campaign, Operation
-from .services import OperationResult
+from .services import OperationResult, typed_value
 
 CAMPAIGN_HISTORY_ROWS = 20
 
@@ -99,6 +100,22 @@ def filter_choices() -> dict:
         "users": sorted(set(Operation.objects.exclude(username="").values_list("username", flat=True))),
         "campaigns": list(Campaign.objects.filter(operations__isnull=False).distinct().order_by("token_type")),
     }
+
+
+def selection_words(selection: dict | None) -> str:
+    """An operation's tokens as an operator asks for them: ``view error · 3 ids ·
+    hostname=vm-pilot3``, each value as it is typed (a text that would read as JSON quoted);
+    empty for every token."""
+    selection = selection or {}
+    parts = []
+    if selection.get("view"):
+        parts.append(f"view {selection['view']}")
+    if selection.get("ids"):
+        count = len(selection["ids"])
+        parts.append(f"{count} id{'' if count == 1 else 's'}")
+    for field, value in (selection.get("where") or {}).items():
+        parts.append(f"{field}={value if isinstance(value, str) and typed_value(value) == value else json.dumps(value)}")
+    return " · ".join(parts)
 
 
 def result_message(operation: Operation) -> str:

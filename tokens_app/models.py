@@ -12,6 +12,7 @@ from django.db import models
 
 from .read_models import ChangesCheckpoint, FollowerLease, TokenRow  # noqa: F401 (the read model's tables)
 from .notification_models import Delivery, NotificationEvent, Subscription  # noqa: F401 (the notifications' tables)
+from .states import STORED_STATES
 from .tokensets import TokenSet
 
 # The permission every interface asks of a user who changes a campaign or its tokens.
@@ -19,12 +20,8 @@ CHANGE_CAMPAIGN = "tokens_app.change_campaign"
 
 
 class Campaign(models.Model):
-    class Status(models.TextChoices):
-        CREATING = "creating", "creating"
-        READY = "ready", "ready"
-        INCOMPLETE = "incomplete", "incomplete"
-        ARCHIVED = "archived", "archived"
-        PURGED = "purged", "purged"
+    # The stored part of the one vocabulary (``states.CampaignState``).
+    Status = models.TextChoices("Status", STORED_STATES)
 
     # A campaign in one of these has no tokens left in CouchDB (archived into a file, or purged).
     GONE_STATUSES = (Status.ARCHIVED, Status.PURGED)

@@ -44,6 +44,8 @@ _COMMON_LINE = re.compile(
     r"[ \t\r]*+"
 )
 _UTF8_BOM = b"\xef\xbb\xbf"
+# Bad lines an error names one by one; the rest it counts (the pattern shows by then).
+MAX_BAD_LINES_NAMED = 20
 # Longest line of a list: archive links run to a few hundred characters; a longer line is no link.
 MAX_LINE_CHARS = 4096
 # Longest piece of an offending line quoted back in an error message: room for a whole link
@@ -116,12 +118,28 @@ def decode_utf8(data: bytes | str) -> str:
 
 
 class SrmListError(ValueError):
-    """An SRM list that cannot be used; ``line`` (1-based, or None) points at the culprit."""
+    """An SRM list that cannot be used; ``line`` (1-based, or None) points at the culprit.
+
+    ``problems`` names every bad line found (up to ``MAX_BAD_LINES_NAMED``, ``more`` counts the
+    rest), so an operator fixes a list in one go rather than one line per upload."""
 
     def __init__(self, message: str, line: int | None = None):
         super().__init__(message if line is None else f"line {line}: {message}")
         self.message = message
         self.line = line
+        self.problems = [str(self)]
+        self.more = 0
+
+    @classmethod
+    def of_lines(cls, errors: list[SrmListError], bad_lines: int) -> SrmListError:
+        """One error for ``bad_lines`` bad lines, the first of which ``errors`` are."""
+        if bad_lines == 1:
+            return errors[0]
+        error = cls(errors[0].message, errors[0].line)
+        error.problems = [str(each) for each in errors]
+        error.more = bad_lines - len(errors)
+        error.args = ("; ".join(error.problems) + (f"; and {error.more} more bad lines" if error.more else ""),)
+        return error
 
 
 class Link(NamedTuple):
@@ -221,7 +239,8 @@ def parse_srmlist(
     Every link must name an OBSID and a subband. All links must
     share one OBSID and one site unless ``allow_mixed`` is set, since a campaign processes one
     observation and stages it from one archive; the links on hosts of no known site count as one
-    site, as in GRID_LRT. Raises SrmListError naming the first offending line.
+    site, as in GRID_LRT. Raises SrmListError naming every offending line (up to
+    ``MAX_BAD_LINES_NAMED``; the rest are counted).
     """
     try:
         text = decode_utf8(data)
@@ -233,24 +252,32 @@ def parse_srmlist(
     links: list[Link] = []
     seen: set[str] = set()
     non_blank = 0
+    first: Link | None = None
+    named: list[SrmListError] = []
+    bad_lines = 0
     for number, raw in enumerate(text.split("\n"), start=1):
-        if len(raw) > MAX_LINE_CHARS:
-            raise SrmListError(f"the line is longer than {MAX_LINE_CHARS} characters (a link is a few hundred)", number)
-        common = _COMMON_LINE.fullmatch(raw)
+        common = _COMMON_LINE.fullmatch(raw) if len(raw) <= MAX_LINE_CHARS else None
         if common is None and not raw.strip():
             continue
         non_blank += 1
         if max_lines is not None and non_blank > max_lines:
             raise SrmListError(f"the SRM list has more than {max_lines} lines", number)
-        link = _common_link(common, number) if common else _parse_line(raw, number)
-        if link.url in seen:
+        try:
+            link = _common_link(common, number) if common else _checked_line(raw, number)
+            if link.url in seen:
+                continue
+            if first is not None and not allow_mixed and (link.obsid != first.obsid or link.location != first.location):
+                raise _origin_error(first, link)
+        except SrmListError as error:
+            bad_lines += 1
+            if len(named) < MAX_BAD_LINES_NAMED:
+                named.append(error)
             continue
         seen.add(link.url)
-        if not links:
-            first = link
-        elif not allow_mixed and (link.obsid != first.obsid or link.location != first.location):
-            raise _origin_error(first, link)
+        first = first or link
         links.append(link)
+    if bad_lines:
+        raise SrmListError.of_lines(named, bad_lines)
     if not links:
         raise SrmListError("the SRM list is empty")
     unknown_hosts = _unknown_hosts(links)
@@ -279,6 +306,13 @@ def _common_link(common: re.Match[str], line: int) -> Link:
         # match found stay the first ones of the link.
         url = url[: len(url) - len(path)] + _fold_slashes(path, location)
     return _new_link((url, sys.intern(obsid), location, int(subband), line))
+
+
+def _checked_line(raw: str, line: int) -> Link:
+    """``_parse_line``, after refusing a line too long to be a link."""
+    if len(raw) > MAX_LINE_CHARS:
+        raise SrmListError(f"the line is longer than {MAX_LINE_CHARS} characters (a link is a few hundred)", line)
+    return _parse_line(raw, line)
 
 
 def _parse_line(raw: str, line: int) -> Link:

@@ -49,7 +49,8 @@ from .middleware import couch_problem
 from .paces import campaign_paces
 from .models import CHANGE_CAMPAIGN, Campaign, Operation
 from .services import runs
-from .templatetags.campaigns import activity_text, campaign_label, epoch_date
+from .states import campaign_label, campaign_state
+from .templatetags.campaigns import activity_text, epoch_date
 from .tokensets import TokenSet
 
 DRAFT_SESSION_KEY = "tokens_app.campaign_draft"
@@ -103,23 +104,28 @@ class DashboardView(ExportMixin, TemplateView):
 
     def export(self, request, export_format: str):
         form = DashboardFilterForm(request.GET)
-        campaigns = list(campaign_selectors.campaign_list(**form.filters()))
+        filters = form.filters()
+        campaigns = list(campaign_selectors.campaign_list(**filters))
         with token_reads.one_snapshot():
             counts = token_reads.counts_many(campaign for campaign in campaigns if campaign.has_tokens)
+        campaigns = campaign_selectors.in_state(campaigns, counts, filters.get("state"))
         rows = ({"id": campaign.pk, "database": campaign.database, "token_type": campaign.token_type,
-                 "obsid": campaign.obsid, "status": campaign.status, "created_at": campaign.created_at.isoformat(),
+                 "obsid": campaign.obsid, "state": campaign_state(campaign.status, counts.get(campaign.token_set)),
+                 "created_at": campaign.created_at.isoformat(),
                  **(counts.get(campaign.token_set) or {})} for campaign in campaigns)
         return exports.download("campaigns", export_format, DASHBOARD_COLUMNS, rows)
 
     def get_context_data(self, **kwargs):
         form = DashboardFilterForm(self.request.GET or None)
-        campaigns = list(campaign_selectors.campaign_list(**form.filters()))
+        filters = form.filters()
+        campaigns = list(campaign_selectors.campaign_list(**filters))
         designs = self.discovered_designs(form)
         # Design documents no row knows are counted in the same concurrent round as the rows,
         # as the token sets they list (keyed by the set itself).
         listed = [TokenSet(database=design["database"], token_type=design["counted_type"]) for design in designs]
         with token_reads.one_snapshot():
             counts = token_reads.counts_many([campaign for campaign in campaigns if campaign.has_tokens] + listed)
+            campaigns = campaign_selectors.in_state(campaigns, counts, filters.get("state"))
             paces = campaign_paces(campaigns, counts)
         locks = campaign_selectors.campaign_locks()
         return super().get_context_data(
@@ -153,8 +159,8 @@ class DashboardView(ExportMixin, TemplateView):
 
 
 class CountsApiView(View):
-    """``/api/counts/?ids=1,2``: the live counts of those campaigns (null when unavailable) and
-    their status words (``finished, 3 errors``), so that the dashboard's labels move with its bars."""
+    """``/api/counts/?ids=1,2``: the live counts of those campaigns (null when unavailable), their
+    states and labels (``finished, 3 errors``), so that the dashboard's labels move with its bars."""
 
     def get(self, request):
         try:
@@ -172,7 +178,8 @@ class CountsApiView(View):
             paces = campaign_paces(campaigns, counts)
         return JsonResponse({
             "campaigns": {str(campaign.pk): counts[campaign.token_set] for campaign in campaigns},
-            "labels": {str(campaign.pk): campaign_label(campaign, counts[campaign.token_set]) for campaign in campaigns},
+            "labels": {str(campaign.pk): campaign_label(campaign.status, counts[campaign.token_set]) for campaign in campaigns},
+            "states": {str(campaign.pk): campaign_state(campaign.status, counts[campaign.token_set]) for campaign in campaigns},
             "paces": {str(pk): {"text": activity_text(pace), "stalled": pace["stalled"]} for pk, pace in paces.items()},
             "newest": campaign_selectors.newest_campaign_pk(),
         })
@@ -365,7 +372,7 @@ class CampaignDetailView(ExportMixin, DetailView):
 
 
 # The columns of each table a page exports (``?format=csv|json``).
-DASHBOARD_COLUMNS = ("id", "database", "token_type", "obsid", "status", "created_at", "todo", "locked", "done",
+DASHBOARD_COLUMNS = ("id", "database", "token_type", "obsid", "state", "created_at", "todo", "locked", "done",
                      "error", "total")
 TOKEN_COLUMNS = ("id", "state", "status", "hostname", "exit_code", "output", "scrub_count", "lock", "done")
 ERROR_COLUMNS = ("exit_code", "output", "status", "count")
@@ -518,7 +525,7 @@ class CampaignStatusApiView(SingleObjectMixin, View):
         campaign = self.get_object()
         operation = history.current_operation(campaign)
         answer = {
-            "status": campaign.status,
+            "state": campaign_state(campaign.status, None),
             "written_count": campaign.written_count,
             "token_count": campaign.token_count,
             "last_error": shown_to(campaign.last_error, request.user),
@@ -530,7 +537,9 @@ class CampaignStatusApiView(SingleObjectMixin, View):
             with token_reads.one_snapshot():
                 counts = token_reads.counts_of(campaign)
                 signature = token_reads.signature_of(campaign, counts)
-            answer.update(counts=counts, label=campaign_label(campaign, counts), signature=signature)
+            answer.update(counts=counts, state=campaign_state(campaign.status, counts),
+                          label=campaign_label(campaign.status, counts), signature=signature,
+                          read_age=token_reads.lag_of(campaign.database)["age"])
             changed = signature != request.GET.get("known")
             if changed:
                 context = {**live_context(campaign, request.GET), "campaign": campaign, "request": request}

@@ -50,6 +50,27 @@
     bar.querySelector(".bar").setAttribute("aria-label", labels.join(", "));
   }
 
+  // A campaign's state badge: its words (``finished, 3 errors``) and its colour (by state).
+  function showState(badge, state, label) {
+    if (!badge || !label) return;
+    badge.textContent = label;
+    if (state) badge.className = "status status-" + state;
+  }
+
+  // "as read N s ago" counts on every second from the age the server last gave (``data-age``).
+  function startAge(element, age) {
+    element.setAttribute("data-age", String(age));
+    element.ageSince = Date.now();
+  }
+
+  function tickAges() {
+    document.querySelectorAll("[data-age]").forEach(function (element) {
+      if (element.ageSince === undefined) startAge(element, Number(element.getAttribute("data-age")));
+      var age = Number(element.getAttribute("data-age")) + (Date.now() - element.ageSince) / 1000;
+      element.textContent = String(Math.round(age));
+    });
+  }
+
   // A campaign made since the list was drawn: the list is drawn again from the page's own URL
   // (its filters kept), and polled from there on.
   function redrawList(section) {
@@ -80,8 +101,7 @@
             });
           });
           Object.keys(data.labels || {}).forEach(function (id) {
-            var label = document.querySelector('[data-label-for="' + id + '"]');
-            if (label) label.textContent = data.labels[id];
+            showState(document.querySelector('[data-label-for="' + id + '"]'), (data.states || {})[id], data.labels[id]);
           });
           Object.keys(data.paces || {}).forEach(function (id) {
             var pace = document.querySelector('[data-pace-for="' + id + '"]');
@@ -109,7 +129,7 @@
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (status) {
           if (!status) return true;
-          if (status.status !== "creating" && status.status !== "incomplete") {
+          if (status.state !== "creating" && status.state !== "incomplete") {
             window.location.reload();
             return false;
           }
@@ -240,14 +260,16 @@
         .then(function (data) {
           if (!data || data.counts === undefined) return;
           root.querySelectorAll(".state-bar").forEach(function (bar) { redrawBar(bar, data.counts); });
-          var label = document.querySelector('[data-live="label"]');
-          if (label && data.label) label.textContent = data.label;
+          showState(document.querySelector('[data-live="label"]'), data.state, data.label);
           if (data.signature) known = data.signature;
           if (data.html) {
             Object.keys(data.html).forEach(function (name) {
               var part = root.querySelector('[data-live="' + name + '"]');
               if (part) part.innerHTML = data.html[name];
             });
+          }
+          if (typeof data.read_age === "number") {
+            root.querySelectorAll("[data-age]").forEach(function (age) { startAge(age, data.read_age); });
           }
           if (data.map && canvas) {
             lastMap = data.map;
@@ -263,6 +285,7 @@
     tick();
   }
 
+  window.setInterval(tickAges, 1000);
   document.querySelectorAll("[data-counts-url]").forEach(pollCounts);
   document.querySelectorAll("[data-live-url]").forEach(pollLive);
   document.querySelectorAll("[data-status-url]").forEach(pollCreation);

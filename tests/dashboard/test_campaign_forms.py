@@ -176,3 +176,16 @@ def test_confirming_over_a_campaign_locked_by_someone_else_is_refused(operator_c
     assert "locked by bob" in response.content.decode()
     assert not Operation.objects.filter(action="push").exists()
     assert DRAFT_SESSION_KEY in operator_client.session
+
+
+def test_the_form_lists_every_bad_line_of_the_srm_list(operator_client):
+    good = SMALL_SRMLIST.decode().splitlines()
+    broken = "\n".join([good[0], *(f"junk {number}" for number in range(25)), *good[1:]]).encode()
+    response = post_new(operator_client, srmlist=broken)
+    errors = list(response.context["form"].non_field_errors())
+    assert errors[0] == "SRM list 'L229507.srmlist': 25 lines cannot be used:"
+    assert [error.split(":")[0] for error in errors[1:21]] == [f"line {number}" for number in range(2, 22)]
+    assert errors[21:] == ["and 5 more bad lines"]
+    page = response.content.decode()
+    assert page.count("<li>line ") == 20 and "and 5 more bad lines" in page
+    assert not Campaign.objects.exists()

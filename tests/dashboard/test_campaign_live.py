@@ -165,7 +165,7 @@ def test_finished_campaign_with_errors_is_labelled_so(operator_client, campaign)
     for index, token_id in enumerate(ids):
         run(campaign, token_id, host="wn1", failed=index < 3)
     text = operator_client.get(campaign.get_absolute_url()).content.decode()
-    assert 'data-live="label">finished, 3 errors</span>' in text
+    assert 'data-live="label" title="no token is left todo or locked">finished, 3 errors</span>' in text
     assert status(operator_client, campaign)["label"] == "finished, 3 errors"
 
 
@@ -182,7 +182,7 @@ def test_subband_map_layout_shows_gaps_and_other_ids():
 def test_status_api_of_a_campaign_without_tokens(operator_client, campaign):
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.ARCHIVED)
     answer = status(operator_client, campaign)
-    assert answer["status"] == "archived" and "counts" not in answer
+    assert answer["state"] == "archived" and "counts" not in answer
 
 
 def test_upload_error_keeps_the_files(operator_client, couch_db):
@@ -226,7 +226,7 @@ def test_dashboard_says_finished_and_when_the_last_token_did(operator_client, ca
         run(campaign, token_id, host="wn1", failed=index == 0, at=time.time())
     text = operator_client.get(reverse("tokens:dashboard")).content.decode()
     assert f'data-pace-for="{campaign.pk}">last token just now' in text
-    assert f'data-label-for="{campaign.pk}">finished, 1 error<' in text
+    assert f'data-label-for="{campaign.pk}" title="no token is left todo or locked">finished, 1 error<' in text
     # The dashboard polls the counts API; the label comes with the counts, so it moves with the bar.
     answer = operator_client.get(reverse("tokens:api-counts"), {"ids": campaign.pk}).json()
     assert answer["labels"] == {str(campaign.pk): "finished, 1 error"}

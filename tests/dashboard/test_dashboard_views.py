@@ -40,11 +40,11 @@ def test_dashboard_filters(operator_client, campaign):
     url = reverse("tokens:dashboard")
     assert campaign.database in operator_client.get(url, {"obsid": "L2295"}).content.decode()
     assert campaign.database not in operator_client.get(url, {"obsid": "L999"}).content.decode()
-    assert campaign.database not in operator_client.get(url, {"status": "archived"}).content.decode()
+    assert campaign.database not in operator_client.get(url, {"state": "archived"}).content.decode()
     assert campaign.database in operator_client.get(url, {"owner": "alice", "q": "pref"}).content.decode()
     assert campaign.database not in operator_client.get(url, {"owner": "nobody"}).content.decode()
     # Garbage filters are ignored, not a server error.
-    assert operator_client.get(url, {"status": "no-such-state", "q": "x" * 5000}).status_code == 200
+    assert operator_client.get(url, {"state": "no-such-state", "q": "x" * 5000}).status_code == 200
 
 
 def test_counts_api(operator_client, campaign):
@@ -52,11 +52,12 @@ def test_counts_api(operator_client, campaign):
     response = operator_client.get(reverse("tokens:api-counts"), {"ids": f"{campaign.pk},99999"}).json()
     assert response["campaigns"] == {str(campaign.pk): {"todo": 11, "locked": 0, "done": 1, "error": 0, "total": 12}}
     assert response["labels"] == {str(campaign.pk): "ready"} and set(response["paces"]) == {str(campaign.pk)}
+    assert response["states"] == {str(campaign.pk): "ready"}
     assert operator_client.get(reverse("tokens:api-counts"), {"ids": "1,x"}).status_code == 400
     too_many = ",".join(str(number) for number in range(300))
     assert operator_client.get(reverse("tokens:api-counts"), {"ids": too_many}).status_code == 400
     assert operator_client.get(reverse("tokens:api-counts")).json() == {
-        "campaigns": {}, "labels": {}, "paces": {}, "newest": campaign.pk}
+        "campaigns": {}, "labels": {}, "states": {}, "paces": {}, "newest": campaign.pk}
 
 
 def test_pages_need_a_login(client, campaign):
@@ -137,8 +138,8 @@ def test_campaign_page_404(operator_client):
 def test_status_api(operator_client, campaign):
     response = operator_client.get(reverse("tokens:campaign-status", args=[campaign.pk]))
     answer = response.json()
-    assert {key: answer[key] for key in ("status", "written_count", "token_count", "last_error", "operation")} == {
-        "status": "ready", "written_count": 12, "token_count": 12, "last_error": "", "operation": None
+    assert {key: answer[key] for key in ("state", "written_count", "token_count", "last_error", "operation")} == {
+        "state": "ready", "written_count": 12, "token_count": 12, "last_error": "", "operation": None
     }
     assert answer["counts"] == {"todo": 12, "locked": 0, "done": 0, "error": 0, "total": 12}
 

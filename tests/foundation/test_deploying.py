@@ -1,8 +1,9 @@
-"""README's "Deploying", pasted block by block on a clean machine, gives a working portal.
+"""docs/deploying.md (where the README sends a deployer), pasted block by block on a clean
+machine, gives a working portal.
 
-The blocks marked ``<!-- deploy:... -->`` in README.md are run exactly as written, in order, by
+The blocks marked ``<!-- deploy:... -->`` in docs/deploying.md are run exactly as written, in order, by
 bash in a copy of the checkout with nothing installed: ``run`` and ``configure`` blocks to their
-end, ``serve`` blocks in the background. Only what the README tells the reader to edit is edited:
+end, ``serve`` blocks in the background. Only what the document tells the reader to edit is edited:
 the values in ``.env`` that name the servers (a fresh PostgreSQL database, the session's CouchDB)
 and the port gunicorn binds. Then a page and a static file are fetched from that gunicorn.
 """
@@ -23,6 +24,7 @@ from django.conf import settings
 from devtools.localcouch import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+DEPLOYING = ROOT / "docs" / "deploying.md"
 BLOCK = re.compile(r"^( *)<!-- deploy:(\w+) -->\n\1```sh\n(.*?)^\1```$", re.M | re.S)
 EXAMPLE_BIND = "127.0.0.1:8000"
 
@@ -30,15 +32,19 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 def readme_blocks() -> list[tuple[str, str]]:
-    """(kind, script) of every marked block of README.md, in order, dedented as a reader copies it."""
+    """(kind, script) of every marked block of docs/deploying.md, in order, dedented as a reader copies it."""
     blocks = []
-    for indent, kind, body in BLOCK.findall((ROOT / "README.md").read_text()):
+    for indent, kind, body in BLOCK.findall(DEPLOYING.read_text()):
         lines = [line.removeprefix(indent) for line in body.splitlines()]
         blocks.append((kind, "\n".join(lines) + "\n"))
     return blocks
 
 
-def test_the_readme_has_the_deploying_blocks_in_order():
+def test_the_readme_sends_a_deployer_to_the_deploying_blocks():
+    assert "(docs/deploying.md)" in (ROOT / "README.md").read_text()
+
+
+def test_the_deploying_document_has_its_blocks_in_order():
     assert [kind for kind, _ in readme_blocks()] == ["run", "configure", "run", "serve", "serve", "serve", "run"]
 
 
@@ -74,12 +80,12 @@ def edit_env_file(path: Path, values: dict[str, str]) -> None:
     lines = path.read_text().splitlines()
     edited = [f"{line.partition('=')[0]}={values[line.partition('=')[0]]}" if line.partition("=")[0] in values else line
               for line in lines]
-    assert {line.partition("=")[0] for line in lines} >= set(values), "README's .env lacks a setting the reader edits"
+    assert {line.partition("=")[0] for line in lines} >= set(values), "docs/deploying.md's .env lacks a setting the reader edits"
     path.write_text("\n".join(edited) + "\n")
 
 
 def test_pasting_the_deploying_section_gives_a_working_portal(tmp_path, fresh_database, couch_server):
-    """It is one long test because it is one reader's session: the README's blocks run in order in
+    """It is one long test because it is one reader's session: the document's blocks run in order in
     one copy of the checkout, and the checks at the end are of the portal those blocks started."""
     portal = tmp_path / "portal"
     copy_checkout(portal)
@@ -117,7 +123,7 @@ def test_pasting_the_deploying_section_gives_a_working_portal(tmp_path, fresh_da
                 assert time.monotonic() < deadline, (tmp_path / "block4.log").read_text()
                 time.sleep(0.5)
         assert health.status_code == 200, health.text
-        # SECURE_SSL_REDIRECT is on as the README configures it: plain HTTP is redirected, and what
+        # SECURE_SSL_REDIRECT is on as docs/deploying.md configures it: plain HTTP is redirected, and what
         # a TLS proxy forwards is served.
         assert requests.get(url + "/accounts/login/", allow_redirects=False, timeout=10).status_code == 301
         https = {"X-Forwarded-Proto": "https"}
@@ -128,7 +134,7 @@ def test_pasting_the_deploying_section_gives_a_working_portal(tmp_path, fresh_da
         static = requests.get(url + css.group(1), headers=https, timeout=30)
         assert static.status_code == 200
         assert "immutable" in static.headers["Cache-Control"]
-        # The administrator the README created can sign in.
+        # The administrator the document created can sign in.
         with requests.Session() as session:
             form = session.get(url + "/accounts/login/", headers=https, timeout=30)
             token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)

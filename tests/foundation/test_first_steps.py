@@ -107,8 +107,10 @@ def test_make_run_on_other_ports_and_the_readme_commands_in_a_second_shell(fresh
         env_file = (copy / ".env").read_text()
         assert "\nDEBUG=true\n" in env_file and env_file == (copy / ".env.example").read_text()
 
-        # The second shell: the README's commands, copied, with the COUCHDB_URL runportal named.
-        second = {**new_shell(), "COUCHDB_URL": f"http://127.0.0.1:{couch_port}"}
+        # The second shell: the README's commands, copied, with nothing set: make run kept the
+        # address of the CouchDB it started in var/, and every command of the folder reads it.
+        assert (copy / "var" / "couchdb_url").read_text() == f"http://127.0.0.1:{couch_port}\n"
+        second = new_shell()
         helped = manage(copy, "--help", env=second)
         assert helped.returncode == 0 and "seed_demo" in helped.stdout and "simulate_pilots" in helped.stdout
         assert "SECRET_KEY" not in helped.stderr
@@ -143,7 +145,7 @@ def test_make_run_on_other_ports_and_the_readme_commands_in_a_second_shell(fresh
     # Read once it stopped: runportal's output to a file is flushed when it exits.
     said = log.read_text()
     assert f"Starting the local CouchDB at http://127.0.0.1:{couch_port}" in said
-    assert f"COUCHDB_URL=http://127.0.0.1:{couch_port} (export it there, or set it in .env)" in said
+    assert f"Commands in other shells of this folder reach this CouchDB at http://127.0.0.1:{couch_port} too" in said
     assert "Created the superuser 'admin' with password:" in said and "Stopping the local CouchDB." in said
 
 

@@ -142,3 +142,52 @@ def test_batch_bytes_defaults_to_32_mib_and_is_read(tmp_path):
     chosen = load_settings(tmp_path, SECRET_KEY="k" * 50, COUCHDB_PASSWORD="pw", COUCHDB_BATCH_BYTES="8388608")
     assert json.loads(default.stdout)["couch"]["BATCH_BYTES"] == 32 * 2**20
     assert json.loads(chosen.stdout)["couch"]["BATCH_BYTES"] == 8 * 2**20
+
+
+@pytest.mark.parametrize("debug", ["true", "false"])
+def test_each_server_log_line_is_written_once(tmp_path, debug):
+    """Django's ``django`` logger has a console handler of its own under DEBUG and passed its
+    lines on to the root's too: every 404 and request line of ``make run`` came out twice."""
+    probe = (
+        "import logging, django; django.setup();"
+        "logging.getLogger('django.request').warning('Not Found: /favicon.ico');"
+        "logging.getLogger('django.server').info('\"GET / HTTP/1.1\" 200 512');"
+        "logging.getLogger('tokens_app.views').warning('one of ours')"
+    )
+    result = load_settings(tmp_path, probe=probe, DEBUG=debug, SECRET_KEY="s" * 50, COUCHDB_PASSWORD="pw")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    for text in ("Not Found: /favicon.ico", '"GET / HTTP/1.1" 200 512', "one of ours"):
+        assert sum(text in line for line in lines) == 1, lines
+
+
+URL_PROBE = "import django; from django.conf import settings; django.setup(); print(settings.COUCHDB['URL'])"
+
+
+@pytest.mark.parametrize("kept, env, expected", [
+    # make run COUCHDB_PORT=5990 kept its address: a second shell with nothing set reaches it.
+    ("http://127.0.0.1:5990\n", {}, "http://127.0.0.1:5990"),
+    ("http://localhost:6001/", {}, "http://localhost:6001/"),
+    # The environment (or .env) wins over what was kept.
+    ("http://127.0.0.1:5990\n", {"COUCHDB_URL": "http://127.0.0.1:7000"}, "http://127.0.0.1:7000"),
+    # Nothing kept, or something no make run writes: the default.
+    (None, {}, "http://127.0.0.1:5984"),
+    ("https://elsewhere.example.org:6984", {}, "http://127.0.0.1:5984"),
+    ("http://127.0.0.1:5990\nhttp://evil:1", {}, "http://127.0.0.1:5984"),
+    ("", {}, "http://127.0.0.1:5984"),
+])
+def test_a_development_shell_reads_the_couchdb_address_make_run_kept(tmp_path, kept, env, expected):
+    if kept is not None:
+        (tmp_path / "var").mkdir()
+        (tmp_path / "var" / "couchdb_url").write_text(kept)
+    result = load_settings(tmp_path, probe=URL_PROBE, DEBUG="true", **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+def test_production_never_reads_a_kept_couchdb_address(tmp_path):
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "couchdb_url").write_text("http://127.0.0.1:5990\n")
+    result = load_settings(tmp_path, probe=URL_PROBE, DEBUG="false", SECRET_KEY="s" * 50, COUCHDB_PASSWORD="pw")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "http://127.0.0.1:5984"

@@ -6,6 +6,7 @@ import datetime
 import json
 import re
 
+
 import pytest
 from django.core.management import load_command_class
 from django.urls import reverse
@@ -43,8 +44,12 @@ def test_list_locks_names_the_campaign(make_user, campaign, run):
     other = Campaign.objects.create(token_type="pref_targ1", database="tokens")
     run("lock", "--type", "pref_cal1", "--user", "alice")
     run("freeze", "--type", "pref_targ1", "--user", "alice", "--permanent")
-    lines = run("list_locks").splitlines()
-    assert sorted(line.split("\t")[:3] + line.split("\t")[4:] for line in lines) == [
+    header, *lines = run("list_locks").splitlines()
+    assert re.split(r"\s{2,}", header) == ["object", "kind", "held by", "time left", "key"]
+    # Aligned columns: each starts where its header does.
+    assert all(line[header.index("key"):] in (campaign.lock_key, other.lock_key) for line in lines)
+    cells = [re.split(r"\s{2,}", line) for line in lines]
+    assert sorted(row[:3] + row[4:] for row in cells) == [
         ["pref_cal1 in tokens", "exclusive lock", "alice", campaign.lock_key],
         ["pref_targ1 in tokens", "permanent freeze", "-", other.lock_key],
     ]
@@ -54,7 +59,7 @@ def test_list_locks_names_the_campaign(make_user, campaign, run):
     # A lock on a campaign deleted since is listed by its key.
     key = campaign.lock_key
     campaign.delete()
-    assert f"{key}\texclusive lock\talice\t" in run("list_locks")
+    assert re.split(r"\s{2,}", run("list_locks").splitlines()[1])[:3] == [key, "exclusive lock", "alice"]
 
 
 def test_the_admin_is_tokenportals_and_names_locked_campaigns(admin_client, alice, campaign, run):

@@ -27,7 +27,9 @@ def test_locks_app_stands_alone(tmp_path):
     seen = json.loads(result.stdout)
     assert seen["modules"] >= 20
     assert seen["lock"].startswith("Locked reprocessing for operator until")
-    assert seen["list"].startswith("reprocessing\texclusive lock\toperator\t") and seen["list"].endswith("\tauth.group:1")
+    header, row = seen["list"].splitlines()
+    assert header.split("  ")[0] == "object" and row.split()[:4] == ["reprocessing", "exclusive", "lock", "operator"]
+    assert row.endswith("  auth.group:1")
     assert "is now locked until" in seen["extend"]
     assert "at most 1 d 0 h" in seen["capped"]
     assert "Locked by operator until" in seen["panel"] and "Extend by" in seen["panel"]

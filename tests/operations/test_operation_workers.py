@@ -88,7 +88,7 @@ def test_a_push_confirmed_in_the_browser_is_written_by_a_worker(client, alice, c
     campaign.refresh_from_db()
     assert (campaign.status, campaign.written_count) == ("ready", 30)
     status = client.get(url("status", campaign)).json()
-    assert status["status"] == "ready" and status["operation"] is None
+    assert status["state"] == "ready" and status["operation"] is None
 
 
 def test_a_worker_killed_mid_push_leaves_it_interrupted_and_resuming_completes_it(client, alice, couch_db, workers):

@@ -41,15 +41,17 @@ def test_campaign_list_narrows_by_each_filter(rows):
     assert listed(q="l2295") == {"pref_cal1"}
     assert listed(token_type="PREF") == {"pref_cal1", "pref_targ1"}
     assert listed(obsid="0001") == {"pref_targ1"}
-    assert listed(status="purged") == {"old"}
+    assert listed(state="purged") == {"old"}
+    # Finished is a ready campaign with nothing left: the query keeps the ready ones for in_state.
+    assert listed(state="finished") == listed(state="ready") == {"pref_cal1"}
     assert listed(owner="ALICE") == {"pref_cal1"}
 
 
 def test_the_form_parses_and_the_selector_queries(rows):
     assert DashboardFilterForm(None).filters() == {}
-    assert DashboardFilterForm({"status": "no such state"}).filters() == {}
+    assert DashboardFilterForm({"state": "no such state"}).filters() == {}
     filters = DashboardFilterForm({"q": "tokens", "owner": "alice"}).filters()
-    assert filters == {"q": "tokens", "token_type": "", "obsid": "", "status": "", "owner": "alice"}
+    assert filters == {"q": "tokens", "token_type": "", "obsid": "", "state": "", "owner": "alice"}
     assert listed(**filters) == {"pref_cal1"}
 
 
@@ -59,7 +61,7 @@ def test_designs_matching_keeps_what_the_filters_can_say_of_a_design():
     assert campaign_selectors.designs_matching(designs) == designs
     assert campaign_selectors.designs_matching(designs, q="SURVEY") == designs[1:]
     assert campaign_selectors.designs_matching(designs, token_type="token") == designs[:1]
-    for filters in ({"obsid": "L1"}, {"status": "ready"}, {"owner": "alice"}):
+    for filters in ({"obsid": "L1"}, {"state": "ready"}, {"owner": "alice"}):
         assert campaign_selectors.designs_matching(designs, **filters) == []
 
 

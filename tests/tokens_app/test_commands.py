@@ -254,7 +254,7 @@ def test_reset_tokens_with_confirmation(campaign, couch_db, gateway, monkeypatch
         run("reset_tokens", "--type", TYPE, "--database", couch_db, "--view", "error")
     assert status_json(couch_db)["counts"]["error"] == 2
     run("reset_tokens", "--type", TYPE, "--database", couch_db, "--view", "error")
-    assert questions[0] == f"Reset 2 tokens of '{TYPE}' in '{couch_db}'? [y/N] "
+    assert questions[0] == f"Reset 2 tokens of '{TYPE}' in '{couch_db}' (view error)? [y/N] "
 
     counts = status_json(couch_db)["counts"]
     assert counts["error"] == 0 and counts["done"] == 2
@@ -371,7 +371,8 @@ def test_archive_with_delete(campaign, couch_db, tmp_path):
     run("archive_tokens", "--type", TYPE, "--database", couch_db, "--output", str(target), "--delete", "--yes")
     assert target.stat().st_size > 0
     assert status_json(couch_db) == {
-        "type": TYPE, "database": couch_db, "counts": {"todo": 0, "locked": 0, "done": 0, "error": 0}, "total": 0,
+        "type": TYPE, "database": couch_db, "state": "archived",
+        "counts": {"todo": 0, "locked": 0, "done": 0, "error": 0}, "total": 0,
     }
     assert "is archived" in run("token_status", "--type", TYPE, "--database", couch_db)[0]
 
@@ -386,7 +387,8 @@ def test_token_status_of_a_foreign_design_document(gateway, couch_db):
         {"_id": "f3", "type": "foreign", "lock": 5, "done": 9, "output": 3},
     ])
     assert status_json(couch_db, "foreign") == {
-        "type": "foreign", "database": couch_db, "counts": {"todo": 1, "locked": 0, "done": 1, "error": 1}, "total": 3,
+        "type": "foreign", "database": couch_db, "state": None,  # no campaign of the portal's: no state of its own
+        "counts": {"todo": 1, "locked": 0, "done": 1, "error": 1}, "total": 3,
     }
     with pytest.raises(CommandError, match="database 'missing_db' does not exist"):
         run("token_status", "--type", "foreign", "--database", "missing_db")

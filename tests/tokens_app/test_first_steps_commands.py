@@ -52,14 +52,14 @@ def test_token_status_without_type_lists_every_campaign(demo, couch_db, gateway)
     by_type = {r["type"]: r for r in reports}
     assert set(by_type) >= {TYPE, "old_run", "lost"}
     assert by_type[TYPE] == {
-        "type": TYPE, "database": couch_db, "status": "ready",
+        "type": TYPE, "database": couch_db, "state": "ready",
         "counts": {"todo": demo.token_count - 3, "locked": 0, "done": 3, "error": 0}, "total": demo.token_count,
     }
     assert by_type["old_run"]["counts"] == {"todo": 0, "locked": 0, "done": 0, "error": 0}
     assert by_type["lost"]["counts"] is None and by_type["lost"]["total"] is None
 
     table = listed_with_failure("token_status")[0].splitlines()
-    assert table[0].split() == ["type", "database", "status", "todo", "locked", "done", "error", "total"]
+    assert table[0].split() == ["type", "database", "state", "todo", "locked", "done", "error", "total"]
     row = next(line.split() for line in table if line.startswith(TYPE))
     assert row == [TYPE, couch_db, "ready", str(demo.token_count - 3), "0", "3", "0", str(demo.token_count)]
     assert next(line.split() for line in table if line.startswith("lost"))[3:] == ["?"] * 5

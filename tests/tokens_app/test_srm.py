@@ -482,3 +482,30 @@ def test_unknown_flavour_is_refused():
 def test_links_that_cannot_be_converted_are_refused(link, message):
     with pytest.raises(ValueError, match=message):
         convert_link(link, "gsiftp")
+
+
+# Every bad line of a list is named (up to MAX_BAD_LINES_NAMED, the rest counted), not only the first.
+
+def test_every_bad_line_is_named_in_one_error(sara_link):
+    lines = [sara_link(0), "not a link", sara_link(1), f"{SARA_DIR}/x/no_subband.tar", "x" * 5000,
+             sara_link(2, obsid="L123456"), sara_link(3)]
+    error = error_of("\n".join(lines))
+    assert error.line == 2 and error.more == 0
+    assert [problem.split(":")[0] for problem in error.problems] == ["line 2", "line 4", "line 5", "line 6"]
+    assert "no OBSID" in error.problems[1] and "longer than 4096" in error.problems[2]
+    assert "mixed OBSID L123456" in error.problems[3]
+    assert str(error) == "; ".join(error.problems)
+
+
+def test_past_the_limit_bad_lines_are_counted_not_named(sara_link):
+    from tokens_app.srm import MAX_BAD_LINES_NAMED
+
+    error = error_of("\n".join([sara_link(0)] + [f"bad {number}" for number in range(MAX_BAD_LINES_NAMED + 7)]))
+    assert len(error.problems) == MAX_BAD_LINES_NAMED and error.more == 7
+    assert error.problems[-1].startswith(f"line {MAX_BAD_LINES_NAMED + 1}:")
+    assert str(error).endswith("; and 7 more bad lines")
+
+
+def test_one_bad_line_reads_as_before(sara_link):
+    error = error_of("\n".join([sara_link(0), "garbage", sara_link(1)]))
+    assert (error.problems, error.more, str(error)) == ([str(error)], 0, f"line 2: {error.message}")

@@ -18,6 +18,7 @@ from django.core.management.base import CommandError
 from locks_app.management.base import OperatorCommand
 from tokens_app import campaign_selectors
 from tokens_app.couch import CouchAuthFailed, CouchError, CouchUnreachable, shown
+from tokens_app.history import selection_words
 from tokens_app.models import CHANGE_CAMPAIGN, Campaign, Operation
 from tokens_app.services import (
     Refused,
@@ -114,10 +115,16 @@ class CampaignCommand(PortalCommand):
     def selects_everything(self, options) -> bool:
         return not any(self.selection(options).values())
 
-    def confirm_targets(self, options, campaign: Campaign, verb: str) -> int:
-        """Confirm an operation on the selected tokens, naming how many there are; returns that."""
-        count = count_targets(campaign, **self.selection(options))
-        confirm(f"{verb} {count} tokens of '{campaign.token_type}' in '{campaign.database}'?", yes=options["yes"])
+    def confirm_targets(self, options, campaign: Campaign, verb: str, *, campaign_too: bool = False) -> int:
+        """Confirm an operation on the selected tokens, naming how many there are and how they
+        were chosen; returns that. No token to change needs no answer (nor ``--yes``), unless
+        the operation changes the campaign itself as well (``campaign_too``: purge, archive)."""
+        selection = self.selection(options)
+        count = count_targets(campaign, **selection)
+        chosen = selection_words(selection)
+        if count or campaign_too:
+            question = f"{verb} {count} tokens of '{campaign.token_type}' in '{campaign.database}'{f' ({chosen})' if chosen else ''}?"
+            confirm(question, yes=options["yes"])
         return count
 
     # -- running and reporting --------------------------------------------------------------------

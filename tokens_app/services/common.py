@@ -31,6 +31,11 @@ class ServiceError(Exception):
     title = "The portal cannot do this"
     template = "service_error.html"
 
+    def __init__(self, message: str = "", *, details: tuple[str, ...] = ()):
+        super().__init__(message)
+        # The message as a page lists it, one fault an item (every bad line of an upload); empty: the message.
+        self.details = details
+
 
 class Refused(ServiceError):
     """Someone else holds the campaign (lock or freeze); the message names them."""

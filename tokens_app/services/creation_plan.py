@@ -228,7 +228,12 @@ def _grouped_srmlist(srmlist_data: bytes | str, srmlist_name: str, allow_mixed: 
     try:
         srmlist = parse_srmlist(srmlist_data, allow_mixed=allow_mixed, max_lines=MAX_SRM_LINES)
     except SrmListError as exc:
-        raise ServiceError(f"{_upload('SRM list', srmlist_name)}: {exc}") from None
+        upload = _upload("SRM list", srmlist_name)
+        details = () if len(exc.problems) == 1 else (
+            f"{upload}: {len(exc.problems) + exc.more} lines cannot be used:", *exc.problems,
+            *([f"and {exc.more} more bad lines"] if exc.more else []),
+        )
+        raise ServiceError(f"{upload}: {exc}", details=details) from None
     return srmlist.obsid or "", srmlist.location or "", srmlist.unknown_hosts, srmlist.subbands()
 
 

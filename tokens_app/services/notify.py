@@ -27,6 +27,7 @@ from ..models import Campaign
 from ..notification_models import Channel, Delivery, EventKind, NotificationEvent, Subscription
 from ..paces import campaign_paces
 from ..read_models import ChangesCheckpoint
+from ..states import all_finished
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,6 @@ ERRORS_CLEAR_SHARE = 0.5
 def conditions(counts: dict, pace: dict) -> dict[str, bool | None]:
     """Whether each kind of event holds for a campaign with these counts and this pace (None:
     neither holds nor clears, the error rate between the clearing level and the threshold)."""
-    left = counts["todo"] + counts["locked"]
     finished = counts["done"] + counts["error"]
     rate = counts["error"] / finished if finished else 0.0
     errors = None
@@ -54,7 +54,7 @@ def conditions(counts: dict, pace: dict) -> dict[str, bool | None]:
     elif rate > settings.NOTIFY_ERROR_RATE:
         errors = True
     return {
-        EventKind.FINISHED: counts["total"] > 0 and left == 0,
+        EventKind.FINISHED: all_finished(counts),
         EventKind.ERRORS: errors,
         EventKind.STALLED: bool(pace.get("stalled")),
     }

@@ -16,8 +16,9 @@ from django.utils.timesince import timesince
 
 from locks_app.durations import format_duration
 
-from ..design import STATE_NAMES
+from .. import states
 from ..rendering import FIELD_CHARACTERS, excerpt
+from ..states import STATE_NAMES
 
 register = template.Library()
 
@@ -179,14 +180,20 @@ def epoch_date(value) -> str:
 
 @register.simple_tag
 def campaign_label(campaign, counts) -> str:
-    """The status word of a campaign: ``finished, 21 errors`` for a ready campaign with nothing
-    left to do, ``ready`` while tokens wait or run, the stored status otherwise."""
-    if campaign.status != "ready" or not counts or not counts.get("total"):
-        return campaign.get_status_display()
-    if counts.get("todo") or counts.get("locked"):
-        return campaign.get_status_display()
-    errors = counts.get("error", 0)
-    return f"finished, {errors} error{'' if errors == 1 else 's'}" if errors else "finished"
+    """The campaign's state as pages show it (``states.campaign_label``: ``finished, 21 errors``)."""
+    return states.campaign_label(campaign.status, counts)
+
+
+@register.simple_tag
+def campaign_state(campaign, counts) -> str:
+    """The campaign's state (``states.campaign_state``), e.g. for its badge's class."""
+    return states.campaign_state(campaign.status, counts)
+
+
+@register.filter
+def state_meaning(state: str) -> str:
+    """What a campaign state means, for a tooltip."""
+    return states.STATE_MEANINGS.get(state, "")
 
 
 @register.filter

@@ -1,7 +1,9 @@
 """``manage.py runportal``: the development server that ``make run`` starts.
 
 Migrates, starts the local CouchDB (pouchdb-server under ``var/couchdb/``) when COUCHDB_URL is a
-plain ``http://127.0.0.1:PORT`` or ``http://localhost:PORT`` address and nothing answers there,
+plain ``http://127.0.0.1:PORT`` or ``http://localhost:PORT`` address and nothing answers there
+(and keeps that address in ``var/couchdb_url``, where every other command of a DEBUG
+installation without a COUCHDB_URL of its own finds it),
 creates a first superuser ``admin`` with a random password when there are no users, starts the
 changes follower (``manage.py follow_changes``, which keeps the pages' read model) and one task
 worker (``manage.py db_worker``) when the task backend is the database one, then serves the
@@ -101,12 +103,12 @@ class Command(PortalCommand):
         server = LocalCouchServer(
             settings.VAR_DIR / "couchdb", port=port, user=conf["USER"], password=conf["PASSWORD"]
         )
+        # Other shells do not see this process's make variables: they read the address from here.
+        settings.KEPT_COUCHDB_URL.parent.mkdir(parents=True, exist_ok=True)
+        settings.KEPT_COUCHDB_URL.write_text(conf["URL"].strip() + "\n")
         if conf["URL"].rstrip("/") != LOCAL_DEFAULT:
-            # Other shells read only the environment and .env, not this process's make variables.
-            self.stdout.write(
-                f"Commands in other shells reach this CouchDB with COUCHDB_URL={conf['URL']} "
-                "(export it there, or set it in .env)."
-            )
+            self.stdout.write(f"Commands in other shells of this folder reach this CouchDB at {conf['URL']} too "
+                              f"(kept in {settings.KEPT_COUCHDB_URL}).")
         if server.answers():
             self.stdout.write(f"A CouchDB already answers at {server.url}; using it.")
             return None

@@ -5,12 +5,13 @@ from ...keys import object_key
 from ...utility import TokenUtility
 from ..arguments import name_type
 from ..base import ObjectCommand
+from ..tables import aligned
 
 
 class Command(ObjectCommand):
     help = (
-        "List the active locks and freezes: all, one principal's, or one object's. One line each: "
-        "object, kind, held by, time left, object key."
+        "List the active locks and freezes: all, one principal's, or one object's. A table with a "
+        "header row, one line each: object, kind, held by, time left, object key."
     )
     object_required = False
 
@@ -31,9 +32,12 @@ class Command(ObjectCommand):
             return
         if not rows:
             self.stdout.write("No active locks.")
-        for row in rows:
-            held = ", ".join(row["principals"]) or "-"
-            self.stdout.write(f"{row['name']}\t{row['kind_label']}\t{held}\t{row['remaining']}\t{row['object']}")
+            return
+        self.stdout.write(aligned(
+            ["object", "kind", "held by", "time left", "key"],
+            [[row["name"], row["kind_label"], ", ".join(row["principals"]) or "-", row["remaining"], row["object"]]
+             for row in rows],
+        ))
 
     @staticmethod
     def described(lock_token) -> dict:

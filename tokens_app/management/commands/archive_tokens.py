@@ -34,7 +34,7 @@ class Command(CampaignCommand):
         if target.exists():
             raise CommandError(f"{target} exists already; choose another --output")
         if options["delete"]:
-            self.confirm_targets(options, campaign, "Archive, then delete,")
+            self.confirm_targets(options, campaign, "Archive, then delete,", campaign_too=True)
         partial = target.with_name(target.name + ".part")
         try:
             if options["delete"]:

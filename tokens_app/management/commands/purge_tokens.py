@@ -16,7 +16,7 @@ class Command(CampaignCommand):
     def handle(self, *args, **options):
         campaign = self.campaign(options)
         user = self.operator(options)
-        count = self.confirm_targets(options, campaign, "Purge the design document and all")
+        count = self.confirm_targets(options, campaign, "Purge the design document and all", campaign_too=True)
         with ProgressBar(self.stderr, total=count) as bar:
             result = self.recorded(
                 Operation.Action.PURGE, campaign, user,

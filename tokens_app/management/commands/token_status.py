@@ -12,13 +12,14 @@ import json
 
 from django.core.management.base import CommandError
 
+from locks_app.management.tables import aligned
 from tokens_app.campaign_selectors import campaigns_in
 from tokens_app.couch import CouchError
-from tokens_app.design import STATE_NAMES
 from tokens_app.management.base import SERVER_ERRORS, CampaignCommand
 from tokens_app.models import Campaign
 from tokens_app.selectors import listed_token_set, overview_counts
 from tokens_app.services.layout import ensure_portal_design, restore_views
+from tokens_app.states import STATE_NAMES, campaign_label, campaign_state
 from tokens_app.tokensets import TokenSet
 
 
@@ -35,9 +36,9 @@ class Command(CampaignCommand):
         super().add_arguments(parser)
         parser.add_argument(
             "--json", action="store_true",
-            help='print {"type", "database", "counts": {"todo", "locked", "done", "error"}, "total"}; '
-            'without --type a list of them, each with its "status" (counts and total null when '
-            "CouchDB cannot count the campaign)",
+            help='print {"type", "database", "state", "counts": {"todo", "locked", "done", "error"}, "total"} '
+            "(the state as the pages name it: creating, incomplete, ready, finished, archived or purged); "
+            "without --type a list of them (counts and total null when CouchDB cannot count the campaign)",
         )
 
     def handle(self, *args, **options):
@@ -49,17 +50,23 @@ class Command(CampaignCommand):
         if isinstance(campaign, Campaign) and not gone:
             restore_views(campaign)  # pilots follow these views: the portal's rule, not a script's
         counts = dict.fromkeys(STATE_NAMES, 0) if gone else overview_counts(campaign)
+        # A design document no Campaign knows has tokens but no state of the portal's.
+        known = isinstance(campaign, Campaign)
+        state = campaign_state(campaign.status, counts) if known else None
+        label = campaign_label(campaign.status, counts) if known else None
+        counts = dict(counts)
         total = counts.pop("total", 0)
         if options["json"]:
-            report = {"type": campaign.token_type, "database": campaign.database, "counts": counts, "total": total}
+            report = {"type": campaign.token_type, "database": campaign.database, "state": state, "counts": counts,
+                      "total": total}
             self.stdout.write(json.dumps(report))
             return
         if gone:
-            self.stdout.write(f"{campaign} is {campaign.status}: its tokens are no longer in CouchDB.")
+            self.stdout.write(f"{campaign} is {state}: its tokens are no longer in CouchDB.")
             return
-        self.stdout.write(f"{campaign}: {total} tokens")
-        for state in STATE_NAMES:
-            self.stdout.write(f"  {state:<7} {counts[state]:>8}")
+        self.stdout.write(f"{campaign} ({label}): {total} tokens" if known else f"{campaign}: {total} tokens")
+        for name in STATE_NAMES:
+            self.stdout.write(f"  {name:<7} {counts[name]:>8}")
 
     def list_campaigns(self, options) -> None:
         """Every campaign (of ``--database`` when given): a table, or a JSON list."""
@@ -67,10 +74,11 @@ class Command(CampaignCommand):
         reports, failures = [], []
         for campaign in campaigns:
             counts = dict.fromkeys(STATE_NAMES, 0) if campaign.tokens_gone else self.counts_or_none(campaign, failures)
+            state = campaign_state(campaign.status, counts)
             counts = dict(counts) if counts is not None else None
             total = counts.pop("total", 0) if counts is not None else None
             reports.append({
-                "type": campaign.token_type, "database": campaign.database, "status": campaign.status,
+                "type": campaign.token_type, "database": campaign.database, "state": state,
                 "counts": counts, "total": total,
             })
         if options["json"]:
@@ -99,21 +107,16 @@ class Command(CampaignCommand):
 
     @staticmethod
     def table(reports: list[dict]) -> str:
-        """Aligned columns: type, database, status, the four states, total ("?" where CouchDB
-        could not count; the campaign page says why)."""
-        header = ["type", "database", "status", *STATE_NAMES, "total"]
+        """Aligned columns: type, database, state, the four token states, total ("?" where
+        CouchDB could not count; the campaign page says why)."""
+        header = ["type", "database", "state", *STATE_NAMES, "total"]
         rows = [
-            [r["type"], r["database"], r["status"],
+            [r["type"], r["database"], r["state"],
              *(str(r["counts"][state]) if r["counts"] is not None else "?" for state in STATE_NAMES),
              str(r["total"]) if r["total"] is not None else "?"]
             for r in reports
         ]
-        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-        texts = 3  # type, database and status align left, the numbers right
-        return "\n".join(
-            "  ".join(cell.ljust(w) if i < texts else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
-            for row in [header, *rows]
-        )
+        return aligned(header, rows, left=3)  # type, database and state flush left, the numbers right
 
     def campaign(self, options) -> Campaign | TokenSet:
         """The Campaign, or the token set of a design document that no Campaign knows."""
