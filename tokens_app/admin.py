@@ -14,9 +14,9 @@ from django.utils.http import content_disposition_header
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import services
+from . import services, token_reads
 from .campaign_selectors import srmlist_head
-from .couch import CouchError
+from .states import STATE_NAMES
 from .models import CHANGE_CAMPAIGN, Campaign, CampaignFile, CampaignInputs, Operation
 from .services import runs
 from . import notification_admin  # noqa: F401 (registers the notifications' admin)
@@ -73,11 +73,11 @@ class CampaignAdmin(admin.ModelAdmin):
     search_fields = ["token_type", "database", "obsid", "config_name", "srmlist_name", "created_by__username"]
     date_hierarchy = "created_at"
     inlines = [CampaignInputsInline, CampaignFileInline]
-    actions = ["refresh_counts", "archive", "resume_creation"]
+    actions = ["archive", "resume_creation"]
     fieldsets = [
         (None, {"fields": ["token_type", "database", "obsid", "location", "status", "last_error", "created_by",
                            "created_at", "updated_at"]}),
-        ("Tokens", {"fields": ["token_count", "written_count", "counts", "counts_at"]}),
+        ("Tokens", {"fields": ["token_count", "written_count", "counts"]}),
         ("Options", {"fields": ["slice_size", "id_prefix", "key_name", "srm_attachment", "link_flavor", "allow_mixed",
                                 "attachment_names"]}),
         ("Config as uploaded", {"fields": ["config_name", "config_format", "token_fields", "kept_sections"]}),
@@ -101,17 +101,15 @@ class CampaignAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Refresh counts from CouchDB")
-    def refresh_counts(self, request, queryset):
-        refreshed = 0
-        for campaign in queryset:
-            try:
-                services.refresh_counts(campaign)
-                refreshed += 1
-            except CouchError as exc:
-                self.message_user(request, f"{campaign}: {exc}", messages.ERROR)
-        if refreshed:
-            self.message_user(request, f"Counts refreshed for {refreshed} campaign(s).", messages.SUCCESS)
+    @admin.display(description="counts (read model)")
+    def counts(self, campaign):
+        """The tokens by state as the pages show them, with how far the read model is behind."""
+        counts = token_reads.counts_of(campaign) if campaign.has_tokens else None
+        if counts is None:
+            return "—"
+        lag = token_reads.lag_of(campaign.database)
+        return (", ".join(f"{state} {counts[state]}" for state in (*STATE_NAMES, "total"))
+                + f" ({lag['pending']} changes behind CouchDB)")
 
     @admin.action(description="Write the missing tokens (queue a push)")
     def resume_creation(self, request, queryset):

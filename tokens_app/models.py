@@ -3,7 +3,7 @@
 The tokens live in CouchDB; a Campaign keeps what made them (the options, with the config and
 the SRM list as uploaded in its ``CampaignInputs`` and the files attached to the whole set in its
 ``CampaignFile`` rows) so that a creation interrupted half-way can be completed later from the
-record alone, and what the portal last knew about them (how many were written, the last counts,
+record alone, and what the portal last knew about them (how many were written,
 the last error).
 """
 
@@ -57,8 +57,6 @@ class Campaign(models.Model):
     written_count = models.PositiveIntegerField(default=0, help_text="tokens known to be in CouchDB")
     status = models.CharField(max_length=12, choices=Status, default=Status.CREATING, db_index=True)
     last_error = models.TextField(blank=True)
-    counts = models.JSONField(default=dict, blank=True, help_text="last known overview counts")
-    counts_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -20,7 +20,7 @@ def test_defaults_follow_grid_lrt():
     campaign = Campaign.objects.create(token_type="t", database="tokens")
     assert (campaign.status, campaign.slice_size, campaign.id_prefix, campaign.key_name, campaign.srm_attachment,
             campaign.link_flavor) == ("creating", 1, "SB", "STARTSB", "srm.txt", "srm")
-    assert campaign.token_fields == {} and campaign.attachment_names == [] and campaign.counts == {}
+    assert campaign.token_fields == {} and campaign.attachment_names == []
 
 
 def test_one_campaign_per_type_and_database():

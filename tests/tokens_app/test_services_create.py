@@ -8,7 +8,7 @@ import pytest
 
 from locks_app.tokens import ExclusiveLock
 from locks_app.utility import TokenUtility
-from tokens_app import services
+from tokens_app import selectors, services
 from tokens_app.couch import CouchUnreachable, get_gateway
 from tokens_app.design import STATE_NAMES, design_id
 from tokens_app.models import Campaign
@@ -89,7 +89,7 @@ def test_creates_the_example_campaign_in_batches(couch_db, user, calls):
     assert len(srm_txt.splitlines()) == 10
     gap_chunk = get_gateway().get_attachment(couch_db, "t_pref_cal1_L229507_pref_cal1_SB120", "srm.txt")[0]
     assert [line.split("_SB")[1][:3] for line in gap_chunk.decode().splitlines()] == [str(n) for n in range(124, 130)]
-    assert services.refresh_counts(campaign) == {**dict.fromkeys(STATE_NAMES, 0), "todo": 25, "total": 25}
+    assert selectors.overview_counts(campaign) == {**dict.fromkeys(STATE_NAMES, 0), "todo": 25, "total": 25}
 
 
 def test_links_are_converted_to_the_chosen_flavour(couch_db, user):

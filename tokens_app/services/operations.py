@@ -13,12 +13,10 @@ import time
 from datetime import timedelta
 
 from django.db import transaction
-from django.utils import timezone
 
 from tokens_app import bulk, campaign_selectors, selectors, token_rows
 from tokens_app.couch import CouchRequestError, DatabaseMissing, addressable, attachment_digests, get_gateway
 from tokens_app.design import (
-    STATE_NAMES,
     TOKENS_VIEW,
     design_id,
     merged_design_doc,
@@ -277,7 +275,6 @@ def purge_campaign(campaign, *, user, progress=None) -> OperationResult:
         campaign.written_count = 0
         campaign.last_error = "" if not result.conflicted else f"purge: {result.message()}"
         campaign.save(update_fields=["status", "written_count", "last_error", "updated_at"])
-        _save_counts(campaign, {**dict.fromkeys(STATE_NAMES, 0), "total": 0})
     return result
 
 
@@ -348,24 +345,7 @@ def adopt_design(database, name, *, user) -> Campaign:
         campaign.last_error = ""
         campaign.token_count = campaign.written_count = counts["total"]
         campaign.save()
-        _save_counts(campaign, counts)
     return campaign
-
-
-def refresh_counts(campaign) -> dict:
-    """Count the campaign's tokens by state (one grouped query) and remember the result."""
-    if campaign.status == Campaign.Status.PURGED:
-        counts = {**dict.fromkeys(STATE_NAMES, 0), "total": 0}
-    else:
-        counts = selectors.overview_counts(campaign)
-    _save_counts(campaign, counts)
-    return counts
-
-
-def _save_counts(campaign: Campaign, counts: dict) -> None:
-    campaign.counts = counts
-    campaign.counts_at = timezone.now()
-    campaign.save(update_fields=["counts", "counts_at", "updated_at"])
 
 
 def count_targets(campaign, *, view=None, ids=None, where=None) -> int:
