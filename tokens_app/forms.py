@@ -9,16 +9,18 @@ from django import forms
 
 from locks_app import durations
 
-from . import services
+from . import services, token_selections
 from .conditions import MAX_CONDITION_LENGTH, ConditionError
 from .design import STATE_NAMES, validate_condition, validate_token_type
 from .models import Campaign, Operation
-from .services.common import max_config_bytes, max_upload_bytes, validate_database_name
+from .services.common import max_config_bytes, max_upload_bytes, validate_database_name, validate_field_name
 from .srm import AS_GIVEN, LINK_FLAVORS
 
 # GRID_LRT campaigns slice by up to a few hundred subbands; anything larger is a typo.
 MAX_SLICE_SIZE = 10_000
 MAX_EXTRA_FILES = 20
+# The longest search of the campaign page's tokens.
+SEARCH_LENGTH = 200
 
 
 class DashboardFilterForm(forms.Form):
@@ -229,12 +231,22 @@ class ConfirmedForm(forms.Form):
 
 
 class TargetForm(ConfirmedForm):
-    """Tokens chosen by a view of the campaign, or by one token id (from a token's page)."""
+    """Tokens chosen by a view of the campaign, narrowed by the page's search and a filter as the
+    commands' ``--where`` takes it, or one token id (from a token's page). The campaign page
+    starts the form from its open tab and search."""
 
     view = forms.CharField(
         label="Tokens in view", max_length=64, required=False,
         widget=forms.TextInput(attrs={"list": "campaign-views"}),
         help_text=f"{', '.join(STATE_NAMES)}, or a view you added; empty for every token.",
+    )
+    q = forms.CharField(
+        label="Matching the search", max_length=SEARCH_LENGTH, required=False,
+        help_text="As the page's search: a token id part, a subband (SB042) or host:NAME; empty for no search.",
+    )
+    where = forms.CharField(
+        label="Where", max_length=1000, required=False,
+        help_text='FIELD=VALUE, as the commands\' --where (JSON if it parses: 0, true, "0"); empty for no filter.',
     )
     token_id = forms.CharField(max_length=1000, required=False, widget=forms.HiddenInput)
 
@@ -246,10 +258,41 @@ class TargetForm(ConfirmedForm):
             self.fields["view"].widget = forms.Select(choices=[("", "every token"), *((name, name) for name in views)])
             self.fields["view"].help_text = ""
 
+    def clean_q(self):
+        query = self.cleaned_data["q"]
+        if "\0" in query:
+            raise forms.ValidationError("A search has no NUL character.")
+        return query
+
+    def clean_where(self):
+        text = self.cleaned_data["where"]
+        if not text:
+            return {}
+        try:
+            name, value = services.field_assignment(text)
+            validate_field_name(name, "filter field name")
+        except services.ServiceError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return {name: value}
+
+    def clean(self):
+        data = super().clean()
+        if self.errors or data.get("token_id"):
+            return data
+        try:
+            self.chosen = token_selections.search_targets(self.campaign, data.get("view") or None, data.get("q", ""))
+        except token_selections.TooManyMatches as exc:
+            self.add_error("q", str(exc))
+            return data
+        where = {**self.chosen.get("where", {}), **data.get("where", {})}
+        if where:
+            self.chosen["where"] = where
+        return data
+
     def targets(self) -> dict:
         if self.cleaned_data.get("token_id"):
             return {"ids": [self.cleaned_data["token_id"]]}
-        return {"view": self.cleaned_data.get("view") or None}
+        return self.chosen
 
 
 class ResetForm(TargetForm):
@@ -325,7 +368,7 @@ class TokenPageForm(forms.Form):
 
     view = forms.CharField(required=False, max_length=64)
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
-    q = forms.CharField(required=False, max_length=200)
+    q = forms.CharField(required=False, max_length=SEARCH_LENGTH)
 
 
 class OperationFilterForm(forms.Form):

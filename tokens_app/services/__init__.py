@@ -38,6 +38,7 @@ from .operations import (
     attach_file,
     count_targets,
     delete_tokens,
+    field_assignment,
     purge_campaign,
     recreate_views,
     refresh_counts,
@@ -85,4 +86,5 @@ __all__ = [
     "set_status",
     "start_campaign",
     "typed_value",
+    "field_assignment",
 ]
