@@ -19,6 +19,8 @@ from .srm import AS_GIVEN, LINK_FLAVORS
 # GRID_LRT campaigns slice by up to a few hundred subbands; anything larger is a typo.
 MAX_SLICE_SIZE = 10_000
 MAX_EXTRA_FILES = 20
+# The columns /operations/ sorts by (history.filtered_operations).
+OPERATION_SORTS = ("id", "created_at", "username", "target", "action", "state")
 # The longest search of the campaign page's tokens.
 SEARCH_LENGTH = 200
 
@@ -258,12 +260,6 @@ class TargetForm(ConfirmedForm):
             self.fields["view"].widget = forms.Select(choices=[("", "every token"), *((name, name) for name in views)])
             self.fields["view"].help_text = ""
 
-    def clean_q(self):
-        query = self.cleaned_data["q"]
-        if "\0" in query:
-            raise forms.ValidationError("A search has no NUL character.")
-        return query
-
     def clean_where(self):
         text = self.cleaned_data["where"]
         if not text:
@@ -378,3 +374,9 @@ class OperationFilterForm(forms.Form):
     campaign = forms.IntegerField(min_value=1, required=False)
     action = forms.ChoiceField(choices=[("", "any action"), *Operation.Action.choices], required=False)
     state = forms.ChoiceField(choices=[("", "any state"), *Operation.State.choices], required=False)
+    # A column of the table, "-" first for the other way round; the newest first when empty.
+    sort = forms.ChoiceField(
+        choices=[("", "newest first"), *((f"{way}{column}", f"{column} {way}") for column in OPERATION_SORTS
+                                          for way in ("", "-"))],
+        required=False,
+    )

@@ -60,10 +60,12 @@ def place_words(ahead: int) -> str:
     return f"{ordinal(ahead + 1)} in line, {ahead} ahead of it"
 
 
-def filtered_operations(*, user=None, campaign=None, action=None, state=None):
-    """Every operation, newest first, narrowed by whichever filters are given."""
-    return narrowed(Operation.objects.select_related("campaign", "user"),
-                    username=user, campaign_id=campaign, action=action, state=state)
+def filtered_operations(*, user=None, campaign=None, action=None, state=None, sort=None):
+    """Every operation, newest first or ordered by ``sort`` (a field, ``-field`` descending),
+    narrowed by whichever filters are given."""
+    operations = narrowed(Operation.objects.select_related("campaign", "user"),
+                          username=user, campaign_id=campaign, action=action, state=state)
+    return operations.order_by(sort, "-pk") if sort else operations
 
 
 def filter_choices() -> dict:
