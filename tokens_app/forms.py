@@ -277,7 +277,7 @@ class TargetForm(ConfirmedForm):
             return data
         try:
             self.chosen = token_selections.search_targets(self.campaign, data.get("view") or None, data.get("q", ""))
-        except token_selections.TooManyMatches as exc:
+        except token_selections.CannotSelect as exc:
             self.add_error("q", str(exc))
             return data
         where = {**self.chosen.get("where", {}), **data.get("where", {})}

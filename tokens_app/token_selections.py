@@ -22,8 +22,8 @@ MAX_SEARCH_IDS = 10_000
 COUNTED_FIELDS = ("hostname", "status", "exit_code", "output")
 
 
-class TooManyMatches(ValueError):
-    pass
+class CannotSelect(ValueError):
+    """A search that cannot become an operation's targets (the message says why)."""
 
 
 def _rows(token_set, state: str | None):
@@ -36,20 +36,22 @@ def _state(view: str | None) -> str | None:
 
 
 def search_targets(token_set, view: str | None, query: str) -> dict:
-    """The ``view``/``ids``/``where`` of the tokens of tab ``view`` that the page's search
-    ``query`` matches (a search in another tool's view looks through every token, as the page
-    does); ``{"view": view}`` without a search. Raises :class:`TooManyMatches` past
-    :data:`MAX_SEARCH_IDS` for a search that becomes ids."""
+    """The ``view``/``ids``/``where`` of the tokens of tab ``view`` (a state or every token)
+    that the page's search ``query`` matches; ``{"view": view}`` without a search. Raises
+    :class:`CannotSelect` for a search in another view (the page searches a state or every
+    token) and past :data:`MAX_SEARCH_IDS` for a search that becomes ids."""
     search = Search.parse(query)
     if not search:
         return {"view": None if view == TOKENS_VIEW else view}
+    if view not in (None, TOKENS_VIEW, *STATE_NAMES):
+        raise CannotSelect(f"a search looks through a state or every token, not the view '{view}'")
     state = _state(view)
     if search.host is not None:
         return {"view": state, "where": {"hostname": search.host}}
     found = list(search.filter(_rows(token_set, state)).order_by("sort_key", "id_hash")
                  .values_list("doc_id", "raw_id")[:MAX_SEARCH_IDS + 1])
     if len(found) > MAX_SEARCH_IDS:
-        raise TooManyMatches(
+        raise CannotSelect(
             f"the search matches more than {MAX_SEARCH_IDS} tokens, more than an operation on search results "
             "takes: narrow it, or act on the whole tab"
         )

@@ -181,6 +181,9 @@ def test_a_search_matching_more_than_an_operation_takes_is_refused(operator_clie
     monkeypatch.setattr(token_selections, "MAX_SEARCH_IDS", 3)
     response = operator_client.post(url("reset", campaign), {"view": "tokens", "q": "_SB00"})
     assert "narrow it" in response.context["form"].errors["q"][0]
+    # A search looks through a state or every token, as the page's does, not another view.
+    refused = operator_client.post(url("reset", campaign), {"view": "mine", "q": "SB001"})
+    assert "not the view 'mine'" in refused.context["form"].errors["q"][0]
     # A host search is a filter, not ids: no such limit.
     assert operator_client.post(url("reset", campaign), {"view": "error", "q": "host:vm-pilot4"}).context["count"] == 2
 

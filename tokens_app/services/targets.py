@@ -1,7 +1,7 @@
 """Which tokens an operation acts on, and the one loop every bulk operation runs.
 
-Targets are a view of the campaign, an explicit id list, or (neither) every token of the type,
-optionally narrowed by a ``{field: value}`` filter. Ids come a page at a time (a view is walked
+Targets are a view of the campaign, an explicit id list (which a state may narrow), or (neither)
+every token of the type, optionally narrowed by a ``{field: value}`` filter. Ids come a page at a time (a view is walked
 by key, never held whole), documents are read a page at a time, and every change of a page is
 one ``_bulk_docs`` write.
 
