@@ -120,6 +120,9 @@ def test_the_error_rows_reset_their_exit_code_or_host(operator_client, failed):
     page = operator_client.get(campaign.get_absolute_url()).content.decode()
     assert page.count('data-testid="reset-exit-code"') == 3 and page.count('data-testid="reset-host"') == 2
     assert 'name="where" value="exit_code=null"' in page and 'name="q" value="host:vm-pilot4"' in page
+    # The page script's refreshed errors keep the buttons, each form with its CSRF token.
+    live = operator_client.get(reverse("tokens:campaign-status", args=[campaign.pk])).json()["html"]["errors"]
+    assert live.count('data-testid="reset-exit-code"') == 3 and live.count("csrfmiddlewaretoken") == 5
     count, message = reset(operator_client, campaign, view="error", where="exit_code=1")
     assert count == 2 and message == ["Reset: 2 changed, 0 conflicted, 2 skipped."]
     assert [states(campaign, ids[:4])[token_id][2] for token_id in ids[:4]] == ["todo", "error", "todo", "error"]
@@ -152,6 +155,8 @@ def test_actions_on_a_search_check_the_permission_and_the_guard_first(client, vi
     client.force_login(victor)
     assert client.get(url("reset", campaign), {"view": "error", "q": "host:vm-pilot3"}).status_code == 403
     assert client.post(url("reset", campaign), {"view": "error", "q": "host:vm-pilot3"}).status_code == 403
+    viewer_page = client.get(campaign.get_absolute_url(), {"view": "error"}).content.decode()
+    assert "reset-exit-code" not in viewer_page and "Act on" not in viewer_page
     client.force_login(alice)
     TokenUtility().register(tokens.ExclusiveLock(campaign, "bob"))
     refused = client.post(url("reset", campaign), {"view": "error", "q": "host:vm-pilot3"}, follow=True)

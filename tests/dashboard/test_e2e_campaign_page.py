@@ -71,6 +71,7 @@ def test_the_first_screen_shows_progress_pace_errors_and_map(alice, live_server,
     page.click(".lock-panel button:has-text('Lock')")
     page.wait_for_selector(".lock-panel :text('locked by alice')")
     assert page.locator(".page-head .lock-panel button:has-text('Unlock')").is_visible()
+    page.wait_for_selector("canvas[data-map][data-drawn]")
     page.screenshot(path=str(output_dir / "campaign-first-screen-1280-locked.png"))
 
 
