@@ -300,6 +300,7 @@ class ResetForm(TargetForm):
 class ScrubForm(ConfirmedForm):
     older_than = forms.CharField(
         label="Locked longer than", max_length=100, initial="6h",
+        widget=forms.TextInput(attrs={"list": "stale-ages"}),
         help_text=f"A duration, as scrub_tokens --older-than takes it: {durations.EXAMPLES}.",
     )
 
