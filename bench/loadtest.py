@@ -408,10 +408,12 @@ def load(args, workdir: Path, couch, port: int, processes: Processes) -> int:
         args, url, access, couch, processes, workers, readers, operators, big, small)
     sampler.stopped.set()
     load_average = os.getloadavg()
+    load_ended = time.time()
 
     # Every queued operation ends done (resumed when its worker was killed under it).
     outcome = settle_operations(queued, operators[0])
     report(args, recorder, sampler, alone, watched, actions, outcome, fault, load_average)
+    report_queue(queue_figures(queued, load_ended))
     return 0
 
 
@@ -562,6 +564,35 @@ def settle_operations(queued: list[int], user) -> dict:
         if error:
             states[f"error: {error[:200]}"] += 1
     return {"queued": len(queued), "resumed after a lapsed lease": resumed, **states}
+
+
+def queue_figures(queued: list[int], load_ended: float) -> dict:
+    """How the operators' operations went through the queue: how many were queued, started and
+    done, how long each waited for a worker (queued → started), and when the last one ended
+    after the load stopped (issue #30's targets: wait p95 < 10 s, every one done within 30 s)."""
+    from tokens_app.models import Operation
+
+    rows = list(Operation.objects.filter(pk__in=queued).values("state", "created_at", "started_at", "finished_at"))
+    waits = [(row["started_at"] - row["created_at"]).total_seconds() for row in rows if row["started_at"]]
+    ends = [row["finished_at"].timestamp() for row in rows if row["finished_at"]]
+    return {
+        "queued": len(rows), "started": len(waits),
+        "done": sum(row["state"] == Operation.State.DONE for row in rows),
+        "wait": waits, "last ended after the load": max(ends) - load_ended if ends else None,
+    }
+
+
+def report_queue(figures: dict) -> None:
+    waits, drained = figures["wait"], figures["last ended after the load"]
+    print()
+    print("| operations queued | started | done | wait p50 | wait p95 | wait max | last done after the load |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    shown = [f"{percentile(waits, q):.1f} s" if waits else "—" for q in (.5, .95, 1.0)]
+    print(f"| {figures['queued']} | {figures['started']} | {figures['done']} | {' | '.join(shown)} | "
+          f"{'—' if drained is None else f'{max(drained, 0):.1f} s'} |")
+    met = waits and percentile(waits, .95) < 10 and figures["done"] == figures["queued"] and (drained or 0) <= 30
+    print(f"queue targets (wait p95 < 10 s, every operation done within 30 s of the load's end): "
+          f"{'met' if met else 'NOT met'}")
 
 
 def report(args, recorder, sampler, alone, watched, actions, outcome, fault, load_average) -> None:

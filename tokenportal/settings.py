@@ -43,6 +43,15 @@ env = environ.Env(
     STALLED_MINUTES=(float, 30.0),
     STATIC_MANIFEST=(bool, None),
     METRICS_TOKEN=(str, ""),
+    EMAIL_URL=(str, ""),
+    DEFAULT_FROM_EMAIL=(str, "tokenportal@localhost"),
+    PORTAL_URL=(str, ""),
+    NOTIFY_INTERVAL_SECONDS=(float, 60.0),
+    NOTIFY_ERROR_RATE=(float, 0.1),
+    NOTIFY_ERROR_MIN_FINISHED=(int, 20),
+    NOTIFY_WEBHOOK_ALLOWED_HOSTS=(list, []),
+    NOTIFY_WEBHOOK_TIMEOUT=(float, 5.0),
+    NOTIFY_MAX_ATTEMPTS=(int, 5),
 )
 
 
@@ -378,6 +387,46 @@ TASKS = {"default": {"BACKEND": TASKS_BACKEND, "QUEUES": ["default"]}}
 TASKS_LEASE_SECONDS = _typed("TASKS_LEASE_SECONDS", at_least=1)
 # A campaign with tokens left and none finished for this long is flagged stalled on the dashboard.
 STALLED_MINUTES = _typed("STALLED_MINUTES", at_least=1)
+
+# Notifications (tokens_app.services.notify): mail through Django's mail framework, configured by one
+# URL (django-environ: smtp://user:password@host:587, smtp+ssl://…, consolemail://, filemail:///path).
+# Development prints the mails; production sends them to the SMTP server on localhost unless told.
+_EMAIL_URL = _typed("EMAIL_URL") or ("consolemail://" if DEBUG else "smtp://localhost:25")
+try:
+    _EMAIL = env.email_url_config(_EMAIL_URL)
+except (ValueError, ImproperlyConfigured):
+    # The URL may hold a password: the message names its scheme only.
+    raise ImproperlyConfigured(
+        f"EMAIL_URL ({_EMAIL_URL.partition('://')[0] + '://...' if '://' in _EMAIL_URL else 'without a scheme'}) is not a valid value for EMAIL_URL: give a mail URL such as "
+        "smtp://user:password@mail.example.org:587, smtp+ssl://…, consolemail:// or filemail:///path/to/folder"
+    ) from None
+globals().update({name: value for name, value in _EMAIL.items() if name.startswith("EMAIL_") and value is not None})
+# An SMTP server that stops answering must not hold the notifier.
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = _typed("DEFAULT_FROM_EMAIL")
+# The portal's address as its users reach it, for the links in notifications (empty: paths only).
+PORTAL_URL = _typed("PORTAL_URL").rstrip("/")
+if PORTAL_URL and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", PORTAL_URL):
+    raise ImproperlyConfigured(
+        f"PORTAL_URL={PORTAL_URL!r} is not a valid value for PORTAL_URL: give the portal's address, e.g. https://portal.example.org"
+    )
+# How often the notifier (run by manage.py follow_changes) looks for events and retries deliveries.
+NOTIFY_INTERVAL_SECONDS = _typed("NOTIFY_INTERVAL_SECONDS", at_least=1)
+# A campaign's error rate (errors of its finished tokens) above this, once at least
+# NOTIFY_ERROR_MIN_FINISHED tokens finished, is an event.
+NOTIFY_ERROR_RATE = _typed("NOTIFY_ERROR_RATE", at_least=0)
+if not 0 < NOTIFY_ERROR_RATE < 1:
+    raise ImproperlyConfigured(
+        f"NOTIFY_ERROR_RATE={NOTIFY_ERROR_RATE!r} is not a valid value for NOTIFY_ERROR_RATE: give a fraction between 0 and 1, e.g. 0.1"
+    )
+NOTIFY_ERROR_MIN_FINISHED = _typed("NOTIFY_ERROR_MIN_FINISHED", at_least=1)
+# Webhooks go only to these hosts (names as in ALLOWED_HOSTS: exact, or ".example.org" for it
+# and its subdomains); empty refuses every webhook. A list the administrator vouches for keeps
+# users from making the portal post to addresses inside its network.
+NOTIFY_WEBHOOK_ALLOWED_HOSTS = [host.strip().lower() for host in _typed("NOTIFY_WEBHOOK_ALLOWED_HOSTS") if host.strip()]
+NOTIFY_WEBHOOK_TIMEOUT = _typed("NOTIFY_WEBHOOK_TIMEOUT", at_least=0.1)
+# Tries of one delivery before it is recorded as failed for good.
+NOTIFY_MAX_ATTEMPTS = _typed("NOTIFY_MAX_ATTEMPTS", at_least=1)
 
 LOGGING = {
     "version": 1,

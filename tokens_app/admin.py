@@ -19,6 +19,7 @@ from .campaign_selectors import srmlist_head
 from .couch import CouchError
 from .models import CHANGE_CAMPAIGN, Campaign, CampaignFile, CampaignInputs, Operation
 from .services import runs
+from . import notification_admin  # noqa: F401 (registers the notifications' admin)
 
 # Lines of an SRM list the change page shows (as the campaign page does).
 SRMLIST_LINES_SHOWN = 5

@@ -1,7 +1,5 @@
 """URL converters of the token pages."""
 
-from urllib.parse import unquote
-
 
 class TokenIdConverter:
     """A token id as one path segment that comes back exactly as it went out.
@@ -16,7 +14,12 @@ class TokenIdConverter:
     regex = "[^/]+"
 
     def to_python(self, value: str) -> str:
-        return unquote(value)
+        # Only what ``to_url`` escapes is undone (in either case, as a hand-typed address may
+        # have it), each by one pass in C: ``unquote`` of an id of a million escapes takes
+        # seconds. ``%25`` last, so that ``%252F`` reads as ``%2F``.
+        for escaped, character in (("%2F", "/"), ("%2f", "/"), ("%2E", "."), ("%2e", "."), ("%25", "%")):
+            value = value.replace(escaped, character)
+        return value
 
     def to_url(self, value: str) -> str:
         if value in (".", ".."):

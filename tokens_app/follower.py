@@ -162,13 +162,21 @@ class Follower:
             except CouchError as error:
                 logger.warning("changes of %s not read this round: %s", database, error)
 
-    def run(self, *, interval: float = 0.5, stop: threading.Event | None = None) -> None:
-        """Follow every database until ``stop`` is set; wait while another follower works."""
+    def run(self, *, interval: float = 0.5, stop: threading.Event | None = None, chores: tuple = (),
+            chore_seconds: float = 10.0) -> None:
+        """Follow every database until ``stop`` is set; wait while another follower works. The
+        lease holder also does ``chores`` (callables) every ``chore_seconds``: the portal's one
+        process that always runs is where periodic upkeep happens once, not once a worker."""
         stop = stop or threading.Event()
+        chores_done = float("-inf")
         try:
             while self.wait_for_lease(stop):
                 try:
                     self.round()
+                    if time.monotonic() - chores_done >= chore_seconds:
+                        chores_done = time.monotonic()
+                        for chore in chores:
+                            chore()
                 except LeaseLost as lost:
                     logger.warning("%s", lost)
                 except DatabaseError:

@@ -5,6 +5,8 @@ exist, an OBSID mixed into the list) is the services' job: the new-campaign form
 ``plan_tokenset`` and shows its ServiceError inline, so the rules live in one place.
 """
 
+import datetime
+
 from django import forms
 
 from locks_app import durations
@@ -15,6 +17,8 @@ from .design import STATE_NAMES, validate_condition, validate_token_type
 from .models import Campaign, Operation
 from .services.common import max_config_bytes, max_upload_bytes, validate_database_name, validate_field_name
 from .srm import AS_GIVEN, LINK_FLAVORS
+from .token_charts import CHART_RANGES
+from .token_reads import TABLE_ORDERS
 
 # GRID_LRT campaigns slice by up to a few hundred subbands; anything larger is a typo.
 MAX_SLICE_SIZE = 10_000
@@ -359,6 +363,11 @@ class AddViewForm(ConfirmedForm):
             raise forms.ValidationError(str(exc)) from None
 
 
+# The chart's range stays where its buckets' arithmetic and the pilots' epoch times can go.
+CHART_EARLIEST = datetime.datetime(1970, 1, 2, tzinfo=datetime.UTC)
+CHART_LATEST = datetime.datetime(9000, 1, 1, tzinfo=datetime.UTC)
+
+
 class TokenPageForm(forms.Form):
     """Which view and page of tokens the campaign page shows, and what it searches for (a token
     id part, a subband such as ``SB042``, or ``host:NAME``)."""
@@ -366,6 +375,42 @@ class TokenPageForm(forms.Form):
     view = forms.CharField(required=False, max_length=64)
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
     q = forms.CharField(required=False, max_length=SEARCH_LENGTH)
+    order = forms.ChoiceField(required=False, choices=[("", "id"), *((name, name) for name in TABLE_ORDERS)])
+    # The row key (``TokenRow.id_hash``) the next or previous page starts from.
+    after = forms.RegexField(required=False, regex=r"\A[0-9a-f]{64}\Z", error_messages={"invalid": "is no row key"})
+    before = forms.RegexField(required=False, regex=r"\A[0-9a-f]{64}\Z", error_messages={"invalid": "is no row key"})
+    # The completions chart's span: the last hour, 6 or 24 hours, the whole history, or from–to.
+    range = forms.ChoiceField(required=False, choices=[("", "all"), ("all", "all"),
+                                                      *((name, name) for name in CHART_RANGES)])
+    since = forms.DateTimeField(required=False, help_text="UTC")
+    until = forms.DateTimeField(required=False, help_text="UTC")
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        for name, moment in (("since", since), ("until", until)):
+            if moment and not CHART_EARLIEST <= _utc(moment) <= CHART_LATEST:
+                self.add_error(name, f"must be between {CHART_EARLIEST:%Y} and {CHART_LATEST:%Y}")
+        if until and not since:
+            self.add_error("since", "is needed with until")
+        if since and until and until <= since:
+            self.add_error("until", "must be later than since")
+        return data
+
+    def chart_range(self, now: datetime.datetime) -> tuple[datetime.datetime | None, datetime.datetime | None]:
+        """``(start, end)`` of the chart the operator chose; ``(None, None)`` for the whole
+        history. Call after ``is_valid()``: a refused field reads as its default."""
+        data = getattr(self, "cleaned_data", {})
+        if data.get("since"):
+            return _utc(data["since"]), _utc(data["until"]) if data.get("until") else now
+        if data.get("range") in CHART_RANGES:
+            return now - CHART_RANGES[data["range"]], now
+        return None, None
+
+
+def _utc(moment: datetime.datetime) -> datetime.datetime:
+    """A moment the operator typed without a zone is UTC, like every time the page shows."""
+    return moment.replace(tzinfo=datetime.UTC) if moment.tzinfo is None else moment.astimezone(datetime.UTC)
 
 
 class OperationFilterForm(forms.Form):

@@ -5,6 +5,8 @@ how one reads as a sentence or as JSON for the page."""
 from bisect import bisect_left
 
 from django.contrib.humanize.templatetags.humanize import ordinal
+from django.db.models import Q
+from django.utils import timezone
 
 from tokenportal.disclosure import shown_to
 
@@ -30,18 +32,28 @@ def current_operation(campaign: Campaign) -> Operation | None:
         or rows.filter(state=Operation.State.QUEUED).order_by("created_at", "pk").first()
     )
     if current is not None:
-        with_places([current])
+        as_shown([current])
     return current
 
 
 def campaign_history(campaign: Campaign, limit: int = CAMPAIGN_HISTORY_ROWS) -> list[Operation]:
-    return with_places(list(Operation.objects.filter(campaign=campaign).select_related("user")[:limit]))
+    return as_shown(list(Operation.objects.filter(campaign=campaign).select_related("user")[:limit]))
 
 
-def with_places(operations: list[Operation]) -> list[Operation]:
-    """Set ``ahead`` (how many queued operations were queued before it: workers take them in
-    that order) and ``place`` (its words) on each queued operation of ``operations``, from one
-    query on the state index; answer ``operations``."""
+def as_shown(operations: list[Operation]) -> list[Operation]:
+    """The operations as the pages show them: a running one whose lease lapsed as what it is
+    about to become (interrupted; queued again if it was waiting for CouchDB: the follower's
+    upkeep writes that, ``runs.expire_leases``), and on each queued one ``ahead`` (how many
+    queued operations were queued before it: workers take them in that order) and ``place``
+    (its words), from one query on the state index; answer ``operations``."""
+    now = timezone.now()
+    for operation in operations:
+        if operation.state == Operation.State.RUNNING and operation.lease_until and operation.lease_until < now:
+            if operation.waiting_since:
+                operation.state = Operation.State.QUEUED
+            else:
+                operation.state = Operation.State.INTERRUPTED
+                operation.error = "its runner stopped renewing the lease"
     queued = [operation for operation in operations if operation.state == Operation.State.QUEUED]
     if not queued:
         return operations
@@ -62,10 +74,24 @@ def place_words(ahead: int) -> str:
 
 def filtered_operations(*, user=None, campaign=None, action=None, state=None, sort=None):
     """Every operation, newest first or ordered by ``sort`` (a field, ``-field`` descending),
-    narrowed by whichever filters are given."""
-    operations = narrowed(Operation.objects.select_related("campaign", "user"),
-                          username=user, campaign_id=campaign, action=action, state=state)
-    return operations.order_by(sort, "-pk") if sort else operations
+    narrowed by whichever filters are given; a state as the pages show it (see :func:`as_shown`)."""
+    rows = narrowed(Operation.objects.select_related("campaign", "user"),
+                    username=user, campaign_id=campaign, action=action)
+    rows = rows.filter(_shown_in(state)) if state else rows
+    return rows.order_by(sort, "-pk") if sort else rows
+
+
+def _shown_in(state: str) -> Q:
+    """The rows :func:`as_shown` shows in ``state``."""
+    lapsed = Q(state=Operation.State.RUNNING, lease_until__lt=timezone.now())
+    waited = Q(waiting_since__isnull=False)
+    if state == Operation.State.RUNNING:
+        return Q(state=state) & ~lapsed
+    if state == Operation.State.INTERRUPTED:
+        return Q(state=state) | (lapsed & ~waited)
+    if state == Operation.State.QUEUED:
+        return Q(state=state) | (lapsed & waited)
+    return Q(state=state)
 
 
 def filter_choices() -> dict:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from .read_models import ChangesCheckpoint, FollowerLease, TokenRow  # noqa: F401 (the read model's tables)
+from .notification_models import Delivery, NotificationEvent, Subscription  # noqa: F401 (the notifications' tables)
 from .tokensets import TokenSet
 
 # The permission every interface asks of a user who changes a campaign or its tokens.

@@ -22,7 +22,6 @@ class OperationListView(ListView):
     paginate_by = OPERATIONS_PER_PAGE
 
     def get_queryset(self):
-        runs.expire_leases()
         self.form = OperationFilterForm(self.request.GET or None)
         filters = self.form.cleaned_data if self.form.is_valid() else {}
         return history.filtered_operations(**filters)
@@ -34,7 +33,7 @@ class OperationListView(ListView):
             form=self.form, query=query.urlencode(), may_change=self.request.user.has_perm(CHANGE_CAMPAIGN),
             **history.filter_choices(), **kwargs,
         )
-        context["operations"] = history.with_places(list(context["operations"]))
+        context["operations"] = history.as_shown(list(context["operations"]))
         context["sorts"] = self.sort_links(query)
         return context
 

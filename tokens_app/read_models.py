@@ -41,13 +41,17 @@ class TokenRow(models.Model):
     # The revision's number: a write recorded late (the portal's own, racing a pilot's) never
     # replaces a row of a later revision.
     generation = models.PositiveIntegerField(default=0)
+    # When a done or error token finished (epoch seconds), else None: the chart, the pace and the
+    # stall rule read it from one index.
+    finished = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["database", "id_hash"], name="unique_token_row")]
         indexes = [
-            models.Index(fields=["database", "token_type", "state", "sort_key"], name="token_row_state"),
-            models.Index(fields=["database", "token_type", "sort_key"], name="token_row_type"),
-            models.Index(fields=["database", "token_type", "done"], name="token_row_done"),
+            # Keyset pages walk these in CouchDB's id order, ``id_hash`` breaking ties of long ids.
+            models.Index(fields=["database", "token_type", "state", "sort_key", "id_hash"], name="token_row_state_page"),
+            models.Index(fields=["database", "token_type", "sort_key", "id_hash"], name="token_row_type_page"),
+            models.Index(fields=["database", "token_type", "finished", "state", "hostname"], name="token_row_finished"),
             models.Index(fields=["database", "token_type", "state", "hostname"], name="token_row_host"),
             models.Index(fields=["database", "token_type", "subband"], name="token_row_subband"),
         ]

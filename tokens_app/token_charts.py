@@ -1,11 +1,14 @@
 """The campaign page's pictures of its tokens: the subband map and the completions chart.
 
-Pure functions of what :mod:`tokens_app.token_reads` reads from the read model.
+Built from what :mod:`tokens_app.token_reads` reads from the read model: the map from every
+token's state, the chart from counts the database groups by time.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+
+from . import token_reads
 
 # Subbands per row of the map: LOFAR's 488 subbands read as five rows of a hundred.
 MAP_COLUMNS = 100
@@ -22,6 +25,10 @@ BUCKET_SIZES = (
     timedelta(hours=3), timedelta(hours=6), timedelta(days=1), timedelta(days=7),
 )
 CHART_MAX_BUCKETS = 60
+# The ranges the chart offers besides the whole history, by their name in the page's query.
+CHART_RANGES = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "24h": timedelta(hours=24)}
+# The chart's range links: the whole history first.
+RANGE_LINKS = [("", "all"), *((name, f"{name[:-1]} h") for name in CHART_RANGES)]
 CHART_MIN_BUCKETS = 30
 # The rate of the estimate is that of the last buckets (a campaign's pace changes as pilots
 # come and go; the whole history would hide a stall).
@@ -101,25 +108,59 @@ def _common_prefix(ids: list[str]) -> str:
     return low[:length]
 
 
-def completion_buckets(done: list[float], errors: list[float], counts: dict, *, now: datetime) -> dict:
-    """Done and error per time bucket from the first finish to now, every bucket present (a
-    stall is a run of empty buckets), the bucket size chosen from the span; with the recent
-    throughput and the time to finish at that rate.
+def completions(token_set, counts: dict, *, now: datetime, start: datetime | None = None,
+                end: datetime | None = None) -> dict:
+    """Done and error per time bucket, every bucket present (a stall is a run of empty
+    buckets), the bucket size chosen from the span shown: from the first finish to now, or
+    ``start`` to ``end`` when the operator chose a range; with the tokens finished per host in
+    that span, the recent throughput and the time to finish at that rate (both of the whole
+    campaign, whatever the range).
 
-    ``{"size": seconds, "buckets": [{"start", "done", "error"}], "rate_per_hour",
-    "eta_seconds"}``; ``buckets`` empty when nothing has finished.
+    ``{"size": seconds, "buckets": [{"start", "done", "error"}], "hosts", "rate_per_hour",
+    "eta_seconds", "rate_window_seconds", "ranged"}``; ``buckets`` empty when nothing
+    finished in the span.
     """
-    # Times in the future are left out (``_epoch`` already left out the impossible ones).
+    # Times in the future are left out: a pilot's wrong clock must not stretch the axis.
     latest = (now + CLOCK_SKEW).timestamp()
-    done = [moment for moment in done if moment <= latest]
-    errors = [moment for moment in errors if moment <= latest]
-    moments = done + errors
-    if not moments:
-        return {"size": 0, "buckets": [], "rate_per_hour": 0.0, "eta_seconds": None, "rate_window_seconds": 0}
-    first = datetime.fromtimestamp(min(moments), UTC)
-    end = max(now, datetime.fromtimestamp(max(moments), UTC))
-    span = end - first
-    size = next((size for size in BUCKET_SIZES if span / size < CHART_MAX_BUCKETS), BUCKET_SIZES[-1])
+    span = token_reads.finishing_span(token_set, latest=latest)
+    chart = {"size": 0, "buckets": [], "hosts": [], "rate_per_hour": 0.0, "eta_seconds": None,
+             "rate_window_seconds": 0, "ranged": start is not None}
+    left = counts.get("todo", 0) + counts.get("locked", 0)
+    if span is None:
+        return chart
+    first, last = (datetime.fromtimestamp(moment, UTC) for moment in span)
+    end_of_work = max(now, last)
+    size, origin, count = _whole_frame(first, end_of_work)
+    # The rate is that of the last buckets of the whole history's chart, however the operator
+    # ranges the one shown: the current bucket has run only since its start.
+    window_start = origin + size * max(0, count - RATE_BUCKETS)
+    covered = (end_of_work - window_start).total_seconds() or size.total_seconds()
+    rate = token_reads.finished_between(token_set, window_start.timestamp(), latest) / covered * 3600
+    chart.update(
+        rate_per_hour=rate, rate_window_seconds=int(size.total_seconds()) * min(count, RATE_BUCKETS),
+        eta_seconds=left / rate * 3600 if rate and left else (0 if not left else None),
+    )
+    if start is not None:
+        size, origin, count = _range_frame(start, end or now)
+    buckets = token_reads.finished_per_bucket(
+        token_set, origin=origin.timestamp(), size=size.total_seconds(), count=count)
+    shown_end = min((origin + size * count).timestamp(), latest)
+    hours = max(shown_end - origin.timestamp(), size.total_seconds()) / 3600
+    chart.update(
+        size=int(size.total_seconds()),
+        buckets=[{"start": origin + size * index, **buckets.get(index, {"done": 0, "error": 0})}
+                 for index in range(count)],
+        hosts=[{**host, "per_hour": f"{(host['done'] + host['error']) / hours:.1f}"}
+               for host in token_reads.finished_per_host(token_set, origin.timestamp(), shown_end)],
+    )
+    if not buckets and start is not None:
+        chart["buckets"] = []
+    return chart
+
+
+def _whole_frame(first: datetime, end: datetime) -> tuple[timedelta, datetime, int]:
+    """``(bucket size, first bucket's start, buckets)`` of the chart from ``first`` to ``end``."""
+    size = next((size for size in BUCKET_SIZES if (end - first) / size < CHART_MAX_BUCKETS), BUCKET_SIZES[-1])
     origin = _floor(first, size)
     count = int((end - origin) / size) + 1
     if count < CHART_MIN_BUCKETS:
@@ -130,23 +171,15 @@ def completion_buckets(done: list[float], errors: list[float], counts: dict, *, 
         # Spans beyond the largest bucket show their latest part.
         origin += size * (count - CHART_MAX_BUCKETS)
         count = CHART_MAX_BUCKETS
-    buckets = [{"start": origin + size * index, "done": 0, "error": 0} for index in range(count)]
-    for name, values in (("done", done), ("error", errors)):
-        for moment in values:
-            index = int((datetime.fromtimestamp(moment, UTC) - origin) / size)
-            if 0 <= index < count:
-                buckets[index][name] += 1
-    recent = buckets[-RATE_BUCKETS:]
-    # The current bucket has run only since its start: the rate counts the time really covered.
-    covered = (end - recent[0]["start"]).total_seconds() or size.total_seconds()
-    finished = sum(bucket["done"] + bucket["error"] for bucket in recent)
-    rate = finished / covered * 3600
-    left = counts.get("todo", 0) + counts.get("locked", 0)
-    eta = left / rate * 3600 if rate and left else (0 if not left else None)
-    return {
-        "size": int(size.total_seconds()), "buckets": buckets, "rate_per_hour": rate, "eta_seconds": eta,
-        "rate_window_seconds": int(size.total_seconds()) * len(recent),
-    }
+    return size, origin, count
+
+
+def _range_frame(start: datetime, end: datetime) -> tuple[timedelta, datetime, int]:
+    """The frame of a range the operator chose: the smallest bucket size giving at most
+    CHART_MAX_BUCKETS buckets over it."""
+    size = next((size for size in BUCKET_SIZES if (end - start) / size <= CHART_MAX_BUCKETS), BUCKET_SIZES[-1])
+    origin = _floor(start, size)
+    return size, origin, max(1, min(CHART_MAX_BUCKETS, -(-int((end - origin).total_seconds()) // int(size.total_seconds()))))
 
 
 def _floor(moment: datetime, size: timedelta) -> datetime:

@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Case, Count, F, Max, Min, Q, When
+from django.db.models.functions import Floor
 
 from .design import STATE_NAMES
 from .read_models import ChangesCheckpoint, TokenRow
@@ -89,9 +90,9 @@ def activity_many(items, *, now: float, window: float) -> dict[TokenSet, dict]:
     activity = {token_set: {"last_finished": None, "recent": 0} for token_set in token_sets}
     if not activity:
         return activity
-    finished = _rows_of_sets(activity).filter(state__in=("done", "error"), done__gt=0, done__lte=now + CLOCK_SKEW)
+    finished = _rows_of_sets(activity).filter(finished__isnull=False, finished__lte=now + CLOCK_SKEW)
     grouped = finished.values_list("database", "token_type").annotate(
-        last=Max("done"), recent=Count("id", filter=Q(done__gt=now - window)),
+        last=Max("finished"), recent=Count("id", filter=Q(finished__gt=now - window)),
     )
     for database, token_type, last, recent in grouped.order_by():
         found = activity.get(TokenSet(database=database, token_type=token_type))
@@ -132,6 +133,10 @@ class TokenPage:
     matched: int = 0
     complete: bool = True
     has_previous: bool = field(init=False)
+    # The keys of the first and last row: the previous and next pages start from them (keyset
+    # pages); None where the rows are CouchDB's (another tool's view), paged by number.
+    first_key: str | None = None
+    last_key: str | None = None
 
     def __post_init__(self):
         self.has_previous = self.page > 1
@@ -155,6 +160,7 @@ def shown_row(row: TokenRow) -> dict:
         "doc": {
             "status": row.status or None, "hostname": row.hostname or None, "scrub_count": row.scrub_count,
             "exit_code": row.exit_code, "output": row.output, "lock": row.lock, "done": row.done,
+            "finished": row.finished,
         },
     }
 
@@ -168,28 +174,69 @@ def _listed(token_set, state: str | None, search: Search | None):
 
 def iter_tokens(token_set, state: str | None, *, search: Search | None = None) -> Iterator[dict]:
     """Every token of a tab (or of a search) as the table shows it, in id order, read in chunks."""
-    for row in _listed(token_set, state, search).order_by("sort_key", "id_hash").iterator(chunk_size=2000):
+    for row in _listed(token_set, state, search).order_by(*ID_ORDER).iterator(chunk_size=2000):
         shown = shown_row(row)
         yield {"id": shown["id"], "state": row.state, **shown["doc"]}
 
 
-def token_page(token_set, state: str | None, *, page: int = 1, per_page: int = 25, search: Search | None = None) -> TokenPage:
-    """Page ``page`` of the set's tokens in ``state`` (every token for None), in id order, that
-    ``search`` matches (every state when it asks for none)."""
+# The token table's orders besides CouchDB's id order (``id``), by their name in the page's
+# query: the longest-locked first, the last finished first, by host, by exit code, the most
+# scrubbed first; ties in id order.
+ID_ORDER = ("sort_key", "id_hash")
+TABLE_ORDERS = {
+    "id": ID_ORDER,
+    # ``lock`` 0 is a token never claimed: last, with those without one.
+    "locked": (Case(When(lock__gt=0, then=F("lock"))).asc(nulls_last=True), *ID_ORDER),
+    "finished": (F("finished").desc(nulls_last=True), *ID_ORDER),
+    "host": ("hostname", *ID_ORDER),
+    "exit_code": (F("exit_code").asc(nulls_last=True), *ID_ORDER),
+    "scrubs": (F("scrub_count").desc(nulls_last=True), *ID_ORDER),
+}
+
+
+def token_page(token_set, state: str | None, *, page: int = 1, per_page: int = 25, search: Search | None = None,
+               after: str | None = None, before: str | None = None, order: str = "id") -> TokenPage:
+    """Page ``page`` of the set's tokens in ``state`` (every token for None) in ``order`` (one of
+    TABLE_ORDERS), that ``search`` matches (every state when it asks for none). In id order,
+    ``after`` (``before``) is the key of the row the page follows (precedes): the next (previous)
+    page is read from the index where that row is, however deep; otherwise ``page`` is counted
+    from the start."""
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page start at 1")
     rows = _listed(token_set, state, search)
-    start = (page - 1) * per_page
-    chosen = list(rows.order_by("sort_key", "id_hash")[start:start + per_page + 1])
-    result = TokenPage(
-        rows=[shown_row(row) for row in chosen[:per_page]], page=page, per_page=per_page,
-        has_next=len(chosen) > per_page,
-    )
+    cursor = (after or before) if order == "id" else None
+    key = _rows(token_set).filter(id_hash=cursor).values_list("sort_key", "id_hash").first() if cursor else None
+    if key is not None and after:
+        chosen = list(rows.filter(sort_key__gte=key[0]).exclude(sort_key=key[0], id_hash__lte=key[1])
+                      .order_by(*ID_ORDER)[:per_page + 1])
+        result = _page_of(chosen[:per_page], page, per_page, has_next=len(chosen) > per_page)
+        result.has_previous = True
+    elif key is not None:
+        chosen = list(rows.filter(sort_key__lte=key[0]).exclude(sort_key=key[0], id_hash__gte=key[1])
+                      .order_by("-sort_key", "-id_hash")[:per_page + 1])
+        # The first page, wherever the operator thought they were.
+        page = page if len(chosen) > per_page else 1
+        result = _page_of(chosen[:per_page][::-1], page, per_page, has_next=True)
+    else:
+        # A page asked for by number (or from a row deleted since): the index is walked to it.
+        start = (page - 1) * per_page
+        chosen = list(rows.order_by(*TABLE_ORDERS[order])[start:start + per_page + 1])
+        result = _page_of(chosen[:per_page], page, per_page, has_next=len(chosen) > per_page)
+        if order != "id":
+            # Keys of another order would not say where its next page starts: pages by number.
+            result.first_key = result.last_key = None
     if search:
         result.matched = rows[:SEARCH_LIMIT + 1].count()
         result.complete = result.matched <= SEARCH_LIMIT
         result.matched = min(result.matched, SEARCH_LIMIT)
     return result
+
+
+def _page_of(rows: list[TokenRow], page: int, per_page: int, *, has_next: bool) -> TokenPage:
+    return TokenPage(
+        rows=[shown_row(row) for row in rows], page=page, per_page=per_page, has_next=has_next,
+        first_key=rows[0].id_hash if rows else None, last_key=rows[-1].id_hash if rows else None,
+    )
 
 
 @dataclass
@@ -223,7 +270,7 @@ class Search:
 
 def token_states(token_set) -> Iterator[tuple[str, str]]:
     """``(token id, state)`` of every token of the set, in id order (for the subband map)."""
-    return _rows(token_set).order_by("sort_key", "id_hash").values_list("doc_id", "state").iterator(chunk_size=5000)
+    return _rows(token_set).order_by(*ID_ORDER).values_list("doc_id", "state").iterator(chunk_size=5000)
 
 
 def error_groups(token_set) -> list[dict]:
@@ -249,13 +296,48 @@ def errors_by_host(token_set) -> list[dict]:
     return [{**group, "exit_codes": sorted(group["exit_codes"])} for group in hosts]
 
 
-def finishing_times(token_set) -> tuple[list[float], list[float]]:
-    """When each done token finished and each error token failed (its ``done``, else its
-    ``lock``), epoch seconds; impossible times left out."""
-    done = list(_rows(token_set).filter(state="done", done__gt=0).values_list("done", flat=True).iterator(chunk_size=10000))
-    errors = [
-        moment
-        for finished, locked in _rows(token_set).filter(state="error").values_list("done", "lock").iterator(chunk_size=10000)
-        if (moment := finished if finished and finished > 0 else locked) and moment > 0
-    ]
-    return done, errors
+def _finished(token_set):
+    """The set's done and error rows that have a finishing time (``token_rows.finished_of``)."""
+    return _rows(token_set).filter(finished__isnull=False)
+
+
+def finishing_span(token_set, *, latest: float) -> tuple[float, float] | None:
+    """``(first, last)`` finishing moment of the set no later than ``latest`` (None when
+    nothing finished)."""
+    span = _finished(token_set).filter(finished__lte=latest).aggregate(first=Min("finished"), last=Max("finished"))
+    return None if span["first"] is None else (span["first"], span["last"])
+
+
+def finished_per_bucket(token_set, *, origin: float, size: float, count: int) -> dict[int, dict[str, int]]:
+    """``{bucket index: {"done": n, "error": n}}`` of the tokens finished in each of ``count``
+    buckets of ``size`` seconds from ``origin`` (empty buckets absent), counted by the database."""
+    end = origin + size * count
+    grouped = (
+        _finished(token_set).filter(finished__gte=origin, finished__lt=end)
+        .annotate(bucket=Floor((F("finished") - origin) / size)).values_list("bucket", "state")
+        .annotate(n=Count("id")).order_by()
+    )
+    buckets: dict[int, dict[str, int]] = {}
+    for bucket, state, number in grouped:
+        if 0 <= bucket < count:
+            buckets.setdefault(int(bucket), {"done": 0, "error": 0})[state] += number
+    return buckets
+
+
+def finished_between(token_set, start: float, end: float) -> int:
+    """How many of the set's tokens finished after ``start`` and no later than ``end``."""
+    return _finished(token_set).filter(finished__gt=start, finished__lte=end).count()
+
+
+def finished_per_host(token_set, start: float, end: float) -> list[dict]:
+    """``[{"host", "done", "error"}]`` of the tokens finished from ``start`` until before ``end``
+    (the chart's buckets' span), the busiest host first (a token without ``hostname`` counts
+    under "")."""
+    grouped = (
+        _finished(token_set).filter(finished__gte=start, finished__lt=end).values("hostname")
+        .annotate(done=Count("id", filter=Q(state="done")), error=Count("id", filter=Q(state="error")))
+        .order_by()
+    )
+    hosts = sorted(grouped, key=lambda group: (-group["done"] - group["error"], group["hostname"]))
+    return [{"host": group["hostname"], "done": group["done"], "error": group["error"]}
+            for group in hosts[:ERROR_GROUPS_SHOWN]]

@@ -63,9 +63,10 @@ def values_of(database: str, doc: dict) -> dict:
         raw_id="" if shown_id == doc_id else json.dumps(doc_id),
         sort_key=shown_id[:200],
         token_type=doc["type"],
-        state=state_of(doc),
-        lock=_number(doc.get("lock")),
-        done=_number(doc.get("done")),
+        state=(state := state_of(doc)),
+        lock=(lock := _number(doc.get("lock"))),
+        done=(done := _number(doc.get("done"))),
+        finished=finished_of(state, lock, done),
         hostname=_text(doc.get("hostname"), 200) or "",
         status=_text(doc.get("status"), 200) or "",
         exit_code=_text(doc.get("exit_code"), 200),
@@ -75,6 +76,18 @@ def values_of(database: str, doc: dict) -> dict:
         rev=storable(str(doc.get("_rev", "")), 200),
         generation=generation_of(doc),
     )
+
+
+def finished_of(state: str, lock: float | None, done: float | None) -> float | None:
+    """When a token finished: a done token's ``done``; an error token's ``done``, else its
+    ``lock`` (it failed before writing one); None for a token not finished or without a time."""
+    if state == "done":
+        moment = done
+    elif state == "error":
+        moment = done if done and done > 0 else lock
+    else:
+        return None
+    return moment if moment and moment > 0 else None
 
 
 def generation_of(doc: dict) -> int:

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import operation_views, views
+from . import notification_views, operation_views, views
 from .converters import TokenIdConverter
 
 register_converter(TokenIdConverter, "token_id")
@@ -14,6 +14,8 @@ urlpatterns = [
     path("api/counts/", views.CountsApiView.as_view(), name="api-counts"),
     path("operations/", operation_views.OperationListView.as_view(), name="operations"),
     path("operations/<int:pk>/resume/", operation_views.ResumeOperationView.as_view(), name="operation-resume"),
+    path("notifications/", notification_views.NotificationsView.as_view(), name="notifications"),
+    path("notifications/<int:pk>/delete/", notification_views.SubscriptionDeleteView.as_view(), name="subscription-delete"),
     path("designs/adopt/", views.AdoptDesignView.as_view(), name="design-adopt"),
     path("campaigns/new/", views.CampaignCreateView.as_view(), name="campaign-new"),
     path("campaigns/new/preview/", views.CampaignPreviewView.as_view(), name="campaign-preview"),

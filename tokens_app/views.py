@@ -47,6 +47,7 @@ from .forms import (
 )
 from .health import couchdb_health, database_health
 from .middleware import couch_problem
+from .paces import campaign_paces
 from .models import CHANGE_CAMPAIGN, Campaign, Operation
 from .services import runs
 from .templatetags.campaigns import activity_text, campaign_label, epoch_date
@@ -176,27 +177,6 @@ class CountsApiView(View):
             "paces": {str(pk): {"text": activity_text(pace), "stalled": pace["stalled"]} for pk, pace in paces.items()},
             "newest": campaign_selectors.newest_campaign_pk(),
         })
-
-
-# The recent stretch whose finished tokens give a campaign's pace on the dashboard.
-PACE_WINDOW_SECONDS = 900
-
-
-def campaign_paces(campaigns, counts: dict) -> dict[int, dict]:
-    """The pace of each campaign with tokens (``token_charts.activity``) by primary key; only a
-    ready campaign can be stalled (one being written or purged is no work left undone)."""
-    working = [campaign for campaign in campaigns if campaign.has_tokens]
-    now = time.time()
-    finished = token_reads.activity_many(working, now=now, window=PACE_WINDOW_SECONDS)
-    paces = {}
-    for campaign in working:
-        pace = token_charts.activity(
-            counts.get(campaign.token_set), finished[campaign.token_set], now=now, window=PACE_WINDOW_SECONDS,
-            stalled_after=settings.STALLED_MINUTES * 60, started=campaign.created_at.timestamp(),
-        )
-        pace["stalled"] = pace["stalled"] and campaign.status == Campaign.Status.READY
-        paces[campaign.pk] = pace
-    return paces
 
 
 class AdoptDesignView(ChangeCampaignRequired, FormView):
@@ -357,7 +337,6 @@ class CampaignDetailView(ExportMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         campaign = self.object
-        runs.expire_leases()
         may_change = self.request.user.has_perm(CHANGE_CAMPAIGN)
         context = {
             "operation": history.current_operation(campaign),
@@ -447,6 +426,8 @@ def live_context(campaign: Campaign, params) -> dict:
     requested = data.get("view")
     search = token_reads.Search.parse(data.get("q") or "")
     page = data.get("page") or 1
+    now = timezone.now()
+    chart_start, chart_end = choice.chart_range(now)
     with token_reads.one_snapshot():
         counts = token_reads.counts_of(campaign)
         known = counts or token_reads.zero_counts()
@@ -462,15 +443,16 @@ def live_context(campaign: Campaign, params) -> dict:
         tokens = None
         if view in STATE_NAMES or view == TOKENS_VIEW:
             tokens = token_reads.token_page(campaign, view if view in STATE_NAMES else None, page=page,
-                                            per_page=TOKENS_PER_PAGE, search=search)
+                                            per_page=TOKENS_PER_PAGE, search=search,
+                                            after=data.get("after"), before=data.get("before"),
+                                            order=data.get("order") or "id")
         context = {
             "counts": counts,
             "lag": token_reads.lag_of(campaign.database),
             "signature": token_reads.signature_of(campaign, counts),
             "errors": token_reads.error_groups(campaign),
             "hosts": token_reads.errors_by_host(campaign),
-            "chart": token_charts.completion_buckets(*token_reads.finishing_times(campaign), known,
-                                                     now=timezone.now()),
+            "chart": token_charts.completions(campaign, known, now=now, start=chart_start, end=chart_end),
         }
     indexing = False
     if tokens is None:
@@ -495,6 +477,12 @@ def live_context(campaign: Campaign, params) -> dict:
         "pages": max(1, -(-listed // TOKENS_PER_PAGE)) if listed is not None else None,
         "indexing": indexing,
         "exportable": view in (*STATE_NAMES, TOKENS_VIEW),
+        "order": data.get("order") or "id",
+        "chart_ranges": token_charts.RANGE_LINKS,
+        "chart_range": {
+            "name": None if data.get("since") else (data.get("range") or "").replace("all", ""),
+            **{name: f"{data[name]:%Y-%m-%dT%H:%M}" for name in ("since", "until") if data.get(name)},
+        },
         "refused": {name: " ".join(errors) for name, errors in choice.errors.items()},
     }
 
@@ -528,7 +516,6 @@ class CampaignStatusApiView(SingleObjectMixin, View):
 
     def get(self, request, *args, **kwargs):
         campaign = self.get_object()
-        runs.expire_leases()
         operation = history.current_operation(campaign)
         answer = {
             "status": campaign.status,

@@ -232,7 +232,7 @@
     function tick() {
       var params = new URLSearchParams(window.location.search);
       var query = new URLSearchParams();
-      ["view", "page", "q"].forEach(function (name) { if (params.get(name)) query.set(name, params.get(name)); });
+      ["view", "page", "q", "order", "after", "before", "range", "since", "until"].forEach(function (name) { if (params.get(name)) query.set(name, params.get(name)); });
       if (known) query.set("known", known);
       if (canvas) query.set("map", lastMap ? "1" : "now");
       fetch(url + "?" + query.toString(), { headers: { Accept: "application/json" }, credentials: "same-origin" })

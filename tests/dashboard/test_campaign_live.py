@@ -3,7 +3,6 @@ by exit code and by host, the chart and the subband map; search, jump and tab co
 lock's reason before any action; the SRM list's head and download; the token page's dates."""
 
 import time
-from datetime import UTC, datetime
 
 import pytest
 from dashboard_data import CONFIG, SMALL_SRMLIST
@@ -180,26 +179,6 @@ def test_subband_map_layout_shows_gaps_and_other_ids():
     assert token_charts.subband_map([])["keys"] == []
 
 
-def test_completion_buckets_keep_the_gaps_and_estimate():
-    start = datetime(2026, 1, 1, 10, tzinfo=UTC).timestamp()
-    done = [start + 60 * minute for minute in (0, 1, 2, 30)]
-    chart = token_charts.completion_buckets(
-        done, [start + 90], {"todo": 10, "locked": 0}, now=datetime(2026, 1, 1, 10, 40, tzinfo=UTC)
-    )
-    assert chart["size"] == 60  # minutes for a fresh campaign
-    assert len(chart["buckets"]) == 41 and chart["buckets"][1] == {
-        "start": datetime(2026, 1, 1, 10, 1, tzinfo=UTC), "done": 1, "error": 1
-    }
-    assert sum(bucket["done"] for bucket in chart["buckets"][3:30]) == 0  # the stall shows
-    assert chart["rate_per_hour"] == 0 and chart["eta_seconds"] is None
-    days = token_charts.completion_buckets(done, [], {}, now=datetime(2026, 1, 20, tzinfo=UTC))
-    assert days["size"] == 86400 and days["eta_seconds"] == 0
-    # A fresh campaign's first minute is one bar of thirty, the axis ending now.
-    fresh = token_charts.completion_buckets(done[:1], [], {}, now=datetime(2026, 1, 1, 10, 0, 30, tzinfo=UTC))
-    assert len(fresh["buckets"]) == 30 and fresh["buckets"][-1]["done"] == 1
-    assert token_charts.completion_buckets([], [], {}, now=datetime(2026, 1, 1, tzinfo=UTC))["buckets"] == []
-
-
 def test_status_api_of_a_campaign_without_tokens(operator_client, campaign):
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.ARCHIVED)
     answer = status(operator_client, campaign)
@@ -324,3 +303,34 @@ def test_a_search_finds_a_token_in_any_state_and_says_where_it_is(operator_clien
     assert "in any state match" in text and 'class="state done"' in text
     in_todo = operator_client.get(campaign.get_absolute_url(), {"q": "SB001", "view": "todo"})
     assert in_todo.context["tokens"].rows == [] and "in the state <strong>todo</strong>" in in_todo.content.decode()
+
+
+def test_the_chart_shows_the_range_chosen_with_throughput_per_host(operator_client, campaign):
+    ids = services.plan_of(campaign).token_ids
+    now = time.time()
+    run(campaign, ids[0], host="wn-old", at=now - 5 * 3600)
+    run(campaign, ids[1], host="wn-new", at=now - 600)
+    run(campaign, ids[2], host="wn-new", at=now - 300, failed=True)
+    whole = operator_client.get(campaign.get_absolute_url())
+    assert [host["host"] for host in whole.context["chart"]["hosts"]] == ["wn-new", "wn-old"]
+    last_hour = operator_client.get(campaign.get_absolute_url(), {"range": "1h"})
+    chart = last_hour.context["chart"]
+    assert chart["ranged"] and sum(bucket["done"] + bucket["error"] for bucket in chart["buckets"]) == 2
+    assert [(host["host"], host["done"], host["error"]) for host in chart["hosts"]] == [("wn-new", 1, 1)]
+    assert '<b aria-current="true">1 h</b>' in last_hour.content.decode()
+    # The live part, polled with the page's query, keeps the range.
+    assert "wn-old" not in status(operator_client, campaign, range="1h")["html"]["chart_card"]
+    long_ago = operator_client.get(campaign.get_absolute_url(), {"since": "2001-01-01T00:00", "until": "2001-01-02T00:00"})
+    assert long_ago.context["chart"]["buckets"] == []
+    assert "No token finished in this range" in long_ago.content.decode()
+
+
+def test_next_and_previous_pages_carry_the_key_of_their_neighbour_row(operator_client, campaign, monkeypatch):
+    monkeypatch.setattr("tokens_app.views.TOKENS_PER_PAGE", 5)
+    first = operator_client.get(campaign.get_absolute_url(), {"view": "todo"})
+    tokens = first.context["tokens"]
+    assert f"after={tokens.last_key}" in first.content.decode()
+    second = operator_client.get(campaign.get_absolute_url(), {"view": "todo", "page": 2, "after": tokens.last_key})
+    following = second.context["tokens"]
+    assert following.rows and following.rows[0]["id"] not in [row["id"] for row in tokens.rows]
+    assert f"before={following.first_key}" in second.content.decode()

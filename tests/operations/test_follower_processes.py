@@ -88,3 +88,24 @@ def test_two_followers_started_at_once_one_writes(tmp_path, gateway, campaign):
     # One follower held the lease throughout; the other waited.
     assert len(owners - {""}) == 1, owners
     assert sum("lost the lease" in log for log in logs) == 0, logs
+
+
+def test_the_follower_marks_an_operation_whose_runner_died(tmp_path, campaign, alice):
+    """No page writes: a lapsed lease is written as interrupted (or queued again) by the
+    follower's upkeep, the one portal process always running."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tokens_app.models import Operation
+    from tokens_app.services import runs
+
+    gone = timezone.now() - timedelta(seconds=1)
+    dead = runs.queue_operation(Operation.Action.RESET, campaign, alice, source="browser")
+    Operation.objects.filter(pk=dead.pk).update(state="running", runner="gone", lease_until=gone)
+    process = follower(tmp_path / "follower.log", "--interval", "0.1")
+    try:
+        wait_until(lambda: Operation.objects.get(pk=dead.pk).state == "interrupted", "the follower's upkeep")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)

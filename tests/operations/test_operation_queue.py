@@ -144,7 +144,7 @@ def test_the_pages_and_the_status_show_a_queued_operation_s_place_in_line(
 
     rows = list(Operation.objects.all())
     with django_assert_max_num_queries(1):
-        history.with_places(rows)
+        history.as_shown(rows)
     assert {row.pk: getattr(row, "ahead", None) for row in rows} == {before[0]: None, before[1]: 0, mine: 1}
 
 

@@ -135,6 +135,24 @@ def test_a_lapsed_lease_of_an_operation_waiting_for_couchdb_is_queued_again_for_
     assert runs.run_operation(waiting.pk, in_turn=True) == "done"
 
 
+def test_pages_show_a_lapsed_lease_as_interrupted_without_writing_it(client, campaign, alice, database_tasks):
+    operation = runs.queue_operation(Operation.Action.RESET, campaign, alice, source="browser")
+    Operation.objects.filter(pk=operation.pk).update(
+        state="running", runner="gone", lease_until=timezone.now() - timedelta(seconds=1))
+    client.force_login(alice)
+    page = client.get(campaign.get_absolute_url()).content.decode()
+    listed = client.get(reverse("tokens:operations"), {"state": "interrupted"}).content.decode()
+    assert f"#{operation.pk}" not in client.get(reverse("tokens:operations"), {"state": "running"}).content.decode()
+    answer = client.get(reverse("tokens:campaign-status", args=[campaign.pk])).json()
+    assert f"Resume operation #{operation.pk}" in page and f"Resume operation #{operation.pk}" in listed
+    assert answer["operation"]["state"] == "interrupted"
+    operation.refresh_from_db()
+    assert operation.state == "running"  # what the follower's upkeep or a resume writes, not a page
+    client.post(reverse("tokens:operation-resume", args=[operation.pk]))
+    operation.refresh_from_db()
+    assert operation.state == "queued"
+
+
 def test_an_interrupted_operation_is_shown_and_resumed_from_the_campaign_page(
     client, campaign, alice, victor, database_tasks
 ):
@@ -150,7 +168,7 @@ def test_an_interrupted_operation_is_shown_and_resumed_from_the_campaign_page(
     assert f"Resume operation #{operation.pk}" in page
     client.post(reverse("tokens:operation-resume", args=[operation.pk]))
     operation.refresh_from_db()
-    # Queued twice: first, and again when resumed (the pages' reads are tasks of their own).
+    # Queued twice: first, and again when resumed.
     assert operation.state == "queued" and DBTaskResult.objects.filter(task_path__endswith="run_operation").count() == 2
     response = client.post(reverse("tokens:operation-resume", args=[operation.pk]))
     assert "only an interrupted one is resumed" in messages_of(response)[-1]

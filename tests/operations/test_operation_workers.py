@@ -108,7 +108,7 @@ def test_a_worker_killed_mid_push_leaves_it_interrupted_and_resuming_completes_i
     halfway.refresh_from_db()
     assert halfway.state == "running" and 0 < halfway.processed < tokens
 
-    # Nobody renews the lease now: once it has lapsed, the next read of a page declares it.
+    # Nobody renews the lease now: once it has lapsed, the pages show it interrupted.
     wait_until(lambda: timezone.now() > halfway.lease_until, "the lease to lapse")
     client.force_login(alice)
     status = client.get(url("status", campaign)).json()

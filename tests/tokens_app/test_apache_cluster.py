@@ -1,6 +1,6 @@
 """A campaign worked on a three-node Apache CouchDB cluster (n = 3, q = 2) from the shared release,
 one node killed mid-push and again mid-work, then brought back: no token lost or duplicated, and
-the counts through every node equal a full scan.
+the read model's counts and the views' through every node equal a full scan.
 
 The portal talks to the first node, the pilots to the second; the third is the one killed. Slow:
 three servers start (CI's slow stage runs it; the release is in ``../shared/couchdb/``).
@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 
 from devtools import pilots
 from devtools.apachecouch import ApacheCouchCluster
-from tokens_app import selectors, services
+from tokens_app import selectors, services, token_reads
 from tokens_app.couch import Gateway
 from tokens_app.design import state_of
+from tokens_app.follower import Follower
+from tokens_app.read_models import ChangesCheckpoint
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE_CONFIG = (EXAMPLES / "pref_cal1.yaml").read_bytes()
@@ -59,20 +60,34 @@ def full_scan(node, database: str) -> dict[str, int]:
     return {**counts, "total": len(ids)}
 
 
-def recovered(node, database: str, expected: dict[str, int]) -> dict[str, int]:
-    """The full scan through ``node`` once it equals ``expected``, or the last one after
-    RECOVERY_SECONDS: a node just brought back reads its own, older, shard copies for
-    ``_all_docs`` until internal replication has caught it up."""
+def agreed(nodes, database: str) -> dict[str, int]:
+    """The full scan once every node answers the same one twice in a row (a node brought back
+    reads its own, older, shard copies until internal replication has caught it up), or fail
+    after RECOVERY_SECONDS."""
     deadline = time.monotonic() + RECOVERY_SECONDS
-    while True:
-        scanned = full_scan(node, database)
-        if scanned == expected or time.monotonic() > deadline:
-            return scanned
+    last = None
+    while time.monotonic() < deadline:
+        scans = [full_scan(node, database) for node in nodes]
+        if all(scan == scans[0] for scan in scans) and scans[0] == last:
+            return last
+        last = scans[0] if all(scan == scans[0] for scan in scans) else None
         time.sleep(1)
+    raise AssertionError(f"the nodes did not agree within {RECOVERY_SECONDS} s: {scans}")
+
+
+def read_model_counts(follower, campaign) -> dict[str, int]:
+    follower.round()
+    return token_reads.counts_of(campaign)
 
 
 def test_a_campaign_survives_a_node_killed_mid_push_and_mid_work(cluster, alice, monkeypatch):
+    """No token lost or duplicated, and every count (the read model's, the views' through each
+    node) equals a full scan once the node is back. What the pilots reported is not the measure:
+    a write one node accepted alone (202, under the quorum) may lose to another revision when
+    that node comes back, as CouchDB promises no more for it."""
     portal_node, pilot_node, lost_node = cluster.nodes
+    follower = Follower()
+    assert follower.take_lease()
 
     def kill_mid_push(processed, total):
         if processed >= total // 3 and lost_node.running():
@@ -85,9 +100,13 @@ def test_a_campaign_survives_a_node_killed_mid_push_and_mid_work(cluster, alice,
     )
     assert not lost_node.running()
     assert report.complete and report.failed == 0 and report.written == campaign.token_count
+    # The follower reads the campaign through the portal's node while the third is down.
+    assert read_model_counts(follower, campaign)["total"] == campaign.token_count
+    pushed_at = ChangesCheckpoint.objects.get(database="tokens").seq
     lost_node.start()
 
     def kill_mid_work(finished):
+        follower.round()  # following while the pilots work and the node dies
         if finished >= campaign.token_count // 4 and lost_node.running():
             lost_node.kill()
 
@@ -95,15 +114,15 @@ def test_a_campaign_survives_a_node_killed_mid_push_and_mid_work(cluster, alice,
     reports = pilots.simulate(access, "tokens", campaign.token_type, workers=3, failure_rate=0.2, job_seconds=0,
                               max_tokens=campaign.token_count // 2, progress=kill_mid_work)
     assert not lost_node.running()
-    assert sum(r.lost for r in reports) == 0
     assert sum(r.done + r.failed for r in reports) == campaign.token_count // 2
     lost_node.start()
 
-    expected = {"todo": campaign.token_count - campaign.token_count // 2, "locked": 0,
-                "done": sum(r.done for r in reports), "error": sum(r.failed for r in reports),
-                "total": campaign.token_count}
+    scanned = agreed(cluster.nodes, "tokens")
+    assert scanned["total"] == campaign.token_count  # none lost, none twice (full_scan checks the ids)
+    assert 0 < scanned["done"] + scanned["error"] <= campaign.token_count // 2
+    # The follower went on from its checkpoint: its rows equal the scan.
+    assert read_model_counts(follower, campaign) == scanned
+    assert ChangesCheckpoint.objects.get(database="tokens").seq != pushed_at
     for node in cluster.nodes:
-        assert recovered(node, "tokens", expected) == expected
         monkeypatch.setattr(settings, "COUCHDB", {**settings.COUCHDB, "URL": node.url})
-        cache.clear()  # the counts of this node, not a snapshot another node's counts left
-        assert selectors.overview_counts(campaign) == expected
+        assert selectors.overview_counts(campaign) == scanned

@@ -64,6 +64,42 @@ def test_a_state_page_lists_that_state_in_id_order(followed):
         token_reads.token_page(followed, None, page=0)
 
 
+def test_keyset_pages_go_on_from_the_row_they_follow(followed):
+    """Next and previous pages start at the key of the row next to them, read from the index:
+    a token that changes state meanwhile moves no row to another page."""
+    first = token_reads.token_page(followed, None, per_page=3)
+    assert [row["id"] for row in first.rows] == [f"{TYPE}_SB{number:03d}" for number in (0, 1, 2)]
+    second = token_reads.token_page(followed, None, page=2, per_page=3, after=first.last_key)
+    assert [row["id"] for row in second.rows] == [f"{TYPE}_SB{number:03d}" for number in (3, 4, 5)]
+    assert second.has_previous and second.has_next and second.page == 2
+    back = token_reads.token_page(followed, None, page=1, per_page=3, before=second.first_key)
+    assert back.rows == first.rows and not back.has_previous and back.has_next
+    last = token_reads.token_page(followed, None, page=3, per_page=3, after=second.last_key)
+    assert [row["id"] for row in last.rows] == [f"{TYPE}_SB006", f"{TYPE}_SB007"] and not last.has_next
+    # The key of a row deleted since (or never there) falls back to the page's number.
+    gone = token_reads.token_page(followed, None, page=2, per_page=3, after="0" * 64)
+    assert gone.rows == second.rows
+
+
+def test_a_keyset_page_of_a_tab_keeps_to_its_state(followed):
+    first = token_reads.token_page(followed, "error", per_page=1)
+    rest = token_reads.token_page(followed, "error", page=2, per_page=5, after=first.last_key)
+    assert [row["id"] for row in rest.rows] == [f"{TYPE}_SB006", f"{TYPE}_SB007"]
+
+
+@pytest.mark.parametrize("order, expected", [
+    ("locked", [2, 3, 4, 5, 6, 7, 0, 1]),  # every claimed token at T0, in id order; never claimed last
+    ("finished", [4, 3, 6, 5, 7, 0, 1, 2]),  # the last finished first; an error without done at its lock
+    ("host", [0, 1, 2, 3, 4, 5, 6, 7]),
+    ("exit_code", [5, 6, 7, 0, 1, 2, 3, 4]),
+])
+def test_a_table_sorted_by_a_column_pages_by_number(followed, order, expected):
+    first = token_reads.token_page(followed, None, per_page=4, order=order)
+    second = token_reads.token_page(followed, None, page=2, per_page=4, order=order)
+    assert [row["id"] for row in first.rows + second.rows] == [f"{TYPE}_SB{number:03d}" for number in expected]
+    assert first.last_key is None and first.has_next
+
+
 @pytest.mark.parametrize("query, found", [
     ("SB004", [4]), ("sb4", [4]), ("4", [4]), ("host:wn-bad", [5, 6]), ("_SB00", list(range(8))), ("nothing", []),
 ])
@@ -82,11 +118,13 @@ def test_error_groups_add_up_to_the_error_count(followed):
     assert sum(group["count"] for group in groups) == token_reads.counts_of(followed)["error"]
 
 
-def test_finishing_times_and_the_last_one(followed):
-    done, errors = token_reads.finishing_times(followed)
-    assert sorted(done) == [T0 + 60, T0 + 120]
-    assert sorted(errors) == [T0, T0 + 30, T0 + 40]  # an error without ``done`` failed when locked
-
+def test_finishing_span_and_per_host(followed):
+    assert token_reads.finishing_span(followed, latest=T0 + 1000) == (T0, T0 + 120)  # an error without ``done`` failed when locked
+    assert token_reads.finishing_span(followed, latest=T0 + 100) == (T0, T0 + 60)
+    assert token_reads.finished_between(followed, T0, T0 + 60) == 3
+    assert token_reads.finished_per_host(followed, 0, T0 + 1000) == [
+        {"host": "", "done": 2, "error": 0}, {"host": "wn-bad", "done": 0, "error": 2},
+        {"host": "wn-odd", "done": 0, "error": 1}]
 
 def test_the_lag_is_what_couchdb_had_after_the_checkpoint(followed):
     lag = token_reads.lag_of(followed.database)

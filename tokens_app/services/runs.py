@@ -11,8 +11,8 @@ A runner claims a row by a conditional UPDATE (queued → running), which one pr
 SQLite and on PostgreSQL alike, so two workers never run the same operation. While it works it
 renews a lease on the row; a row whose lease lapsed belongs to a runner that died and is marked
 ``interrupted`` by :func:`expire_leases` (queued again if it was waiting for CouchDB), which the
-pages, the resume paths and every run call before they read. An interrupted operation is queued
-again by :func:`resume_operation`; its work is idempotent (a push finds the tokens already
+follower's upkeep, the resume paths and every run call (pages show such a row as it will be).
+An interrupted operation is queued again by :func:`resume_operation`; its work is idempotent (a push finds the tokens already
 written, a bulk operation re-decides each token), so a re-run completes it. For the same reason
 a worker that finds CouchDB unreachable or timing out waits for it (``waiting_since`` on the row)
 and runs the work again when it answers; only a refusal or a bad request fails an operation.

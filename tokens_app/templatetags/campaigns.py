@@ -6,9 +6,12 @@ with the same arithmetic (``static/js/portal.js``).
 """
 
 import datetime
+from urllib.parse import urlencode
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from locks_app.durations import format_duration
@@ -132,8 +135,9 @@ def completions_chart(chart):
 
 @register.inclusion_tag("tokens_app/_pace_line.html")
 def chart_pace(chart):
-    """The chart's throughput and time to finish, for the campaign page's first screen."""
-    return {"empty": not chart["buckets"], **_pace(chart)}
+    """The chart's throughput and time to finish (of the whole campaign, whatever range the
+    chart shows), for the campaign page's first screen; nothing finished has no window."""
+    return {"empty": not chart["rate_window_seconds"], **_pace(chart)}
 
 
 def _pace(chart) -> dict:
@@ -220,3 +224,17 @@ def shown_value(value) -> str:
 def shown_field(value) -> str:
     """A token field on the token's page: longer than a cell, cut all the same."""
     return excerpt(value, FIELD_CHARACTERS)
+
+
+@register.simple_tag(takes_context=True)
+def order_header(context, order: str, label: str):
+    """A token table's column header: a link that sorts the open tab (or search) by it, marked
+    as the order in use; plain text where the rows are another tool's view (CouchDB orders them)."""
+    if not context.get("exportable"):
+        return label
+    query = {"view": context.get("view") or "", **({"q": context["search"].text} if context.get("search") else {})}
+    if order != "id":
+        query["order"] = order
+    current = (context.get("order") or "id") == order
+    marked = mark_safe(' aria-current="true"') if current else ""
+    return format_html('<a href="?{}#tokens"{}>{}</a>', urlencode(query), marked, label)
