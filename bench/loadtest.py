@@ -548,12 +548,13 @@ def settle_operations(queued: list[int], user) -> dict:
     does with the campaign page's button); how many ended in each state."""
     from tokens_app.models import Operation
     from tokens_app.services import runs
+    from tokens_app.tasks import expire_leases
 
     deadline = time.monotonic() + 300
     resumed = 0
     operations = Operation.objects.filter(pk__in=queued)
     while time.monotonic() < deadline and operations.exclude(state__in=Operation.FINAL_STATES).exists():
-        runs.expire_leases()
+        expire_leases()
         for operation in operations.filter(state=Operation.State.INTERRUPTED):
             runs.resume_operation(operation, user)
             resumed += 1

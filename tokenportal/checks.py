@@ -120,20 +120,18 @@ def check_task_workers(app_configs=None, **kwargs):
 def check_views_built(app_configs=None, **kwargs):
     from tokens_app.couch import CouchError, CouchTimeout
     from tokens_app.campaign_selectors import campaign_databases
-    from tokens_app.health import build_view, design_views, gateway_with_timeout
+    from tokens_app.services.layout import build_views, designs_with_views
 
     try:
         databases = campaign_databases()
     except DatabaseError:
         return []
-    gateway = gateway_with_timeout(VIEW_WAIT_SECONDS)
     unbuilt = []
     for db in databases:
         try:
-            for ddoc, views in design_views(gateway, db):
+            for ddoc, views in designs_with_views(db, timeout=VIEW_WAIT_SECONDS):
                 try:
-                    for view, reduces in views:
-                        build_view(gateway, db, ddoc, view, reduces)
+                    build_views(db, ddoc, views, timeout=VIEW_WAIT_SECONDS)
                 except CouchTimeout:
                     unbuilt.append(f"{db}/_design/{ddoc}")
         except CouchError:

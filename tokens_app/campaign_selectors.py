@@ -114,7 +114,7 @@ def campaign_locks() -> dict:
 
 def srmlist_head(campaign, lines: int) -> dict:
     """``{"lines": the first lines, "count": lines in all}`` of the campaign's SRM list, read in
-    the database: a list of 20,000 lines is megabytes that no page needs whole."""
+    the database: a list runs to megabytes that no page needs whole."""
     # SRM lines are a few hundred characters; this many always holds the first ``lines``.
     head_chars = 1000 * lines
     row = (

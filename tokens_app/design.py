@@ -43,8 +43,6 @@ MARKER_FIELD = "tokenportal"
 # Raised whenever the map code changes: a design document of an earlier version is then rewritten
 # silently, as a migration, never reported as another tool's change.
 LAYOUT_VERSION = 4
-# Views of version one's ``_design/<type>`` that moved to ``_design/tokenportal``.
-RETIRED_TYPE_VIEWS = ("tokens", "error_summary", "completions")
 
 MAX_TOKEN_TYPE_LENGTH = 100
 _VIEW_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
@@ -306,8 +304,7 @@ def merged_design_doc(token_type: str, existing: dict | None) -> dict:
     changing: its own views renewed, each user view it recorded built again from its condition,
     its marker (with its record of restored views), ``language`` and the revision. Views the
     design document has under other names (another tool's, such as GRID_LRT's) are kept verbatim
-    when CouchDB can build them, except the reduce and walk views version one of the portal kept
-    there (now in ``_design/tokenportal``; GRID_LRT scripts trip on them). Every other member
+    when CouchDB can build them. Every other member
     (``validate_doc_update``, ``options``, ``filters``, ``updates``, ``shows``, ``lists``,
     ``rewrites``…) is the portal's to leave out: GRID_LRT writes none.
     """
@@ -315,8 +312,6 @@ def merged_design_doc(token_type: str, existing: dict | None) -> dict:
     if existing is None:
         return fresh
     views = {name: view for name, view in views_of(existing).items() if is_view(view)}
-    if _written_by_version_one(token_type, existing):
-        views = {name: view for name, view in views.items() if name not in RETIRED_TYPE_VIEWS}
     recorded = user_views_of(existing)
     views.update({name: user_view(token_type, condition) for name, condition in recorded.items()})
     doc = {**fresh, MARKER_FIELD: kept_marker(existing), "views": {**views, **fresh["views"]}}
@@ -334,14 +329,6 @@ def kept_marker(design: dict | None) -> dict:
     if isinstance(restored, list) and restored and all(name in TYPE_VIEWS for name in restored) and isinstance(at, str):
         kept.update(restored_views=restored, restored_at=at)
     return kept
-
-
-def _written_by_version_one(token_type: str, design: dict) -> bool:
-    """Version one wrote 8 views into ``_design/<type>`` and no marker; its ``tokens`` view is
-    recognised by its code (a foreign view of that name is kept)."""
-    tokens = views_of(design).get("tokens")
-    return (not is_marked(design) and isinstance(tokens, dict)
-            and tokens.get("map") == _map_function(token_type, "emit(doc._id, state(doc));"))
 
 
 def is_token_list_view(view) -> bool:

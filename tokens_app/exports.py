@@ -1,4 +1,4 @@
-"""Tables as downloads: CSV or JSON, streamed a row at a time (100,000 tokens never sit in memory).
+"""Tables as downloads: CSV or JSON, streamed a row at a time (a campaign's tokens never sit in memory at once).
 
 ``?format=csv`` or ``?format=json`` on a page's own URL answers that page's table: the dashboard's
 campaigns, a campaign's token list (the open tab or search, every page of it) or its error tables.

@@ -7,8 +7,7 @@ from django.db import DatabaseError, connection
 
 from tokenportal.disclosure import shown_to
 
-from .couch import CouchError, CouchTimeout, CouchUnreachable, Gateway, configured_gateway, design_name, get_gateway
-from .design import is_view, views_of
+from .couch import CouchError, CouchTimeout, CouchUnreachable, get_gateway
 
 
 def database_health() -> dict:
@@ -38,31 +37,3 @@ def couchdb_health() -> dict:
         state["reachable"] = not isinstance(exc, (CouchUnreachable, CouchTimeout))
         state["error"] = shown_to(str(exc))
     return state
-
-
-def design_views(gateway: Gateway, db: str) -> list[tuple[str, list[tuple[str, bool]]]]:
-    """The design documents of ``db`` that have views: (design name, [(view, reduces), ...]).
-
-    Apache CouchDB builds all views of a design document together, so on it the first query of a
-    design document builds the rest; pouchdb-server (PouchDB) keeps one index per view and builds
-    each on its own first query. Querying every view is right on both, and costs CouchDB nothing
-    more, whatever the layout of the design documents.
-    """
-    found = []
-    for doc in gateway.design_docs(db):
-        # A view CouchDB cannot build (another tool's of an odd shape) is no view to build.
-        views = {name: view for name, view in views_of(doc).items() if is_view(view)}
-        if views:
-            found.append((design_name(doc["_id"]), [(name, "reduce" in views[name]) for name in sorted(views)]))
-    return found
-
-
-def build_view(gateway: Gateway, db: str, ddoc: str, view: str, reduces: bool) -> None:
-    """Query ``ddoc/view`` for no rows: CouchDB answers once the view is built (or the gateway
-    raises CouchTimeout after its timeout, the build going on)."""
-    gateway.view(db, ddoc, view, limit=0, **({"reduce": False} if reduces else {}))
-
-
-def gateway_with_timeout(seconds: float) -> Gateway:
-    """A gateway to the configured CouchDB that waits ``seconds`` for an answer."""
-    return configured_gateway(seconds)

@@ -12,7 +12,7 @@ from tokenportal.disclosure import shown_to
 
 from .campaign_selectors import narrowed
 from .models import Campaign, Operation
-from .services import CreationReport, OperationResult
+from .services import OperationResult
 
 CAMPAIGN_HISTORY_ROWS = 20
 
@@ -43,7 +43,7 @@ def campaign_history(campaign: Campaign, limit: int = CAMPAIGN_HISTORY_ROWS) -> 
 def as_shown(operations: list[Operation]) -> list[Operation]:
     """The operations as the pages show them: a running one whose lease lapsed as what it is
     about to become (interrupted; queued again if it was waiting for CouchDB: the follower's
-    upkeep writes that, ``runs.expire_leases``), and on each queued one ``ahead`` (how many
+    upkeep writes that, ``tasks.expire_leases``), and on each queued one ``ahead`` (how many
     queued operations were queued before it: workers take them in that order) and ``place``
     (its words), from one query on the state index; answer ``operations``."""
     now = timezone.now()
@@ -104,16 +104,12 @@ def filter_choices() -> dict:
 
 def result_message(operation: Operation) -> str:
     """What the operation did, in the words its service's result uses."""
-    if operation.action == Operation.Action.PUSH:
-        return CreationReport(
-            total=operation.total or 0, written=operation.written, existing=operation.existing,
-            overwritten=operation.changed, failed=operation.failed, error=operation.error,
-        ).message()
     if operation.action == Operation.Action.ADOPT:
         return f"{operation.processed} tokens"
     return OperationResult(
-        changed=operation.changed, conflicted=operation.conflicted, skipped=operation.skipped,
-        failed=operation.failed, error=operation.error,
+        written=operation.written, existing=operation.existing, changed=operation.changed,
+        conflicted=operation.conflicted, skipped=operation.skipped, failed=operation.failed, error=operation.error,
+        total=operation.total or 0 if operation.action == Operation.Action.PUSH else None,
     ).message()
 
 

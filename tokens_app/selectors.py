@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from itertools import islice
 
-from tokens_app import health
+from tokens_app.campaign_selectors import discoverable_databases, known_token_sets
 from tokens_app.couch import (
     ABSENT,
     CouchAuthFailed,
@@ -50,7 +49,6 @@ from tokens_app.tokensets import TokenSet
 
 # Rows read per request while walking a view to the first row of a later page.
 WALK_PAGE_SIZE = 1000
-# How long a page waits on CouchDB for one read before it shows "indexing" instead.
 # How long a page waits on CouchDB for one read (a view being indexed answers later).
 PAGE_TIMEOUT = 1.0
 PAGE_READ = {"timeout": PAGE_TIMEOUT}
@@ -237,8 +235,6 @@ def discovered_designs(database: str | None = None) -> list[dict]:
     These are campaigns made by other tools (GRID_LRT scripts, the PiCaS examples); the portal
     lists them so they can be watched and adopted. Databases this user may not read are skipped.
     """
-    from tokens_app.campaign_selectors import discoverable_databases, known_token_sets
-
     gateway = get_gateway()
     databases = [database] if database else discoverable_databases()
 
@@ -303,36 +299,3 @@ def token_views(campaign, design: dict | None = None) -> list[str]:
     added = sorted(name for name, view in views_of(design).items()
                    if name not in TYPE_VIEWS and name != TOKENS_VIEW and is_token_list_view(view))
     return [*STATE_NAMES, TOKENS_VIEW, *added]
-
-
-def views_of_designs(database: str, *, timeout: float) -> list[tuple[str, list[tuple[str, bool]]]]:
-    """The design documents of ``database`` that have views: ``(design name, [(view, reduces)])``
-    (:func:`tokens_app.health.design_views`), read waiting at most ``timeout`` seconds."""
-    return health.design_views(health.gateway_with_timeout(timeout), database)
-
-
-def build_views(database: str, design: str, views: list[tuple[str, bool]], *, timeout: float) -> None:
-    """Query each of ``views`` of ``_design/<design>`` for no rows, so that CouchDB builds its
-    index now; each query waits at most ``timeout`` seconds (CouchTimeout, the build going on)."""
-    gateway = health.gateway_with_timeout(timeout)
-    for view, reduces in views:
-        health.build_view(gateway, database, design, view, reduces)
-
-
-@dataclass(frozen=True)
-class CouchConnection:
-    """Where and as whom the portal reaches CouchDB, for processes that open their own
-    connections (the simulated pilots); ``server`` is the address without credentials."""
-
-    url: str = field(repr=False)
-    user: str
-    password: str = field(repr=False)
-    timeout: float
-    server: str
-
-
-def couch_connection() -> CouchConnection:
-    """The connection of the portal's configured gateway."""
-    gateway = get_gateway()
-    return CouchConnection(url=gateway.url, user=gateway.user, password=gateway.password,
-                           timeout=gateway.timeout, server=gateway.server)

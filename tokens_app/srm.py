@@ -127,9 +127,8 @@ class SrmListError(ValueError):
 class Link(NamedTuple):
     """One input file: its link as given (normalised) and what the link says about the file.
 
-    A named tuple rather than a frozen dataclass: a list has up to 100,000 of them, and a
-    frozen dataclass's __init__ (which sets each field through ``object.__setattr__``) is
-    slower to build (docs/benchmarks.md, "Figures behind design choices").
+    A named tuple rather than a frozen dataclass, whose __init__ sets each field through
+    ``object.__setattr__``: a list holds many (docs/benchmarks.md, "Figures behind design choices").
     """
 
     url: str
@@ -139,8 +138,7 @@ class Link(NamedTuple):
     line: int
 
 
-# Link(...) goes through the Python-level __new__ of a named tuple; the common path, taken up to
-# 100,000 times a list, builds its links from a tuple instead.
+# The common path builds its links from a tuple: Link(...) goes through a Python-level __new__.
 _new_link = functools.partial(tuple.__new__, Link)
 
 
@@ -300,7 +298,7 @@ def _parse_line(raw: str, line: int) -> Link:
         raise SrmListError(f"no subband (SB<number>_) in the link {_excerpt(url)}", line)
     return Link(
         url,
-        # One string per OBSID, not one per line: a list of 100,000 lines has one or a few.
+        # One string per OBSID, not one per line: a list has one or a few.
         sys.intern(obsid.group(0)),
         location,
         int(subband.group(1)),

@@ -6,6 +6,7 @@ token's state, the chart from counts the database groups by time.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from . import token_reads
@@ -49,8 +50,8 @@ def trailing_number(token_id: str) -> tuple[str, int] | None:
     return stem, int(digits)
 
 
-def subband_map(states: list[tuple[str, str]], *, columns: int = MAP_COLUMNS) -> dict:
-    """The grid of the map from ``token_states``: tokens whose ids end in a number sit at that
+def subband_map(states: Iterable[tuple[str, str, int | None]], *, columns: int = MAP_COLUMNS) -> dict:
+    """The grid of the map from ``token_states`` (id, state, the number the id ends in): tokens whose ids end in a number sit at that
     number's column, in rows of ``columns`` per id stem (``t_T_OBSID_STEP_SB``), so that a gap
     or a failing band shows where it is (a run of empty rows shows as one, labelled where the
     numbers go on); other ids follow in id order.
@@ -61,12 +62,12 @@ def subband_map(states: list[tuple[str, str]], *, columns: int = MAP_COLUMNS) ->
     """
     numbered: dict[str, list[tuple[int, str, str]]] = {}
     others: list[tuple[str, str]] = []
-    for token_id, state in states:
-        split = trailing_number(token_id)
-        if split:
-            numbered.setdefault(split[0], []).append((split[1], token_id, state))
-        else:
+    for token_id, state, number in states:
+        if number is None:
             others.append((token_id, state))
+        else:
+            # The stem of ``trailing_number``; the number itself the read model already holds.
+            numbered.setdefault(token_id.rstrip(_DIGITS), []).append((number, token_id, state))
     ids, letters, cells, labels, row = [], [], [], [], 0
     for stem in sorted(numbered):
         tokens = sorted(numbered[stem])

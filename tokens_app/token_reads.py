@@ -268,9 +268,10 @@ class Search:
         return rows.filter(doc_id__icontains=self.text)
 
 
-def token_states(token_set) -> Iterator[tuple[str, str]]:
-    """``(token id, state)`` of every token of the set, in id order (for the subband map)."""
-    return _rows(token_set).order_by(*ID_ORDER).values_list("doc_id", "state").iterator(chunk_size=5000)
+def token_states(token_set) -> Iterator[tuple[str, str, int | None]]:
+    """``(token id, state, the number it ends in)`` of every token of the set, in id order (for
+    the subband map)."""
+    return _rows(token_set).order_by(*ID_ORDER).values_list("doc_id", "state", "subband").iterator(chunk_size=5000)
 
 
 def error_groups(token_set) -> list[dict]:

@@ -170,7 +170,7 @@ def test_finished_campaign_with_errors_is_labelled_so(operator_client, campaign)
 
 
 def test_subband_map_layout_shows_gaps_and_other_ids():
-    states = [(f"t_x_L1_s_SB{number:03d}", "done") for number in (0, 1, 2, 250)] + [("odd", "error")]
+    states = [(f"t_x_L1_s_SB{number:03d}", "done", number) for number in (0, 1, 2, 250)] + [("odd", "error", None)]
     grid = token_charts.subband_map(states)
     assert grid["prefix"] == ""
     assert grid["cells"] == [0, 0, 0, 1, 0, 2, 2, 50, 3, 0]

@@ -165,7 +165,7 @@ def test_operator_walkthrough(alice, bob, live_server, browser, couch_db, output
     page.wait_for_selector(f".message.success:has-text('Reset: {errors} changed')")
     assert count_of(page, "error") == 0
 
-    page.locator("table.tokens a").first.click()
+    page.locator("table.tokens tbody a").first.click()
     page.wait_for_selector("#raw-title")
     assert "srm.txt" in page.content()
 
@@ -205,7 +205,7 @@ def test_operator_walkthrough(alice, bob, live_server, browser, couch_db, output
         narrow.wait_for_selector("canvas[data-map][data-drawn]")
         assert narrow.evaluate("document.documentElement.scrollWidth") <= width
         narrow.screenshot(path=str(output_dir / f"campaign-page-{width}.png"), full_page=True)
-        narrow.locator("table.tokens a").first.click()
+        narrow.locator("table.tokens tbody a").first.click()
         narrow.wait_for_selector("#raw-title")
         assert narrow.evaluate("document.documentElement.scrollWidth") <= width
         narrow.screenshot(path=str(output_dir / f"token-page-{width}.png"), full_page=True)

@@ -22,6 +22,7 @@ from tokens_app.couch import (
     addressable,
     attachment_path,
     bulk_error,
+    couch_connection,
     couch_url,
     database_path,
     document_path,
@@ -345,3 +346,9 @@ def test_credentials_in_the_url_are_compared_not_keyed(couch_server, settings):
     first = get_gateway()
     settings.COUCHDB = {**couch, "URL": f"http://{couch_server.user}:other-pw@{host}"}
     assert get_gateway() is not first and get_gateway().url.endswith(f":other-pw@{host}")
+
+
+def test_couch_connection_keeps_its_secrets_out_of_its_repr(gateway):
+    connection = couch_connection()
+    assert (connection.url, connection.user, connection.password) == (gateway.url, gateway.user, gateway.password)
+    assert gateway.password not in repr(connection)

@@ -99,7 +99,7 @@ def test_an_id_ending_in_a_huge_number_does_not_break_the_map_or_the_search(view
 
 
 def test_a_far_subband_does_not_make_the_map_millions_of_rows():
-    states = [("t_x_SB000", "done"), ("t_x_SB001", "todo"), ("t_x_SB" + "9" * 12, "error")]
+    states = [("t_x_SB000", "done", 0), ("t_x_SB001", "todo", 1), ("t_x_SB" + "9" * 12, "error", 10**12 - 1)]
     grid = token_charts.subband_map(states)
     # Three tokens: a few rows, not ten thousand million (the page draws rows × row height).
     assert grid["rows"] <= 4
@@ -110,7 +110,7 @@ def test_an_id_of_many_digits_then_a_letter_is_read_in_linear_time():
     # ``^(.*?)(\d+)$`` took seconds over such an id, on every poll of the map and every search.
     token_id = "1" * 30_000 + "x"
     started = time.perf_counter()
-    grid = token_charts.subband_map([(token_id, "todo"), ("t_SB001", "done")])
+    grid = token_charts.subband_map([(token_id, "todo", None), ("t_SB001", "done", 1)])
     assert token_charts.trailing_number(token_id) is None
     assert time.perf_counter() - started < 1.0
     assert grid["labels"][-1] == [1, "other ids"]

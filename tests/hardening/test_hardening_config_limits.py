@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from hardening_support import documents, srm_list
-from tokens_app.configs import MAX_CONFIG_VALUES
+from tokens_app.config_yaml import MAX_CONFIG_VALUES
 from tokens_app.models import Campaign
 
 pytestmark = pytest.mark.django_db

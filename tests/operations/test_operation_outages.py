@@ -16,6 +16,7 @@ from tokens_app import services
 from tokens_app.couch import CouchRequestError, CouchUnavailable, configured_gateway
 from tokens_app.models import Campaign, Operation
 from tokens_app.services import runs
+from tokens_app.services import runner
 
 pytestmark = pytest.mark.django_db(transaction=True)
 OPERATIONS = 10
@@ -144,7 +145,7 @@ def test_a_worker_waits_out_an_unavailable_answer_and_completes(campaign, gatewa
     operation = runs.queue_operation(Operation.Action.SET_STATUS, campaign, campaign.created_by, source="browser",
                                      options={"status": "after-503"})
     failing_first(monkeypatch, gateway, CouchUnavailable("CouchDB answered 503 to write: nodedown"))
-    assert runs.run_operation(operation.pk, waits_for_couchdb=True) == "done"
+    assert runner.run_operation(operation.pk, waits_for_couchdb=True) == "done"
     operation.refresh_from_db()
     assert (operation.changed, operation.error, operation.waiting_since) == (12, "", None)
 
@@ -153,7 +154,7 @@ def test_a_bad_request_fails_the_operation_at_once_even_in_a_worker(campaign, ga
     operation = runs.queue_operation(Operation.Action.SET_STATUS, campaign, campaign.created_by, source="browser",
                                      options={"status": "refused"})
     failing_first(monkeypatch, gateway, CouchRequestError("CouchDB answered 400 to write: bad_request"))
-    assert runs.run_operation(operation.pk, waits_for_couchdb=True) == "failed"
+    assert runner.run_operation(operation.pk, waits_for_couchdb=True) == "failed"
     operation.refresh_from_db()
     assert "answered 400" in operation.error and operation.changed == 0
 
@@ -176,7 +177,7 @@ def test_a_push_cut_by_an_outage_waits_and_completes_without_duplicates(
         return write(db, docs)
 
     monkeypatch.setattr(gateway, "bulk_docs", bulk_docs)
-    assert runs.run_operation(push.pk, waits_for_couchdb=True) == "done"
+    assert runner.run_operation(push.pk, waits_for_couchdb=True) == "done"
     push.refresh_from_db()
     campaign.refresh_from_db()
     assert push.written + push.existing == 20 and push.waiting_since is None

@@ -16,6 +16,7 @@ from operation_support import finished, wait_until
 from tokens_app import history
 from tokens_app.models import Operation
 from tokens_app.services import runs
+from tokens_app.services import runner
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,12 +78,12 @@ def test_a_campaign_operation_waits_for_the_ones_before_it_and_another_campaign_
                                     options={"status": status}).pk
 
     first, second, elsewhere = set_status(campaign, "one"), set_status(campaign, "two"), set_status(other, "one")
-    assert runs.run_operation(second, in_turn=True) == "queued"
+    assert runner.run_operation(second, in_turn=True) == "queued"
     assert Operation.objects.get(pk=second).attempts == 0
-    assert runs.run_operation(elsewhere, in_turn=True) == "done"
-    assert runs.run_operation(first, in_turn=True) == "done"
-    assert runs.next_in_campaign(first) == second
-    assert runs.run_operation(second, in_turn=True) == "done"
+    assert runner.run_operation(elsewhere, in_turn=True) == "done"
+    assert runner.run_operation(first, in_turn=True) == "done"
+    assert runner.next_in_campaign(first) == second
+    assert runner.run_operation(second, in_turn=True) == "done"
 
 
 def overlap(one: Operation, other: Operation) -> bool:

@@ -14,6 +14,7 @@ from locks_app import tokens
 from locks_app.utility import TokenUtility
 from tokens_app.models import Operation
 from tokens_app.services import runs
+from tokens_app.services import runner
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -82,7 +83,7 @@ def test_an_operation_whose_user_may_no_longer_run_it_is_refused_at_start_and_ch
 ):
     operation = queue_set_field(campaign, bob)
     change(bob)
-    assert runs.run_operation(operation.pk) == "refused"
+    assert runner.run_operation(operation.pk) == "refused"
     operation.refresh_from_db()
     assert operation.state == "refused" and reason in operation.error
     assert (operation.processed, operation.changed) == (0, 0)
@@ -97,7 +98,7 @@ def test_an_interrupted_operation_resumed_by_a_user_the_guard_refuses_is_refused
     runs.resume_operation(operation, bob)
     # A lock alice takes after bob resumed: the run is bob's, so the guard refuses it.
     TokenUtility().register(tokens.ExclusiveLock(campaign, "alice"))
-    assert runs.run_operation(operation.pk) == "refused"
+    assert runner.run_operation(operation.pk) == "refused"
     operation.refresh_from_db()
     assert "locked by alice" in operation.error and operation.run_by_username == "bob"
     assert noted(gateway, campaign) == 0

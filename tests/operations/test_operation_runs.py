@@ -23,6 +23,8 @@ from locks_app.utility import TokenUtility
 from tokens_app import selectors, services
 from tokens_app.models import Campaign, Operation, OperationFinished
 from tokens_app.services import runs
+from tokens_app.services import runner
+from tokens_app.tasks import expire_leases
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -76,7 +78,7 @@ def test_a_push_refused_when_it_starts_leaves_a_button_to_write_the_tokens(clien
     campaign = services.start_campaign(plan, user=alice)
     push = runs.queue_operation(Operation.Action.PUSH, campaign, alice, source="browser")
     TokenUtility().register(tokens.Freeze(campaign))
-    assert runs.run_operation(push.pk) == "refused"
+    assert runner.run_operation(push.pk) == "refused"
     campaign.refresh_from_db()
     assert (campaign.status, campaign.written_count, campaign.last_error) == ("creating", 0, "")
     client.force_login(alice)
@@ -97,8 +99,8 @@ def test_a_finished_row_is_never_changed_and_a_second_run_does_nothing(campaign,
     operation.error = "rewritten"
     with pytest.raises(OperationFinished):
         operation.save()
-    assert runs.run_operation(operation.pk) is None  # the task delivered twice: nothing to claim
-    assert not runs._update(operation, error="rewritten")
+    assert runner.run_operation(operation.pk) is None  # the task delivered twice: nothing to claim
+    assert not runner.update_row(operation, error="rewritten")
     again = Operation.objects.get(pk=operation.pk)
     assert (again.error, again.attempts, again.changed) == ("", 1, 12)
 
@@ -108,11 +110,11 @@ def test_a_lapsed_lease_is_interrupted_and_its_runner_stops(campaign, alice, dat
     Operation.objects.filter(pk=operation.pk).update(
         state="running", runner="gone", lease_until=timezone.now() - timedelta(seconds=1)
     )
-    assert runs.expire_leases() == 1
+    assert expire_leases() == 1
     operation.refresh_from_db()
     assert operation.state == "interrupted" and "lease" in operation.error
-    progress = runs._progress_of(operation, "gone", None)
-    with pytest.raises(runs.LeaseLost):
+    progress = runner._progress_of(operation, "gone", None)
+    with pytest.raises(runner.LeaseLost):
         progress(5)
 
 
@@ -126,13 +128,13 @@ def test_a_lapsed_lease_of_an_operation_waiting_for_couchdb_is_queued_again_for_
                                                    waiting_since=since)
     Operation.objects.filter(pk=working.pk).update(state="running", runner="gone", lease_until=gone)
     tasks = DBTaskResult.objects.count()
-    assert runs.expire_leases() == 2
+    assert expire_leases() == 2
     waiting.refresh_from_db()
     working.refresh_from_db()
     assert (waiting.state, waiting.runner, waiting.lease_until, waiting.waiting_since) == ("queued", "", None, since)
     assert DBTaskResult.objects.count() == tasks + 1 and DBTaskResult.objects.filter(pk=waiting.task_id).exists()
     assert working.state == "interrupted"
-    assert runs.run_operation(waiting.pk, in_turn=True) == "done"
+    assert runner.run_operation(waiting.pk, in_turn=True) == "done"
 
 
 def test_pages_show_a_lapsed_lease_as_interrupted_without_writing_it(client, campaign, alice, database_tasks):

@@ -137,11 +137,11 @@ def test_a_resumed_push_cut_short_keeps_the_count_the_campaign_had(campaign, ali
     """The campaign had its 12 tokens; a push that re-counts them and loses the server after its
     first batch still knows of 12, not of the 4 it confirmed again."""
     from tokens_app.couch import CouchUnreachable
-    from tokens_app.services import creation
+    from tokens_app import services
 
-    plan = creation.plan_of(campaign)
+    plan = services.plan_of(campaign)
     with pytest.raises(CouchUnreachable):
-        creation.push_tokenset(campaign, user=alice, batch_size=4, progress=stop_couch_after(plan.token_ids[:4]))
+        services.push_tokenset(campaign, user=alice, batch_size=4, progress=stop_couch_after(plan.token_ids[:4]))
     campaign.refresh_from_db()
     assert (campaign.status, campaign.written_count) == ("incomplete", 12)
     assert "is unreachable" in campaign.last_error

@@ -6,13 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tokens_app.configs import (
-    MAX_ALIAS_EXPANSION,
-    MAX_NESTING,
-    RESERVED_FIELDS,
-    ConfigError,
-    parse_config,
-)
+from tokens_app.config_yaml import MAX_ALIAS_EXPANSION, MAX_NESTING
+from tokens_app.configs import RESERVED_FIELDS, ConfigError, parse_config
 
 pytestmark = pytest.mark.unit
 

@@ -52,22 +52,6 @@ def test_views_another_tool_replaced_are_found():
     assert restored["views"]["locked"] == design["views"]["locked"] and replaced_views(TYPE, restored) == []
 
 
-def test_version_one_documents_lose_the_views_that_moved_to_the_portal_document():
-    from tokens_app.design import STATE_FUNCTION, _map_function
-
-    old_tokens = {"map": _map_function(TYPE, "emit(doc._id, state(doc));", helpers=STATE_FUNCTION)}
-    version_one = {"_id": design_id(TYPE), "_rev": "1-a", "views": {
-        **build_design_doc(TYPE)["views"], "tokens": old_tokens,
-        "error_summary": {"map": "function (doc) {}", "reduce": "_sum"},
-        "completions": {"map": "function (doc) {}", "reduce": "_sum"}, "mine": {"map": "function (doc) {}"},
-    }}
-    migrated = merged_design_doc(TYPE, version_one)
-    assert set(migrated["views"]) == set(TYPE_VIEWS) | {"mine"} and migrated["_rev"] == "1-a"
-    # A foreign view that happens to be called "tokens" is kept.
-    foreign = {**version_one, "views": {**version_one["views"], "tokens": {"map": "function (doc) { emit(1); }"}}}
-    assert "tokens" in merged_design_doc(TYPE, foreign)["views"]
-
-
 @pytest.mark.parametrize("view,lists", [
     ({"map": "function (doc) {}"}, True), ({"map": "function (doc) {}", "reduce": "_count"}, False),
     ({"reduce": "_sum"}, False), ("function", False), (None, False),

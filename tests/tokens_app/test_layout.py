@@ -14,12 +14,9 @@ from tokens_app.follower import Follower
 from tokens_app.design import (
     MARKER_FIELD,
     PORTAL_DESIGN,
-    STATE_FUNCTION,
     STATE_NAMES,
     TYPE_VIEWS,
     _ZERO_TEXT,
-    _map_function,
-    build_design_doc,
     design_id,
     is_marked,
     replaced_views,
@@ -183,23 +180,6 @@ def test_a_foreign_map_view_not_keyed_by_id_is_refused_as_a_selection(gateway, c
         services.count_targets(campaign, view="overview_total")
     assert services.count_targets(campaign, view="by_id") == 3
     assert selectors.token_views(campaign) == [*STATE_NAMES, "tokens", "by_id", "by_status"]
-
-
-@pytest.mark.django_db
-def test_version_one_design_documents_are_migrated_on_first_use(gateway, couch_db, django_user_model):
-    old_views = {**build_design_doc("alpha")["views"],
-                 "tokens": {"map": _map_function("alpha", "emit(doc._id, state(doc));", helpers=STATE_FUNCTION)},
-                 "error_summary": {"map": "function (doc) {}", "reduce": "_sum"},
-                 "completions": {"map": "function (doc) {}", "reduce": "_sum"},
-                 "mine": {"map": 'function (doc) { if (doc.type === "alpha") emit(doc._id, doc._id); }'}}
-    gateway.put_doc(couch_db, {"_id": design_id("alpha"), "language": "javascript", "views": old_views,
-                               "tokenportal_user_views": {"mine": "true"}})
-    gateway.bulk_docs(couch_db, tokens_of("alpha", 4))
-    Campaign.objects.create(database=couch_db, token_type="alpha", token_count=4, status="ready")
-    follow(couch_db)
-    assert counted(couch_db)["alpha"]["total"] == 4
-    design = gateway.get_doc(couch_db, design_id("alpha"))
-    assert set(design["views"]) == {*TYPE_VIEWS, "mine"} and design[MARKER_FIELD] == {"version": 4}
 
 
 # The state rule's pattern as version 2 wrote it into every map function (before it was linear).

@@ -94,12 +94,6 @@ def test_design_exists_and_listed_token_set(gateway, couch_db, every_state):
     assert selectors.listed_token_set(couch_db, "nothing_here") is None
 
 
-def test_couch_connection_keeps_its_secrets_out_of_its_repr(gateway):
-    connection = selectors.couch_connection()
-    assert (connection.url, connection.user, connection.password) == (gateway.url, gateway.user, gateway.password)
-    assert gateway.password not in repr(connection)
-
-
 def test_list_tokens_pages_through_a_view_by_key(gateway, couch_db, campaign, monkeypatch):
     seed(gateway, couch_db, [token(n) for n in range(23)])
     sent = []

@@ -12,7 +12,7 @@ from tokens_app import services
 from tokens_app.couch import CouchUnreachable, get_gateway
 from tokens_app.design import STATE_NAMES, design_id
 from tokens_app.models import Campaign
-from tokens_app.services import Refused, ServiceError, creation
+from tokens_app.services import Refused, ServiceError, creation_plan, push
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SARA = "srm://srm.grid.sara.nl:8443/pnfs/grid.sara.nl/data/lofar/ops/projects/lc2_038/229507/"
@@ -127,10 +127,10 @@ def test_rerunning_completes_without_duplicates_and_overwrite_rewrites(couch_db,
     revisions = {token_id: doc["_rev"] for token_id, doc in tokens_of(couch_db).items()}
     again_campaign, again = services.create_tokenset(user=user, **kwargs)
     assert again_campaign.pk == campaign.pk
-    assert (again.written, again.existing, again.overwritten) == (0, 12, 0)
+    assert (again.written, again.existing, again.changed) == (0, 12, 0)
     assert {token_id: doc["_rev"] for token_id, doc in tokens_of(couch_db).items()} == revisions
     _, rewritten = services.create_tokenset(user=user, overwrite=True, **kwargs)
-    assert (rewritten.written, rewritten.existing, rewritten.overwritten) == (0, 0, 12)
+    assert (rewritten.written, rewritten.existing, rewritten.changed) == (0, 0, 12)
     assert all(doc["_rev"].startswith("2-") for doc in tokens_of(couch_db).values())
     assert Campaign.objects.count() == 1
 
@@ -349,13 +349,15 @@ def requests_sent(monkeypatch, gateway):
 @pytest.fixture
 def plans_made(monkeypatch):
     made = []
-    original = creation.plan_tokenset
+    original = creation_plan.plan_tokenset
 
     def counting(**kwargs):
         made.append(kwargs.get("database"))
         return original(**kwargs)
 
-    monkeypatch.setattr(creation, "plan_tokenset", counting)
+    # create_tokenset plans in push, a resumed push in creation_plan.plan_of: both are counted.
+    for module in (creation_plan, push):
+        monkeypatch.setattr(module, "plan_tokenset", counting)
     return made
 
 
@@ -374,7 +376,7 @@ def test_create_tokenset_plans_once(couch_db, user, plans_made):
 
 
 def test_a_push_without_a_plan_replans_from_the_campaign(couch_db, user, plans_made):
-    plan = creation.plan_tokenset(config_data=CONFIG, srmlist_data=srmlist(), database=couch_db)
+    plan = creation_plan.plan_tokenset(config_data=CONFIG, srmlist_data=srmlist(), database=couch_db)
     campaign = services.start_campaign(plan, user=user)
     assert services.push_tokenset(campaign, user=user, plan=plan).written == 12
     assert len(plans_made) == 1
@@ -400,12 +402,12 @@ def test_a_push_makes_no_id_lookup_unless_overwriting(couch_db, user, requests_s
 
     requests_sent.clear()
     _, again = services.create_tokenset(user=user, **kwargs)
-    assert (again.written, again.existing, again.overwritten, again.failed) == (0, 12, 0, 0)
+    assert (again.written, again.existing, again.changed, again.failed) == (0, 12, 0, 0)
     assert lookups(requests_sent) == [] and len(writes(requests_sent)) == 3
 
     requests_sent.clear()
     _, rewritten = services.create_tokenset(user=user, overwrite=True, **kwargs)
-    assert (rewritten.written, rewritten.existing, rewritten.overwritten) == (0, 0, 12)
+    assert (rewritten.written, rewritten.existing, rewritten.changed) == (0, 0, 12)
     assert len(lookups(requests_sent)) == 3 and len(writes(requests_sent)) == 3
 
 
@@ -427,13 +429,13 @@ def test_documents_are_built_batch_by_batch(couch_db, user, monkeypatch, setting
     plan = services.plan_tokenset(config_data=CONFIG, srmlist_data=srmlist(), database=couch_db)
     campaign = services.start_campaign(plan, user=user)
     built = []
-    original = creation._token_doc
+    original = creation_plan.TokenSetPlan.token_doc
 
     def recording(*args):
         built.append("doc")
         return original(*args)
 
-    monkeypatch.setattr(creation, "_token_doc", recording)
+    monkeypatch.setattr(creation_plan.TokenSetPlan, "token_doc", recording)
     services.push_tokenset(
         campaign, user=user, plan=plan, batch_size=5, progress=lambda done, total: built.append(("progress", done))
     )

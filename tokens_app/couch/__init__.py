@@ -11,14 +11,18 @@ that the portal behaves the same on Apache CouchDB and on the pouchdb-server use
 - :mod:`.paths`: path segments and :func:`couch_url`, the one place a CouchDB URL is built;
 - :mod:`.transport`: the session of each thread, its renewal, one request, error translation;
 - :mod:`.databases`, :mod:`.documents`, :mod:`.views`, :mod:`.changes`: the requests, by what they act on;
-- :mod:`.gateway`: :class:`Gateway`, composed of those parts, and the process's shared gateway.
+- :mod:`.gateway`: :class:`Gateway`, composed of those parts, the process's shared gateway, and
+  :func:`couch_connection` for processes that open their own connections.
 """
 
 from .documents import attachment_digests, bulk_error
 from .errors import *  # noqa: F403 (the exceptions and shown(), as errors.__all__ lists them)
 from .errors import __all__ as _errors
-from .gateway import Gateway, configured_gateway, get_gateway
+from .gateway import CouchConnection, Gateway, configured_gateway, couch_connection, get_gateway
 from .paths import *  # noqa: F403 (the path builders and couch_url, as paths.__all__ lists them)
 from .paths import __all__ as _paths
 
-__all__ = [*_errors, *_paths, "Gateway", "attachment_digests", "bulk_error", "configured_gateway", "get_gateway"]
+__all__ = [
+    *_errors, *_paths, "CouchConnection", "Gateway", "attachment_digests", "bulk_error", "configured_gateway",
+    "couch_connection", "get_gateway",
+]

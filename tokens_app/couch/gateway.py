@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import threading
+from dataclasses import dataclass, field
 
 from .changes import Changes
 from .databases import Databases
@@ -58,6 +59,25 @@ def get_gateway() -> Gateway:
         if gateway is None or gateway.url != url or not _same_secret(gateway.password, password):
             gateway = _gateways[key] = Gateway(url, user, password, timeout)
         return gateway
+
+
+@dataclass(frozen=True)
+class CouchConnection:
+    """Where and as whom the portal reaches CouchDB, for processes that open their own
+    connections (the simulated pilots); ``server`` is the address without credentials."""
+
+    url: str = field(repr=False)
+    user: str
+    password: str = field(repr=False)
+    timeout: float
+    server: str
+
+
+def couch_connection() -> CouchConnection:
+    """The connection of the portal's configured gateway."""
+    gateway = get_gateway()
+    return CouchConnection(url=gateway.url, user=gateway.user, password=gateway.password,
+                           timeout=gateway.timeout, server=gateway.server)
 
 
 def _same_secret(kept: str, configured: str) -> bool:

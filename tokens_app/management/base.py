@@ -25,6 +25,7 @@ from tokens_app.services import (
     count_targets,
     plan_tokenset,
     push_tokenset,
+    runner,
     runs,
     start_campaign,
 )
@@ -124,7 +125,7 @@ class CampaignCommand(PortalCommand):
     def recorded(self, action: str, campaign: Campaign, user, work, options, *, progress=None, **operation_options):
         """Run ``work(progress)`` here, recorded in the operations history as run from a command
         with the command's selection and ``operation_options``; answer what ``work`` answered."""
-        return runs.run_in_process(
+        return runner.run_in_process(
             action, campaign, user, work, selection=self.selection(options) if self.selects else None,
             options=operation_options, progress=progress,
         )

@@ -41,25 +41,59 @@ class Refused(ServiceError):
 
 @dataclass
 class OperationResult:
-    """How many tokens an operation changed, lost to a concurrent writer, or left alone.
+    """What a service did to a campaign's tokens, in the columns the operations history keeps.
 
-    ``failed`` counts tokens CouchDB refused for another reason (``error`` is the first reason).
+    A push counts tokens ``written`` now, found ``existing`` and ``changed`` (overwritten) of the
+    set's ``total``; a bulk operation counts tokens ``changed``, lost to a concurrent writer
+    (``conflicted``) or left alone (``skipped``). ``failed`` counts tokens CouchDB refused for
+    another reason (``error`` is the first reason). ``campaign`` is the campaign the work made,
+    when it made one (adopting a design document).
     """
 
+    written: int = 0
+    existing: int = 0
     changed: int = 0
     conflicted: int = 0
     skipped: int = 0
     failed: int = 0
     error: str = ""
+    total: int | None = None
+    campaign: Campaign | None = None
+
+    @property
+    def present(self) -> int:
+        """Tokens of the set known to be in the database."""
+        return self.written + self.existing + self.changed
 
     @property
     def processed(self) -> int:
-        return self.changed + self.conflicted + self.skipped + self.failed
+        return self.present + self.conflicted + self.skipped + self.failed
+
+    @property
+    def complete(self) -> bool:
+        """Every token of the set is in the database."""
+        return self.present == self.total and not self.failed
+
+    def columns(self) -> dict:
+        """The result as the operation's row records it."""
+        columns = {name: getattr(self, name) for name in ("written", "existing", "changed", "conflicted", "skipped",
+                                                          "failed", "processed", "error")}
+        if self.total is not None:
+            columns["total"] = self.total
+        if self.campaign is not None:
+            columns.update(campaign=self.campaign, target=str(self.campaign))
+        return columns
 
     def message(self) -> str:
-        text = f"{self.changed} changed, {self.conflicted} conflicted, {self.skipped} skipped"
+        # A result that knows the size of its set tells how much of the set is in.
+        if self.total is not None:
+            text = f"{self.written} written, {self.existing} already there, {self.changed} overwritten of {self.total}"
+            separator = ";"
+        else:
+            text = f"{self.changed} changed, {self.conflicted} conflicted, {self.skipped} skipped"
+            separator = ","
         if self.failed:
-            text += f", {self.failed} failed ({self.error})"
+            text += f"{separator} {self.failed} failed ({self.error})"
         return text
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from tokens_app.models import CampaignDraft, CampaignDraftFile
 
-from .creation import TokenSetPlan, plan_tokenset
+from .creation_plan import TokenSetPlan, plan_tokenset
 
 DRAFT_LIFETIME = timedelta(hours=24)
 
@@ -44,14 +44,11 @@ def live_draft(pk) -> CampaignDraft | None:
 
 def plan_of_draft(draft: CampaignDraft) -> TokenSetPlan:
     """Plan again from the draft: the preview and the confirmation see the same set."""
-    options = dict(draft.options)
-    if "file_upload" in options:  # a draft saved before the argument was named srm_attachment
-        options["srm_attachment"] = options.pop("file_upload")
     return plan_tokenset(
         config_data=draft.config_text,
         srmlist_data=draft.srmlist_text,
         attachments={file.name: bytes(file.data) for file in draft.files.all()},
-        **options,
+        **draft.options,
     )
 
 

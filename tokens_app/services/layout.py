@@ -2,8 +2,8 @@
 ``_design/<type>`` (see :mod:`tokens_app.design` for the layout).
 
 Called when a campaign is created, adopted or repaired, and before every bulk operation and
-exact count, which is how a database made by version one is moved to this layout on first use
-and how views another tool replaced are put back: a GRID_LRT script that runs
+exact count, which is how a design document an earlier version wrote is moved to this layout on
+first use and how views another tool replaced are put back: a GRID_LRT script that runs
 ``add_status_views`` rewrites ``todo``/``locked``/``done``/``error`` with its own rule (its
 ``locked`` keyed by ``doc.lock``), which pilots and counts would then follow.
 """
@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from tokens_app.couch import addressable, get_gateway
+from tokens_app.couch import addressable, configured_gateway, design_name, get_gateway
 from tokens_app.design import (
     MARKER_FIELD,
     PORTAL_DESIGN,
     design_id,
+    is_view,
     merged_design_doc,
     merged_portal_design_doc,
     replaced_views,
+    views_of,
 )
 
 from .common import default_database
@@ -56,8 +58,8 @@ def ensure_type_design(database: str, token_type: str, existing: dict | None = N
     answer the portal's views another tool had replaced (recorded in the marker as
     ``restored_views``/``restored_at`` so the campaign page can say so), [] otherwise.
 
-    A design document without the marker (made by version one or by another tool) is brought to
-    the layout silently: that is adoption or migration, not a repair.
+    A design document without the marker (another tool's) or with an earlier version's is
+    brought to the layout silently: that is adoption or migration, not a repair.
     """
     restored: list[str] = []
 
@@ -113,3 +115,29 @@ def restore_views(token_set) -> list[str]:
     designs = get_gateway().fetch_docs(token_set.database, [PORTAL_DESIGN_ID, name]).values()
     restored = ensure_layout(token_set.database, [design for design in designs if design], {token_set.token_type})
     return restored.get(token_set.token_type, [])
+
+
+def designs_with_views(database: str, *, timeout: float) -> list[tuple[str, list[tuple[str, bool]]]]:
+    """The design documents of ``database`` that have views: ``(design name, [(view, reduces)])``,
+    read waiting at most ``timeout`` seconds.
+
+    Apache CouchDB builds all views of a design document together, so on it the first query of a
+    design document builds the rest; pouchdb-server (PouchDB) keeps one index per view and builds
+    each on its own first query. Querying every view is right on both, and costs CouchDB nothing
+    more, whatever the layout of the design documents.
+    """
+    found = []
+    for doc in configured_gateway(timeout).design_docs(database):
+        # A view CouchDB cannot build (another tool's of an odd shape) is no view to build.
+        views = {name: view for name, view in views_of(doc).items() if is_view(view)}
+        if views:
+            found.append((design_name(doc["_id"]), [(name, "reduce" in views[name]) for name in sorted(views)]))
+    return found
+
+
+def build_views(database: str, design: str, views: list[tuple[str, bool]], *, timeout: float) -> None:
+    """Query each of ``views`` of ``_design/<design>`` for no rows, so that CouchDB builds its
+    index now; each query waits at most ``timeout`` seconds (CouchTimeout, the build going on)."""
+    gateway = configured_gateway(timeout)
+    for view, reduces in views:
+        gateway.view(database, design, view, limit=0, **({"reduce": False} if reduces else {}))

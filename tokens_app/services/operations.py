@@ -30,7 +30,7 @@ from tokens_app.design import (
 from tokens_app.models import Campaign
 from tokens_app.tokensets import TokenSet
 
-from . import targets
+from . import layout, targets
 from .common import (
     OperationResult,
     ServiceError,
@@ -42,7 +42,6 @@ from .common import (
     validate_database_name,
     validate_field_name,
 )
-from .creation import ensure_design_doc
 
 MAX_STATUS_LENGTH = 100
 # Room for a token's own fields beside a file attached to it, when checking that both fit into
@@ -253,7 +252,7 @@ def recreate_views(campaign, *, user) -> None:
     added kept (after a push cut short before writing it, or a deletion by hand)."""
     check_can_change(campaign, user, "re-create the views of")
     try:
-        ensure_design_doc(campaign.database, campaign.token_type)
+        layout.ensure_design_docs(campaign.database, campaign.token_type)
     except DatabaseMissing:
         raise ServiceError(
             f"cannot re-create the views of {campaign}: database '{campaign.database}' does not exist"
@@ -274,7 +273,7 @@ def purge_campaign(campaign, *, user, progress=None) -> OperationResult:
     """
     check_can_change(campaign, user, "purge", refuse_statuses=(Campaign.Status.PURGED,))
     if addressable(design_id(campaign.token_type)):
-        ensure_design_doc(campaign.database, campaign.token_type)
+        layout.ensure_design_docs(campaign.database, campaign.token_type)
     result = targets.apply(campaign, _every_token(campaign), _deletion, progress)
     gateway = get_gateway()
     own_design = design_id(campaign.token_type)
@@ -344,7 +343,7 @@ def adopt_design(database, name, *, user) -> Campaign:
         if known.status != Campaign.Status.PURGED:
             raise ServiceError(f"{known} is already a campaign of the portal")
         check_can_change(known, user, "adopt", refuse_statuses=())
-    ensure_design_doc(database, token_type)
+    layout.ensure_design_docs(database, token_type)
     token_set = TokenSet(database=database, token_type=token_type)
     sample = list(selectors.iter_token_rows(token_set, TOKENS_VIEW, include_docs=True, limit=1))
     first = sample[0]["doc"] if sample else {}

@@ -26,8 +26,7 @@ CHART_HEIGHT = 190
 # Room for the axis labels: the count on the left, the times below.
 CHART_LEFT, CHART_RIGHT, CHART_TOP, CHART_BOTTOM = 44, 12, 14, 34
 CHART_X_LABELS = 6
-# A state with any token keeps at least this share of a bar (percent), so that 3 errors among
-# 20,000 tokens stay visible; the larger states give up the room.
+# A state with any token keeps at least this share of a bar (percent), so that a few errors stay visible.
 MIN_SEGMENT = 1.5
 # The longest ETA shown as such (a thousand years).
 MAX_SHOWN_SECONDS = 1000 * 365 * 86400

@@ -23,7 +23,7 @@ from django_tasks_db import DatabaseBackend
 
 from devtools.localcouch import LocalCouchError, LocalCouchServer
 from tokens_app.management.base import PortalCommand
-from tokens_app.selectors import couch_connection
+from tokens_app.couch import couch_connection
 from tokens_app.services.layout import create_default_database
 
 LOCAL_DEFAULT = "http://127.0.0.1:5984"

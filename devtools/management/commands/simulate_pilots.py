@@ -15,7 +15,8 @@ from tokens_app.design import design_id
 from tokens_app.management.arguments import fraction, positive_int, seconds
 from tokens_app.management.base import CampaignCommand
 from tokens_app.management.progress import ProgressBar
-from tokens_app.selectors import couch_connection, design_exists, overview_counts
+from tokens_app.couch import couch_connection
+from tokens_app.selectors import design_exists, overview_counts
 from tokens_app.tokensets import TokenSet
 
 

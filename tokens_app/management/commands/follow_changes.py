@@ -8,7 +8,8 @@ from django.conf import settings
 from tokens_app.follower import Follower
 from tokens_app.management.arguments import campaign_name, positive_int, seconds
 from tokens_app.management.base import PortalCommand
-from tokens_app.services import notify, runs
+from tokens_app.services import notify
+from tokens_app.tasks import expire_leases
 
 
 class Command(PortalCommand):
@@ -66,7 +67,7 @@ class Command(PortalCommand):
         try:
             # Operations whose runner died are marked interrupted (or queued again) here, so that
             # no page has to write when it reads them.
-            follower.run(interval=interval, stop=stop, chores=(runs.expire_leases,))
+            follower.run(interval=interval, stop=stop, chores=(expire_leases,))
         finally:
             stop.set()
             notifier.join()

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 
 from tokens_app.couch import CouchError
 from tokens_app.campaign_selectors import campaign_databases
-from tokens_app.selectors import build_views, views_of_designs
+from tokens_app.services.layout import build_views, designs_with_views
 from tokens_app.management.base import SERVER_ERRORS, PortalCommand
 
 
@@ -32,7 +32,7 @@ class Command(PortalCommand):
             self.stdout.write("No campaigns yet: nothing to build.")
         for db in databases:
             try:
-                views = views_of_designs(db, timeout=timeout)
+                views = designs_with_views(db, timeout=timeout)
             except SERVER_ERRORS:
                 raise
             except CouchError as exc:
