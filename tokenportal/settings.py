@@ -5,6 +5,7 @@ server; the CouchDB settings are read by ``tokens_app.couch`` when it builds a c
 """
 
 import importlib
+import ipaddress
 import math
 import re
 import secrets
@@ -43,6 +44,7 @@ env = environ.Env(
     STALLED_MINUTES=(float, 30.0),
     STATIC_MANIFEST=(bool, None),
     METRICS_TOKEN=(str, ""),
+    METRICS_ALLOWED_ADDRESSES=(list, []),
     EMAIL_URL=(str, ""),
     DEFAULT_FROM_EMAIL=(str, "tokenportal@localhost"),
     PORTAL_URL=(str, ""),
@@ -267,6 +269,17 @@ if METRICS_TOKEN and len(METRICS_TOKEN) < METRICS_TOKEN_MIN_LENGTH:
         f"METRICS_TOKEN is not a valid value for METRICS_TOKEN: give at least {METRICS_TOKEN_MIN_LENGTH} characters "
         "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
     )
+
+# Networks a scraper may read /metrics from without the token (e.g. 10.0.0.5/32, the Prometheus
+# host as the portal sees it; TRUSTED_PROXIES says how far X-Forwarded-For is believed).
+METRICS_ALLOWED_ADDRESSES = []
+for _network in env.list("METRICS_ALLOWED_ADDRESSES", default=[]):
+    try:
+        METRICS_ALLOWED_ADDRESSES.append(ipaddress.ip_network(_network.strip(), strict=False))
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_ADDRESSES has {_network!r}, which is no address or network (10.0.0.5, 10.0.0.0/24, ::1)"
+        ) from None
 
 LOGIN_RATE_LIMIT = _typed("LOGIN_RATE_LIMIT", at_least=1)
 # How many reverse proxies in front of the portal append the client's address to X-Forwarded-For

@@ -386,3 +386,19 @@ def _plain_number(text: str) -> bool:
 
 def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
+
+
+def listed_views(design: dict | None) -> list[str]:
+    """The views of a ``_design/<type>`` beyond the portal's that list tokens (user views,
+    another tool's lists; a reduce view is no list), sorted: the campaign page's extra tabs."""
+    return sorted(name for name, view in views_of(design).items()
+                  if name not in TYPE_VIEWS and name != TOKENS_VIEW and is_token_list_view(view))
+
+
+def restored_record(design: dict | None) -> dict | None:
+    """``{"views", "at"}`` when the portal put back views of this ``_design/<type>`` that
+    another tool had replaced (GRID_LRT's ``add_status_views``), else None."""
+    mark = kept_marker(design)
+    if "restored_views" not in mark:
+        return None
+    return {"views": mark["restored_views"], "at": mark["restored_at"]}

@@ -25,7 +25,7 @@ from django.utils import timezone
 from .campaign_selectors import campaign_databases, token_types_in
 from .couch import CouchError, DatabaseMissing, get_gateway
 from .design import design_id
-from .read_models import ChangesCheckpoint, FollowerLease, TokenRow
+from .read_models import ChangesCheckpoint, DesignRow, FollowerLease, TokenRow
 from .selectors import discovered_designs
 from .services import layout
 from .token_rows import record
@@ -149,6 +149,7 @@ class Follower:
         with transaction.atomic():
             self._renew_lease()
             TokenRow.objects.filter(database=database).delete()
+            DesignRow.objects.filter(database=database).delete()
             ChangesCheckpoint.objects.filter(database=database).delete()
         return self.catch_up(database)
 
@@ -192,6 +193,7 @@ class Follower:
         with transaction.atomic():
             self._renew_lease()
             TokenRow.objects.filter(database=database).delete()
+            DesignRow.objects.filter(database=database).delete()
             ChangesCheckpoint.objects.filter(database=database).delete()
 
 

@@ -389,7 +389,7 @@ class TokenPageForm(forms.Form):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
         for name, moment in (("since", since), ("until", until)):
-            if moment and not CHART_EARLIEST <= _utc(moment) <= CHART_LATEST:
+            if moment and not _in_chart(moment):
                 self.add_error(name, f"must be between {CHART_EARLIEST:%Y} and {CHART_LATEST:%Y}")
         if until and not since:
             self.add_error("since", "is needed with until")
@@ -406,6 +406,14 @@ class TokenPageForm(forms.Form):
         if data.get("range") in CHART_RANGES:
             return now - CHART_RANGES[data["range"]], now
         return None, None
+
+
+def _in_chart(moment: datetime.datetime) -> bool:
+    try:
+        return CHART_EARLIEST <= _utc(moment) <= CHART_LATEST
+    except OverflowError:
+        # A zone's offset moved the moment off the calendar (year 1 at +01:00).
+        return False
 
 
 def _utc(moment: datetime.datetime) -> datetime.datetime:

@@ -4,6 +4,8 @@ one row per event, claimed once across processes by its unique key) and what was
 
 from urllib.parse import urlsplit
 
+import requests
+import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -19,7 +21,7 @@ def check_webhook_url(url: str) -> str:
         raise ValidationError("Enter a valid URL (http:// or https://, a host and an optional port).") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError("A webhook URL starts with http:// or https:// and names a host.")
-    if port == 0:
+    if port == 0 or not _sent_to(url, parts.hostname, port):
         raise ValidationError("Enter a valid URL (http:// or https://, a host and an optional port).")
     if not settings.NOTIFY_WEBHOOK_ALLOWED_HOSTS:
         raise ValidationError("Webhooks are off on this portal: an administrator lists the hosts they may go to "
@@ -28,6 +30,17 @@ def check_webhook_url(url: str) -> str:
         allowed = ", ".join(settings.NOTIFY_WEBHOOK_ALLOWED_HOSTS)
         raise ValidationError(f"Webhooks may go only to these hosts: {allowed}.")
     return url
+
+
+def _sent_to(url: str, host: str, port: int | None) -> bool:
+    """Whether requests connects to ``host`` and ``port`` for ``url``: its parser (urllib3's)
+    differs from Python's, e.g. on a backslash (``http://127.0.0.1\\@allowed/``)."""
+    try:
+        sent = urllib3.util.parse_url(requests.Request("POST", url).prepare().url)
+        named = host.encode("idna").decode("ascii")
+    except (ValueError, requests.RequestException, urllib3.exceptions.LocationParseError):
+        return False
+    return (sent.host or "").lower().strip("[]") == named.lower() and sent.port == port
 
 
 def host_allowed(host: str) -> bool:

@@ -65,6 +65,24 @@ class TokenRow(models.Model):
         return json.loads(self.raw_id) if self.raw_id else self.doc_id
 
 
+class DesignRow(models.Model):
+    """What the campaign page reads of one ``_design/<name>``: the views beyond the portal's that
+    list tokens (its extra tabs) and the portal's record of views it put back. Kept, like the
+    token rows, by the follower and by the portal's own design writes (``token_rows.record``)."""
+
+    database = models.CharField(max_length=238)
+    name = models.CharField(max_length=100)
+    listed_views = models.JSONField(default=list)
+    restored = models.JSONField(null=True, blank=True)
+    generation = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["database", "name"], name="unique_design_row")]
+
+    def __str__(self):
+        return f"_design/{self.name} in {self.database}"
+
+
 class ChangesCheckpoint(models.Model):
     """How far the rows of one database follow its ``_changes`` feed.
 

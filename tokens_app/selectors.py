@@ -33,11 +33,11 @@ from tokens_app.design import (
     STATE_NAMES,
     STATES_VIEW,
     TOKENS_VIEW,
-    TYPE_VIEWS,
     design_id,
     is_marked,
     is_token_list_view,
-    kept_marker,
+    listed_views,
+    restored_record,
     selected_type,
     state_of,
     views_of,
@@ -85,11 +85,7 @@ def views_restored(campaign, design: dict | None = None) -> dict | None:
     """``{"views", "at"}`` when the portal put back views of the campaign's ``_design/<type>``
     (``design``, read when not given) that another tool had replaced (GRID_LRT's
     ``add_status_views``), else None."""
-    design = design or type_design(campaign)
-    mark = kept_marker(design)
-    if "restored_views" not in mark:
-        return None
-    return {"views": mark["restored_views"], "at": mark["restored_at"]}
+    return restored_record(design or type_design(campaign))
 
 
 def _view_rows(campaign, view: str) -> tuple[str, str, dict]:
@@ -296,6 +292,4 @@ def token_views(campaign, design: dict | None = None) -> list[str]:
     design = design or type_design(campaign)
     if design is None:
         raise NotFound(f"the design document {design_id(campaign.token_type)} of {campaign} is missing")
-    added = sorted(name for name, view in views_of(design).items()
-                   if name not in TYPE_VIEWS and name != TOKENS_VIEW and is_token_list_view(view))
-    return [*STATE_NAMES, TOKENS_VIEW, *added]
+    return [*STATE_NAMES, TOKENS_VIEW, *listed_views(design)]

@@ -177,10 +177,14 @@ def _whole_frame(first: datetime, end: datetime) -> tuple[timedelta, datetime, i
 
 def _range_frame(start: datetime, end: datetime) -> tuple[timedelta, datetime, int]:
     """The frame of a range the operator chose: the smallest bucket size giving at most
-    CHART_MAX_BUCKETS buckets over it."""
+    CHART_MAX_BUCKETS buckets over it; a longer range shows its latest part."""
     size = next((size for size in BUCKET_SIZES if (end - start) / size <= CHART_MAX_BUCKETS), BUCKET_SIZES[-1])
     origin = _floor(start, size)
-    return size, origin, max(1, min(CHART_MAX_BUCKETS, -(-int((end - origin).total_seconds()) // int(size.total_seconds()))))
+    count = max(1, -(-int((end - origin).total_seconds()) // int(size.total_seconds())))
+    if count > CHART_MAX_BUCKETS:
+        origin += size * (count - CHART_MAX_BUCKETS)
+        count = CHART_MAX_BUCKETS
+    return size, origin, count
 
 
 def _floor(moment: datetime, size: timedelta) -> datetime:

@@ -21,7 +21,7 @@ from django.db.models import Case, Count, F, Max, Min, Q, When
 from django.db.models.functions import Floor
 
 from .design import STATE_NAMES
-from .read_models import ChangesCheckpoint, TokenRow
+from .read_models import ChangesCheckpoint, DesignRow, TokenRow
 from .couch.paths import addressable
 from .rendering import EXCERPT_CHARACTERS, readable_text
 from .tokensets import TokenSet
@@ -103,6 +103,13 @@ def activity_many(items, *, now: float, window: float) -> dict[TokenSet, dict]:
 
 def counts_of(item) -> dict | None:
     return counts_many([item])[item.token_set]
+
+
+def design_of(token_set) -> DesignRow | None:
+    """The read model's row of the set's ``_design/<type>``: its extra tabs and the portal's
+    record of views it put back; None when there is none (:func:`lag_of` says whether the
+    database has been read at all)."""
+    return DesignRow.objects.filter(database=token_set.database, name=token_set.token_type).first()
 
 
 def lag_of(database: str) -> dict:
@@ -209,8 +216,8 @@ def token_page(token_set, state: str | None, *, page: int = 1, per_page: int = 2
     if key is not None and after:
         chosen = list(rows.filter(sort_key__gte=key[0]).exclude(sort_key=key[0], id_hash__lte=key[1])
                       .order_by(*ID_ORDER)[:per_page + 1])
-        result = _page_of(chosen[:per_page], page, per_page, has_next=len(chosen) > per_page)
-        result.has_previous = True
+        # A page after a row is the second at least, whatever page the address says.
+        result = _page_of(chosen[:per_page], max(page, 2), per_page, has_next=len(chosen) > per_page)
     elif key is not None:
         chosen = list(rows.filter(sort_key__lte=key[0]).exclude(sort_key=key[0], id_hash__gte=key[1])
                       .order_by("-sort_key", "-id_hash")[:per_page + 1])

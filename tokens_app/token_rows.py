@@ -12,15 +12,18 @@ import re
 from collections.abc import Iterable
 from numbers import Number
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
-from .design import state_of
-from .read_models import TokenRow
+from .design import listed_views, restored_record, state_of
+from .read_models import DesignRow, TokenRow
 from .token_charts import trailing_number
 
 # What neither SQLite's UTF-8 nor PostgreSQL's text can hold: lone surrogates and NUL.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _KEY = ("database", "id_hash")
+DESIGN_PREFIX = "_design/"
+# A campaign page offers at most this many tabs of another tool's views.
+MAX_LISTED_VIEWS = 200
 _COLUMNS = tuple(field.name for field in TokenRow._meta.concrete_fields if field.name != "id")
 
 
@@ -105,6 +108,7 @@ def record(database: str, docs: Iterable[dict]) -> None:
     written together. A document given twice counts as its last version.
     """
     latest = {doc["_id"]: doc for doc in docs}
+    _record_designs(database, [doc for doc in latest.values() if doc["_id"].startswith(DESIGN_PREFIX)])
     rows = [values_of(database, doc) for doc in latest.values() if is_token(doc)]
     gone: dict[int, list[str]] = {}
     for doc_id, doc in latest.items():
@@ -116,6 +120,34 @@ def record(database: str, docs: Iterable[dict]) -> None:
         (rows_gone.filter(generation__lt=generation) if generation else rows_gone).delete()
     if rows:
         _upsert(rows)
+
+
+def _record_designs(database: str, designs: list[dict]) -> None:
+    """The design rows of these design documents: upserted, or removed when deleted; one of an
+    earlier revision than its row changes nothing. A name no campaign type can have, or a view
+    name the ORM cannot hold exactly, is not recorded (no page could ask for it)."""
+    name_limit = DesignRow._meta.get_field("name").max_length
+    for doc in designs:
+        name, generation = doc["_id"][len(DESIGN_PREFIX):], generation_of(doc)
+        if not 0 < len(name) <= name_limit or storable(name, name_limit) != name:
+            continue
+        rows = DesignRow.objects.filter(database=database, name=name)
+        if generation:
+            rows = rows.filter(generation__lt=generation)
+        if doc.get("_deleted"):
+            rows.delete()
+            continue
+        values = {
+            "listed_views": [view for view in listed_views(doc)[:MAX_LISTED_VIEWS] if storable(view, 200) == view],
+            "restored": restored_record(doc), "generation": generation,
+        }
+        if not rows.update(**values) and not DesignRow.objects.filter(database=database, name=name).exists():
+            try:
+                with transaction.atomic():
+                    DesignRow.objects.create(database=database, name=name, **values)
+            except IntegrityError:
+                # Another writer recorded it meanwhile: the later revision wins, as above.
+                rows.update(**values)
 
 
 def _upsert(rows: list[dict]) -> None:

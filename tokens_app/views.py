@@ -413,6 +413,17 @@ def change_refusal(user, campaign: Campaign) -> str | None:
     return None
 
 
+def campaign_views(campaign: Campaign) -> tuple[list[str], dict | None]:
+    """The campaign's tabs and the portal's record of views it put back, from the read model;
+    from CouchDB when it holds no row of ``_design/<type>`` (not read yet, or missing: then
+    NotFound, as pilots find no work without it, and the page offers to re-create it)."""
+    design = token_reads.design_of(campaign)
+    if design is not None:
+        return [*STATE_NAMES, TOKENS_VIEW, *design.listed_views], design.restored
+    read = selectors.type_design(campaign)
+    return selectors.token_views(campaign, read), selectors.views_restored(campaign, read)
+
+
 def live_context(campaign: Campaign, params) -> dict:
     """What the campaign page shows of the tokens: counts, tab sizes, a page of a tab (or of a
     search), the error groups and the completions chart, all read from the read model at one
@@ -421,8 +432,7 @@ def live_context(campaign: Campaign, params) -> dict:
     # A refused field reads as its default; the others are kept (a bad page keeps the view).
     choice.is_valid()
     data = choice.cleaned_data
-    design = selectors.type_design(campaign)
-    views = selectors.token_views(campaign, design)
+    views, restored = campaign_views(campaign)
     requested = data.get("view")
     search = token_reads.Search.parse(data.get("q") or "")
     page = data.get("page") or 1
@@ -466,7 +476,7 @@ def live_context(campaign: Campaign, params) -> dict:
     listed = tokens.matched if search else sizes.get(view)
     return {
         **context,
-        "views_restored": selectors.views_restored(campaign, design),
+        "views_restored": restored,
         "views": views,
         "view": view,
         "unknown_view": requested if requested and requested not in views else None,

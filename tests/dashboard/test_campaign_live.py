@@ -262,9 +262,9 @@ def test_every_tab_lists_only_its_state_and_the_counts_add_up_to_the_tables(oper
     assert errors.count("<td>1</td>") >= 2  # two hosts of one error each, two exit-code groups
 
 
-def test_state_tabs_and_summaries_ask_couchdb_for_nothing_but_the_design(operator_client, campaign, monkeypatch):
-    """The page reads the tokens from the read model: CouchDB is asked for the campaign's design
-    document (its user views) and nothing that grows with the tokens."""
+def test_the_page_and_its_tabs_ask_couchdb_for_nothing(operator_client, campaign, monkeypatch):
+    """The page reads the tokens and the design document's tabs from the read model: CouchDB
+    hears only the follower (``_changes``), never the page."""
     ids = services.plan_of(campaign).token_ids
     run(campaign, ids[0], host="wn-bad", failed=True)
     operator_client.get(campaign.get_absolute_url())  # the follower has read the change
@@ -275,7 +275,21 @@ def test_state_tabs_and_summaries_ask_couchdb_for_nothing_but_the_design(operato
                         lambda self, method, path, **kw: sent.append(path[-1]) or real_request(self, method, path, **kw))
     for view in ("todo", "error", "tokens"):
         status(operator_client, campaign, view=view, known="", map="1")
-    assert set(sent) - {"_changes"} == {campaign.token_type}
+        assert operator_client.get(campaign.get_absolute_url(), {"view": view}).status_code == 200
+    assert set(sent) - {"_changes"} == set()
+
+
+def test_a_view_added_by_another_tool_is_a_tab_once_the_follower_read_it(operator_client, campaign):
+    gateway = get_gateway()
+    design = gateway.get_design(campaign.database, campaign.token_type)
+    design["views"]["mine"] = {"map": "function (doc) { if (doc.type) emit(doc._id, null); }"}
+    gateway.put_doc(campaign.database, design)
+    assert "mine" in operator_client.get(campaign.get_absolute_url()).context["views"]
+    current = gateway.get_design(campaign.database, campaign.token_type)
+    gateway.put_doc(campaign.database, {"_id": current["_id"], "_rev": current["_rev"], "_deleted": True})
+    page = operator_client.get(campaign.get_absolute_url())
+    # The page says the design document is gone and offers to re-create it.
+    assert page.status_code == 200 and page.context["couch_problem"]["kind"] == "views"
 
 
 def test_the_page_says_how_far_behind_couchdb_it_is(operator_client, campaign):

@@ -160,6 +160,10 @@ def test_a_search_shows_no_document_of_another_type(viewer_client, foreign_view,
     ({"view": "error", "since": "0001-01-01T00:00"}, "since", "must be between 1970 and 9000"),
     ({"view": "error", "since": "2026-01-02T00:00", "until": "2026-01-01T00:00"}, "until", "later than since"),
     ({"view": "error", "until": "2026-01-01T00:00"}, "since", "is needed with until"),
+    # A zone that moves the moment off the calendar, either end.
+    ({"view": "error", "since": "0001-01-01T00:00+01:00"}, "since", "must be between 1970 and 9000"),
+    ({"view": "error", "since": "2026-01-01T00:00", "until": "9999-12-31T23:59-01:00"}, "until",
+     "must be between 1970 and 9000"),
 ])
 def test_garbage_in_a_field_of_the_page_is_named_and_the_other_fields_kept(viewer_client, make_campaign,
                                                                             params, field, words):

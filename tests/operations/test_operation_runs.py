@@ -93,6 +93,17 @@ def test_a_second_push_of_a_campaign_is_refused_while_the_first_is_queued(campai
     assert Operation.objects.count() == 1 and DBTaskResult.objects.count() == 1
 
 
+def test_a_push_whose_runner_died_does_not_refuse_the_next(campaign, alice, database_tasks):
+    """The page shows such a push interrupted (its lease lapsed) before the follower's upkeep
+    writes it: Resume creation then queues a push, not "is writing the tokens already"."""
+    gone = runs.queue_operation(Operation.Action.PUSH, campaign, alice, source="browser")
+    Operation.objects.filter(pk=gone.pk).update(state="running", runner="gone",
+                                                lease_until=timezone.now() - timedelta(seconds=1))
+    again = runs.queue_operation(Operation.Action.PUSH, campaign, alice, source="browser")
+    assert again.pk != gone.pk
+    assert Operation.objects.get(pk=gone.pk).state == "interrupted"
+
+
 def test_a_finished_row_is_never_changed_and_a_second_run_does_nothing(campaign, alice):
     operation = runs.queue_operation(Operation.Action.RESET, campaign, alice, source="browser")
     assert (operation.state, operation.changed, operation.attempts) == ("done", 12, 1)

@@ -2,6 +2,7 @@
 client's own parser; its values are the pages' counts, its queries as few for many campaigns as
 for one, and nobody reads it without the bearer token or a staff login."""
 
+import ipaddress
 import json
 import os
 import re
@@ -220,3 +221,25 @@ def test_the_sample_grafana_dashboard_asks_only_for_metrics_the_portal_exposes(s
     asked = {name for panel in dashboard["panels"] for target in panel["targets"]
              for name in re.findall(r"tokenportal_\w+", target["expr"])}
     assert len(asked) >= 10 and asked <= exposed, asked - exposed
+
+
+def test_an_allowed_address_reads_the_metrics_without_a_token(client, settings):
+    settings.METRICS_ALLOWED_ADDRESSES = [ipaddress.ip_network("10.0.0.0/24")]
+    settings.TRUSTED_PROXIES = 0
+    assert "tokenportal_follower_up" in {name for name, _ in scraped(client, REMOTE_ADDR="10.0.0.7")}
+    # Another address, or one only a header claims (no proxy is trusted), is refused.
+    assert client.get("/metrics", REMOTE_ADDR="10.0.1.7").status_code == 401
+    assert client.get("/metrics", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR="10.0.0.7").status_code == 401
+    settings.TRUSTED_PROXIES = 1
+    assert client.get("/metrics", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR="10.0.0.7").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR="not an address").status_code == 401
+
+
+@pytest.mark.parametrize("value", ["10.0.0.300", "localhost", "10.0.0.0/33", "10.0.0.1,::g"])
+def test_a_garbage_allowed_address_is_a_startup_error(tmp_path, value):
+    env = {key: value for key, value in os.environ.items() if key != "METRICS_ALLOWED_ADDRESSES"}
+    env.update(DJANGO_SETTINGS_MODULE="tokenportal.settings", TOKENPORTAL_ENV_FILE=str(tmp_path / "none.env"),
+               TOKENPORTAL_VAR_DIR=str(tmp_path / "var"), METRICS_ALLOWED_ADDRESSES=value)
+    probe = "import django; django.setup()"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0 and "METRICS_ALLOWED_ADDRESSES has" in result.stderr

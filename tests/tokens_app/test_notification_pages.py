@@ -92,6 +92,9 @@ GARBAGE = [
     ({"channel": "webhook", "webhook_url": "https://hooks.example.org.evil.net/x"}, "webhook_url", "Webhooks may go only to these hosts: hooks.example.org, .chat.example.org."),
     ({"channel": "webhook", "webhook_url": "https://evilchat.example.org/x"}, "webhook_url", "Webhooks may go only to these hosts: hooks.example.org, .chat.example.org."),
     ({"channel": "webhook", "webhook_url": "https://hooks.example.org@127.0.0.1/x"}, "webhook_url", "Webhooks may go only to these hosts: hooks.example.org, .chat.example.org."),
+    # Python reads the host after the backslash, requests (urllib3) the one before it.
+    ({"channel": "webhook", "webhook_url": "http://127.0.0.1:8000\\@hooks.example.org/x"}, "webhook_url", "Enter a valid URL (http:// or https://, a host and an optional port)."),
+    ({"channel": "webhook", "webhook_url": "http://169.254.169.254\\@x.chat.example.org/"}, "webhook_url", "Enter a valid URL (http:// or https://, a host and an optional port)."),
     ({"channel": "webhook", "webhook_url": "https://hooks.example.org/" + "x" * 500}, "webhook_url", "Ensure this value has at most 500 characters (it has 526)."),
 ]
 

@@ -242,6 +242,18 @@ def test_a_webhook_to_a_host_no_longer_allowed_is_not_posted(campaign, alice, se
     assert receiver.received == []
 
 
+def test_a_webhook_whose_host_python_and_requests_read_differently_is_not_posted(campaign, alice, settings, checked):
+    """A URL saved before the form refused it (or by the shell) is checked as requests reads it."""
+    settings.NOTIFY_WEBHOOK_ALLOWED_HOSTS = ["hooks.example.org"]
+    with Receiver() as receiver:
+        hidden = receiver.url.replace("/hook", "\\@hooks.example.org/hook")
+        Subscription.objects.create(user=alice, campaign=campaign, channel="webhook", webhook_url=hidden)
+        finish(campaign, ids_of(campaign))
+        [delivery] = checked()
+    assert receiver.received == []
+    assert delivery.state == Delivery.State.RETRY and "valid URL" in delivery.last_error
+
+
 def test_a_delivery_whose_sender_died_is_taken_over(campaign, mailed, checked):
     finish(campaign, ids_of(campaign))
     summary = {"counts": {"todo": 0, "locked": 0, "done": 12, "error": 0, "total": 12}}
@@ -280,6 +292,35 @@ def test_two_notifiers_that_saw_the_same_event_at_once_send_it_once(campaign, ma
         thread.join(60)
     assert sorted(len(deliveries) for deliveries in tried) == [0, 1]
     assert len(mail.outbox) == 1 and NotificationEvent.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deliveries_waiting_behind_a_slow_one_are_not_sent_twice(campaign, alice, follower):
+    """A check sends its deliveries one after another: those it has not started when its claim
+    lapses go to another notifier, and those only; the first notifier does not send them again."""
+    finish(campaign, ids_of(campaign))
+    follower.round()
+    receivers = [Receiver() for _ in range(3)]
+    for receiver in receivers:
+        receiver.__enter__()
+        receiver.delay = 3
+        Subscription.objects.create(user=alice, campaign=campaign, channel="webhook", webhook_url=receiver.url)
+    first = threading.Thread(target=lambda: (notify.check(), connection.close()))
+    try:
+        first.start()
+        deadline = time.monotonic() + 30
+        while sum(len(receiver.received) for receiver in receivers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # The second send is under way (for a second and a half or so); to a notifier checking
+        # once the check's claims lapsed, the third is due (not started), the second is not.
+        taken = notify.check(now=timezone.now() + notify.CLAIM - timedelta(seconds=1.5))
+        first.join(60)
+    finally:
+        for receiver in receivers:
+            receiver.__exit__()
+    assert len(taken) == 1
+    assert [len(receiver.received) for receiver in receivers] == [1, 1, 1]
+    assert Delivery.objects.filter(state=Delivery.State.SENT).count() == 3
 
 
 def test_a_mail_server_that_refuses_is_recorded_and_retried(campaign, mailed, settings, checked):

@@ -89,6 +89,17 @@ def test_a_range_shows_only_its_span_and_keeps_the_campaigns_rate():
     assert empty["buckets"] == [] and empty["hosts"] == []
 
 
+def test_a_range_of_years_shows_its_latest_weeks():
+    """Years asked for are weeks of buckets; the ones shown end where the range ends, as the whole
+    history's do (not a year after its start, saying nothing finished)."""
+    now = START + timedelta(days=2)
+    record(*((hour, done_at(START + timedelta(hours=hour))) for hour in range(24)))
+    years = chart(now=now, start=START - timedelta(days=3 * 365), end=now)
+    assert years["size"] == 7 * 86400 and len(years["buckets"]) == token_charts.CHART_MAX_BUCKETS
+    assert years["buckets"][-1]["start"] <= now < years["buckets"][-1]["start"] + timedelta(days=7)
+    assert sum(bucket["done"] for bucket in years["buckets"]) == 24
+
+
 def test_one_far_future_time_does_not_blank_the_chart():
     """A pilot whose clock (or code) says year 3000 must not push the real work off the axis."""
     now = START + timedelta(hours=2)

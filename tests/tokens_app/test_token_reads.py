@@ -76,6 +76,7 @@ def test_keyset_pages_go_on_from_the_row_they_follow(followed):
     assert back.rows == first.rows and not back.has_previous and back.has_next
     last = token_reads.token_page(followed, None, page=3, per_page=3, after=second.last_key)
     assert [row["id"] for row in last.rows] == [f"{TYPE}_SB006", f"{TYPE}_SB007"] and not last.has_next
+    assert token_reads.token_page(followed, None, per_page=3, after=first.last_key).previous_page == 1
     # The key of a row deleted since (or never there) falls back to the page's number.
     gone = token_reads.token_page(followed, None, page=2, per_page=3, after="0" * 64)
     assert gone.rows == second.rows

@@ -159,7 +159,8 @@ class Documents(Transport):
         self, db: str, name: str, change: Callable[[dict | None], dict | None], *, current: dict | None = None,
     ) -> dict | None:
         """Write ``_design/<name>`` as ``change`` makes it from the document as it is (None when
-        there is none); nothing when ``change`` answers None. Answers what was written, or None.
+        there is none); nothing when ``change`` answers None. Answers what was written (with its
+        new ``_rev``), or None.
 
         When someone else wrote the document meanwhile (Conflict), it is read again and ``change``
         asked again, up to DESIGN_WRITE_ATTEMPTS writes; the last conflict is raised. ``current``
@@ -172,8 +173,7 @@ class Documents(Transport):
             if wanted is None:
                 return None
             try:
-                self.put_doc(db, wanted)
-                return wanted
+                return {**wanted, "_rev": self.put_doc(db, wanted)}
             except Conflict:
                 if attempt == DESIGN_WRITE_ATTEMPTS - 1:
                     raise

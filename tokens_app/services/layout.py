@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from tokens_app import token_rows
 from tokens_app.couch import addressable, configured_gateway, design_name, get_gateway
 from tokens_app.design import (
     MARKER_FIELD,
@@ -76,7 +77,11 @@ def ensure_type_design(database: str, token_type: str, existing: dict | None = N
         return wanted
 
     written = get_gateway().update_design(database, token_type, renewed, current=existing)
-    return restored if written is not None else []
+    if written is None:
+        return []
+    # The campaign page reads the views from the read model: it shows the new ones at once.
+    token_rows.record(database, [written])
+    return restored
 
 
 def ensure_design_docs(database: str, token_type: str) -> list[str]:

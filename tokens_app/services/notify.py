@@ -94,7 +94,8 @@ def check(*, now: datetime | None = None) -> list[Delivery]:
                 claimed += claim(campaign, kind, key, summary_of(found, pace), now=now)
             elif holds is False and is_open:
                 NotificationEvent.objects.filter(pk=last["pk"], cleared_at__isnull=True).update(cleared_at=now)
-    return [deliver(delivery, now=now) for delivery in claimed + claim_due(now=now)]
+    tried = (deliver(delivery, now=now) for delivery in claimed + claim_due(now=now))
+    return [delivery for delivery in tried if delivery is not None]
 
 
 def current_databases(databases: set[str], *, now: datetime) -> set[str]:
@@ -147,12 +148,20 @@ def claim_due(*, now: datetime) -> list[Delivery]:
     for delivery in Delivery.objects.filter(due).select_related("event__campaign"):
         won = Delivery.objects.filter(due, pk=delivery.pk).update(state=Delivery.State.SENDING, claimed_until=now + CLAIM)
         if won:
+            delivery.state, delivery.claimed_until = Delivery.State.SENDING, now + CLAIM
             claimed.append(delivery)
     return claimed
 
 
-def deliver(delivery: Delivery, *, now: datetime) -> Delivery:
-    """Send one claimed delivery and record the outcome: sent, to retry later, or failed."""
+def deliver(delivery: Delivery, *, now: datetime) -> Delivery | None:
+    """Send one claimed delivery and record the outcome: sent, to retry later, or failed; None
+    when another notifier took it over while it waited its turn."""
+    # The claim is renewed as the sending starts, if it is still this notifier's: a check's
+    # deliveries wait behind slow ones, and another notifier may only take over one not started.
+    renewed = timezone.now() + CLAIM
+    if not Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.SENDING,
+                                   claimed_until=delivery.claimed_until).update(claimed_until=renewed):
+        return None
     delivery.attempts += 1
     try:
         if not delivery.recipient:

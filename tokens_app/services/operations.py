@@ -15,7 +15,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from tokens_app import bulk, campaign_selectors, selectors
+from tokens_app import bulk, campaign_selectors, selectors, token_rows
 from tokens_app.couch import CouchRequestError, DatabaseMissing, addressable, attachment_digests, get_gateway
 from tokens_app.design import (
     STATE_NAMES,
@@ -242,9 +242,10 @@ def add_view(campaign, name, condition, *, user) -> None:
             raise ServiceError(str(exc)) from None
 
     try:
-        get_gateway().update_design(campaign.database, campaign.token_type, with_view)
+        written = get_gateway().update_design(campaign.database, campaign.token_type, with_view)
     except CouchRequestError as exc:
         raise ServiceError(f"CouchDB refused the view '{name}': {exc}") from None
+    token_rows.record(campaign.database, [written])
 
 
 def recreate_views(campaign, *, user) -> None:

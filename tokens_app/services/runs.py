@@ -94,6 +94,8 @@ def _queued_twin(operation: Operation) -> Operation | None:
 def _refuse_second_push(campaign: Campaign) -> None:
     """One push of a campaign at a time: a second (a double click, two web processes) would only
     find the first one's tokens there."""
+    # A push whose runner died is no longer writing (pages show it interrupted already).
+    expire_leases()
     running = Operation.objects.filter(
         campaign=campaign, action=Action.PUSH, state__in=Operation.ACTIVE_STATES
     ).first()
