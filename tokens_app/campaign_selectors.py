@@ -14,7 +14,6 @@ from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Length, Replace, Right, Substr
 
 from locks_app import selectors as lock_selectors
-from locks_app.utility import TokenUtility
 
 from .couch import CouchAuthFailed, get_gateway
 from .models import Campaign, CampaignInputs
@@ -120,11 +119,6 @@ def campaigns_in(database: str | None = None) -> list[Campaign]:
 def campaign_locks() -> dict:
     """The active lock or freeze of every campaign that has one, by lock key (one query)."""
     return lock_selectors.active_locks_by_key(CAMPAIGN_LOCK_KEYS)
-
-
-def campaign_lock(campaign):
-    """The campaign's active lock or freeze, or None (one indexed query)."""
-    return TokenUtility().get(campaign.lock_key)
 
 
 def srmlist_head(campaign, lines: int) -> dict:

@@ -11,11 +11,11 @@ from django import forms
 
 from locks_app import durations
 
-from . import services
+from . import services, token_selections
 from .conditions import MAX_CONDITION_LENGTH, ConditionError
 from .design import STATE_NAMES, validate_condition, validate_token_type
 from .models import Operation
-from .services.common import max_config_bytes, max_upload_bytes, validate_database_name
+from .services.common import max_config_bytes, max_upload_bytes, validate_database_name, validate_field_name
 from .srm import AS_GIVEN, LINK_FLAVORS
 from .states import CampaignState
 from .token_charts import CHART_RANGES
@@ -24,6 +24,10 @@ from .token_reads import TABLE_ORDERS
 # GRID_LRT campaigns slice by up to a few hundred subbands; anything larger is a typo.
 MAX_SLICE_SIZE = 10_000
 MAX_EXTRA_FILES = 20
+# The columns /operations/ sorts by (history.filtered_operations).
+OPERATION_SORTS = ("id", "created_at", "username", "target", "action", "state")
+# The longest search of the campaign page's tokens.
+SEARCH_LENGTH = 200
 
 
 class DashboardFilterForm(forms.Form):
@@ -234,12 +238,22 @@ class ConfirmedForm(forms.Form):
 
 
 class TargetForm(ConfirmedForm):
-    """Tokens chosen by a view of the campaign, or by one token id (from a token's page)."""
+    """Tokens chosen by a view of the campaign, narrowed by the page's search and a filter as the
+    commands' ``--where`` takes it, or one token id (from a token's page). The campaign page
+    starts the form from its open tab and search."""
 
     view = forms.CharField(
         label="Tokens in view", max_length=64, required=False,
         widget=forms.TextInput(attrs={"list": "campaign-views"}),
         help_text=f"{', '.join(STATE_NAMES)}, or a view you added; empty for every token.",
+    )
+    q = forms.CharField(
+        label="Matching the search", max_length=SEARCH_LENGTH, required=False,
+        help_text="As the page's search: a token id part, a subband (SB042) or host:NAME; empty for no search.",
+    )
+    where = forms.CharField(
+        label="Where", max_length=1000, required=False,
+        help_text='FIELD=VALUE, as the commands\' --where (JSON if it parses: 0, true, "0"); empty for no filter.',
     )
     token_id = forms.CharField(max_length=1000, required=False, widget=forms.HiddenInput)
 
@@ -251,10 +265,35 @@ class TargetForm(ConfirmedForm):
             self.fields["view"].widget = forms.Select(choices=[("", "every token"), *((name, name) for name in views)])
             self.fields["view"].help_text = ""
 
+    def clean_where(self):
+        text = self.cleaned_data["where"]
+        if not text:
+            return {}
+        try:
+            name, value = services.field_assignment(text)
+            validate_field_name(name, "filter field name")
+        except services.ServiceError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return {name: value}
+
+    def clean(self):
+        data = super().clean()
+        if self.errors or data.get("token_id"):
+            return data
+        try:
+            self.chosen = token_selections.search_targets(self.campaign, data.get("view") or None, data.get("q", ""))
+        except token_selections.CannotSelect as exc:
+            self.add_error("q", str(exc))
+            return data
+        where = {**self.chosen.get("where", {}), **data.get("where", {})}
+        if where:
+            self.chosen["where"] = where
+        return data
+
     def targets(self) -> dict:
         if self.cleaned_data.get("token_id"):
             return {"ids": [self.cleaned_data["token_id"]]}
-        return {"view": self.cleaned_data.get("view") or None}
+        return self.chosen
 
 
 class ResetForm(TargetForm):
@@ -266,6 +305,7 @@ class ResetForm(TargetForm):
 class ScrubForm(ConfirmedForm):
     older_than = forms.CharField(
         label="Locked longer than", max_length=100, initial="6h",
+        widget=forms.TextInput(attrs={"list": "stale-ages"}),
         help_text=f"A duration, as scrub_tokens --older-than takes it: {durations.EXAMPLES}.",
     )
 
@@ -335,7 +375,7 @@ class TokenPageForm(forms.Form):
 
     view = forms.CharField(required=False, max_length=64)
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
-    q = forms.CharField(required=False, max_length=200)
+    q = forms.CharField(required=False, max_length=SEARCH_LENGTH)
     order = forms.ChoiceField(required=False, choices=[("", "id"), *((name, name) for name in TABLE_ORDERS)])
     # The row key (``TokenRow.id_hash``) the next or previous page starts from.
     after = forms.RegexField(required=False, regex=r"\A[0-9a-f]{64}\Z", error_messages={"invalid": "is no row key"})
@@ -389,3 +429,9 @@ class OperationFilterForm(forms.Form):
     campaign = forms.IntegerField(min_value=1, required=False)
     action = forms.ChoiceField(choices=[("", "any action"), *Operation.Action.choices], required=False)
     state = forms.ChoiceField(choices=[("", "any state"), *Operation.State.choices], required=False)
+    # A column of the table, "-" first for the other way round; the newest first when empty.
+    sort = forms.ChoiceField(
+        choices=[("", "newest first"), *((f"{way}{column}", f"{column} {way}") for column in OPERATION_SORTS
+                                          for way in ("", "-"))],
+        required=False,
+    )

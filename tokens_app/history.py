@@ -73,12 +73,13 @@ def place_words(ahead: int) -> str:
     return f"{ordinal(ahead + 1)} in line, {ahead} ahead of it"
 
 
-def filtered_operations(*, user=None, campaign=None, action=None, state=None):
-    """Every operation, newest first, narrowed by whichever filters are given; a state as the
-    pages show it (see :func:`as_shown`)."""
+def filtered_operations(*, user=None, campaign=None, action=None, state=None, sort=None):
+    """Every operation, newest first or ordered by ``sort`` (a field, ``-field`` descending),
+    narrowed by whichever filters are given; a state as the pages show it (see :func:`as_shown`)."""
     rows = narrowed(Operation.objects.select_related("campaign", "user"),
                     username=user, campaign_id=campaign, action=action)
-    return rows.filter(_shown_in(state)) if state else rows
+    rows = rows.filter(_shown_in(state)) if state else rows
+    return rows.order_by(sort, "-pk") if sort else rows
 
 
 def _shown_in(state: str) -> Q:

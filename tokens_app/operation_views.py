@@ -8,7 +8,7 @@ from django.views import View
 from django.views.generic import ListView
 
 from . import history, services
-from .forms import OperationFilterForm
+from .forms import OPERATION_SORTS, OperationFilterForm
 from .models import CHANGE_CAMPAIGN
 from .services import runs
 from .views import ChangeCampaignRequired
@@ -34,7 +34,19 @@ class OperationListView(ListView):
             **history.filter_choices(), **kwargs,
         )
         context["operations"] = history.as_shown(list(context["operations"]))
+        context["sorts"] = self.sort_links(query)
         return context
+
+    def sort_links(self, query) -> dict:
+        """Each sortable column's query (the filters kept, the first page) and whether the list
+        is sorted by it: a click sorts by the column, on the sorted column the other way round."""
+        current = self.form.cleaned_data.get("sort", "") if self.form.is_bound and self.form.is_valid() else ""
+        links = {}
+        for column in OPERATION_SORTS:
+            query["sort"] = f"-{column}" if current == column else column
+            aria = "ascending" if current == column else "descending" if current == f"-{column}" else ""
+            links[column] = {"column": column, "query": query.urlencode(), "aria": aria}
+        return links
 
 
 class ResumeOperationView(ChangeCampaignRequired, View):

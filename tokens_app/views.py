@@ -6,6 +6,7 @@ answers with a page, a message and a redirect, or JSON. Everything a page may ch
 """
 
 import json
+import time
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,7 +28,7 @@ from django.views.generic.detail import SingleObjectMixin
 from locks_app.guard import ChangeRefused, ensure_can_change
 from tokenportal.disclosure import shown_to
 
-from . import campaign_selectors, exports, history, selectors, services, token_charts, token_reads
+from . import campaign_selectors, exports, history, selectors, services, token_charts, token_reads, token_selections
 from .couch import CouchError, CouchTimeout
 from .design import STATE_NAMES, TOKENS_VIEW
 from .forms import (
@@ -347,7 +348,6 @@ class CampaignDetailView(ExportMixin, DetailView):
         context = {
             "operation": history.current_operation(campaign),
             "operations": history.campaign_history(campaign),
-            "lock": campaign_selectors.campaign_lock(campaign),
             "refusal": change_refusal(self.request.user, campaign) if may_change else None,
             "may_change": may_change,
             "may_resume": may_change and campaign.status in services.RESUMABLE,
@@ -367,8 +367,16 @@ class CampaignDetailView(ExportMixin, DetailView):
                         self.request,
                         f"This campaign has no view named '{context['unknown_view']}'; showing {context['view']}.",
                     )
-        context["forms"] = action_forms(context.get("views"))
+        looking_at = {"view": context.get("view", ""), "q": context["search"].text if context.get("search") else ""}
+        context["forms"] = action_forms(context.get("views"), initial=looking_at)
+        context["act_query"] = urlencode({name: value for name, value in looking_at.items() if value})
+        context["act_links"] = ACT_LINKS
         return super().get_context_data(**context, **kwargs)
+
+
+# The actions the campaign page offers on the open tab or search, as links carrying them.
+ACT_LINKS = (("tokens:campaign-reset", "Reset…"), ("tokens:campaign-set-status", "Set status…"),
+             ("tokens:campaign-set-field", "Set field…"), ("tokens:campaign-delete", "Delete…"))
 
 
 # The columns of each table a page exports (``?format=csv|json``).
@@ -496,11 +504,13 @@ def live_context(campaign: Campaign, params) -> dict:
     }
 
 
-def action_forms(views: list[str] | None = None) -> dict:
+def action_forms(views: list[str] | None = None, initial: dict | None = None) -> dict:
     """Blank action forms of the campaign page; ids prefixed so that they stay unique. With the
-    campaign's ``views``, the forms that target a view offer them as a choice."""
+    campaign's ``views``, the forms that target a view offer them as a choice; they start from
+    ``initial``, the page's open tab and search."""
     return {
-        name: form_class(auto_id=f"{name}-%s", **({"views": views} if issubclass(form_class, TargetForm) else {}))
+        name: form_class(auto_id=f"{name}-%s", **(
+            {"views": views, "initial": initial} if issubclass(form_class, TargetForm) else {}))
         for name, form_class in {
             "reset": ResetForm, "scrub": ScrubForm, "status": StatusForm, "field": FieldForm,
             "attach": AttachForm, "view": AddViewForm, "delete": TargetForm, "purge": ConfirmedForm,
@@ -557,7 +567,7 @@ class CampaignStatusApiView(SingleObjectMixin, View):
 
 
 # The campaign page's parts that the status API renders again when the counts move.
-LIVE_FRAGMENTS = ("counts_age", "tabs", "token_table", "errors", "chart_card")
+LIVE_FRAGMENTS = ("counts_age", "pace", "tabs", "token_table", "errors", "chart_card")
 
 
 class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):
@@ -586,6 +596,10 @@ class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "campaign": self.object, "auto_id": "action-%s"}
 
+    def get_initial(self):
+        # The tab and search of the page the operator came from (``?view=error&q=host:vm-pilot3``).
+        return {name: self.request.GET[name] for name in ("view", "q", "where") if name in self.request.GET}
+
     def get_context_data(self, **kwargs):
         return super().get_context_data(campaign=self.object, title=self.title, **kwargs)
 
@@ -609,10 +623,17 @@ class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):
 
     def confirmation(self, form):
         """The page that states how many tokens the operation would change now."""
-        count = services.count_targets(self.object, **form.targets())
+        count = self.target_count(form)
         return TemplateResponse(
             self.request, "tokens_app/action_confirm.html", self.get_context_data(form=form, count=count)
         )
+
+    def target_count(self, form) -> int:
+        """How many tokens the operation would change now: the read model's count where it can
+        tell, else CouchDB's."""
+        targets = form.targets()
+        counted = token_selections.count_targets(self.object, **targets)
+        return counted if counted is not None else services.count_targets(self.object, **targets)
 
     def perform(self, form):
         """Queue the operation; answer its row (or, for a quick change, a message)."""
@@ -652,8 +673,12 @@ class ScrubView(CampaignActionView):
     form_class = ScrubForm
     title = "Scrub stale tokens"
     confirm = True
-    consequence = "are locked now; those locked longer than the age you gave will be reset"
+    consequence = "have been locked longer than the age you gave: they will be reset"
     action = Operation.Action.SCRUB
+
+    def target_count(self, form):
+        return token_selections.stale_lock_count(
+            self.object, older_than_seconds=form.cleaned_data["older_than"].total_seconds(), now=time.time())
 
     def selection(self, form):
         return {}

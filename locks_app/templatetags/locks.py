@@ -51,6 +51,12 @@ def lock_panel(context, obj):
     }
 
 
+@register.inclusion_tag("locks_app/lock_bar.html", takes_context=True)
+def lock_bar(context, obj):
+    """The panel as a badge and a row of compact buttons, for a page's header."""
+    return lock_panel(context, obj)
+
+
 def _may_end_for_others(user, lock) -> bool:
     """The broker's rule for ending a lock this user does not hold, to show the button."""
     if isinstance(lock, FREEZES):

@@ -1,5 +1,7 @@
 """The campaign actions: confirmation pages, results as messages, refusals, permissions."""
 
+import time
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -100,15 +102,21 @@ def test_scrub_set_status_and_field(operator_client, campaign):
     doc = get_gateway().get_doc(campaign.database, ids[0])
     doc.update(lock=1_000_000_000, status="running")  # a pilot lost long ago
     get_gateway().put_doc(campaign.database, doc)
+    working = get_gateway().get_doc(campaign.database, ids[1])
+    working.update(lock=time.time() - 60, status="running")  # a pilot at work
+    get_gateway().put_doc(campaign.database, working)
+    # The count is of the tokens locked longer than the age, not of every locked one.
     confirm = operator_client.post(url("scrub", campaign), {"older_than": "6h"})
-    assert confirm.context["count"] == 1 and "are locked now" in confirm.content.decode()
+    assert confirm.context["count"] == 1 and "locked longer than the age you gave" in confirm.content.decode()
+    assert operator_client.post(url("scrub", campaign), {"older_than": "30m"}).context["count"] == 1
+    assert operator_client.post(url("scrub", campaign), {"older_than": "30s"}).context["count"] == 2
     done = operator_client.post(url("scrub", campaign), {"older_than": "6h", "confirmed": "True"}, follow=True)
     assert "Scrub stale tokens: 1 changed" in messages_of(done)[0]
 
     done = operator_client.post(
         url("set-status", campaign), {"status": "held", "view": "todo", "confirmed": "True"}, follow=True
     )
-    assert "Set status: 12 changed" in messages_of(done)[0]
+    assert "Set status: 11 changed" in messages_of(done)[0]  # the pilot at work holds the twelfth
     done = operator_client.post(
         url("set-field", campaign), {"field": "priority", "value": "[1, 2]", "confirmed": "True"}, follow=True
     )

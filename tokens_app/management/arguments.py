@@ -10,7 +10,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from locks_app.management.arguments import name_type
-from tokens_app.services import typed_value
+from tokens_app import services
 
 
 def _number(text: str, convert, what: str):
@@ -48,11 +48,11 @@ campaign_name = name_type("campaign")
 
 
 def field_assignment(text: str) -> tuple[str, object]:
-    """``FIELD=VALUE`` with the value read by :func:`tokens_app.services.typed_value`."""
-    name, equals, value = text.partition("=")
-    if not equals or not name.strip():
-        raise argparse.ArgumentTypeError(f"'{text}' is not FIELD=VALUE")
-    return name.strip(), typed_value(value)
+    """``FIELD=VALUE`` by the services' rule (:func:`tokens_app.services.field_assignment`)."""
+    try:
+        return services.field_assignment(text)
+    except services.ServiceError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def read_file(path: str) -> bytes:

@@ -31,6 +31,7 @@ from .operations import (
     attach_file,
     count_targets,
     delete_tokens,
+    field_assignment,
     purge_campaign,
     recreate_views,
     reset_tokens,
@@ -76,4 +77,5 @@ __all__ = [
     "set_status",
     "start_campaign",
     "typed_value",
+    "field_assignment",
 ]

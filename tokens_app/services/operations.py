@@ -119,6 +119,15 @@ def typed_value(text: str):
         return text
 
 
+def field_assignment(text: str) -> tuple[str, object]:
+    """``FIELD=VALUE`` as the commands' ``--where`` and the action forms take a filter, the value
+    read by :func:`typed_value`."""
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip():
+        raise ServiceError(f"'{text}' is not FIELD=VALUE")
+    return name.strip(), typed_value(value)
+
+
 def set_field(campaign, field, value, *, user, view=None, ids=None, where=None, progress=None) -> OperationResult:
     """Set ``field`` to ``value`` (any JSON value) on the targets."""
     check_can_change(campaign, user, "set a field of tokens of")

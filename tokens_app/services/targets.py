@@ -1,7 +1,7 @@
 """Which tokens an operation acts on, and the one loop every bulk operation runs.
 
-Targets are a view of the campaign, an explicit id list, or (neither) every token of the type,
-optionally narrowed by a ``{field: value}`` filter. Ids come a page at a time (a view is walked
+Targets are a view of the campaign, an explicit id list (which a state may narrow), or (neither)
+every token of the type, optionally narrowed by a ``{field: value}`` filter. Ids come a page at a time (a view is walked
 by key, never held whole), documents are read a page at a time, and every change of a page is
 one ``_bulk_docs`` write.
 
@@ -70,8 +70,9 @@ class Selection:
 
 def select(campaign: Campaign, *, view=None, ids=None, where=None) -> Selection:
     """Check a view name, an id list and a filter; raise ServiceError for what cannot be used."""
-    if view is not None and ids is not None:
-        raise ServiceError("choose tokens by a view or by ids, not both")
+    # A state narrows ids (re-decided on each document); another view's rule is not the portal's to apply.
+    if view is not None and ids is not None and view not in (*STATE_NAMES, TOKENS_VIEW):
+        raise ServiceError("choose tokens by a view or by ids, not both (a state may narrow ids)")
     if view is not None:
         validate_view(campaign, view)
     if ids is not None:

@@ -125,12 +125,24 @@ def completions_chart(chart):
         {"x": f"{CHART_LEFT + index * step:.1f}", "text": _time_label(buckets[index]["start"], chart["size"])}
         for index in range(0, len(buckets), every)
     ]
-    eta = chart["eta_seconds"]
     return {
         "empty": False, "width": CHART_WIDTH, "height": CHART_HEIGHT, "left": CHART_LEFT, "base": base,
         "right": CHART_WIDTH - CHART_RIGHT, "top": CHART_TOP, "middle": f"{CHART_TOP + plot_height / 2:.1f}",
         "highest": highest, "half": f"{highest / 2:g}", "bars": bars, "x_labels": x_labels,
-        "label_y": CHART_HEIGHT - 12, "bucket": name,
+        "label_y": CHART_HEIGHT - 12, "bucket": name, **_pace(chart),
+    }
+
+
+@register.inclusion_tag("tokens_app/_pace_line.html")
+def chart_pace(chart):
+    """The chart's throughput and time to finish (of the whole campaign, whatever range the
+    chart shows), for the campaign page's first screen; nothing finished has no window."""
+    return {"empty": not chart["rate_window_seconds"], **_pace(chart)}
+
+
+def _pace(chart) -> dict:
+    eta = chart["eta_seconds"]
+    return {
         "rate": f"{chart['rate_per_hour']:.0f}" if chart["rate_per_hour"] >= 10 else f"{chart['rate_per_hour']:.1f}",
         "eta": None if eta is None else ("finished" if eta == 0 else _duration(eta)),
         "window": _duration(chart.get("rate_window_seconds", 0)),
