@@ -166,8 +166,13 @@ def campaign_page(table: Table, server, session, *, size: int, loads: int, repea
     rows = raw_median(states_rows(startkey=[token_type, "todo"], endkey=[token_type, "todo", {}], skip=(deep - 1) * PER_PAGE,
                                   limit=PER_PAGE + 1, include_docs="true"), repeat)
     times, requests = page_loads(client, f"{page_url}?view=todo&page={deep}", loads)
-    add_page_row(table, f"campaign page, {size:,} tokens: todo tab, page {deep:,}", times, requests, count + rows,
-                 "raw: counts + 26 rows at skip with documents", CAMPAIGN_TARGET)
+    add_page_row(table, f"campaign page, {size:,} tokens: todo tab, page {deep:,} asked by number", times, requests,
+                 count + rows, "raw: counts + 26 rows at skip with documents", CAMPAIGN_TARGET)
+    # The page's own Next link: the page after that one, from the key of its last row.
+    after = client.get(f"{page_url}?view=todo&page={deep}").context["tokens"].last_key
+    times, requests = page_loads(client, f"{page_url}?view=todo&page={deep + 1}&after={after}", loads)
+    add_page_row(table, f"campaign page, {size:,} tokens: todo tab, page {deep + 1:,} by its Next link (keyset)", times,
+                 requests, count + rows, "raw: counts + 26 rows at skip with documents", CAMPAIGN_TARGET)
 
     def mapped(response):
         answer = response.json()

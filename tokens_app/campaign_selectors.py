@@ -79,6 +79,14 @@ def known_token_sets(databases: Iterable[str]) -> set[tuple[str, str]]:
                .values_list("database", "token_type"))
 
 
+def unadopted(designs: list[dict]) -> list[dict]:
+    """The token design documents (``{"database", "counted_type", …}``) that list no campaign
+    the portal keeps: other tools' campaigns. One listing a known campaign's tokens
+    (``_design/Monitor`` once its type ``token`` is adopted) is left out: the campaign counts them."""
+    known = known_token_sets({design["database"] for design in designs})
+    return [design for design in designs if (design["database"], design["counted_type"]) not in known]
+
+
 def campaign_databases() -> list[str]:
     """The CouchDB databases holding at least one campaign, in name order."""
     return sorted(set(Campaign.objects.values_list("database", flat=True)))

@@ -401,3 +401,18 @@ def restored_record(design: dict | None) -> dict | None:
     if "restored_views" not in mark:
         return None
     return {"views": mark["restored_views"], "at": mark["restored_at"]}
+
+
+def counted_type(name: str, design: dict | None) -> str:
+    """The token type whose tokens ``_design/<name>`` lists, so the type it is counted (and
+    adopted) as: the type another tool's ``todo`` view selects (the PiCaS examples'
+    ``_design/Monitor`` lists type ``token``), else ``name`` (the portal's ``_design/<type>``,
+    or a foreign one that says no type)."""
+    listed = selected_type(design)
+    return listed if listed is not None and not is_marked(design) else name
+
+
+def discovered_type(name: str, design: dict | None) -> str | None:
+    """:func:`counted_type` of a token design document (one with a ``todo`` view listing
+    tokens: another tool's campaign to watch and adopt), else None."""
+    return counted_type(name, design) if is_token_list_view(views_of(design).get("todo")) else None

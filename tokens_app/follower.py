@@ -60,10 +60,13 @@ class Follower:
         """The databases whose tokens the read model holds: every database of a campaign, and
         every database where another tool's campaign was found (the dashboard counts it)."""
         if time.monotonic() - self._discovered_at >= self.discovery_seconds:
+            problem = ""
             try:
                 self._discovered = {design["database"] for design in discovered_designs()}
             except CouchError as error:
                 logger.warning("design documents of other tools not looked for this round: %s", error)
+                problem = str(error)
+            FollowerLease.objects.filter(name=LEASE).exclude(discovery_problem=problem).update(discovery_problem=problem)
             self._discovered_at = time.monotonic()
         return sorted(set(campaign_databases()) | self._discovered)
 

@@ -74,10 +74,14 @@ class DesignRow(models.Model):
     name = models.CharField(max_length=100)
     listed_views = models.JSONField(default=list)
     restored = models.JSONField(null=True, blank=True)
+    # The type of the tokens it lists when it is a token design document (``design.discovered_type``):
+    # another tool's campaign, which the dashboard offers to adopt; None otherwise.
+    counted_type = models.CharField(max_length=100, null=True, blank=True)
     generation = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["database", "name"], name="unique_design_row")]
+        indexes = [models.Index(fields=["counted_type", "database"], name="design_row_counted")]
 
     def __str__(self):
         return f"_design/{self.name} in {self.database}"
@@ -106,6 +110,9 @@ class FollowerLease(models.Model):
     name = models.CharField(max_length=50, unique=True)
     owner = models.CharField(max_length=100, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # Why the follower's last look for other tools' design documents failed ("" when it did
+    # not): the dashboard says so to those who may adopt them.
+    discovery_problem = models.TextField(blank=True)
 
     def __str__(self):
         return f"{self.name} held by {self.owner or 'nobody'}"

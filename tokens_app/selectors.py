@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterator
 from itertools import islice
 
-from tokens_app.campaign_selectors import discoverable_databases, known_token_sets
+from tokens_app.campaign_selectors import discoverable_databases, unadopted
 from tokens_app.couch import (
     ABSENT,
     CouchAuthFailed,
@@ -33,14 +33,12 @@ from tokens_app.design import (
     STATE_NAMES,
     STATES_VIEW,
     TOKENS_VIEW,
+    counted_type,
     design_id,
-    is_marked,
-    is_token_list_view,
+    discovered_type,
     listed_views,
     restored_record,
-    selected_type,
     state_of,
-    views_of,
 )
 from tokens_app.pools import concurrently
 from tokens_app.rendering import loads_shown, readable
@@ -240,26 +238,13 @@ def discovered_designs(database: str | None = None) -> list[dict]:
         except CouchAuthFailed:
             return []
         return [
-            {"database": db, "token_type": name, "counted_type": counted_type(name, doc)}
+            {"database": db, "token_type": name, "counted_type": counted}
             for doc in docs
-            if is_token_list_view(views_of(doc).get("todo"))
             for name in [design_name(doc["_id"])]
+            if (counted := discovered_type(name, doc)) is not None
         ]
 
-    found = [design for designs in concurrently(designs_in, databases) for design in designs]
-    known = known_token_sets({design["database"] for design in found})
-    # A design document listing the tokens of a campaign the portal knows (``_design/Monitor``
-    # once its type ``token`` is adopted) is left out: the campaign's row counts those tokens.
-    return [design for design in found if (design["database"], design["counted_type"]) not in known]
-
-
-def counted_type(name: str, design: dict | None) -> str:
-    """The token type whose tokens ``_design/<name>`` lists, so the type it is counted (and
-    adopted) as: the type another tool's ``todo`` view selects (the PiCaS examples'
-    ``_design/Monitor`` lists type ``token``), else ``name`` (the portal's ``_design/<type>``,
-    or a foreign one that says no type)."""
-    listed = selected_type(design)
-    return listed if listed is not None and not is_marked(design) else name
+    return unadopted([design for designs in concurrently(designs_in, databases) for design in designs])
 
 
 def design_exists(token_set) -> bool:

@@ -21,7 +21,7 @@ from django.db.models import Case, Count, F, Max, Min, Q, When
 from django.db.models.functions import Floor
 
 from .design import STATE_NAMES
-from .read_models import ChangesCheckpoint, DesignRow, TokenRow
+from .read_models import ChangesCheckpoint, DesignRow, FollowerLease, TokenRow
 from .couch.paths import addressable
 from .rendering import EXCERPT_CHARACTERS, readable_text
 from .tokensets import TokenSet
@@ -110,6 +110,19 @@ def design_of(token_set) -> DesignRow | None:
     record of views it put back; None when there is none (:func:`lag_of` says whether the
     database has been read at all)."""
     return DesignRow.objects.filter(database=token_set.database, name=token_set.token_type).first()
+
+
+def token_designs() -> list[dict]:
+    """``[{"database", "token_type", "counted_type"}]``: every token design document of the
+    followed databases (the follower follows every database holding one), by database and name."""
+    rows = DesignRow.objects.filter(counted_type__isnull=False).order_by("database", "name")
+    return [{"database": database, "token_type": name, "counted_type": counted}
+            for database, name, counted in rows.values_list("database", "name", "counted_type")]
+
+
+def discovery_problem() -> str:
+    """Why the follower could not look for other tools' design documents last time ("" if it could)."""
+    return FollowerLease.objects.filter(discovery_problem__gt="").values_list("discovery_problem", flat=True).first() or ""
 
 
 def lag_of(database: str) -> dict:

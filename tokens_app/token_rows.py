@@ -14,7 +14,7 @@ from numbers import Number
 
 from django.db import IntegrityError, connection, transaction
 
-from .design import listed_views, restored_record, state_of
+from .design import discovered_type, listed_views, restored_record, state_of
 from .read_models import DesignRow, TokenRow
 from .token_charts import trailing_number
 
@@ -137,9 +137,11 @@ def _record_designs(database: str, designs: list[dict]) -> None:
         if doc.get("_deleted"):
             rows.delete()
             continue
+        counted = discovered_type(name, doc)
         values = {
             "listed_views": [view for view in listed_views(doc)[:MAX_LISTED_VIEWS] if storable(view, 200) == view],
             "restored": restored_record(doc), "generation": generation,
+            "counted_type": counted if counted and storable(counted, name_limit) == counted else None,
         }
         if not rows.update(**values) and not DesignRow.objects.filter(database=database, name=name).exists():
             try:

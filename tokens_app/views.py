@@ -148,15 +148,13 @@ class DashboardView(ExportMixin, TemplateView):
 
     def discovered_designs(self, form: DashboardFilterForm) -> list[dict]:
         """The design documents other tools made that the filters keep, for those who may adopt
-        them: the discovery reads every database of the server, which a read-only user has no
-        need to see. A discovery that fails is a warning, not a broken dashboard."""
+        them, from the read model (the follower discovers them in every database it may read)."""
         if not self.request.user.has_perm(CHANGE_CAMPAIGN):
             return []
-        try:
-            return campaign_selectors.designs_matching(selectors.discovered_designs(), **form.filters())
-        except CouchError as exc:
-            messages.warning(self.request, f"Design documents could not be discovered: {exc}")
-            return []
+        if problem := token_reads.discovery_problem():
+            messages.warning(self.request, f"Design documents could not be discovered: {problem}")
+        designs = campaign_selectors.unadopted(token_reads.token_designs())
+        return campaign_selectors.designs_matching(designs, **form.filters())
 
 
 class CountsApiView(View):

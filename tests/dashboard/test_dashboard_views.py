@@ -191,3 +191,16 @@ def test_dashboard_survives_a_campaign_whose_database_is_gone(operator_client, c
     api = operator_client.get(reverse("tokens:api-counts"), {"ids": str(campaign.pk)}).json()
     assert api["campaigns"] == {str(campaign.pk): None} and api["labels"] == {str(campaign.pk): "ready"}
     assert api["paces"] == {str(campaign.pk): {"text": "no token finished yet", "stalled": False}}
+
+
+def test_the_dashboard_asks_couchdb_for_nothing_even_for_those_who_may_adopt(operator_client, campaign, monkeypatch):
+    """Campaigns, counts, pace and other tools' design documents all come from the read model."""
+    get_gateway().put_doc(campaign.database, build_design_doc("picas_other"))
+    assert "picas_other" in operator_client.get(reverse("tokens:dashboard")).content.decode()
+    gateway = get_gateway()
+    real_request = type(gateway).request
+    sent = []
+    monkeypatch.setattr(type(gateway), "request",
+                        lambda self, method, path, **kw: sent.append(path[-1]) or real_request(self, method, path, **kw))
+    page = operator_client.get(reverse("tokens:dashboard")).content.decode()
+    assert "picas_other" in page and set(sent) <= {"_changes"}

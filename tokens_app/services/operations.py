@@ -18,6 +18,7 @@ from tokens_app import bulk, campaign_selectors, selectors, token_rows
 from tokens_app.couch import CouchRequestError, DatabaseMissing, addressable, attachment_digests, get_gateway
 from tokens_app.design import (
     TOKENS_VIEW,
+    counted_type,
     design_id,
     merged_design_doc,
     validate_condition,
@@ -303,7 +304,7 @@ def adopt_design(database, name, *, user) -> Campaign:
     """Make a campaign of ``_design/<name>``, a design document another tool made (GRID_LRT,
     PiCaS examples).
 
-    The campaign's type is the type the document lists (:func:`selectors.counted_type`). Named
+    The campaign's type is the type the document lists (:func:`tokens_app.design.counted_type`). Named
     after it, the document becomes the campaign's ``_design/<type>``: the views pilots and
     GRID_LRT read (``todo``, ``locked``, ``done``, ``error``, ``overview_total``) are rewritten
     with the portal's one state rule and keyed by id, its other views kept (GRID_LRT 1.0's
@@ -328,7 +329,7 @@ def adopt_design(database, name, *, user) -> Campaign:
     design = get_gateway().get_design(database, name)
     if design is None:
         raise ServiceError(f"database '{database}' has no design document '{design_id(name)}'")
-    token_type = selectors.counted_type(name, design)
+    token_type = counted_type(name, design)
     try:
         validate_token_type(token_type)
     except ValueError as exc:
