@@ -37,14 +37,21 @@ def test_every_page_links_the_favicon_and_it_is_served(superuser, campaign, live
 
 
 @pytest.mark.parametrize("scheme, background", [("light", LIGHT_BACKGROUND), ("dark", DARK_BACKGROUND)])
-def test_the_colours_follow_the_browsers_preference(scheme, background, alice, campaign, live_server, browser, problems):
+def test_the_colours_follow_the_browsers_preference(scheme, background, alice, campaign, live_server, browser,
+                                                     output_dir, problems):
+    """And the dashboard and the campaign page at 1,280 and 820 px in that scheme, saved for a
+    reviewer to look at without running anything."""
     page = sign_in(browser, live_server, "alice", problems)
     page.emulate_media(color_scheme=scheme)
-    for path in ("/", campaign.get_absolute_url()):
-        page.goto(f"{live_server.url}{path}")
-        assert page.evaluate("getComputedStyle(document.body).backgroundColor") == background
-        card = page.evaluate("getComputedStyle(document.querySelector('table, .card')).backgroundColor")
-        assert card != background
+    for width in (1280, 820):
+        page.set_viewport_size({"width": width, "height": 900})
+        for name, path in (("dashboard", "/"), ("campaign-page", campaign.get_absolute_url())):
+            page.goto(f"{live_server.url}{path}")
+            assert page.evaluate("getComputedStyle(document.body).backgroundColor") == background
+            card = page.evaluate("getComputedStyle(document.querySelector('table, .card')).backgroundColor")
+            assert card != background
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.screenshot(path=str(output_dir / f"{name}-{width}-{scheme}.png"), full_page=True)
 
 
 def test_the_admins_campaign_list_fits_1280_pixels(superuser, campaign, live_server, browser, problems):
