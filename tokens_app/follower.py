@@ -25,6 +25,7 @@ from django.utils import timezone
 from .campaign_selectors import campaign_databases, token_types_in
 from .couch import CouchError, DatabaseMissing, get_gateway
 from .design import design_id
+from .pools import reader_thread
 from .read_models import ChangesCheckpoint, DesignRow, FollowerLease, TokenRow
 from .selectors import discovered_designs
 from .services import layout
@@ -51,7 +52,7 @@ class Follower:
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
     # One long-lived reading thread: its CouchDB session lasts as long as the follower.
     _reader: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="changes-reader"), init=False, repr=False,
+        default_factory=lambda: reader_thread("changes-reader"), init=False, repr=False,
     )
     _discovered: set = field(default_factory=set, init=False, repr=False)
     _discovered_at: float = field(default=float("-inf"), init=False, repr=False)
