@@ -11,7 +11,7 @@ from django.urls import include, path
 from tokenportal.admin_access import admin_sign_in
 from tokenportal.login import RateLimitedLoginView
 from tokens_app.metrics_views import MetricsView
-from tokens_app.views import HealthView
+from tokens_app.views.health import HealthView
 
 admin.site.site_header = "tokenportal administration"
 admin.site.site_title = "tokenportal admin"

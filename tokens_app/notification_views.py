@@ -12,7 +12,7 @@ from django.views.generic import FormView
 from . import notification_reads
 from .models import Campaign
 from .notification_forms import SubscriptionForm
-from .views import MAX_PRIMARY_KEY
+from .views.mixins import MAX_PRIMARY_KEY
 
 
 class NotificationsView(FormView):

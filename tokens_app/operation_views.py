@@ -11,7 +11,7 @@ from . import history, services
 from .forms import OPERATION_SORTS, OperationFilterForm
 from .models import CHANGE_CAMPAIGN
 from .services import runs
-from .views import ChangeCampaignRequired
+from .views.mixins import ChangeCampaignRequired
 
 OPERATIONS_PER_PAGE = 50
 

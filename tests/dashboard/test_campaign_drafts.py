@@ -12,7 +12,7 @@ from django.utils import timezone
 from dashboard_data import CONFIG, SMALL_SRMLIST
 from tokens_app.models import Campaign, CampaignDraft, CampaignDraftFile, Operation
 from tokens_app.services.drafts import DRAFT_LIFETIME
-from tokens_app.views import DRAFT_SESSION_KEY
+from tokens_app.views.creation import DRAFT_SESSION_KEY
 
 pytestmark = pytest.mark.django_db
 MB = 2**20

@@ -8,7 +8,7 @@ from locks_app import tokens
 from locks_app.utility import TokenUtility
 from tokens_app.forms import MAX_SLICE_SIZE
 from tokens_app.models import Campaign, Operation
-from tokens_app.views import DRAFT_SESSION_KEY
+from tokens_app.views.creation import DRAFT_SESSION_KEY
 
 from dashboard_data import CONFIG, SMALL_SRMLIST
 

@@ -340,7 +340,7 @@ def test_the_chart_shows_the_range_chosen_with_throughput_per_host(operator_clie
 
 
 def test_next_and_previous_pages_carry_the_key_of_their_neighbour_row(operator_client, campaign, monkeypatch):
-    monkeypatch.setattr("tokens_app.views.TOKENS_PER_PAGE", 5)
+    monkeypatch.setattr("tokens_app.campaign_page.TOKENS_PER_PAGE", 5)
     first = operator_client.get(campaign.get_absolute_url(), {"view": "todo"})
     tokens = first.context["tokens"]
     assert f"after={tokens.last_key}" in first.content.decode()

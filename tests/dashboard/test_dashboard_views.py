@@ -115,7 +115,7 @@ def test_campaign_page(operator_client, campaign):
 
 
 def test_campaign_page_paginates(operator_client, campaign, monkeypatch):
-    monkeypatch.setattr("tokens_app.views.TOKENS_PER_PAGE", 5)
+    monkeypatch.setattr("tokens_app.campaign_page.TOKENS_PER_PAGE", 5)
     ids = services.plan_of(campaign).token_ids
     second = operator_client.get(campaign.get_absolute_url(), {"view": "todo", "page": 2}).content.decode()
     assert ids[5] in second and ids[4] not in second and 'rel="prev"' in second and 'rel="next"' in second

@@ -22,7 +22,7 @@ def write(campaign, token_id, **fields):
 def test_the_chart_range_and_the_table_order(alice, live_server, browser, make_campaign, output_dir, monkeypatch,
                                              problems):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    monkeypatch.setattr("tokens_app.views.TOKENS_PER_PAGE", 5)
+    monkeypatch.setattr("tokens_app.campaign_page.TOKENS_PER_PAGE", 5)
     campaign = make_campaign(12)
     ids = services.plan_of(campaign).token_ids
     now = time.time()
