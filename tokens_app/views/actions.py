@@ -59,6 +59,8 @@ class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):
     # Operations that remove the token they were asked about end on the campaign page.
     removes_token = False
     action = None
+    # The form's fields the operation takes as its options (:meth:`options`).
+    option_fields = ()
 
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
@@ -117,8 +119,9 @@ class CampaignActionView(ChangeCampaignRequired, SingleObjectMixin, FormView):
         return form.targets()
 
     def options(self, form) -> dict:
-        """What the operation needs besides its targets, as JSON values."""
-        return {}
+        """What the operation needs besides its targets, as JSON values: by default the form's
+        ``option_fields`` as cleaned."""
+        return {name: form.cleaned_data[name] for name in self.option_fields}
 
     def file(self, form):
         return None
@@ -135,9 +138,7 @@ class ResetView(CampaignActionView):
     title = "Reset"
     confirm = True
     action = Operation.Action.RESET
-
-    def options(self, form):
-        return {"drop_attachments": form.cleaned_data["drop_attachments"]}
+    option_fields = ("drop_attachments",)
 
 
 class ScrubView(CampaignActionView):
@@ -163,9 +164,7 @@ class SetStatusView(CampaignActionView):
     title = "Set status"
     confirm = True
     action = Operation.Action.SET_STATUS
-
-    def options(self, form):
-        return {"status": form.cleaned_data["status"]}
+    option_fields = ("status",)
 
 
 class SetFieldView(CampaignActionView):
@@ -173,9 +172,7 @@ class SetFieldView(CampaignActionView):
     title = "Set field"
     confirm = True
     action = Operation.Action.SET_FIELD
-
-    def options(self, form):
-        return {"field": form.cleaned_data["field"], "value": form.cleaned_data["value"]}
+    option_fields = ("field", "value")
 
 
 class AttachView(CampaignActionView):
