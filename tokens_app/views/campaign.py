@@ -18,7 +18,9 @@ from tokenportal.disclosure import shown_to
 
 from .. import campaign_page, campaign_selectors, exports, history, services
 from ..couch import CouchError
-from ..forms import AddViewForm, AttachForm, ConfirmedForm, FieldForm, ResetForm, ScrubForm, StatusForm, TargetForm, TokenPageForm
+from ..forms import (
+    AddViewForm, AttachForm, ConfirmedForm, FieldForm, ResetForm, ScrubForm, StatusForm, TargetForm, TokenPageForm,
+)
 from ..middleware import couch_problem
 from ..models import CHANGE_CAMPAIGN, Campaign
 from ..states import campaign_label, campaign_state
