@@ -400,7 +400,8 @@ def load(args, workdir: Path, couch, port: int, processes: Processes) -> int:
     sampler = Sampler({
         "gunicorn (master + workers)": family(web),
         "task workers": lambda: [pid for worker in workers for pid in family(worker)()],
-        "pouchdb-server": lambda: family(couch.process)() if couch.process else [],
+        f"CouchDB server ({os.environ.get('COUCHDB_ENGINE') or 'pouchdb'})": (
+            lambda: family(couch.process)() if couch.process else []),
         "load generator (this process: readers, operators)": lambda: [os.getpid()],
     })
     sampler.start()
@@ -579,6 +580,9 @@ def queue_figures(queued: list[int], load_ended: float) -> dict:
     return {
         "queued": len(rows), "started": len(waits),
         "done": sum(row["state"] == Operation.State.DONE for row in rows),
+        # The guard may refuse an operation when it starts (a colleague locked the campaign
+        # meanwhile): a final answer, not one lost or failed.
+        "refused": sum(row["state"] == Operation.State.REFUSED for row in rows),
         "wait": waits, "last ended after the load": max(ends) - load_ended if ends else None,
     }
 
@@ -586,13 +590,14 @@ def queue_figures(queued: list[int], load_ended: float) -> dict:
 def report_queue(figures: dict) -> None:
     waits, drained = figures["wait"], figures["last ended after the load"]
     print()
-    print("| operations queued | started | done | wait p50 | wait p95 | wait max | last done after the load |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| operations queued | started | done | refused by the guard | wait p50 | wait p95 | wait max | last ended after the load |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     shown = [f"{percentile(waits, q):.1f} s" if waits else "—" for q in (.5, .95, 1.0)]
-    print(f"| {figures['queued']} | {figures['started']} | {figures['done']} | {' | '.join(shown)} | "
-          f"{'—' if drained is None else f'{max(drained, 0):.1f} s'} |")
-    met = waits and percentile(waits, .95) < 10 and figures["done"] == figures["queued"] and (drained or 0) <= 30
-    print(f"queue targets (wait p95 < 10 s, every operation done within 30 s of the load's end): "
+    print(f"| {figures['queued']} | {figures['started']} | {figures['done']} | {figures['refused']} | "
+          f"{' | '.join(shown)} | {'—' if drained is None else f'{max(drained, 0):.1f} s'} |")
+    ended = figures["done"] + figures["refused"] == figures["queued"]
+    met = waits and percentile(waits, .95) < 10 and ended and (drained or 0) <= 30
+    print(f"queue targets (wait p95 < 10 s, every operation done, or refused by the guard, within 30 s of the load's end): "
           f"{'met' if met else 'NOT met'}")
 
 

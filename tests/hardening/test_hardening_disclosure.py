@@ -26,6 +26,10 @@ def couch_gone(settings):
     return f"127.0.0.1:{port}"
 
 
+def token_page(campaign) -> str:
+    return reverse("tokens:token-detail", args=[campaign.pk, "t_any_token"])
+
+
 def test_shown_to_keeps_urls_for_active_staff_only(operator, viewer):
     text = f"CouchDB at {INTERNAL} refused (see https://other.example/x) on srm://srm.example/file"
     hidden = f"CouchDB at {HIDDEN} refused (see {HIDDEN}) on srm://srm.example/file"
@@ -56,7 +60,8 @@ def test_error_pages_and_messages_hide_the_url_from_non_staff(client, viewer, ca
     # A non-staff operator: only those who may adopt are shown the discovery (and its failure).
     viewer.user_permissions.add(Permission.objects.get(codename="change_campaign", content_type__app_label="tokens_app"))
     client.force_login(viewer)
-    error_page = client.get(campaign.get_absolute_url())
+    # The campaign page reads the read model; a token's page reads CouchDB, and says it is down.
+    error_page = client.get(token_page(campaign))
     assert f"CouchDB at {HIDDEN} is unreachable" in error_page.content.decode()
     dashboard = client.get("/").content.decode()
     assert f"Design documents could not be discovered: CouchDB at {HIDDEN}" in dashboard
@@ -65,5 +70,5 @@ def test_error_pages_and_messages_hide_the_url_from_non_staff(client, viewer, ca
 
 def test_error_pages_and_messages_show_the_url_to_staff(client, operator, campaign, couch_gone):
     client.force_login(operator)
-    assert f"CouchDB at http://{couch_gone} is unreachable" in client.get(campaign.get_absolute_url()).content.decode()
+    assert f"CouchDB at http://{couch_gone} is unreachable" in client.get(token_page(campaign)).content.decode()
     assert f"CouchDB at http://{couch_gone}" in client.get("/").content.decode()
