@@ -15,6 +15,9 @@ from tokens_app.tokensets import TokenSet
 from tokens_app.selectors import overview_counts
 from tokens_app.services import ensure_design_doc
 
+# Writing a design document records its row in the read model (the portal's own writes do).
+pytestmark = pytest.mark.django_db
+
 TYPE = "sim"
 
 

@@ -16,6 +16,9 @@ from tokens_app.selectors import TokenNotFound
 from tokens_app.services import ensure_design_doc
 from tokens_app.tokensets import TokenSet
 
+# Writing a design document records its row in the read model (the portal's own writes do).
+pytestmark = pytest.mark.django_db
+
 TYPE = "pref_cal1"
 HOUR = 3600
 T0 = int(datetime(2024, 3, 5, 10, 15, tzinfo=UTC).timestamp())
