@@ -32,8 +32,8 @@ def query_pool() -> ThreadPoolExecutor:
 def _share_malloc_arenas() -> None:
     """Make threads share malloc arenas, where the C library is glibc.
 
-    glibc gives each new thread an arena of its own; threads building or parsing megabyte bodies
-    left them fragmented, so a big push or backfill held several times the memory it needs (the
+    glibc gives each new thread an arena of its own; writer threads building megabyte request
+    bodies left them fragmented, so a big push held several times the memory it needs (the
     figures: docs/benchmarks.md, "Figures behind design choices").
     """
     try:
@@ -45,7 +45,8 @@ def _share_malloc_arenas() -> None:
 
 def reader_thread(name: str) -> ThreadPoolExecutor:
     """One long-lived thread reading big answers (the changes follower's next batch) beside the
-    thread that records them; it shares malloc arenas, as the writers do."""
+    thread that records them; it shares malloc arenas, as the writers do (its backfill's peak
+    memory hardly moved for it: docs/benchmarks.md)."""
     _share_malloc_arenas()
     return ThreadPoolExecutor(1, thread_name_prefix=name)
 
