@@ -26,6 +26,10 @@ def test_no_question_when_no_token_matches(shell, couch_db):
     some = shell("reset_tokens", "--type", TYPE, "--database", couch_db, "--where", "type=pref_cal1")
     assert some.returncode == 1 and "refused without --yes" in some.stderr
     assert "Reset 240 tokens of 'pref_cal1' in" in some.stderr and "(type=pref_cal1)" in some.stderr
+    # A reset that succeeds says so, and nothing is logged as a warning before it.
+    done = shell("reset_tokens", "--type", TYPE, "--database", couch_db, "--where", "type=pref_cal1", "--yes")
+    assert done.returncode == 0 and "240 changed" in done.stdout, done.stderr
+    assert "WARNING" not in done.stderr + done.stdout
     assert shell("delete_tokens", "--type", TYPE, "--database", couch_db, "--yes").returncode == 0
     purge = shell("purge_tokens", "--type", TYPE, "--database", couch_db)
     assert purge.returncode == 1 and "Purge the design document and all 0 tokens" in purge.stderr
