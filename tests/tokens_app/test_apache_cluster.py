@@ -34,8 +34,11 @@ RECOVERY_SECONDS = 180
 
 
 @pytest.fixture
-def cluster(tmp_path, monkeypatch):
-    """The cluster, started; the portal's settings point at its first node."""
+def cluster(tmp_path, monkeypatch, couch_server):
+    """The cluster, started; the portal's settings point at its first node. (It asks for the
+    session's server only so that the settings it changes are that server's, which the
+    monkeypatch puts back: a test that asks for none has them pointed nowhere by conftest, and
+    putting that back after conftest's own restore left every later test pointed nowhere.)"""
     nodes = ApacheCouchCluster(tmp_path / "cluster", user="portal-admin", password=secrets.token_urlsafe(16))
     try:
         nodes.start()
